@@ -1,0 +1,140 @@
+/* conn: one client connection and the io_uring operations that drive it.
+ *
+ * A connection is a small state machine (closed → connecting → idle ⇄ busy → closed) that turns
+ * completions into events; it never decides policy (what to send next, what to count): that is
+ * the worker's. All socket I/O goes through the worker's ring: CONNECT, SEND and a multishot RECV
+ * that takes buffers from a provided-buffer ring shared by the worker's connections.
+ *
+ * Every SQE carries a conn_ud: {op, connection index, generation}. Closing a connection bumps its
+ * generation, so completions of its old operations are recognised and ignored (their receive
+ * buffers are still given back). */
+#ifndef BLAST_CONN_H
+#define BLAST_CONN_H
+
+#include <liburing.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "http1.h"
+#include "metrics.h"
+
+/* The worker's ring and its receive buffers. */
+typedef struct conn_io {
+    struct io_uring ring;
+    struct io_uring_buf_ring *br;
+    char *bufs;
+    uint32_t nbufs, bufsize; /* nbufs is a power of two */
+    uint32_t recycled;       /* buffers given back since the last conn_io_flush */
+    bool ring_ok, br_ok;
+} conn_io;
+
+#define CONN_BGID 0
+
+/* Creates the ring (call it from the thread that will use it: SINGLE_ISSUER) and registers
+ * nbufs receive buffers of bufsize bytes (nbufs a power of two, at most 32768).
+ * Returns 0 or -errno (io's fields are then safe to pass to conn_io_free). */
+int conn_io_init(conn_io *io, unsigned entries, unsigned nbufs, unsigned bufsize);
+
+/* Frees the ring and the buffers; a zeroed io is accepted. */
+void conn_io_free(conn_io *io);
+
+/* Returns a free SQE, submitting what is queued when the submission queue is full. */
+struct io_uring_sqe *conn_io_sqe(conn_io *io);
+
+/* Makes the buffers given back with conn_io_recycle visible to the kernel. Call once per batch
+ * of completions, before the next submit. */
+void conn_io_flush(conn_io *io);
+
+/* Gives back the receive buffer a completion carried, if it carried one. */
+void conn_io_recycle(conn_io *io, const struct io_uring_cqe *cqe);
+
+enum conn_op {
+    CONN_OP_CONNECT = 1,
+    CONN_OP_SEND,
+    CONN_OP_RECV,
+    CONN_OP_CANCEL,
+};
+
+static inline uint64_t conn_ud_pack(unsigned op, uint32_t idx, uint32_t gen)
+{
+    return ((uint64_t)op << 56) | ((uint64_t)(idx & 0xffffff) << 32) | gen;
+}
+static inline unsigned conn_ud_op(uint64_t ud)
+{
+    return (unsigned)(ud >> 56);
+}
+static inline uint32_t conn_ud_idx(uint64_t ud)
+{
+    return (uint32_t)(ud >> 32) & 0xffffff;
+}
+static inline uint32_t conn_ud_gen(uint64_t ud)
+{
+    return (uint32_t)ud;
+}
+
+typedef enum {
+    CONN_CLOSED,
+    CONN_CONNECTING,
+    CONN_IDLE, /* connected, nothing in flight */
+    CONN_BUSY, /* a request is being sent or its response read */
+} conn_state;
+
+typedef struct conn {
+    int fd;
+    uint32_t gen;
+    uint32_t idx;  /* its index in the worker's table, in every conn_ud */
+    uint16_t owner; /* the worker's tag (scenario index); conn.c does not read it */
+    uint8_t state;
+    bool send_inflight; /* a SEND is outstanding */
+    bool recv_armed;    /* the multishot RECV is armed */
+    bool resp_done;     /* the response ended but the SEND completion has not been seen yet */
+    const http1_req *req;
+    uint32_t sent; /* bytes of req the kernel has taken */
+    uint64_t t_intended; /* when the request was due */
+    uint64_t t_sent;     /* when it was handed to the kernel (connect start while connecting) */
+    uint64_t t_done;     /* when its response ended */
+    http1_resp resp;
+} conn;
+
+typedef enum {
+    CONN_EV_NONE,
+    CONN_EV_CONNECTED,      /* connect succeeded: the connection is idle */
+    CONN_EV_CONNECT_FAILED, /* connect failed: the connection is closed; err says why */
+    CONN_EV_RESPONSE,       /* the request got a complete response: resp holds status etc. */
+    CONN_EV_FAILED,         /* the request in flight failed (fail says why); closed */
+    CONN_EV_CLOSED,         /* an idle connection ended (server close, unsolicited bytes) */
+} conn_ev_type;
+
+typedef struct conn_ev {
+    conn_ev_type type;
+    metrics_fail fail; /* CONN_EV_FAILED */
+    int err;           /* -errno when an errno is the reason, else 0 */
+    const char *why;   /* static text for FAILED / CLOSED / CONNECT_FAILED */
+    bool closed;       /* the connection is closed now (RESPONSE with close, or any failure) */
+    bool by_server;    /* the server ended the connection (Connection: close, EOF) */
+    uint32_t bytes_in, bytes_out; /* wire bytes this completion accounts for */
+} conn_ev;
+
+/* Zeroes c and gives it its index; state closed. */
+void conn_init(conn *c, uint32_t idx);
+
+/* Opens a socket and queues a CONNECT to addr. Returns 0, or -errno when no socket could be made
+ * (e.g. -EMFILE); c stays closed then. */
+int conn_connect(conn *c, conn_io *io, const struct sockaddr *addr, socklen_t addrlen,
+                 uint64_t now);
+
+/* Queues the request on an idle connection; intended is when it was due. */
+void conn_send(conn *c, conn_io *io, const http1_req *req, bool head, uint64_t intended,
+               uint64_t now);
+
+/* Handles a completion of c's current generation (the caller checked it) for operation op.
+ * Gives back any receive buffer it carried. */
+conn_ev conn_complete(conn *c, conn_io *io, const struct io_uring_cqe *cqe, unsigned op,
+                      uint64_t now);
+
+/* Closes c at once: cancels its outstanding operations, resets the socket (no TIME_WAIT) and
+ * bumps its generation. Accepts a closed connection. */
+void conn_close(conn *c, conn_io *io);
+
+#endif

@@ -1,0 +1,57 @@
+/* hist: an HDR-style log-linear histogram of non-negative integer values.
+ *
+ * Values in [0, highest] are kept with `sigfigs` significant decimal digits: a recorded value v
+ * lands in a bucket whose width is at most v / 10^sigfigs (rounded to a power of two, as
+ * HdrHistogram does), so any percentile read back is within that relative error of the exact
+ * one. blast records microseconds with highest = 1 h and sigfigs = 3.
+ *
+ * Recording is O(1), never allocates and never fails: values above `highest` are clamped to it
+ * (and still counted). One histogram belongs to one thread; merge copies to combine them. */
+#ifndef BLAST_HIST_H
+#define BLAST_HIST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct hist hist;
+
+/* Creates an empty histogram for values 0..highest (highest >= 2) with sigfigs in 1..5.
+ * Returns 0 and stores it in *out (the caller owns it: hist_free), -EINVAL on bad arguments,
+ * -ENOMEM. */
+int hist_init(hist **out, uint64_t highest, int sigfigs);
+
+/* Frees a histogram; NULL is accepted. */
+void hist_free(hist *h);
+
+/* Empties h, keeping its layout. */
+void hist_reset(hist *h);
+
+/* Records `count` occurrences of `value`. Hot path: no allocation, no failure. */
+void hist_record_n(hist *h, uint64_t value, uint64_t count);
+static inline void hist_record(hist *h, uint64_t value);
+
+/* Adds every count of src into dst. Both must have been made with the same highest and sigfigs:
+ * returns 0, or -EINVAL (dst unchanged) when they were not. */
+int hist_merge(hist *dst, const hist *src);
+
+/* Number of recorded values. */
+uint64_t hist_count(const hist *h);
+
+/* Exact smallest / largest recorded value (after clamping); 0 when empty. */
+uint64_t hist_min(const hist *h);
+uint64_t hist_max(const hist *h);
+
+/* Exact arithmetic mean of the recorded values (from a running sum); 0 when empty. */
+double hist_mean(const hist *h);
+
+/* Value at percentile p (0 <= p <= 100): the smallest bucket such that at least p% of the values
+ * are at or below it, reported as the middle of that bucket, clamped to [min, max].
+ * p = 0 gives min, p = 100 gives max; 0 when empty. */
+uint64_t hist_value_at(const hist *h, double p);
+
+static inline void hist_record(hist *h, uint64_t value)
+{
+    hist_record_n(h, value, 1);
+}
+
+#endif

@@ -1,0 +1,77 @@
+/* metrics: what one worker records about one scenario, and how recorders are combined.
+ *
+ * A metrics_rec is owned and written by exactly one worker thread (plain fields, no atomics on
+ * the hot path). Twice a second the worker copies a few counters into `live` with relaxed atomic
+ * stores, which the main thread may read at any time for the progress line. The full recorders
+ * (counters and histograms) are read only after the worker has been joined. */
+#ifndef BLAST_METRICS_H
+#define BLAST_METRICS_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "hist.h"
+
+/* Why a request failed. The JSON names are in metrics_fail_name(). */
+typedef enum {
+    METRICS_FAIL_CONNECT, /* no connection could be made for it */
+    METRICS_FAIL_TIMEOUT, /* no complete response within request_timeout (or by the hard stop) */
+    METRICS_FAIL_RESET,   /* the connection broke: reset, or closed before the response ended */
+    METRICS_FAIL_TLS,
+    METRICS_FAIL_PARSE,  /* the response was not valid HTTP/1.x */
+    METRICS_FAIL_STATUS, /* a complete response with a status outside 200..399 */
+    METRICS_FAIL_CHECK,
+    METRICS_NFAIL
+} metrics_fail;
+
+/* Returns "connect", "timeout", ... for a class; "?" for an out-of-range value. */
+const char *metrics_fail_name(metrics_fail f);
+
+/* Plain counters. Invariant once a run has ended: scheduled == ok + failed + dropped, and
+ * failed == the sum of fail[]. */
+typedef struct metrics_counts {
+    uint64_t scheduled, ok, failed, dropped;
+    uint64_t fail[METRICS_NFAIL];
+    uint64_t bytes_sent, bytes_received;
+    uint64_t conns_opened;      /* connect attempts that succeeded */
+    uint64_t conns_failed;      /* connect attempts that failed (refused, timed out, ...) */
+    uint64_t conns_open;        /* open now */
+    uint64_t conns_max_open;    /* most open at once (summed over workers when merged) */
+    uint64_t conns_server_closed; /* the server ended a keep-alive connection (reconnects) */
+    uint64_t late_sends;        /* requests sent after they were due (queued or late timer) */
+} metrics_counts;
+
+/* The counters the progress line shows, readable from another thread. */
+typedef struct metrics_live {
+    _Atomic uint64_t scheduled, ok, failed, dropped;
+} metrics_live;
+
+typedef struct metrics_rec {
+    metrics_counts c;
+    hist *latency; /* µs from the intended start to the end of the response (corrected) */
+    hist *service; /* µs from the actual send to the end of the response (uncorrected) */
+    hist *lateness; /* µs from the intended start to the actual send */
+    metrics_live live;
+} metrics_rec;
+
+/* Histograms cover 0 µs .. 1 h with 3 significant digits. */
+#define METRICS_HIST_HIGHEST_US 3600000000ULL
+#define METRICS_HIST_SIGFIGS 3
+
+/* Prepares an empty recorder. Returns 0 or -ENOMEM (r then holds nothing to free). */
+int metrics_rec_init(metrics_rec *r);
+
+/* Frees what r holds (r itself is the caller's); a zeroed or freed r is accepted. */
+void metrics_rec_free(metrics_rec *r);
+
+/* Worker side: publishes the progress counters. */
+void metrics_publish(metrics_rec *r);
+
+/* Any thread: reads the last published progress counters of r. */
+void metrics_read_live(const metrics_rec *r, metrics_counts *out);
+
+/* After the workers are joined: adds src's counters and histograms into dst (conns_max_open is
+ * summed: each worker has its own connections). Returns 0 or -EINVAL (histogram layouts differ). */
+int metrics_merge(metrics_rec *dst, const metrics_rec *src);
+
+#endif

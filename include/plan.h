@@ -1,0 +1,104 @@
+/* plan: what to offer, validated and immutable once the run starts.
+ *
+ * config.c builds a plan from the INI file; plan_prepare() resolves each target once and compiles
+ * each step's request; then the plan is only read (by every worker at once, without locks).
+ * plan.c also owns the executors' arithmetic: how a scenario is split across workers and when
+ * the k-th request of a worker is due. */
+#ifndef BLAST_PLAN_H
+#define BLAST_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "http1.h"
+
+typedef enum {
+    PLAN_CONSTANT_ARRIVAL_RATE, /* open model: requests start at `rate`, whatever the latency */
+    PLAN_CONSTANT_VUS,          /* closed model: `vus` users loop, each on its own connection */
+} plan_executor;
+
+typedef enum {
+    PLAN_ARRIVAL_UNIFORM, /* the k-th request is due at t0 + k / rate */
+    PLAN_ARRIVAL_POISSON, /* exponential gaps with mean 1 / rate */
+} plan_arrival;
+
+/* One HTTP request of a scenario's flow. */
+typedef struct plan_step {
+    char *name;     /* step name; the scenario's name when the scenario holds its request inline */
+    char *method;   /* "GET", "POST", ... (upper case) */
+    char *target;   /* origin-form request target "/path?query" (base_url path prefix applied) */
+    char **headers; /* "Name: value", as written */
+    size_t nheaders;
+    char *body; /* NULL when there is none; may hold NUL bytes (from @file) */
+    size_t body_len;
+    http1_req req; /* compiled by plan_prepare() */
+} plan_step;
+
+typedef struct plan_scenario {
+    char *name;
+    int line; /* line of its [scenario NAME] header, for messages */
+    plan_executor executor;
+    plan_arrival arrival;
+    double rate;          /* requests per second (arrival-rate executors) */
+    uint64_t duration_ns; /* how long requests are started */
+    uint32_t vus;             /* constant-vus */
+    uint32_t max_connections; /* arrival-rate: open at most this many connections */
+    uint32_t pre_connections; /* arrival-rate: connections opened before the clock starts */
+    uint32_t max_queue; /* arrival-rate: due requests that may wait for a connection; beyond,
+                           a due request is dropped */
+    uint64_t connect_timeout_ns;
+    uint64_t request_timeout_ns; /* from send to the end of the response */
+
+    /* target, from base_url (global or per scenario) */
+    bool tls;        /* https:// (not supported yet: config rejects it) */
+    char *host;      /* as written in the URL, without brackets for IPv6 */
+    uint16_t port;
+    char *host_header; /* "host" or "host:port" when not the default port */
+    struct sockaddr_storage addr; /* filled by plan_prepare() */
+    socklen_t addrlen;
+
+    plan_step *steps; /* one for now; multi-step flows come later */
+    size_t nsteps;
+} plan_scenario;
+
+typedef struct plan {
+    char *file;       /* the scenario file, for messages */
+    unsigned workers; /* worker threads (>= 1) */
+    uint64_t graceful_stop_ns; /* after the duration, how long in-flight requests may finish */
+    plan_scenario *scenarios;
+    size_t nscenarios;
+} plan;
+
+/* Frees a plan and everything it owns; NULL is accepted. */
+void plan_free(plan *p);
+
+/* Resolves every scenario's host (getaddrinfo, once, first address) and compiles every step's
+ * request. Returns 0, or a negative errno-style code with a one-line message in err
+ * ("scenario NAME: cannot resolve host 'x': ..."). */
+int plan_prepare(plan *p, char *err, size_t errlen);
+
+/* The part of a scenario that worker w of n runs. */
+typedef struct plan_share {
+    double rate;           /* this worker's requests per second (rate / n) */
+    uint32_t worker, nworkers;
+    uint32_t vus;             /* this worker's VUs: vus / n, the first vus % n workers get one more */
+    uint32_t max_connections; /* split the same way, at least 1 when the scenario has any rate */
+    uint32_t pre_connections; /* split the same way, at most max_connections */
+    uint32_t max_queue;       /* split the same way, at least 1 */
+} plan_share;
+
+/* Fills *out with worker w's share of s (w < n). */
+void plan_share_of(const plan_scenario *s, uint32_t w, uint32_t n, plan_share *out);
+
+/* Uniform arrival: nanoseconds after t0 at which worker sh->worker's k-th request (k = 0, 1, ...)
+ * is due. Workers interleave: worker w's k-th request is the (k * n + w)-th of the scenario, so
+ * together they offer exactly `rate`. Computed from k, never accumulated, so it does not drift. */
+uint64_t plan_due_ns(const plan_share *sh, uint64_t k);
+
+/* Poisson arrival: an exponentially distributed gap (mean 1 / sh->rate) in nanoseconds, drawn
+ * from *rng (xorshift state, any nonzero seed), which it advances. */
+uint64_t plan_poisson_gap_ns(const plan_share *sh, uint64_t *rng);
+
+#endif

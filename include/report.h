@@ -1,0 +1,36 @@
+/* report: the end-of-run outputs. One file per format (src/report_text.c, src/report_json.c); they
+ * read the merged results and write nothing else. */
+#ifndef BLAST_REPORT_H
+#define BLAST_REPORT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "metrics.h"
+#include "plan.h"
+
+typedef struct report_scenario {
+    const plan_scenario *s;
+    const metrics_rec *m; /* merged over workers */
+    double window_s;      /* how long requests were started (its duration, or less if stopped) */
+} report_scenario;
+
+typedef struct report_run {
+    const plan *plan;
+    unsigned workers;
+    double duration_s; /* wall time from t0 until the last worker ended */
+    bool interrupted;  /* stopped by a signal */
+    const report_scenario *sc;
+    size_t nsc;
+} report_run;
+
+/* The achieved rate of a scenario: completed requests (ok + failed) per second of its window. */
+double report_achieved_rate(const report_scenario *r);
+
+/* Writes the human summary. */
+void report_text(FILE *f, const report_run *run);
+
+/* Writes the JSON document (schema in README.md, "JSON output"). Returns 0 or -EIO. */
+int report_json(FILE *f, const report_run *run);
+
+#endif

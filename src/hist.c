@@ -1,0 +1,203 @@
+/* hist: owns struct hist, an HDR-style log-linear histogram (see include/hist.h).
+ *
+ * Layout. With S = sub_count = the next power of two >= 2 * 10^sigfigs and H = S / 2, bucket 0
+ * holds the values 0..S-1 one per slot, and bucket b >= 1 holds [H << b, S << b) in H
+ * slots of width 2^b. Bucket b's slots are counts[b * H + (v >> b)]: for b >= 1, v >> b lies in
+ * [H, S), so the buckets sit back to back with no gaps and no unused halves. A slot is at most
+ * 1 / H of its values wide, and a read-back value is the middle of its slot, so the relative error
+ * is at most 1 / S <= 10^-sigfigs / 2. counts[] ends at the slot of `highest`, which every
+ * recorded value is clamped to, and lives in the same allocation as the header.
+ *
+ * Invariant: total == sum of counts[] == number of recorded values; sum == sum of those values
+ * (exact, 128 bits); when total > 0, min and max are the exact extremes; when total == 0,
+ * min == UINT64_MAX and max == 0, so recording and merging need no "is it empty" branch.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hist.h"
+
+/* total counts at most 2^64 values, each below 2^64, so their sum stays below 2^128. A double
+ * would round once the sum passes 2^53 (1e10 samples of 1e6 µs already do), and a uint64 sum
+ * overflows at 1.8e19 (5e9 one-hour samples). */
+__extension__ typedef unsigned __int128 hist_u128;
+
+struct hist {
+    uint64_t highest;
+    int sigfigs;
+    unsigned sub_mag;  /* log2(sub_count) */
+    unsigned half_mag; /* log2(sub_count / 2) */
+    uint64_t sub_mask; /* sub_count - 1: or-ing it in puts every small value in bucket 0 */
+    size_t counts_len;
+    uint64_t total;
+    uint64_t min;
+    uint64_t max;
+    hist_u128 sum;
+    uint64_t counts[];
+};
+
+/* v | sub_mask has at least sub_mag bits, so clz is defined and the bucket is >= 0. */
+static inline size_t hist_index(const hist *h, uint64_t v)
+{
+    unsigned b = 64 - (unsigned)__builtin_clzll(v | h->sub_mask) - h->sub_mag;
+    return ((size_t)b << h->half_mag) + (size_t)(v >> b);
+}
+
+/* Smallest value of slot i, and the slot's width, inverting hist_index. */
+static void hist_slot(const hist *h, size_t i, uint64_t *lowest, uint64_t *width)
+{
+    size_t q = i >> h->half_mag;
+
+    if (q == 0) {
+        *lowest = i;
+        *width = 1;
+        return;
+    }
+    unsigned b = (unsigned)q - 1;
+    uint64_t half = (uint64_t)1 << h->half_mag;
+    uint64_t sub = ((uint64_t)i & (half - 1)) + half;
+    *lowest = sub << b;
+    *width = (uint64_t)1 << b;
+}
+
+static void hist_clear(hist *h)
+{
+    memset(h->counts, 0, h->counts_len * sizeof(h->counts[0]));
+    h->total = 0;
+    h->min = UINT64_MAX;
+    h->max = 0;
+    h->sum = 0;
+}
+
+int hist_init(hist **out, uint64_t highest, int sigfigs)
+{
+    if (!out || highest < 2 || sigfigs < 1 || sigfigs > 5)
+        return -EINVAL;
+
+    uint64_t largest = 2;
+    for (int i = 0; i < sigfigs; i++)
+        largest *= 10;
+    unsigned sub_mag = 0;
+    while (((uint64_t)1 << sub_mag) < largest)
+        sub_mag++;
+
+    hist layout = {
+        .highest = highest,
+        .sigfigs = sigfigs,
+        .sub_mag = sub_mag,
+        .half_mag = sub_mag - 1,
+        .sub_mask = ((uint64_t)1 << sub_mag) - 1,
+    };
+    /* At most (64 - 18 + 2) * 2^17 slots (sigfigs 5, highest near 2^64): no size overflow. */
+    layout.counts_len = hist_index(&layout, highest) + 1;
+
+    hist *h = malloc(sizeof(*h) + layout.counts_len * sizeof(h->counts[0]));
+    if (!h)
+        return -ENOMEM;
+    *h = layout;
+    hist_clear(h);
+    *out = h;
+    return 0;
+}
+
+void hist_free(hist *h)
+{
+    free(h);
+}
+
+void hist_reset(hist *h)
+{
+    hist_clear(h);
+}
+
+void hist_record_n(hist *h, uint64_t value, uint64_t count)
+{
+    /* Zero occurrences must not move min and max. */
+    if (count == 0)
+        return;
+    if (value > h->highest)
+        value = h->highest;
+    h->counts[hist_index(h, value)] += count;
+    h->total += count;
+    h->sum += (hist_u128)value * count;
+    if (value < h->min)
+        h->min = value;
+    if (value > h->max)
+        h->max = value;
+}
+
+int hist_merge(hist *dst, const hist *src)
+{
+    if (dst->highest != src->highest || dst->sigfigs != src->sigfigs)
+        return -EINVAL;
+    for (size_t i = 0; i < dst->counts_len; i++)
+        dst->counts[i] += src->counts[i];
+    dst->total += src->total;
+    dst->sum += src->sum;
+    if (src->min < dst->min)
+        dst->min = src->min;
+    if (src->max > dst->max)
+        dst->max = src->max;
+    return 0;
+}
+
+uint64_t hist_count(const hist *h)
+{
+    return h->total;
+}
+
+uint64_t hist_min(const hist *h)
+{
+    return h->total ? h->min : 0;
+}
+
+uint64_t hist_max(const hist *h)
+{
+    return h->max;
+}
+
+double hist_mean(const hist *h)
+{
+    if (h->total == 0)
+        return 0.0;
+    return (double)((long double)h->sum / (long double)h->total);
+}
+
+uint64_t hist_value_at(const hist *h, double p)
+{
+    if (h->total == 0)
+        return 0;
+    /* !(p > 0) also sends NaN here rather than into the rank conversion below. */
+    if (!(p > 0.0))
+        return h->min;
+    if (p >= 100.0)
+        return h->max;
+
+    /* The rank-th smallest value (1-based), the same definition as a sorted array's
+     * [ceil(p / 100 * n) - 1]; the bound keeps rounding from stepping past the last value. */
+    double r = ceil(p / 100.0 * (double)h->total);
+    uint64_t rank = r < 1.0 ? 1 : (uint64_t)r;
+    if (rank > h->total)
+        rank = h->total;
+
+    uint64_t seen = 0;
+    size_t i = 0;
+    for (; i < h->counts_len; i++) {
+        seen += h->counts[i];
+        if (seen >= rank)
+            break;
+    }
+
+    uint64_t lowest, width;
+    hist_slot(h, i, &lowest, &width);
+    /* Middle of the slot [lowest, lowest + width): exact for width 1, and within width / 2 of
+     * any value in the slot otherwise. */
+    uint64_t v = lowest + (width >> 1);
+    if (v < h->min)
+        v = h->min;
+    if (v > h->max)
+        v = h->max;
+    return v;
+}

@@ -1,0 +1,87 @@
+/* metrics: per-worker recorders and their merge. A recorder has one writer (its worker); the only
+ * cross-thread traffic is the `live` block, written with relaxed atomic stores by that writer and
+ * read by the main thread for the progress line. */
+#include <errno.h>
+#include <string.h>
+
+#include "metrics.h"
+
+static const char *const fail_names[METRICS_NFAIL] = {
+    [METRICS_FAIL_CONNECT] = "connect", [METRICS_FAIL_TIMEOUT] = "timeout",
+    [METRICS_FAIL_RESET] = "reset",     [METRICS_FAIL_TLS] = "tls",
+    [METRICS_FAIL_PARSE] = "parse",     [METRICS_FAIL_STATUS] = "status",
+    [METRICS_FAIL_CHECK] = "check",
+};
+
+const char *metrics_fail_name(metrics_fail f)
+{
+    if ((unsigned)f >= METRICS_NFAIL)
+        return "?";
+    return fail_names[f];
+}
+
+int metrics_rec_init(metrics_rec *r)
+{
+    memset(r, 0, sizeof(*r));
+    if (hist_init(&r->latency, METRICS_HIST_HIGHEST_US, METRICS_HIST_SIGFIGS) < 0 ||
+        hist_init(&r->service, METRICS_HIST_HIGHEST_US, METRICS_HIST_SIGFIGS) < 0 ||
+        hist_init(&r->lateness, METRICS_HIST_HIGHEST_US, METRICS_HIST_SIGFIGS) < 0) {
+        metrics_rec_free(r);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+void metrics_rec_free(metrics_rec *r)
+{
+    if (!r)
+        return;
+    hist_free(r->latency);
+    hist_free(r->service);
+    hist_free(r->lateness);
+    r->latency = r->service = r->lateness = NULL;
+}
+
+void metrics_publish(metrics_rec *r)
+{
+    atomic_store_explicit(&r->live.scheduled, r->c.scheduled, memory_order_relaxed);
+    atomic_store_explicit(&r->live.ok, r->c.ok, memory_order_relaxed);
+    atomic_store_explicit(&r->live.failed, r->c.failed, memory_order_relaxed);
+    atomic_store_explicit(&r->live.dropped, r->c.dropped, memory_order_relaxed);
+}
+
+void metrics_read_live(const metrics_rec *r, metrics_counts *out)
+{
+    metrics_live *l = (metrics_live *)&r->live;
+    memset(out, 0, sizeof(*out));
+    out->scheduled = atomic_load_explicit(&l->scheduled, memory_order_relaxed);
+    out->ok = atomic_load_explicit(&l->ok, memory_order_relaxed);
+    out->failed = atomic_load_explicit(&l->failed, memory_order_relaxed);
+    out->dropped = atomic_load_explicit(&l->dropped, memory_order_relaxed);
+}
+
+int metrics_merge(metrics_rec *dst, const metrics_rec *src)
+{
+    int rc;
+    if ((rc = hist_merge(dst->latency, src->latency)) < 0 ||
+        (rc = hist_merge(dst->service, src->service)) < 0 ||
+        (rc = hist_merge(dst->lateness, src->lateness)) < 0)
+        return rc;
+    metrics_counts *d = &dst->c;
+    const metrics_counts *s = &src->c;
+    d->scheduled += s->scheduled;
+    d->ok += s->ok;
+    d->failed += s->failed;
+    d->dropped += s->dropped;
+    for (int i = 0; i < METRICS_NFAIL; i++)
+        d->fail[i] += s->fail[i];
+    d->bytes_sent += s->bytes_sent;
+    d->bytes_received += s->bytes_received;
+    d->conns_opened += s->conns_opened;
+    d->conns_failed += s->conns_failed;
+    d->conns_open += s->conns_open;
+    d->conns_max_open += s->conns_max_open;
+    d->conns_server_closed += s->conns_server_closed;
+    d->late_sends += s->late_sends;
+    return 0;
+}

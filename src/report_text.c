@@ -1,0 +1,86 @@
+/* report_text: the summary a person reads at the end of a run. Corrected latency (from each
+ * request's intended start) comes first: it is the number a user of the service would see. */
+#include <inttypes.h>
+
+#include "report.h"
+
+double report_achieved_rate(const report_scenario *r)
+{
+    if (r->window_s <= 0)
+        return 0;
+    return (double)(r->m->c.ok + r->m->c.failed) / r->window_s;
+}
+
+static const double pcts[] = {50, 90, 95, 99, 99.9, 99.99};
+
+static void fmt_us(char *buf, size_t n, uint64_t us)
+{
+    if (us < 1000)
+        snprintf(buf, n, "%" PRIu64 "us", us);
+    else if (us < 1000000)
+        snprintf(buf, n, "%.2fms", (double)us / 1e3);
+    else
+        snprintf(buf, n, "%.3fs", (double)us / 1e6);
+}
+
+static void latency_row(FILE *f, const char *label, const hist *h)
+{
+    char b[32];
+    fprintf(f, "    %-10s", label);
+    if (hist_count(h) == 0) {
+        fprintf(f, " (no responses)\n");
+        return;
+    }
+    for (size_t i = 0; i < sizeof(pcts) / sizeof(pcts[0]); i++) {
+        fmt_us(b, sizeof(b), hist_value_at(h, pcts[i]));
+        fprintf(f, " %9s", b);
+    }
+    fmt_us(b, sizeof(b), hist_max(h));
+    fprintf(f, " %9s\n", b);
+}
+
+static void scenario(FILE *f, const report_scenario *r)
+{
+    const metrics_counts *c = &r->m->c;
+    const plan_scenario *s = r->s;
+    fprintf(f, "\nscenario %s (%s, %s)\n", s->name,
+            s->executor == PLAN_CONSTANT_VUS ? "constant-vus" : "constant-arrival-rate",
+            s->steps[0].target);
+    fprintf(f, "  requests   %" PRIu64 " scheduled: %" PRIu64 " ok, %" PRIu64 " failed, %" PRIu64
+               " dropped\n",
+            c->scheduled, c->ok, c->failed, c->dropped);
+    if (c->failed) {
+        fprintf(f, "  failures  ");
+        for (int i = 0; i < METRICS_NFAIL; i++)
+            if (c->fail[i])
+                fprintf(f, " %s %" PRIu64, metrics_fail_name((metrics_fail)i), c->fail[i]);
+        fprintf(f, "\n");
+    }
+    if (s->executor == PLAN_CONSTANT_VUS)
+        fprintf(f, "  rate       %.1f req/s achieved with %u VUs\n", report_achieved_rate(r),
+                s->vus);
+    else
+        fprintf(f, "  rate       %.1f req/s achieved, %.1f target\n", report_achieved_rate(r),
+                s->rate);
+    fprintf(f, "  latency     %9s %9s %9s %9s %9s %9s %9s\n", "p50", "p90", "p95", "p99", "p99.9",
+            "p99.99", "max");
+    latency_row(f, "corrected", r->m->latency);
+    latency_row(f, "service", r->m->service);
+    fprintf(f, "  bytes      %" PRIu64 " sent, %" PRIu64 " received\n", c->bytes_sent,
+            c->bytes_received);
+    fprintf(f, "  conns      %" PRIu64 " opened, %" PRIu64 " max open, %" PRIu64
+               " closed by server, %" PRIu64 " failed to connect\n",
+            c->conns_opened, c->conns_max_open, c->conns_server_closed, c->conns_failed);
+    if (c->dropped)
+        fprintf(f, "  WARNING    %" PRIu64 " requests were dropped: raise max_connections or "
+                   "max_queue, or the target cannot keep up\n",
+                c->dropped);
+}
+
+void report_text(FILE *f, const report_run *run)
+{
+    fprintf(f, "blast: %.2fs, %u worker%s%s\n", run->duration_s, run->workers,
+            run->workers == 1 ? "" : "s", run->interrupted ? ", interrupted" : "");
+    for (size_t i = 0; i < run->nsc; i++)
+        scenario(f, &run->sc[i]);
+}

@@ -1,0 +1,637 @@
+/* worker: the per-core event loop (see worker.h).
+ *
+ * Each loop pass: read the clock once, start every request that has come due (or queue it),
+ * open connections the queue needs, check timeouts a few times a second, then hand all queued
+ * SQEs to the kernel and wait for completions or the next due time in one io_uring_enter.
+ *
+ * Invariant (accounting): every request counted in `scheduled` is, at any moment, exactly one of:
+ * in the queue, in flight on a busy connection, or counted as ok / failed / dropped. At the end
+ * the queue and the busy connections are empty, so scheduled == ok + failed + dropped. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "conn.h"
+#include "worker.h"
+
+#define RING_ENTRIES 4096
+#define RECV_BUFS 1024
+#define RECV_BUF_SIZE 8192
+#define PUBLISH_EVERY_NS (500 * NS_PER_MS)
+#define NOT_IDLE UINT32_MAX
+
+/* One scenario as this worker runs it. */
+typedef struct wscen {
+    const plan_scenario *s;
+    const plan_step *step;
+    bool head;
+    bool vus; /* closed model */
+    plan_share sh;
+    metrics_rec m;
+    uint32_t first, count; /* its slice of the worker's connection table */
+    uint32_t *idle;        /* stack of idle connection indices */
+    uint32_t nidle;
+    uint32_t nopen;       /* connecting or connected */
+    uint32_t nconnecting;
+    uint32_t nbusy;
+    uint64_t *q; /* intended start times of due requests waiting for a connection (a ring) */
+    uint32_t qhead, qlen, qcap;
+    uint64_t k;        /* number of the next request */
+    uint64_t next_due; /* absolute time it is due */
+    uint64_t end;      /* absolute time requests stop being started */
+    uint64_t rng;
+    bool scheduling;
+} wscen;
+
+struct worker {
+    worker_shared *sh;
+    uint32_t index;
+    pthread_t thread;
+    bool started;
+    int err;
+    char errmsg[256];
+    conn_io io;
+    conn *conns;
+    uint32_t *idle_pos; /* per connection: its place in its scenario's idle stack, or NOT_IDLE */
+    uint32_t nconns;
+    wscen *sc;
+    size_t nsc;
+    uint64_t t0, hard_stop, next_scan, next_publish, scan_every;
+};
+
+static inline uint64_t to_us(uint64_t ns)
+{
+    return (ns + NS_PER_US / 2) / NS_PER_US;
+}
+
+static void idle_push(worker *w, wscen *s, conn *c)
+{
+    w->idle_pos[c->idx] = s->nidle;
+    s->idle[s->nidle++] = c->idx;
+}
+
+static conn *idle_pop(worker *w, wscen *s)
+{
+    uint32_t idx = s->idle[--s->nidle];
+    w->idle_pos[idx] = NOT_IDLE;
+    return &w->conns[idx];
+}
+
+static void idle_remove(worker *w, wscen *s, conn *c)
+{
+    uint32_t pos = w->idle_pos[c->idx];
+    if (pos == NOT_IDLE)
+        return;
+    uint32_t last = s->idle[--s->nidle];
+    s->idle[pos] = last;
+    w->idle_pos[last] = pos;
+    w->idle_pos[c->idx] = NOT_IDLE;
+}
+
+static void count_fail(wscen *s, metrics_fail f)
+{
+    s->m.c.failed++;
+    s->m.c.fail[f]++;
+}
+
+static void send_request(worker *w, wscen *s, conn *c, uint64_t due, uint64_t now)
+{
+    conn_send(c, &w->io, &s->step->req, s->head, due, now);
+    s->nbusy++;
+    uint64_t late = now > due ? now - due : 0;
+    hist_record(s->m.lateness, to_us(late));
+}
+
+static void open_conn(worker *w, wscen *s, conn *c, uint64_t now)
+{
+    int rc = conn_connect(c, &w->io, (const struct sockaddr *)&s->s->addr, s->s->addrlen, now);
+    if (rc < 0) {
+        /* No socket (fd limit): treated like a failed connect, the caller decides what fails. */
+        s->m.c.conns_failed++;
+        return;
+    }
+    s->nopen++;
+    s->nconnecting++;
+}
+
+/* Open model: a closed connection slot to reuse, or NULL. */
+static conn *free_slot(worker *w, wscen *s)
+{
+    for (uint32_t i = 0; i < s->count; i++) {
+        conn *c = &w->conns[s->first + i];
+        if (c->state == CONN_CLOSED)
+            return c;
+    }
+    return NULL;
+}
+
+/* Open model: makes sure every queued request has a connection on its way, within the limit. */
+static void open_for_queue(worker *w, wscen *s, uint64_t now)
+{
+    while (s->qlen > s->nconnecting && s->nopen < s->sh.max_connections) {
+        conn *c = free_slot(w, s);
+        if (!c)
+            return;
+        uint32_t before = s->nopen;
+        open_conn(w, s, c, now);
+        if (s->nopen == before) {
+            /* The socket could not even be made: the request it was for fails now. */
+            s->qhead = (s->qhead + 1) % s->qcap;
+            s->qlen--;
+            count_fail(s, METRICS_FAIL_CONNECT);
+        }
+    }
+}
+
+/* A connection became idle: give it the oldest queued request, the next VU iteration, or park. */
+static void conn_ready(worker *w, wscen *s, conn *c, uint64_t now)
+{
+    if (s->qlen) {
+        uint64_t due = s->q[s->qhead];
+        s->qhead = (s->qhead + 1) % s->qcap;
+        s->qlen--;
+        s->m.c.late_sends++;
+        send_request(w, s, c, due, now);
+    } else if (s->vus && s->scheduling && now < s->end) {
+        s->m.c.scheduled++;
+        send_request(w, s, c, now, now);
+    } else {
+        idle_push(w, s, c);
+    }
+}
+
+/* Bookkeeping after a connection closed (for whatever reason). */
+static void conn_gone(worker *w, wscen *s, conn *c, bool was_connected, bool by_server,
+                      uint64_t now)
+{
+    idle_remove(w, s, c);
+    s->nopen--;
+    if (was_connected)
+        s->m.c.conns_open--;
+    if (by_server)
+        s->m.c.conns_server_closed++;
+    if (s->vus) {
+        if (s->scheduling && now < s->end)
+            open_conn(w, s, c, now);
+    } else {
+        open_for_queue(w, s, now);
+    }
+}
+
+static void connect_failed(worker *w, wscen *s, conn *c, uint64_t now)
+{
+    s->nconnecting--;
+    s->m.c.conns_failed++;
+    /* The connection was opened for a request that is waiting (open model) or for the VU's next
+     * iteration (closed model): that request fails as a connect failure. */
+    if (s->vus) {
+        if (s->scheduling && now < s->end) {
+            s->m.c.scheduled++;
+            count_fail(s, METRICS_FAIL_CONNECT);
+        }
+    } else if (s->qlen) {
+        s->qhead = (s->qhead + 1) % s->qcap;
+        s->qlen--;
+        count_fail(s, METRICS_FAIL_CONNECT);
+    }
+    conn_gone(w, s, c, false, false, now);
+}
+
+static void on_response(worker *w, wscen *s, conn *c)
+{
+    s->nbusy--;
+    int st = c->resp.status;
+    hist_record(s->m.latency, to_us(c->t_done - c->t_intended));
+    hist_record(s->m.service, to_us(c->t_done - c->t_sent));
+    if (st >= 200 && st < 400)
+        s->m.c.ok++;
+    else
+        count_fail(s, METRICS_FAIL_STATUS);
+    (void)w;
+}
+
+static void handle_cqe(worker *w, const struct io_uring_cqe *cqe, uint64_t now)
+{
+    uint64_t ud = cqe->user_data;
+    unsigned op = conn_ud_op(ud);
+    if (op == CONN_OP_CANCEL || op == 0)
+        return;
+    uint32_t idx = conn_ud_idx(ud);
+    if (idx >= w->nconns) {
+        conn_io_recycle(&w->io, cqe);
+        return;
+    }
+    conn *c = &w->conns[idx];
+    if (conn_ud_gen(ud) != c->gen || c->state == CONN_CLOSED) {
+        conn_io_recycle(&w->io, cqe); /* a late completion of a closed connection */
+        return;
+    }
+    wscen *s = &w->sc[c->owner];
+    bool was_connected = c->state == CONN_IDLE || c->state == CONN_BUSY;
+    conn_ev ev = conn_complete(c, &w->io, cqe, op, now);
+    s->m.c.bytes_received += ev.bytes_in;
+    s->m.c.bytes_sent += ev.bytes_out;
+    switch (ev.type) {
+    case CONN_EV_NONE:
+        break;
+    case CONN_EV_CONNECTED:
+        s->nconnecting--;
+        s->m.c.conns_opened++;
+        if (++s->m.c.conns_open > s->m.c.conns_max_open)
+            s->m.c.conns_max_open = s->m.c.conns_open;
+        conn_ready(w, s, c, now);
+        break;
+    case CONN_EV_CONNECT_FAILED:
+        connect_failed(w, s, c, now);
+        break;
+    case CONN_EV_RESPONSE:
+        on_response(w, s, c);
+        if (ev.closed)
+            conn_gone(w, s, c, true, ev.by_server, now);
+        else
+            conn_ready(w, s, c, now);
+        break;
+    case CONN_EV_FAILED:
+        s->nbusy--;
+        count_fail(s, ev.fail);
+        conn_gone(w, s, c, was_connected, false, now);
+        break;
+    case CONN_EV_CLOSED:
+        conn_gone(w, s, c, was_connected, ev.by_server, now);
+        break;
+    }
+}
+
+/* Starts every request of s that is due by now. */
+static void schedule(worker *w, wscen *s, uint64_t now)
+{
+    if (!s->scheduling)
+        return;
+    if (now >= s->end) {
+        s->scheduling = false;
+        if (!s->vus)
+            return;
+    }
+    if (s->vus) {
+        /* VUs whose connection broke get a new one while the scenario runs. */
+        if (s->nopen < s->count && s->scheduling)
+            for (uint32_t i = 0; i < s->count; i++) {
+                conn *c = &w->conns[s->first + i];
+                if (c->state == CONN_CLOSED)
+                    open_conn(w, s, c, now);
+            }
+        return;
+    }
+    while (s->next_due <= now) {
+        if (s->next_due >= s->end) {
+            s->scheduling = false;
+            break;
+        }
+        uint64_t due = s->next_due;
+        s->m.c.scheduled++;
+        s->k++;
+        if (s->s->arrival == PLAN_ARRIVAL_POISSON)
+            s->next_due += plan_poisson_gap_ns(&s->sh, &s->rng);
+        else
+            s->next_due = w->t0 + plan_due_ns(&s->sh, s->k);
+        if (s->nidle) {
+            send_request(w, s, idle_pop(w, s), due, now);
+        } else if (s->qlen < s->qcap) {
+            s->q[(s->qhead + s->qlen) % s->qcap] = due;
+            s->qlen++;
+        } else {
+            s->m.c.dropped++;
+        }
+    }
+    open_for_queue(w, s, now);
+}
+
+/* Fails requests and connects that have waited longer than their timeouts. */
+static void scan_timeouts(worker *w, uint64_t now)
+{
+    for (uint32_t i = 0; i < w->nconns; i++) {
+        conn *c = &w->conns[i];
+        wscen *s = &w->sc[c->owner];
+        if (c->state == CONN_BUSY && now - c->t_sent > s->s->request_timeout_ns) {
+            conn_close(c, &w->io);
+            s->nbusy--;
+            count_fail(s, METRICS_FAIL_TIMEOUT);
+            conn_gone(w, s, c, true, false, now);
+        } else if (c->state == CONN_CONNECTING && now - c->t_sent > s->s->connect_timeout_ns) {
+            conn_close(c, &w->io);
+            connect_failed(w, s, c, now);
+        }
+    }
+}
+
+/* The hard stop: whatever is still queued is dropped, whatever is in flight has timed out. */
+static void force_end(worker *w)
+{
+    for (size_t i = 0; i < w->nsc; i++) {
+        wscen *s = &w->sc[i];
+        s->scheduling = false;
+        s->m.c.dropped += s->qlen;
+        s->qlen = 0;
+    }
+    for (uint32_t i = 0; i < w->nconns; i++) {
+        conn *c = &w->conns[i];
+        wscen *s = &w->sc[c->owner];
+        if (c->state == CONN_BUSY) {
+            s->nbusy--;
+            count_fail(s, METRICS_FAIL_TIMEOUT);
+        }
+        if (c->state == CONN_IDLE || c->state == CONN_BUSY)
+            s->m.c.conns_open--;
+        if (c->state != CONN_CLOSED) {
+            conn_close(c, &w->io);
+            s->nopen--;
+        }
+    }
+}
+
+static bool all_done(const worker *w)
+{
+    for (size_t i = 0; i < w->nsc; i++) {
+        const wscen *s = &w->sc[i];
+        if (s->scheduling || s->qlen || s->nbusy)
+            return false;
+    }
+    return true;
+}
+
+static void reap(worker *w)
+{
+    struct io_uring_cqe *cqe;
+    unsigned head, n = 0;
+    uint64_t now = clock_ns();
+    io_uring_for_each_cqe(&w->io.ring, head, cqe)
+    {
+        handle_cqe(w, cqe, now);
+        n++;
+    }
+    io_uring_cq_advance(&w->io.ring, n);
+    conn_io_flush(&w->io);
+}
+
+/* Submits what is queued and waits for a completion until `until` (absolute ns). */
+static void wait_until(worker *w, uint64_t until, uint64_t now)
+{
+    if (until <= now) {
+        io_uring_submit_and_get_events(&w->io.ring);
+        return;
+    }
+    uint64_t d = until - now;
+    struct __kernel_timespec ts = {.tv_sec = (long long)(d / NS_PER_S),
+                                   .tv_nsec = (long long)(d % NS_PER_S)};
+    struct io_uring_cqe *cqe;
+    int rc = io_uring_submit_and_wait_timeout(&w->io.ring, &cqe, 1, &ts, NULL);
+    (void)rc; /* -ETIME and -EINTR just mean "look at the clock again" */
+}
+
+/* Opens pre-connections (open model) and every VU's connection, and waits for them. */
+static void preconnect(worker *w)
+{
+    uint64_t now = clock_ns();
+    uint64_t deadline = now;
+    for (size_t i = 0; i < w->nsc; i++) {
+        wscen *s = &w->sc[i];
+        uint32_t want = s->vus ? s->count : s->sh.pre_connections;
+        for (uint32_t j = 0; j < want; j++)
+            open_conn(w, s, &w->conns[s->first + j], now);
+        if (now + s->s->connect_timeout_ns > deadline)
+            deadline = now + s->s->connect_timeout_ns;
+    }
+    for (;;) {
+        bool pending = false;
+        for (size_t i = 0; i < w->nsc; i++)
+            pending |= w->sc[i].nconnecting > 0;
+        now = clock_ns();
+        if (!pending || now >= deadline || atomic_load(&w->sh->stop))
+            break;
+        wait_until(w, deadline, now);
+        /* Before the start nothing is due: connections just become idle (scheduling is off). */
+        reap(w);
+    }
+    /* Connects still pending at the deadline are abandoned, like a connect timeout. */
+    for (uint32_t i = 0; i < w->nconns; i++) {
+        conn *c = &w->conns[i];
+        if (c->state == CONN_CONNECTING) {
+            wscen *s = &w->sc[c->owner];
+            conn_close(c, &w->io);
+            s->nconnecting--;
+            s->nopen--;
+            s->m.c.conns_failed++;
+        }
+    }
+}
+
+static void run(worker *w)
+{
+    const plan *p = w->sh->plan;
+    w->t0 = atomic_load(&w->sh->t0);
+    uint64_t last_end = w->t0;
+    for (size_t i = 0; i < w->nsc; i++) {
+        wscen *s = &w->sc[i];
+        s->end = w->t0 + s->s->duration_ns;
+        if (s->end > last_end)
+            last_end = s->end;
+        s->scheduling = true;
+        s->k = 0;
+        if (s->s->arrival == PLAN_ARRIVAL_POISSON)
+            s->next_due = w->t0 + plan_poisson_gap_ns(&s->sh, &s->rng);
+        else
+            s->next_due = w->t0 + plan_due_ns(&s->sh, 0);
+        /* VUs already connected start their first iteration at t0. */
+        if (s->vus)
+            while (s->nidle)
+                conn_ready(w, s, idle_pop(w, s), w->t0);
+    }
+    w->hard_stop = last_end + p->graceful_stop_ns;
+    w->next_scan = w->t0 + w->scan_every;
+    w->next_publish = w->t0 + PUBLISH_EVERY_NS;
+    bool stopping = false;
+
+    for (;;) {
+        uint64_t now = clock_ns();
+        int stop = atomic_load_explicit(&w->sh->stop, memory_order_relaxed);
+        if (stop && !stopping) {
+            stopping = true;
+            for (size_t i = 0; i < w->nsc; i++)
+                if (w->sc[i].end > now)
+                    w->sc[i].end = now;
+            if (now + p->graceful_stop_ns < w->hard_stop)
+                w->hard_stop = now + p->graceful_stop_ns;
+        }
+        uint64_t wake = w->hard_stop;
+        for (size_t i = 0; i < w->nsc; i++) {
+            wscen *s = &w->sc[i];
+            schedule(w, s, now);
+            if (s->scheduling) {
+                if (!s->vus && s->next_due < wake)
+                    wake = s->next_due;
+                if (s->end < wake)
+                    wake = s->end;
+            }
+        }
+        if (now >= w->next_scan) {
+            scan_timeouts(w, now);
+            w->next_scan = now + w->scan_every;
+        }
+        if (now >= w->next_publish) {
+            for (size_t i = 0; i < w->nsc; i++)
+                metrics_publish(&w->sc[i].m);
+            w->next_publish = now + PUBLISH_EVERY_NS;
+        }
+        if (all_done(w))
+            break;
+        if (now >= w->hard_stop || stop >= 2) {
+            force_end(w);
+            break;
+        }
+        if (w->next_scan < wake)
+            wake = w->next_scan;
+        wait_until(w, wake, now);
+        reap(w);
+    }
+    /* Close what is left (idle keep-alive connections) and record where each window ended. */
+    for (uint32_t i = 0; i < w->nconns; i++) {
+        conn *c = &w->conns[i];
+        if (c->state != CONN_CLOSED) {
+            wscen *s = &w->sc[c->owner];
+            if (c->state == CONN_IDLE || c->state == CONN_BUSY)
+                s->m.c.conns_open--;
+            conn_close(c, &w->io);
+        }
+    }
+    io_uring_submit(&w->io.ring);
+    for (size_t i = 0; i < w->nsc; i++)
+        metrics_publish(&w->sc[i].m);
+}
+
+static void *thread_main(void *arg)
+{
+    worker *w = arg;
+    int rc = conn_io_init(&w->io, RING_ENTRIES, RECV_BUFS, RECV_BUF_SIZE);
+    if (rc < 0) {
+        w->err = rc;
+        snprintf(w->errmsg, sizeof(w->errmsg), "worker %u: io_uring setup failed: %s", w->index,
+                 strerror(-rc));
+        atomic_store(&w->sh->setup_failed, 1);
+    } else {
+        preconnect(w);
+    }
+    pthread_barrier_wait(&w->sh->ready);
+    pthread_barrier_wait(&w->sh->go);
+    if (!w->err && !atomic_load(&w->sh->setup_failed))
+        run(w);
+    atomic_fetch_add(&w->sh->finished, 1);
+    return NULL;
+}
+
+int worker_create(worker **out, worker_shared *sh, uint32_t index)
+{
+    const plan *p = sh->plan;
+    worker *w = calloc(1, sizeof(*w));
+    if (!w)
+        return -ENOMEM;
+    w->sh = sh;
+    w->index = index;
+    w->nsc = p->nscenarios;
+    w->sc = calloc(w->nsc, sizeof(*w->sc));
+    if (!w->sc)
+        goto nomem;
+    uint64_t min_timeout = 100 * NS_PER_MS;
+    for (size_t i = 0; i < w->nsc; i++) {
+        wscen *s = &w->sc[i];
+        s->s = &p->scenarios[i];
+        s->step = &s->s->steps[0];
+        s->head = strcmp(s->step->method, "HEAD") == 0;
+        s->vus = s->s->executor == PLAN_CONSTANT_VUS;
+        plan_share_of(s->s, index, sh->nworkers, &s->sh);
+        s->first = w->nconns;
+        s->count = s->vus ? s->sh.vus : s->sh.max_connections;
+        w->nconns += s->count;
+        s->rng = 0x9e3779b97f4a7c15ULL * (index + 1) + i;
+        if (metrics_rec_init(&s->m) < 0)
+            goto nomem;
+        s->idle = calloc(s->count ? s->count : 1, sizeof(*s->idle));
+        s->qcap = s->vus ? 1 : s->sh.max_queue;
+        /* Only pages the queue actually uses become resident. */
+        s->q = malloc((size_t)s->qcap * sizeof(*s->q));
+        if (!s->idle || !s->q)
+            goto nomem;
+        if (s->s->request_timeout_ns / 10 < min_timeout)
+            min_timeout = s->s->request_timeout_ns / 10;
+        if (s->s->connect_timeout_ns / 10 < min_timeout)
+            min_timeout = s->s->connect_timeout_ns / 10;
+    }
+    w->scan_every = min_timeout > NS_PER_MS ? min_timeout : NS_PER_MS;
+    w->conns = calloc(w->nconns ? w->nconns : 1, sizeof(*w->conns));
+    w->idle_pos = malloc((w->nconns ? w->nconns : 1) * sizeof(*w->idle_pos));
+    if (!w->conns || !w->idle_pos)
+        goto nomem;
+    for (size_t i = 0; i < w->nsc; i++)
+        for (uint32_t j = 0; j < w->sc[i].count; j++) {
+            uint32_t idx = w->sc[i].first + j;
+            conn_init(&w->conns[idx], idx);
+            w->conns[idx].owner = (uint16_t)i;
+            w->idle_pos[idx] = NOT_IDLE;
+        }
+    *out = w;
+    return 0;
+nomem:
+    worker_free(w);
+    return -ENOMEM;
+}
+
+int worker_start(worker *w)
+{
+    int rc = pthread_create(&w->thread, NULL, thread_main, w);
+    if (rc)
+        return -rc;
+    w->started = true;
+    return 0;
+}
+
+int worker_join(worker *w)
+{
+    if (w->started) {
+        pthread_join(w->thread, NULL);
+        w->started = false;
+    }
+    return w->err;
+}
+
+const char *worker_error(const worker *w)
+{
+    return w->errmsg;
+}
+
+metrics_rec *worker_metrics(worker *w, size_t i)
+{
+    return &w->sc[i].m;
+}
+
+uint64_t worker_window_ns(const worker *w, size_t i)
+{
+    return w->sc[i].end > w->t0 ? w->sc[i].end - w->t0 : 0;
+}
+
+void worker_free(worker *w)
+{
+    if (!w)
+        return;
+    conn_io_free(&w->io);
+    if (w->sc)
+        for (size_t i = 0; i < w->nsc; i++) {
+            metrics_rec_free(&w->sc[i].m);
+            free(w->sc[i].idle);
+            free(w->sc[i].q);
+        }
+    free(w->sc);
+    free(w->conns);
+    free(w->idle_pos);
+    free(w);
+}

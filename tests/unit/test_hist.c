@@ -1,0 +1,418 @@
+/* Unit tests for hist: percentiles against an exact sort of a large fixed-seed sample, the exact
+ * statistics (count, min, max, mean), clamping, merging, resetting and argument checks. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "hist.h"
+
+#define HOUR_US 3600000000ULL
+
+__extension__ typedef unsigned __int128 u128;
+
+static const double PCTS[] = {0, 1, 10, 25, 50, 75, 90, 95, 99, 99.9, 99.99, 100};
+#define NPCTS (sizeof(PCTS) / sizeof(PCTS[0]))
+
+static hist *make(uint64_t highest, int sigfigs)
+{
+    hist *h = NULL;
+    cr_assert_eq(hist_init(&h, highest, sigfigs), 0, "hist_init(%llu, %d)",
+                 (unsigned long long)highest, sigfigs);
+    cr_assert_not_null(h);
+    return h;
+}
+
+static uint64_t xorshift(uint64_t *s)
+{
+    uint64_t x = *s;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *s = x;
+}
+
+static double unit(uint64_t *s)
+{
+    return (double)(xorshift(s) >> 11) * 0x1p-53;
+}
+
+/* A fixed mix: about half uniform in 1..1e6 µs, half log-uniform over 1 µs..1 h (so every
+ * magnitude, including the exact range below 2048, is well populated), and one huge outlier
+ * (3e9..3.6e9 µs) every 100000 samples. */
+static uint64_t *make_samples(size_t n)
+{
+    uint64_t *v = malloc(n * sizeof(*v));
+    cr_assert_not_null(v);
+    uint64_t s = 0x9e3779b97f4a7c15ULL;
+    for (size_t i = 0; i < n; i++) {
+        if (i % 100000 == 99999)
+            v[i] = 3000000000ULL + xorshift(&s) % 600000001ULL;
+        else if (xorshift(&s) & 1)
+            v[i] = 1 + xorshift(&s) % 1000000;
+        else
+            v[i] = (uint64_t)llround(exp(unit(&s) * log((double)HOUR_US)));
+        if (v[i] > HOUR_US)
+            v[i] = HOUR_US;
+    }
+    return v;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The exact percentile: the sample at sorted index ceil(p / 100 * n) - 1, index 0 for p = 0. */
+static uint64_t exact_at(const uint64_t *sorted, size_t n, double p)
+{
+    if (p <= 0)
+        return sorted[0];
+    size_t rank = (size_t)ceil(p / 100.0 * (double)n);
+    if (rank < 1)
+        rank = 1;
+    if (rank > n)
+        rank = n;
+    return sorted[rank - 1];
+}
+
+Test(hist, percentiles_match_exact_sort)
+{
+    const size_t n = 1000000;
+    uint64_t *v = make_samples(n);
+    hist *h = make(HOUR_US, 3);
+    u128 sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        hist_record(h, v[i]);
+        sum += v[i];
+    }
+    qsort(v, n, sizeof(*v), cmp_u64);
+
+    cr_assert_eq(hist_count(h), n);
+    cr_assert_eq(hist_min(h), v[0]);
+    cr_assert_eq(hist_max(h), v[n - 1]);
+    cr_assert_gt(v[n - 1], 3000000000ULL, "the sample should hold its outliers");
+    double mean = (double)((long double)sum / (long double)n);
+    cr_assert(fabs(hist_mean(h) - mean) <= mean * 1e-12, "mean %.6f, exact %.6f", hist_mean(h),
+              mean);
+
+    for (size_t k = 0; k < NPCTS; k++) {
+        double p = PCTS[k];
+        uint64_t want = exact_at(v, n, p);
+        uint64_t got = hist_value_at(h, p);
+        double err = fabs((double)got - (double)want);
+        if (want < 2048)
+            cr_expect(err <= 1, "p%g: got %llu, exact %llu", p, (unsigned long long)got,
+                      (unsigned long long)want);
+        else
+            cr_expect(err <= (double)want * 0.001, "p%g: got %llu, exact %llu (%.4f%%)", p,
+                      (unsigned long long)got, (unsigned long long)want,
+                      100.0 * err / (double)want);
+    }
+    hist_free(h);
+    free(v);
+}
+
+/* Reads back a lone value v: with 0 and highest recorded around it, p50 is v's slot and the
+ * [min, max] clamp cannot hide the slot's midpoint. */
+static uint64_t read_back(hist *h, uint64_t highest, uint64_t v)
+{
+    hist_reset(h);
+    hist_record(h, 0);
+    hist_record(h, v);
+    hist_record(h, highest);
+    return hist_value_at(h, 50);
+}
+
+Test(hist, exact_small_values_and_slot_midpoints)
+{
+    static const struct {
+        uint64_t value;
+        uint64_t want; /* at 3 sigfigs: 2048 slots of width 1, then 1024 per doubling */
+    } rows[] = {
+        {0, 0},
+        {1, 1},
+        {2, 2},
+        {999, 999},
+        {1023, 1023},
+        {1024, 1024},
+        {2047, 2047},          /* last slot of width 1 */
+        {2048, 2049},          /* [2048, 2049] */
+        {2049, 2049},          /* same slot */
+        {2050, 2051},          /* [2050, 2051] */
+        {4095, 4095},          /* [4094, 4095] */
+        {4096, 4098},          /* [4096, 4099] */
+        {1000000, 1000192},    /* [999936, 1000447] */
+        {HOUR_US, 3599761408}, /* [3598712832, 3600809983]: midpoint, below the max */
+    };
+    hist *h = make(HOUR_US, 3);
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        uint64_t got = read_back(h, HOUR_US, rows[i].value);
+        cr_expect_eq(got, rows[i].want, "value %llu: got %llu, want %llu",
+                     (unsigned long long)rows[i].value, (unsigned long long)got,
+                     (unsigned long long)rows[i].want);
+    }
+    for (uint64_t v = 0; v < 2048; v++) {
+        uint64_t got = read_back(h, HOUR_US, v);
+        cr_assert_eq(got, v, "value %llu read back as %llu", (unsigned long long)v,
+                     (unsigned long long)got);
+    }
+    hist_free(h);
+}
+
+Test(hist, exact_range_and_error_bound_per_sigfigs)
+{
+    static const struct {
+        int sigfigs;
+        uint64_t exact_below; /* sub_count: next power of two >= 2 * 10^sigfigs */
+    } rows[] = {
+        {1, 32}, {2, 256}, {3, 2048}, {4, 32768}, {5, 262144},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        hist *h = make(HOUR_US, rows[i].sigfigs);
+        uint64_t last = rows[i].exact_below - 1;
+        cr_expect_eq(read_back(h, HOUR_US, last), last, "sigfigs %d", rows[i].sigfigs);
+        cr_expect_eq(read_back(h, HOUR_US, last + 1), last + 2, "sigfigs %d", rows[i].sigfigs);
+        double bound = 0.5 * pow(10, -rows[i].sigfigs);
+        for (uint64_t v = 1; v < HOUR_US; v = v * 3 + 1) {
+            uint64_t got = read_back(h, HOUR_US, v);
+            double err = fabs((double)got - (double)v) / (double)v;
+            cr_expect(err <= bound, "sigfigs %d: %llu read back as %llu", rows[i].sigfigs,
+                      (unsigned long long)v, (unsigned long long)got);
+        }
+        hist_free(h);
+    }
+}
+
+Test(hist, empty_is_all_zero)
+{
+    hist *h = make(HOUR_US, 3);
+    cr_expect_eq(hist_count(h), 0);
+    cr_expect_eq(hist_min(h), 0);
+    cr_expect_eq(hist_max(h), 0);
+    cr_expect_eq(hist_mean(h), 0.0);
+    for (size_t k = 0; k < NPCTS; k++)
+        cr_expect_eq(hist_value_at(h, PCTS[k]), 0, "p%g", PCTS[k]);
+    hist_free(h);
+}
+
+Test(hist, min_max_mean_exact)
+{
+    hist *h = make(HOUR_US, 3);
+    static const uint64_t vals[] = {4, 3000001, 2, 3, 1};
+    for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
+        hist_record(h, vals[i]);
+    cr_expect_eq(hist_count(h), 5);
+    cr_expect_eq(hist_min(h), 1);
+    cr_expect_eq(hist_max(h), 3000001);
+    cr_expect_eq(hist_mean(h), 600002.2);
+    cr_expect_eq(hist_value_at(h, 0), 1);
+    cr_expect_eq(hist_value_at(h, 100), 3000001);
+    cr_expect_eq(hist_value_at(h, 99.9), 2999296, "midpoint of [2998272, 3000319]");
+    hist_free(h);
+}
+
+Test(hist, value_at_clamps_midpoints_to_min_and_max)
+{
+    /* 4096..4099 share a slot whose midpoint is 4098. */
+    hist *h = make(HOUR_US, 3);
+    hist_record(h, 4099);
+    hist_record(h, 8000);
+    cr_expect_eq(hist_value_at(h, 10), 4099, "midpoint below min");
+    hist_reset(h);
+    hist_record(h, 1000);
+    hist_record(h, 4096);
+    cr_expect_eq(hist_value_at(h, 90), 4096, "midpoint above max");
+    hist_free(h);
+}
+
+Test(hist, clamps_above_highest)
+{
+    hist *h = make(1000000, 3);
+    hist_record(h, 5);
+    hist_record(h, 1000001);
+    hist_record(h, UINT64_MAX);
+    cr_expect_eq(hist_count(h), 3);
+    cr_expect_eq(hist_min(h), 5);
+    cr_expect_eq(hist_max(h), 1000000);
+    cr_expect_eq(hist_value_at(h, 100), 1000000);
+    cr_expect_eq(hist_value_at(h, 50), 1000000);
+    cr_expect_eq(hist_mean(h), 2000005.0 / 3.0);
+    hist_free(h);
+}
+
+Test(hist, record_n)
+{
+    hist *h = make(HOUR_US, 3);
+    hist_record_n(h, 1000, 5);
+    hist_record_n(h, 7, 0);
+    hist_record_n(h, HOUR_US, 0);
+    cr_expect_eq(hist_count(h), 5);
+    cr_expect_eq(hist_min(h), 1000, "a count of 0 must not move min");
+    cr_expect_eq(hist_max(h), 1000, "a count of 0 must not move max");
+    cr_expect_eq(hist_mean(h), 1000.0);
+    cr_expect_eq(hist_value_at(h, 50), 1000);
+
+    /* 1e10 hours overflows a 64-bit sum (3.6e19 > 1.8e19); the mean must stay exact. */
+    hist_reset(h);
+    hist_record_n(h, HOUR_US, 10000000000ULL);
+    hist_record_n(h, 1, 10000000000ULL);
+    cr_expect_eq(hist_count(h), 20000000000ULL);
+    cr_expect_eq(hist_mean(h), 1800000000.5);
+    cr_expect_eq(hist_value_at(h, 50), 1);
+    cr_expect_eq(hist_value_at(h, 50.0001), 3599761408ULL, "midpoint of the top slot");
+    cr_expect_eq(hist_value_at(h, 100), HOUR_US);
+    hist_free(h);
+}
+
+Test(hist, merge_of_halves_equals_all)
+{
+    const size_t n = 200000;
+    uint64_t *v = make_samples(n);
+    hist *all = make(HOUR_US, 3);
+    hist *a = make(HOUR_US, 3);
+    hist *b = make(HOUR_US, 3);
+    for (size_t i = 0; i < n; i++) {
+        hist_record(all, v[i]);
+        hist_record(i < n / 3 ? a : b, v[i]);
+    }
+    cr_assert_eq(hist_merge(a, b), 0);
+    cr_expect_eq(hist_count(a), hist_count(all));
+    cr_expect_eq(hist_min(a), hist_min(all));
+    cr_expect_eq(hist_max(a), hist_max(all));
+    cr_expect_eq(hist_mean(a), hist_mean(all));
+    for (int k = 0; k <= 1000; k++) {
+        double p = k / 10.0;
+        cr_assert_eq(hist_value_at(a, p), hist_value_at(all, p), "p%g", p);
+    }
+    for (size_t k = 0; k < NPCTS; k++)
+        cr_assert_eq(hist_value_at(a, PCTS[k]), hist_value_at(all, PCTS[k]), "p%g", PCTS[k]);
+
+    /* Merging an empty histogram changes nothing, min included. */
+    hist_reset(b);
+    cr_assert_eq(hist_merge(a, b), 0);
+    cr_expect_eq(hist_count(a), n);
+    cr_expect_eq(hist_min(a), hist_min(all));
+    hist_free(all);
+    hist_free(a);
+    hist_free(b);
+    free(v);
+}
+
+Test(hist, merge_takes_extremes_from_either_side)
+{
+    hist *dst = make(HOUR_US, 3);
+    hist *src = make(HOUR_US, 3);
+    hist_record(dst, 500);
+    hist_record(src, 0);
+    hist_record(src, 9007);
+    cr_assert_eq(hist_merge(dst, src), 0);
+    cr_expect_eq(hist_count(dst), 3);
+    cr_expect_eq(hist_min(dst), 0);
+    cr_expect_eq(hist_max(dst), 9007);
+    cr_expect_eq(hist_mean(dst), 3169.0); /* (500 + 0 + 9007) / 3 */
+    cr_expect_eq(hist_value_at(dst, 10), 0);
+    cr_expect_eq(hist_value_at(dst, 50), 500);
+    cr_expect_eq(hist_count(src), 2, "src is left alone");
+    hist_free(dst);
+    hist_free(src);
+}
+
+Test(hist, merge_rejects_other_layouts)
+{
+    hist *dst = make(HOUR_US, 3);
+    hist *other_sigfigs = make(HOUR_US, 2);
+    hist *other_highest = make(1000000, 3);
+    hist_record(dst, 10);
+    hist_record(dst, 5000);
+    hist_record(other_sigfigs, 1);
+    hist_record(other_sigfigs, 9999999);
+    hist_record(other_highest, 2);
+    hist_record(other_highest, 999999);
+
+    uint64_t before[NPCTS];
+    for (size_t k = 0; k < NPCTS; k++)
+        before[k] = hist_value_at(dst, PCTS[k]);
+
+    cr_expect_eq(hist_merge(dst, other_sigfigs), -EINVAL);
+    cr_expect_eq(hist_merge(dst, other_highest), -EINVAL);
+    cr_expect_eq(hist_count(dst), 2);
+    cr_expect_eq(hist_min(dst), 10);
+    cr_expect_eq(hist_max(dst), 5000);
+    cr_expect_eq(hist_mean(dst), 2505.0);
+    for (size_t k = 0; k < NPCTS; k++)
+        cr_expect_eq(hist_value_at(dst, PCTS[k]), before[k], "p%g", PCTS[k]);
+    hist_free(dst);
+    hist_free(other_sigfigs);
+    hist_free(other_highest);
+}
+
+Test(hist, reset_empties_and_keeps_layout)
+{
+    hist *h = make(HOUR_US, 3);
+    hist_record(h, 3);
+    hist_record(h, 3000000);
+    hist_reset(h);
+    cr_expect_eq(hist_count(h), 0);
+    cr_expect_eq(hist_min(h), 0);
+    cr_expect_eq(hist_max(h), 0);
+    cr_expect_eq(hist_mean(h), 0.0);
+    cr_expect_eq(hist_value_at(h, 50), 0);
+
+    hist_record(h, 7000);
+    cr_expect_eq(hist_count(h), 1);
+    cr_expect_eq(hist_min(h), 7000, "min must restart after a reset");
+    cr_expect_eq(hist_max(h), 7000);
+    cr_expect_eq(hist_value_at(h, 50), 7000);
+
+    hist *same = make(HOUR_US, 3);
+    cr_expect_eq(hist_merge(same, h), 0, "layout kept");
+    hist_free(same);
+    hist_free(h);
+}
+
+Test(hist, init_validates_arguments)
+{
+    static const struct {
+        uint64_t highest;
+        int sigfigs;
+        int want;
+    } rows[] = {
+        {HOUR_US, 0, -EINVAL},
+        {HOUR_US, 6, -EINVAL},
+        {HOUR_US, -1, -EINVAL},
+        {0, 3, -EINVAL},
+        {1, 3, -EINVAL},
+        {2, 3, 0},
+        {2, 1, 0},
+        {HOUR_US, 1, 0},
+        {HOUR_US, 5, 0},
+        {UINT64_MAX, 5, 0},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        hist *h = NULL;
+        int rc = hist_init(&h, rows[i].highest, rows[i].sigfigs);
+        cr_expect_eq(rc, rows[i].want, "hist_init(%llu, %d) = %d",
+                     (unsigned long long)rows[i].highest, rows[i].sigfigs, rc);
+        if (rc != 0) {
+            cr_expect_null(h);
+            continue;
+        }
+        /* The extremes of each layout are recordable and read back within [min, max]. */
+        hist_record(h, 0);
+        hist_record(h, rows[i].highest);
+        hist_record(h, UINT64_MAX);
+        uint64_t top = hist_value_at(h, 50);
+        double err = ((double)rows[i].highest - (double)top) / (double)rows[i].highest;
+        cr_expect_eq(hist_max(h), rows[i].highest);
+        cr_expect_eq(hist_value_at(h, 100), rows[i].highest);
+        cr_expect(top <= rows[i].highest && err <= 0.5 * pow(10, -rows[i].sigfigs),
+                  "hist_init(%llu, %d): top slot reads %llu", (unsigned long long)rows[i].highest,
+                  rows[i].sigfigs, (unsigned long long)top);
+        cr_expect_eq(hist_value_at(h, 10), 0);
+        hist_free(h);
+    }
+    hist_free(NULL);
+}
