@@ -37,15 +37,15 @@ typedef struct http1_resp {
 
     /* Private parser state: callers must not touch it. Zero is the start state. */
     uint8_t st;           /* state machine position */
-    uint8_t body_mode;    /* none / length / chunked / until close */
+    uint8_t body_mode;    /* none yet (in the head) / length / chunked / until close */
     uint8_t hdr;          /* header being matched (content-length, transfer-encoding, ...) */
-    uint8_t match;        /* characters of the header name or token matched so far */
-    uint8_t flags;        /* seen content-length, chunked, connection close/keep-alive, ... */
-    uint8_t tok;          /* token being matched in a header value */
-    uint16_t digits;      /* digits seen in the status code or a number */
-    uint32_t head_len;    /* head bytes so far (bounded by HTTP1_MAX_HEAD) */
+    uint8_t match;        /* characters of a header name, token or status code matched so far */
+    uint8_t flags;        /* seen content-length, transfer-encoding, chunked last, close, ... */
+    uint8_t tok;          /* token a header list element is being matched against */
+    uint8_t elem;         /* position in a header list element: before, inside, after it */
+    uint32_t head_len;    /* head (and trailer) bytes so far, bounded by HTTP1_MAX_HEAD */
     uint64_t content_length;
-    uint64_t remaining;   /* body or chunk bytes still expected */
+    uint64_t remaining;   /* body or chunk bytes still expected; a number being read in the head */
 } http1_resp;
 
 /* Feeds `len` bytes of the response stream to r.
@@ -83,7 +83,10 @@ typedef struct http1_req_spec {
  * Content-Length when there is a body (or the method is POST, PUT or PATCH), blank line, body.
  * A user header named Host, User-Agent or Content-Length (any case) replaces the default one.
  * Returns 0 and fills *out (the caller owns out->bytes: http1_req_free), -EINVAL when a method,
- * target or header contains CR, LF or NUL or a header has no colon, -ENOMEM. */
+ * target or header contains CR, LF or NUL or a header has no colon (also: a method that is not a
+ * token, a target with a space or control byte, a header name that is not a token right before
+ * the colon, a value with a control byte other than tab, no host and no Host header), -ENOMEM.
+ * On failure *out is zeroed. */
 int http1_req_compile(http1_req *out, const http1_req_spec *spec);
 
 /* Frees the bytes of a compiled request; NULL and a zeroed request are accepted. */

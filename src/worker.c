@@ -431,6 +431,10 @@ static void run(worker *w)
 {
     const plan *p = w->sh->plan;
     w->t0 = atomic_load(&w->sh->t0);
+    /* t0 is set a little in the future so that all workers start together: wait for it. */
+    struct timespec ts = {(time_t)(w->t0 / NS_PER_S), (long)(w->t0 % NS_PER_S)};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+        ;
     uint64_t last_end = w->t0;
     for (size_t i = 0; i < w->nsc; i++) {
         wscen *s = &w->sc[i];

@@ -1,0 +1,1402 @@
+/* config: the scenario file (INI) and the command-line overrides, turned into a validated plan.
+ *
+ * Two passes. While inih reads the file, the handler only collects: each value, after ${...}
+ * substitution, goes into its section's slot with its line number, so unknown sections and keys,
+ * duplicates and unset variables are reported at the line where they are written. Then build()
+ * interprets the slots of every section (executor first, since it decides which keys apply) and
+ * fills the plan. Every error is one line, "FILE:LINE: [section] key: what (what is allowed)",
+ * and the first error wins: nothing after it is looked at.
+ *
+ * inih is driven through our own line reader over the file held in memory, because inih alone
+ * cannot tell us three things we need: where a section header is (it does not call the handler
+ * for one, so an empty [scenario x] would vanish and its line is unknown), whether a handler call
+ * is an indented continuation line or a repeated key (both arrive with the same name), and
+ * whether a line was too long (inih silently cuts it and parses the rest as a new line). The
+ * reader classifies each line exactly as inih will, just before inih sees it. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define INI_HANDLER_LINENO 1
+#include <ini.h>
+
+#include "clock.h"
+
+#define CONFIG_MAX_LINE 4096 /* characters of one line, without its line break */
+#define MAX_WORKERS 256
+#define MAX_VUS 1000000
+#define MAX_CONNECTIONS 1000000
+#define MAX_QUEUE 100000000
+#define SUBST_MAX_DEPTH 16 /* ${A:-${B:-...}} nesting */
+
+#define DEFAULT_CONNECT_TIMEOUT_NS (10 * NS_PER_S)
+#define DEFAULT_REQUEST_TIMEOUT_NS (60 * NS_PER_S)
+#define DEFAULT_GRACEFUL_STOP_NS (10 * NS_PER_S)
+#define DEFAULT_MAX_CONNECTIONS 100
+#define DEFAULT_PRE_CONNECTIONS 10
+#define DEFAULT_MAX_QUEUE 100000
+
+#define EXECUTORS "constant-arrival-rate, constant-vus"
+
+enum key {
+    K_BASE_URL,
+    K_DURATION,
+    K_WORKERS,
+    K_CONNECT_TIMEOUT,
+    K_REQUEST_TIMEOUT,
+    K_GRACEFUL_STOP,
+    K_EXECUTOR,
+    K_RATE,
+    K_VUS,
+    K_MAX_CONNECTIONS,
+    K_PRE_CONNECTIONS,
+    K_MAX_QUEUE,
+    K_ARRIVAL,
+    K_METHOD,
+    K_URL,
+    K_PATH,
+    K_HEADER,
+    K_BODY,
+    K_COUNT
+};
+
+enum {
+    IN_GLOBAL = 1,
+    IN_SCENARIO = 2,
+    IS_LIST = 4,       /* repeatable: every occurrence is kept */
+    ARRIVAL_ONLY = 8,  /* applies to constant-arrival-rate only */
+    VUS_ONLY = 16,     /* applies to constant-vus only */
+};
+
+static const struct {
+    const char *name;
+    unsigned flags;
+} keys[K_COUNT] = {
+    [K_BASE_URL] = {"base_url", IN_GLOBAL | IN_SCENARIO},
+    [K_DURATION] = {"duration", IN_GLOBAL | IN_SCENARIO},
+    [K_WORKERS] = {"workers", IN_GLOBAL},
+    [K_CONNECT_TIMEOUT] = {"connect_timeout", IN_GLOBAL | IN_SCENARIO},
+    [K_REQUEST_TIMEOUT] = {"request_timeout", IN_GLOBAL | IN_SCENARIO},
+    [K_GRACEFUL_STOP] = {"graceful_stop", IN_GLOBAL},
+    [K_EXECUTOR] = {"executor", IN_SCENARIO},
+    [K_RATE] = {"rate", IN_SCENARIO | ARRIVAL_ONLY},
+    [K_VUS] = {"vus", IN_SCENARIO | VUS_ONLY},
+    [K_MAX_CONNECTIONS] = {"max_connections", IN_SCENARIO | ARRIVAL_ONLY},
+    [K_PRE_CONNECTIONS] = {"pre_connections", IN_SCENARIO | ARRIVAL_ONLY},
+    [K_MAX_QUEUE] = {"max_queue", IN_SCENARIO | ARRIVAL_ONLY},
+    [K_ARRIVAL] = {"arrival", IN_SCENARIO | ARRIVAL_ONLY},
+    [K_METHOD] = {"method", IN_SCENARIO},
+    [K_URL] = {"url", IN_SCENARIO},
+    [K_PATH] = {"path", IN_SCENARIO},
+    [K_HEADER] = {"header", IN_SCENARIO | IS_LIST},
+    [K_BODY] = {"body", IN_SCENARIO},
+};
+
+#define GLOBAL_KEYS "base_url, duration, workers, connect_timeout, request_timeout, graceful_stop"
+#define SCENARIO_KEYS                                                                              \
+    "executor, rate, vus, duration, max_connections, pre_connections, max_queue, arrival, "        \
+    "base_url, connect_timeout, request_timeout, method, url, path, header, body"
+
+struct value {
+    char *s; /* NULL: not set */
+    size_t len;
+    int line;
+};
+
+struct section {
+    bool global;
+    char *name; /* scenario name */
+    int line;   /* line of the [header] */
+    struct value v[K_COUNT];
+    struct value *headers; /* K_HEADER occurrences, in file order */
+    size_t nheaders;
+};
+
+enum line_kind { LINE_NONE, LINE_SECTION, LINE_KEY, LINE_CONT };
+
+struct ctx {
+    const char *file;
+    const config_overrides *ov;
+    char *err;
+    size_t errlen;
+    int rc; /* first error (negative), 0 while all is well */
+
+    const char *buf; /* the whole file */
+    size_t size, pos;
+    int lineno;
+    enum line_kind kind;  /* of the line inih is about to parse */
+    bool key_in_section;  /* inih's prev_name is set: indented lines continue a value */
+
+    struct section *cur;
+    struct section *global;
+    struct section **scen;
+    size_t nscen, capscen;
+};
+
+static void fail(struct ctx *c, int rc, int line, const struct section *s, const char *key,
+                 const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* snprintf at off, clamped: returns the new offset (never past the end of the buffer). */
+static size_t app(char *b, size_t cap, size_t off, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static size_t app(char *b, size_t cap, size_t off, const char *fmt, ...)
+{
+    if (off + 1 >= cap)
+        return off;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(b + off, cap - off, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return off;
+    return off + (size_t)n < cap ? off + (size_t)n : cap - 1;
+}
+
+/* Records the first error as one line: "FILE:LINE: [section] key: message" (no line when
+ * line <= 0, "[section]: message" without a key, "key: message" outside any section). */
+static void fail(struct ctx *c, int rc, int line, const struct section *s, const char *key,
+                 const char *fmt, ...)
+{
+    if (c->rc)
+        return;
+    c->rc = rc;
+    if (!c->err || !c->errlen)
+        return;
+    size_t cap = c->errlen, off = 0;
+    off = line > 0 ? app(c->err, cap, off, "%s:%d: ", c->file, line)
+                   : app(c->err, cap, off, "%s: ", c->file);
+    if (s && s->global)
+        off = app(c->err, cap, off, key ? "[global] " : "[global]: ");
+    else if (s)
+        off = app(c->err, cap, off, key ? "[scenario %s] " : "[scenario %s]: ", s->name);
+    if (key)
+        off = app(c->err, cap, off, "%s: ", key);
+    if (off + 1 < cap) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(c->err + off, cap - off, fmt, ap);
+        va_end(ap);
+    }
+    /* values quoted in messages may carry line breaks from the environment: keep one line */
+    for (char *p = c->err; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = ' ';
+}
+
+static void oom(struct ctx *c)
+{
+    fail(c, -ENOMEM, 0, NULL, NULL, "out of memory");
+}
+
+/* ---- growable string ---- */
+
+struct sbuf {
+    char *p;
+    size_t len, cap;
+    bool oom;
+};
+
+static void sb_add(struct sbuf *b, const char *s, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 64;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p) {
+            b->oom = true;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+/* ---- ${NAME} substitution ---- */
+
+static bool is_name_start(char ch)
+{
+    return ch == '_' || (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z');
+}
+
+static bool is_name_char(char ch)
+{
+    return is_name_start(ch) || (ch >= '0' && ch <= '9');
+}
+
+/* -e NAME=VALUE first (the last one given wins), then the environment. */
+static const char *lookup(const config_overrides *ov, const char *name, size_t len)
+{
+    for (size_t i = ov->nenv; i-- > 0;) {
+        const char *e = ov->env[i];
+        if (e && strncmp(e, name, len) == 0 && e[len] == '=')
+            return e + len + 1;
+    }
+    char tmp[256];
+    if (len >= sizeof tmp)
+        return NULL;
+    memcpy(tmp, name, len);
+    tmp[len] = '\0';
+    return getenv(tmp);
+}
+
+struct subst {
+    struct ctx *c;
+    int line;
+    const struct section *s;
+    const char *key;
+};
+
+/* Expands *pp into out until the end of the string or, when depth > 0, the '}' closing a default
+ * (left at *pp for the caller to check). With emit false (an unused default) it only finds the
+ * end: unset variables in it are no error, as in the shell. */
+static int expand(struct subst *x, const char **pp, int depth, bool emit, struct sbuf *out)
+{
+    const char *p = *pp;
+    while (*p && !(depth > 0 && *p == '}')) {
+        if (p[0] == '$' && p[1] == '$' && p[2] == '{') {
+            if (emit)
+                sb_add(out, "${", 2);
+            p += 3;
+            continue;
+        }
+        if (p[0] != '$' || p[1] != '{') {
+            if (emit)
+                sb_add(out, p, 1);
+            p++;
+            continue;
+        }
+        const char *name = p + 2, *q = name;
+        if (is_name_start(*q))
+            while (is_name_char(*q))
+                q++;
+        int nlen = (int)(q - name);
+        if (nlen > 0 && *q == '}') {
+            const char *val = lookup(x->c->ov, name, (size_t)nlen);
+            if (!val && emit) {
+                fail(x->c, -EINVAL, x->line, x->s, x->key,
+                     "${%.*s} is not set (give -e %.*s=... or ${%.*s:-default})", nlen, name, nlen,
+                     name, nlen, name);
+                return -1;
+            }
+            if (emit)
+                sb_add(out, val, strlen(val));
+            p = q + 1;
+        } else if (nlen > 0 && q[0] == ':' && q[1] == '-') {
+            const char *val = lookup(x->c->ov, name, (size_t)nlen);
+            bool use_default = !val || !*val; /* as the shell's :- (unset or empty) */
+            if (depth + 1 > SUBST_MAX_DEPTH) {
+                fail(x->c, -EINVAL, x->line, x->s, x->key,
+                     "${...} nested too deeply (at most %d levels)", SUBST_MAX_DEPTH);
+                return -1;
+            }
+            q += 2;
+            if (expand(x, &q, depth + 1, emit && use_default, out))
+                return -1;
+            if (*q != '}')
+                goto unterminated;
+            if (emit && !use_default)
+                sb_add(out, val, strlen(val));
+            p = q + 1;
+        } else if (!strchr(p + 2, '}')) {
+            goto unterminated;
+        } else {
+            fail(x->c, -EINVAL, x->line, x->s, x->key,
+                 "invalid variable reference '%.20s' (expected ${NAME} or ${NAME:-default}, NAME "
+                 "made of letters, digits and '_'; write $${ for a literal ${)",
+                 p);
+            return -1;
+        }
+    }
+    *pp = p;
+    return 0;
+unterminated:
+    fail(x->c, -EINVAL, x->line, x->s, x->key,
+         "unterminated ${ (close it with }, or write $${ for a literal ${)");
+    return -1;
+}
+
+/* Returns a new string with the value's ${...} replaced, or NULL with the error recorded. */
+static char *substitute(struct ctx *c, int line, const struct section *s, const char *key,
+                        const char *value, size_t *len)
+{
+    struct subst x = {c, line, s, key};
+    struct sbuf out = {0};
+    const char *p = value;
+    sb_add(&out, "", 0);
+    if (expand(&x, &p, 0, true, &out)) {
+        free(out.p);
+        return NULL;
+    }
+    if (out.oom) {
+        free(out.p);
+        oom(c);
+        return NULL;
+    }
+    *len = out.len;
+    return out.p;
+}
+
+/* ---- reading the file ---- */
+
+static struct section *section_new(struct ctx *c, bool global, const char *name, size_t nlen)
+{
+    struct section *s = calloc(1, sizeof *s);
+    if (!s || (!global && !(s->name = strndup(name, nlen)))) {
+        free(s);
+        oom(c);
+        return NULL;
+    }
+    s->global = global;
+    s->line = c->lineno;
+    if (global) {
+        c->global = s;
+        return s;
+    }
+    if (c->nscen == c->capscen) {
+        size_t cap = c->capscen ? c->capscen * 2 : 8;
+        struct section **v = realloc(c->scen, cap * sizeof *v);
+        if (!v) {
+            free(s->name);
+            free(s);
+            oom(c);
+            return NULL;
+        }
+        c->scen = v;
+        c->capscen = cap;
+    }
+    c->scen[c->nscen++] = s;
+    return s;
+}
+
+static void section_free(struct section *s)
+{
+    if (!s)
+        return;
+    for (int k = 0; k < K_COUNT; k++)
+        free(s->v[k].s);
+    for (size_t i = 0; i < s->nheaders; i++)
+        free(s->headers[i].s);
+    free(s->headers);
+    free(s->name);
+    free(s);
+}
+
+/* A "[text]" header line: [global] or [scenario NAME]. */
+static void open_section(struct ctx *c, const char *text, size_t len)
+{
+    while (len && isspace((unsigned char)*text))
+        text++, len--;
+    while (len && isspace((unsigned char)text[len - 1]))
+        len--;
+    c->cur = NULL;
+    if (len == 6 && memcmp(text, "global", 6) == 0) {
+        if (c->global) {
+            fail(c, -EINVAL, c->lineno, c->global, NULL,
+                 "duplicate section (first on line %d; one [global] per file)", c->global->line);
+            return;
+        }
+        c->cur = section_new(c, true, NULL, 0);
+        return;
+    }
+    if (len >= 8 && memcmp(text, "scenario", 8) == 0 &&
+        (len == 8 || isspace((unsigned char)text[8]))) {
+        const char *name = text + 8;
+        size_t nlen = len - 8;
+        while (nlen && isspace((unsigned char)*name))
+            name++, nlen--;
+        if (nlen == 0) {
+            fail(c, -EINVAL, c->lineno, NULL, NULL,
+                 "[scenario]: missing scenario name (write [scenario NAME])");
+            return;
+        }
+        for (size_t i = 0; i < nlen; i++) {
+            char ch = name[i];
+            if (!is_name_char(ch) && ch != '.' && ch != '-') {
+                fail(c, -EINVAL, c->lineno, NULL, NULL,
+                     "[%.*s]: invalid scenario name '%.*s' (allowed: letters, digits, '_', '.', "
+                     "'-')",
+                     (int)len, text, (int)nlen, name);
+                return;
+            }
+        }
+        for (size_t i = 0; i < c->nscen; i++) {
+            if (strlen(c->scen[i]->name) == nlen && memcmp(c->scen[i]->name, name, nlen) == 0) {
+                fail(c, -EINVAL, c->lineno, c->scen[i], NULL,
+                     "duplicate scenario (first defined on line %d)", c->scen[i]->line);
+                return;
+            }
+        }
+        c->cur = section_new(c, false, name, nlen);
+        return;
+    }
+    fail(c, -EINVAL, c->lineno, NULL, NULL,
+         "[%.*s]: unknown section (allowed: [global], [scenario NAME])", (int)len, text);
+}
+
+/* Decides what inih will make of the line, with inih's own rules and in its order: comment or
+ * blank, continuation (indented, after a key of the same section), [section], key. */
+static void classify(struct ctx *c, const char *line)
+{
+    const char *start = line;
+    if (c->lineno == 1 && (unsigned char)start[0] == 0xEF && (unsigned char)start[1] == 0xBB &&
+        (unsigned char)start[2] == 0xBF)
+        start += 3; /* inih skips a UTF-8 BOM, then counts it as indentation */
+    while (*start && isspace((unsigned char)*start))
+        start++;
+    c->kind = LINE_NONE;
+    if (*start == '\0' || *start == ';' || *start == '#')
+        return;
+    if (start > line && c->key_in_section) {
+        c->kind = LINE_CONT;
+        return;
+    }
+    if (*start == '[') {
+        /* inih ends the section name at ']' or at an inline comment (";" after a space) */
+        const char *e = start + 1;
+        bool was_space = false;
+        while (*e && *e != ']' && !(was_space && *e == ';')) {
+            was_space = isspace((unsigned char)*e);
+            e++;
+        }
+        if (*e != ']')
+            return; /* inih reports the syntax error */
+        c->kind = LINE_SECTION;
+        c->key_in_section = false;
+        open_section(c, start + 1, (size_t)(e - start - 1));
+        return;
+    }
+    c->kind = LINE_KEY;
+    c->key_in_section = true;
+}
+
+/* inih's fgets: hands over one line at a time, and stops the parse on the first error. */
+static char *reader(char *str, int num, void *stream)
+{
+    struct ctx *c = stream;
+    if (c->rc || c->pos >= c->size || num < 2)
+        return NULL;
+    const char *p = c->buf + c->pos;
+    size_t left = c->size - c->pos;
+    const char *nl = memchr(p, '\n', left);
+    size_t len = nl ? (size_t)(nl - p) + 1 : left;
+    size_t content = nl ? len - 1 : len;
+    if (content && p[content - 1] == '\r')
+        content--;
+    c->lineno++;
+    if (content > CONFIG_MAX_LINE || len > (size_t)num - 1) {
+        fail(c, -EINVAL, c->lineno, NULL, NULL, "line too long (%zu characters; at most %d)",
+             content, CONFIG_MAX_LINE);
+        return NULL;
+    }
+    if (memchr(p, '\0', len)) {
+        fail(c, -EINVAL, c->lineno, NULL, NULL, "NUL byte in line (a scenario file is text)");
+        return NULL;
+    }
+    memcpy(str, p, len);
+    str[len] = '\0';
+    c->pos += len;
+    classify(c, str);
+    return c->rc ? NULL : str;
+}
+
+static int find_key(const char *name)
+{
+    for (int k = 0; k < K_COUNT; k++)
+        if (strcmp(keys[k].name, name) == 0)
+            return k;
+    return -1;
+}
+
+/* inih's handler: collects one value (or one continuation line of a value). */
+static int on_value(void *user, const char *section, const char *name, const char *value,
+                    int lineno)
+{
+    struct ctx *c = user;
+    (void)section; /* c->cur is the same section, with its header line (inih keeps only text) */
+    if (c->rc)
+        return 0;
+    struct section *s = c->cur;
+    if (!s) {
+        fail(c, -EINVAL, lineno, NULL, name,
+             "key outside any section (put it under [global] or [scenario NAME])");
+        return 0;
+    }
+    int k = find_key(name);
+    unsigned where = s->global ? IN_GLOBAL : IN_SCENARIO;
+    if (k < 0) {
+        fail(c, -EINVAL, lineno, s, name, "unknown key (allowed: %s)",
+             s->global ? GLOBAL_KEYS : SCENARIO_KEYS);
+        return 0;
+    }
+    if (!(keys[k].flags & where)) {
+        fail(c, -EINVAL, lineno, s, name,
+             s->global ? "only allowed in [scenario NAME] (allowed here: %s)"
+                       : "only allowed in [global] (allowed here: %s)",
+             s->global ? GLOBAL_KEYS : SCENARIO_KEYS);
+        return 0;
+    }
+    size_t len;
+    char *v = substitute(c, lineno, s, name, value, &len);
+    if (!v)
+        return 0;
+    struct value *slot = &s->v[k];
+
+    if (c->kind == LINE_CONT) {
+        /* an indented line after a key: inih passes it as more of that key's value */
+        if (k != K_BODY) {
+            fail(c, -EINVAL, lineno, s, name,
+                 "this indented line continues the value of %s; only body may span lines "
+                 "(remove the indentation)",
+                 name);
+        } else if (slot->s[0] == '@' && slot->s[1] != '@') {
+            fail(c, -EINVAL, lineno, s, name,
+                 "a body read from a file (@FILE) cannot continue on the next line");
+        } else {
+            char *joined = malloc(slot->len + 1 + len + 1);
+            if (!joined) {
+                oom(c);
+            } else {
+                memcpy(joined, slot->s, slot->len);
+                joined[slot->len] = '\n'; /* multi-line bodies keep their line breaks */
+                memcpy(joined + slot->len + 1, v, len + 1);
+                free(slot->s);
+                slot->s = joined;
+                slot->len += 1 + len;
+            }
+        }
+        free(v);
+        return c->rc ? 0 : 1;
+    }
+
+    if (keys[k].flags & IS_LIST) {
+        struct value *h = realloc(s->headers, (s->nheaders + 1) * sizeof *h);
+        if (!h) {
+            free(v);
+            oom(c);
+            return 0;
+        }
+        s->headers = h;
+        h[s->nheaders++] = (struct value){v, len, lineno};
+        return 1;
+    }
+    if (slot->s) {
+        free(v);
+        fail(c, -EINVAL, lineno, s, name, "duplicate key (first set on line %d)", slot->line);
+        return 0;
+    }
+    *slot = (struct value){v, len, lineno};
+    return 1;
+}
+
+static int read_file(const char *path, char **buf, size_t *size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        close(fd);
+        return -EISDIR;
+    }
+    size_t cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 4096;
+    size_t len = 0;
+    char *p = malloc(cap);
+    if (!p) {
+        close(fd);
+        return -ENOMEM;
+    }
+    for (;;) {
+        if (len + 1 >= cap) {
+            char *q = realloc(p, cap * 2);
+            if (!q) {
+                free(p);
+                close(fd);
+                return -ENOMEM;
+            }
+            p = q;
+            cap *= 2;
+        }
+        ssize_t n = read(fd, p + len, cap - len - 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int e = errno;
+            free(p);
+            close(fd);
+            return -e;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+    }
+    close(fd);
+    p[len] = '\0';
+    *buf = p;
+    *size = len;
+    return 0;
+}
+
+/* ---- durations and rates ---- */
+
+/* Parses "<digits>[.<digits>]" at *pp: the integer part and the fraction (as fracv / 10^fracn,
+ * keeping at most 18 digits). Returns false when there is no digit. */
+static bool parse_decimal(const char **pp, uint64_t *intv, uint64_t *fracv, int *fracn,
+                          bool *overflow)
+{
+    const char *p = *pp;
+    bool digits = false;
+    *intv = 0;
+    *fracv = 0;
+    *fracn = 0;
+    while (*p >= '0' && *p <= '9') {
+        if (__builtin_mul_overflow(*intv, 10, intv) ||
+            __builtin_add_overflow(*intv, (uint64_t)(*p - '0'), intv))
+            *overflow = true;
+        p++;
+        digits = true;
+    }
+    if (*p == '.') {
+        p++;
+        while (*p >= '0' && *p <= '9') {
+            if (*fracn < 18) {
+                *fracv = *fracv * 10 + (uint64_t)(*p - '0');
+                (*fracn)++;
+            }
+            p++;
+            digits = true;
+        }
+    }
+    *pp = p;
+    return digits;
+}
+
+int config_parse_duration(const char *s, uint64_t *ns)
+{
+    if (!s || !*s)
+        return -EINVAL;
+    if (strcmp(s, "0") == 0) { /* the one number that needs no unit */
+        *ns = 0;
+        return 0;
+    }
+    const char *p = s;
+    uint64_t total = 0;
+    bool overflow = false;
+    while (*p) {
+        uint64_t iv, fv;
+        int fn;
+        if (!parse_decimal(&p, &iv, &fv, &fn, &overflow))
+            return -EINVAL;
+        uint64_t unit;
+        if (p[0] == 'u' && p[1] == 's')
+            unit = NS_PER_US, p += 2;
+        else if (p[0] == 'm' && p[1] == 's')
+            unit = NS_PER_MS, p += 2;
+        else if (p[0] == 's')
+            unit = NS_PER_S, p += 1;
+        else if (p[0] == 'm')
+            unit = 60 * NS_PER_S, p += 1;
+        else if (p[0] == 'h')
+            unit = 3600 * NS_PER_S, p += 1;
+        else
+            return -EINVAL;
+        uint64_t part;
+        if (__builtin_mul_overflow(iv, unit, &part))
+            overflow = true;
+        long double pow10 = 1;
+        for (int i = 0; i < fn; i++)
+            pow10 *= 10;
+        uint64_t frac = (uint64_t)((long double)fv * unit / pow10 + 0.5L);
+        if (__builtin_add_overflow(part, frac, &part) ||
+            __builtin_add_overflow(total, part, &total))
+            overflow = true;
+    }
+    if (overflow)
+        return -EINVAL;
+    *ns = total;
+    return 0;
+}
+
+int config_parse_rate(const char *s, double *per_s)
+{
+    if (!s)
+        return -EINVAL;
+    const char *p = s;
+    uint64_t iv, fv;
+    int fn;
+    bool overflow = false;
+    if (!parse_decimal(&p, &iv, &fv, &fn, &overflow) || overflow || *p != '/')
+        return -EINVAL;
+    long double num = (long double)iv;
+    long double pow10 = 1;
+    for (int i = 0; i < fn; i++)
+        pow10 *= 10;
+    num += (long double)fv / pow10;
+    p++;
+    long double per_ns;
+    if (strcmp(p, "s") == 0) {
+        per_ns = NS_PER_S;
+    } else if (strcmp(p, "m") == 0) {
+        per_ns = 60.0L * NS_PER_S;
+    } else if (strcmp(p, "h") == 0) {
+        per_ns = 3600.0L * NS_PER_S;
+    } else {
+        uint64_t d;
+        if (config_parse_duration(p, &d) || d == 0)
+            return -EINVAL;
+        per_ns = (long double)d;
+    }
+    double r = (double)(num * NS_PER_S / per_ns);
+    if (!(r > 0) || !isfinite(r))
+        return -EINVAL;
+    *per_s = r;
+    return 0;
+}
+
+/* ---- interpreting values ---- */
+
+static bool get_uint(struct ctx *c, const struct section *s, int k, uint64_t min, uint64_t max,
+                     uint64_t *out)
+{
+    const struct value *v = &s->v[k];
+    const char *p = v->s;
+    uint64_t n = 0;
+    bool overflow = false;
+    if (!*p)
+        goto bad;
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9')
+            goto bad;
+        if (__builtin_mul_overflow(n, 10, &n) || __builtin_add_overflow(n, (uint64_t)(*p - '0'), &n))
+            overflow = true;
+    }
+    if (overflow || n < min || n > max) {
+        fail(c, -EINVAL, v->line, s, keys[k].name, "%.40s is out of range (allowed: %llu..%llu)",
+             v->s, (unsigned long long)min, (unsigned long long)max);
+        return false;
+    }
+    *out = n;
+    return true;
+bad:
+    fail(c, -EINVAL, v->line, s, keys[k].name, "'%.40s' is not a whole number (allowed: %llu..%llu)",
+         v->s, (unsigned long long)min, (unsigned long long)max);
+    return false;
+}
+
+static bool get_duration(struct ctx *c, const struct section *s, int k, bool zero_ok, uint64_t *out)
+{
+    const struct value *v = &s->v[k];
+    if (config_parse_duration(v->s, out)) {
+        fail(c, -EINVAL, v->line, s, keys[k].name,
+             "'%.40s' is not a duration (e.g. 30s, 1m30s, 500ms, 1.5h; units us, ms, s, m, h)",
+             v->s);
+        return false;
+    }
+    if (!zero_ok && *out == 0) {
+        fail(c, -EINVAL, v->line, s, keys[k].name, "must be more than 0 (e.g. 30s)");
+        return false;
+    }
+    return true;
+}
+
+/* A duration from the scenario, else from [global], else the default. */
+static bool get_inherited_duration(struct ctx *c, const struct section *s, int k, uint64_t def,
+                                   uint64_t *out)
+{
+    if (s->v[k].s)
+        return get_duration(c, s, k, false, out);
+    if (c->global && c->global->v[k].s)
+        return get_duration(c, c->global, k, false, out);
+    *out = def;
+    return true;
+}
+
+/* RFC 9110 token characters (methods and header names). */
+static bool is_tchar(unsigned char ch)
+{
+    return isalnum(ch) || (ch && strchr("!#$%&'*+-.^_`|~", ch));
+}
+
+/* Visible ASCII and non-ASCII bytes: what a request target may hold as written. */
+static bool target_ok(const char *p)
+{
+    for (; *p; p++)
+        if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '#')
+            return false;
+    return true;
+}
+
+struct url {
+    const char *host;
+    size_t hostlen;
+    bool ipv6;
+    uint16_t port;
+    const char *rest; /* path and query after the authority, maybe "" */
+};
+
+/* Parses http://host[:port][/path][?query]. Returns NULL, or what is wrong (in msg). */
+static const char *url_parse(const char *s, struct url *u, char *msg, size_t msglen)
+{
+    if (strncasecmp(s, "https://", 8) == 0)
+        return "https is not supported yet (use http://; TLS comes in a later version)";
+    if (strncasecmp(s, "http://", 7) != 0) {
+        const char *sep = strstr(s, "://");
+        if (sep) {
+            snprintf(msg, msglen, "unsupported scheme '%.*s' (allowed: http://host[:port][/path])",
+                     (int)(sep - s > 20 ? 20 : sep - s), s);
+            return msg;
+        }
+        snprintf(msg, msglen, "'%.60s' is not an absolute URL (expected http://host[:port][/path])",
+                 s);
+        return msg;
+    }
+    const char *p = s + 7;
+    const char *end = p + strcspn(p, "/?#");
+    if (memchr(p, '@', (size_t)(end - p)))
+        return "user info (user@host) is not supported in URLs";
+    u->ipv6 = false;
+    if (*p == '[') {
+        const char *close = memchr(p, ']', (size_t)(end - p));
+        char tmp[INET6_ADDRSTRLEN + 1];
+        struct in6_addr a;
+        if (!close || (size_t)(close - p - 1) >= sizeof tmp) {
+            snprintf(msg, msglen, "invalid IPv6 address in '%.60s' (e.g. http://[::1]:8080)", s);
+            return msg;
+        }
+        memcpy(tmp, p + 1, (size_t)(close - p - 1));
+        tmp[close - p - 1] = '\0';
+        if (inet_pton(AF_INET6, tmp, &a) != 1) {
+            snprintf(msg, msglen, "invalid IPv6 address '[%s]' (e.g. http://[::1]:8080)", tmp);
+            return msg;
+        }
+        u->host = p + 1;
+        u->hostlen = (size_t)(close - p - 1);
+        u->ipv6 = true;
+        p = close + 1;
+    } else {
+        u->host = p;
+        while (p < end && *p != ':') {
+            if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.' && *p != '_') {
+                snprintf(msg, msglen,
+                         "invalid host in '%.60s' (letters, digits, '-', '.', '_'; IPv6 in "
+                         "brackets: http://[::1]:8080)",
+                         s);
+                return msg;
+            }
+            p++;
+        }
+        u->hostlen = (size_t)(p - u->host);
+        if (u->hostlen == 0)
+            return "missing host (expected http://host[:port][/path])";
+    }
+    u->port = 80;
+    if (p < end && *p == ':') {
+        p++;
+        unsigned long port = 0;
+        const char *digits = p;
+        while (p < end && *p >= '0' && *p <= '9' && port <= 65535)
+            port = port * 10 + (unsigned long)(*p++ - '0');
+        if (p == digits || p != end || port == 0 || port > 65535) {
+            snprintf(msg, msglen, "invalid port '%.*s' (allowed: 1..65535)",
+                     (int)(end - digits > 20 ? 20 : end - digits), digits);
+            return msg;
+        }
+        u->port = (uint16_t)port;
+    } else if (p != end) {
+        snprintf(msg, msglen, "invalid host in '%.60s' (expected http://host[:port][/path])", s);
+        return msg;
+    }
+    u->rest = end;
+    if (!target_ok(end)) {
+        if (strchr(end, '#'))
+            return "fragments (#...) are not sent to servers; remove it";
+        return "the path contains a space or control character (percent-encode it)";
+    }
+    return NULL;
+}
+
+static bool get_url(struct ctx *c, const struct section *s, int k, bool base, struct url *u)
+{
+    const struct value *v = &s->v[k];
+    char msg[256];
+    const char *e = url_parse(v->s, u, msg, sizeof msg);
+    if (!e && base && strchr(u->rest, '?'))
+        e = "base_url cannot have a query (put it in path)";
+    if (e) {
+        fail(c, -EINVAL, v->line, s, keys[k].name, "%s", e);
+        return false;
+    }
+    return true;
+}
+
+static char *concat(const char *a, size_t alen, const char *b)
+{
+    size_t blen = strlen(b);
+    char *r = malloc(alen + blen + 1);
+    if (r) {
+        memcpy(r, a, alen);
+        memcpy(r + alen, b, blen + 1);
+    }
+    return r;
+}
+
+/* body = text, @@text (a literal leading @) or @FILE (read now, relative to the INI's folder). */
+static bool get_body(struct ctx *c, const struct section *s, plan_step *st)
+{
+    const struct value *v = &s->v[K_BODY];
+    if (!v->s || v->len == 0)
+        return true;
+    if (v->s[0] != '@' || v->s[1] == '@') {
+        size_t skip = v->s[0] == '@' ? 1 : 0;
+        st->body_len = v->len - skip;
+        if (!(st->body = malloc(st->body_len + 1))) {
+            oom(c);
+            return false;
+        }
+        memcpy(st->body, v->s + skip, st->body_len + 1);
+        return true;
+    }
+    const char *name = v->s + 1;
+    if (!*name) {
+        fail(c, -EINVAL, v->line, s, "body", "'@' needs a file name (e.g. body = @payload.json)");
+        return false;
+    }
+    char *path;
+    const char *slash = strrchr(c->file, '/');
+    if (name[0] == '/' || !slash)
+        path = strdup(name);
+    else
+        path = concat(c->file, (size_t)(slash - c->file) + 1, name);
+    if (!path) {
+        oom(c);
+        return false;
+    }
+    int rc = read_file(path, &st->body, &st->body_len);
+    if (rc == -ENOMEM) {
+        oom(c);
+    } else if (rc) {
+        fail(c, -EINVAL, v->line, s, "body", "cannot read '%s' (%s): %s", name, path,
+             strerror(-rc));
+    } else if (st->body_len == 0) {
+        free(st->body);
+        st->body = NULL;
+    }
+    free(path);
+    return rc == 0;
+}
+
+static bool get_headers(struct ctx *c, const struct section *s, plan_step *st)
+{
+    if (s->nheaders == 0)
+        return true;
+    if (!(st->headers = calloc(s->nheaders, sizeof *st->headers))) {
+        oom(c);
+        return false;
+    }
+    for (size_t i = 0; i < s->nheaders; i++) {
+        const struct value *h = &s->headers[i];
+        const char *colon = strchr(h->s, ':');
+        if (!colon) {
+            fail(c, -EINVAL, h->line, s, "header", "'%.60s' has no ':' (expected Name: value)",
+                 h->s);
+            return false;
+        }
+        bool ok = colon > h->s;
+        for (const char *p = h->s; p < colon; p++)
+            ok = ok && is_tchar((unsigned char)*p);
+        if (!ok) {
+            fail(c, -EINVAL, h->line, s, "header",
+                 "invalid header name '%.*s' (expected Name: value; a name is letters, digits and "
+                 "!#$%%&'*+-.^_`|~, no spaces)",
+                 (int)(colon - h->s > 60 ? 60 : colon - h->s), h->s);
+            return false;
+        }
+        if (strpbrk(colon, "\r\n")) {
+            fail(c, -EINVAL, h->line, s, "header",
+                 "the value contains a line break (from an environment variable?)");
+            return false;
+        }
+        if (!(st->headers[i] = strdup(h->s))) {
+            oom(c);
+            return false;
+        }
+        st->nheaders = i + 1;
+    }
+    return true;
+}
+
+/* Which key set in s, if any, does not apply to its executor: the first one in the file. */
+static int misplaced_key(const struct section *s, unsigned wrong)
+{
+    int found = -1;
+    for (int k = 0; k < K_COUNT; k++)
+        if ((keys[k].flags & wrong) && s->v[k].s && (found < 0 || s->v[k].line < s->v[found].line))
+            found = k;
+    return found;
+}
+
+static bool build_request(struct ctx *c, const struct section *s, plan_scenario *sc)
+{
+    const struct section *g = c->global;
+    plan_step *st = &sc->steps[0];
+    struct url u;
+    const struct value *url = &s->v[K_URL], *path = &s->v[K_PATH];
+    if (url->s) {
+        if (path->s) {
+            fail(c, -EINVAL, path->line, s, "path",
+                 "cannot be combined with url (url is absolute; path joins base_url)");
+            return false;
+        }
+        if (s->v[K_BASE_URL].s) {
+            fail(c, -EINVAL, url->line, s, "url",
+                 "cannot be combined with base_url in the same scenario (url is absolute; use "
+                 "path with base_url)");
+            return false;
+        }
+        if (!get_url(c, s, K_URL, false, &u))
+            return false;
+        st->target = u.rest[0] == '/' ? strdup(u.rest) : concat("/", 1, u.rest);
+    } else {
+        const struct section *from = s->v[K_BASE_URL].s ? s : g && g->v[K_BASE_URL].s ? g : NULL;
+        if (!from) {
+            fail(c, -EINVAL, s->line, s, NULL,
+                 "no target (set url here, or base_url here or in [global])");
+            return false;
+        }
+        if (!get_url(c, from, K_BASE_URL, true, &u))
+            return false;
+        if (path->s) {
+            if (path->s[0] != '/') {
+                fail(c, -EINVAL, path->line, s, "path",
+                     "'%.60s' must start with '/' (e.g. /api/v1/items)", path->s);
+                return false;
+            }
+            if (!target_ok(path->s)) {
+                fail(c, -EINVAL, path->line, s, "path",
+                     strchr(path->s, '#')
+                         ? "fragments (#...) are not sent to servers; remove it"
+                         : "contains a space or control character (percent-encode it)");
+                return false;
+            }
+            size_t plen = strlen(u.rest);
+            while (plen && u.rest[plen - 1] == '/')
+                plen--; /* base .../api/ + /v1 is /api/v1, not /api//v1 */
+            st->target = concat(u.rest, plen, path->s);
+        } else {
+            st->target = strdup(u.rest[0] ? u.rest : "/");
+        }
+    }
+    sc->port = u.port;
+    sc->host = strndup(u.host, u.hostlen);
+    size_t hh = u.hostlen + 2 + 7;
+    sc->host_header = malloc(hh);
+    if (!st->target || !sc->host || !sc->host_header) {
+        oom(c);
+        return false;
+    }
+    if (u.port == 80)
+        snprintf(sc->host_header, hh, u.ipv6 ? "[%s]" : "%s", sc->host);
+    else
+        snprintf(sc->host_header, hh, u.ipv6 ? "[%s]:%u" : "%s:%u", sc->host, (unsigned)u.port);
+
+    const struct value *m = &s->v[K_METHOD];
+    st->method = strdup(m->s ? m->s : "GET");
+    if (!st->method) {
+        oom(c);
+        return false;
+    }
+    bool ok = st->method[0] != '\0';
+    for (char *p = st->method; *p; p++) {
+        ok = ok && is_tchar((unsigned char)*p);
+        *p = (char)toupper((unsigned char)*p);
+    }
+    if (!ok) {
+        fail(c, -EINVAL, m->line, s, "method",
+             "'%.40s' is not a valid method (a token such as GET, POST, PUT, DELETE)", m->s);
+        return false;
+    }
+    return get_headers(c, s, st) && get_body(c, s, st);
+}
+
+static bool build_scenario(struct ctx *c, const struct section *s, plan_scenario *sc)
+{
+    const config_overrides *ov = c->ov;
+    const struct section *g = c->global;
+    if (!(sc->name = strdup(s->name)) || !(sc->steps = calloc(1, sizeof *sc->steps)) ||
+        !(sc->steps[0].name = strdup(s->name))) {
+        oom(c);
+        return false;
+    }
+    sc->nsteps = 1;
+    sc->line = s->line;
+
+    const struct value *ex = &s->v[K_EXECUTOR];
+    if (!ex->s) {
+        fail(c, -EINVAL, s->line, s, NULL, "executor is required (allowed: " EXECUTORS ")");
+        return false;
+    }
+    if (strcmp(ex->s, "constant-arrival-rate") == 0) {
+        sc->executor = PLAN_CONSTANT_ARRIVAL_RATE;
+    } else if (strcmp(ex->s, "constant-vus") == 0) {
+        sc->executor = PLAN_CONSTANT_VUS;
+    } else if (strcmp(ex->s, "ramping-arrival-rate") == 0 || strcmp(ex->s, "ramping-vus") == 0 ||
+               strcmp(ex->s, "per-vu-iterations") == 0 ||
+               strcmp(ex->s, "shared-iterations") == 0) {
+        fail(c, -EINVAL, ex->line, s, "executor", "%s is not supported yet (allowed: " EXECUTORS ")",
+             ex->s);
+        return false;
+    } else {
+        fail(c, -EINVAL, ex->line, s, "executor", "unknown executor '%.40s' (allowed: " EXECUTORS ")",
+             ex->s);
+        return false;
+    }
+    bool arrival = sc->executor == PLAN_CONSTANT_ARRIVAL_RATE;
+
+    int k = misplaced_key(s, arrival ? VUS_ONLY : ARRIVAL_ONLY);
+    if (k >= 0) {
+        fail(c, -EINVAL, s->v[k].line, s, keys[k].name, "only for %s (this scenario is %s)",
+             arrival ? "constant-vus" : "constant-arrival-rate", ex->s);
+        return false;
+    }
+
+    uint64_t n;
+    if (arrival) {
+        const struct value *r = &s->v[K_RATE];
+        if (r->s && config_parse_rate(r->s, &sc->rate)) {
+            fail(c, -EINVAL, r->line, s, "rate",
+                 "'%.40s' is not a valid rate (a number > 0 per unit: 100/s, 100/m, 5000/30s, "
+                 "0.5/s)",
+                 r->s);
+            return false;
+        }
+        if (ov->rate > 0)
+            sc->rate = ov->rate;
+        else if (!r->s) {
+            fail(c, -EINVAL, s->line, s, NULL,
+                 "rate is required for constant-arrival-rate (e.g. rate = 100/s)");
+            return false;
+        }
+        sc->max_connections = DEFAULT_MAX_CONNECTIONS;
+        if (s->v[K_MAX_CONNECTIONS].s) {
+            if (!get_uint(c, s, K_MAX_CONNECTIONS, 1, MAX_CONNECTIONS, &n))
+                return false;
+            sc->max_connections = (uint32_t)n;
+        }
+        sc->pre_connections = sc->max_connections < DEFAULT_PRE_CONNECTIONS
+                                  ? sc->max_connections
+                                  : DEFAULT_PRE_CONNECTIONS;
+        if (s->v[K_PRE_CONNECTIONS].s) {
+            if (!get_uint(c, s, K_PRE_CONNECTIONS, 0, MAX_CONNECTIONS, &n))
+                return false;
+            if (n > sc->max_connections) {
+                fail(c, -EINVAL, s->v[K_PRE_CONNECTIONS].line, s, "pre_connections",
+                     "%llu is more than max_connections (allowed: 0..%u)", (unsigned long long)n,
+                     sc->max_connections);
+                return false;
+            }
+            sc->pre_connections = (uint32_t)n;
+        }
+        sc->max_queue = DEFAULT_MAX_QUEUE;
+        if (s->v[K_MAX_QUEUE].s) {
+            if (!get_uint(c, s, K_MAX_QUEUE, 1, MAX_QUEUE, &n))
+                return false;
+            sc->max_queue = (uint32_t)n;
+        }
+        const struct value *a = &s->v[K_ARRIVAL];
+        sc->arrival = PLAN_ARRIVAL_UNIFORM;
+        if (a->s && strcmp(a->s, "poisson") == 0) {
+            sc->arrival = PLAN_ARRIVAL_POISSON;
+        } else if (a->s && strcmp(a->s, "uniform") != 0) {
+            fail(c, -EINVAL, a->line, s, "arrival", "unknown arrival '%.40s' (allowed: uniform, poisson)",
+                 a->s);
+            return false;
+        }
+    } else {
+        if (s->v[K_VUS].s) {
+            if (!get_uint(c, s, K_VUS, 1, MAX_VUS, &n))
+                return false;
+            sc->vus = (uint32_t)n;
+        }
+        if (ov->vus)
+            sc->vus = ov->vus;
+        else if (!s->v[K_VUS].s) {
+            fail(c, -EINVAL, s->line, s, NULL, "vus is required for constant-vus (e.g. vus = 10)");
+            return false;
+        }
+    }
+
+    if (s->v[K_DURATION].s) {
+        if (!get_duration(c, s, K_DURATION, false, &sc->duration_ns))
+            return false;
+    } else if (g && g->v[K_DURATION].s) {
+        if (!get_duration(c, g, K_DURATION, false, &sc->duration_ns))
+            return false;
+    } else if (!ov->duration_ns) {
+        fail(c, -EINVAL, s->line, s, NULL,
+             "duration is required (set it here or in [global], or give --duration)");
+        return false;
+    }
+    if (ov->duration_ns)
+        sc->duration_ns = ov->duration_ns;
+
+    if (!get_inherited_duration(c, s, K_CONNECT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT_NS,
+                                &sc->connect_timeout_ns) ||
+        !get_inherited_duration(c, s, K_REQUEST_TIMEOUT, DEFAULT_REQUEST_TIMEOUT_NS,
+                                &sc->request_timeout_ns))
+        return false;
+    return build_request(c, s, sc);
+}
+
+static plan *build(struct ctx *c)
+{
+    const config_overrides *ov = c->ov;
+    const struct section *g = c->global;
+    plan *p = calloc(1, sizeof *p);
+    if (!p || !(p->file = strdup(c->file))) {
+        free(p);
+        oom(c);
+        return NULL;
+    }
+    p->graceful_stop_ns = DEFAULT_GRACEFUL_STOP_NS;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    p->workers = cpus < 1 ? 1 : cpus > MAX_WORKERS ? MAX_WORKERS : (unsigned)cpus;
+
+    if (g) {
+        /* global values are checked even when every scenario overrides them */
+        struct url u;
+        uint64_t n;
+        if (g->v[K_BASE_URL].s && !get_url(c, g, K_BASE_URL, true, &u))
+            goto fail;
+        if (g->v[K_DURATION].s && !get_duration(c, g, K_DURATION, false, &n))
+            goto fail;
+        if (g->v[K_CONNECT_TIMEOUT].s && !get_duration(c, g, K_CONNECT_TIMEOUT, false, &n))
+            goto fail;
+        if (g->v[K_REQUEST_TIMEOUT].s && !get_duration(c, g, K_REQUEST_TIMEOUT, false, &n))
+            goto fail;
+        if (g->v[K_GRACEFUL_STOP].s &&
+            !get_duration(c, g, K_GRACEFUL_STOP, true, &p->graceful_stop_ns))
+            goto fail;
+        const struct value *w = &g->v[K_WORKERS];
+        if (w->s && strcmp(w->s, "auto") != 0) {
+            bool digits = w->s[0] != '\0' && strspn(w->s, "0123456789") == w->len;
+            if (!digits) {
+                fail(c, -EINVAL, w->line, g, "workers",
+                     "'%.40s' is not a number (allowed: 1..%d or auto)", w->s, MAX_WORKERS);
+                goto fail;
+            }
+            if (!get_uint(c, g, K_WORKERS, 1, MAX_WORKERS, &n))
+                goto fail;
+            p->workers = (unsigned)n;
+        }
+    }
+    if (ov->workers) {
+        if (ov->workers > MAX_WORKERS) {
+            fail(c, -EINVAL, 0, NULL, NULL, "--workers %u is out of range (allowed: 1..%d)",
+                 ov->workers, MAX_WORKERS);
+            goto fail;
+        }
+        p->workers = ov->workers;
+    }
+    if (ov->vus > MAX_VUS) {
+        fail(c, -EINVAL, 0, NULL, NULL, "--vus %u is out of range (allowed: 1..%d)", ov->vus,
+             MAX_VUS);
+        goto fail;
+    }
+    if (ov->rate < 0 || isnan(ov->rate) || isinf(ov->rate)) {
+        fail(c, -EINVAL, 0, NULL, NULL, "--rate must be a number > 0 per second");
+        goto fail;
+    }
+
+    if (c->nscen == 0) {
+        fail(c, -EINVAL, 0, NULL, NULL,
+             "no scenarios (add a [scenario NAME] section with an executor)");
+        goto fail;
+    }
+    if (!(p->scenarios = calloc(c->nscen, sizeof *p->scenarios))) {
+        oom(c);
+        goto fail;
+    }
+    p->nscenarios = c->nscen;
+    for (size_t i = 0; i < c->nscen; i++)
+        if (!build_scenario(c, c->scen[i], &p->scenarios[i]))
+            goto fail;
+    return p;
+fail:
+    plan_free(p);
+    return NULL;
+}
+
+int config_load(const char *path, const config_overrides *ov, plan **out, char *err,
+                size_t errlen)
+{
+    static const config_overrides none;
+    struct ctx c = {.file = path, .ov = ov ? ov : &none, .err = err, .errlen = errlen};
+    if (out)
+        *out = NULL;
+    if (err && errlen)
+        err[0] = '\0';
+    if (!path || !out)
+        return -EINVAL;
+
+    char *buf;
+    int rc = read_file(path, &buf, &c.size);
+    if (rc) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s: cannot open: %s", path, strerror(-rc));
+        return rc;
+    }
+    c.buf = buf;
+
+    /* Process-wide settings of the Debian libinih (runtime variables, not macros). One more
+     * than needed for the longest line, its "\r\n" and the NUL, so a line of CONFIG_MAX_LINE
+     * characters fits; the reader rejects longer ones instead of letting inih split them. */
+    ini_max_line = CONFIG_MAX_LINE + 3;
+    ini_stop_on_first_error = true;
+    ini_allow_multiline = true;
+
+    rc = ini_parse_stream(reader, &c, on_value, &c);
+    if (!c.rc) {
+        if (rc > 0)
+            fail(&c, -EINVAL, rc, NULL, NULL, "syntax error (expected key = value or [section])");
+        else if (rc == -2)
+            oom(&c);
+        else if (rc < 0)
+            fail(&c, -EIO, 0, NULL, NULL, "cannot read the file (inih error %d)", rc);
+    }
+    plan *p = c.rc ? NULL : build(&c);
+
+    free(buf);
+    section_free(c.global);
+    for (size_t i = 0; i < c.nscen; i++)
+        section_free(c.scen[i]);
+    free(c.scen);
+    if (c.rc) {
+        plan_free(p);
+        return c.rc;
+    }
+    *out = p;
+    return 0;
+}

@@ -1,0 +1,845 @@
+/* http1: the HTTP/1.1 wire format on the client side: the request bytes blast sends and the
+ * incremental parser for the responses it reads.
+ *
+ * Invariant: the parser's whole memory is the http1_resp it is handed. Each byte is looked at
+ * once, in order, and only moves the state machine forward; nothing is copied and nothing before
+ * the current byte is read again, so a response split across any number of buffers at any byte
+ * gives the same result (and the same error) as one buffer. Body bytes are counted in bulk,
+ * never examined.
+ *
+ * Strictness, where the RFCs leave room or llhttp is lenient (a load generator should notice a
+ * broken server, not paper over it):
+ * - CRLF ends every line; a bare CR or a bare LF is an error.
+ * - Status line: "HTTP/1.0" or "HTTP/1.1", one SP, three digits (100..999), then SP and a reason
+ *   of any text (HT, SP, VCHAR, bytes >= 0x80), or CRLF right after the digits: RFC 9112 wants
+ *   the SP, but servers omit it with an empty reason often enough that rejecting helps nobody.
+ * - Empty lines before a status line are skipped (a stray CRLF after a body is common); they
+ *   count in wire_len and in the head limit.
+ * - A header name is a token directly followed by ':'; a line starting with SP or HT (obs-fold)
+ *   is rejected. Values may hold HT, SP, VCHAR and bytes >= 0x80.
+ * - Content-Length: digits within optional whitespace; a comma list or a repeated header must
+ *   repeat one value; empty elements are rejected.
+ * - Content-Length and Transfer-Encoding together: rejected. RFC 9112 6.3 lets
+ *   Transfer-Encoding win, but a server sending both is the signature of request smuggling or
+ *   response splitting, which a client measuring that server should report.
+ * - Transfer-Encoding whose last coding is not "chunked": body until close. In an HTTP/1.0
+ *   response it also ends keep-alive (RFC 9112 6.1: the framing may be faulty).
+ * - Chunk size: hex digits, optional whitespace only before ';', then extensions
+ *   (token [= token / quoted-string]) that are checked and skipped. Trailers are parsed like
+ *   header lines and ignored; head and trailers together are bounded by HTTP1_MAX_HEAD.
+ * - 101 ends the response after its head (the caller switches protocols); HEAD, other 1xx, 204
+ *   and 304 responses have no body whatever their headers say.
+ */
+#include "http1.h"
+#include "version.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+enum state {
+    /* head: status line and header lines (and chunked trailers, which reuse the field states) */
+    S_START = 0, /* before the status line; an empty line here is skipped */
+    S_START_LF,
+    S_PROTO, /* "HTTP/1.", match = characters matched */
+    S_MINOR,
+    S_VERSION_SP,
+    S_STATUS, /* match = digits so far */
+    S_STATUS_END,
+    S_REASON,
+    S_LINE_LF, /* LF ending the status line or a field line */
+    S_FIELD_START,
+    S_NAME,
+    S_VALUE,
+    S_HEAD_LF, /* LF of the empty line ending the head or the trailers */
+    /* bodies */
+    S_LENGTH,
+    S_CLOSE,
+    S_CHUNK_SIZE_START,
+    S_CHUNK_SIZE,
+    S_CHUNK_SIZE_WS,
+    S_EXT_NAME_START,
+    S_EXT_NAME,
+    S_EXT_NAME_WS,
+    S_EXT_VALUE_START,
+    S_EXT_TOKEN,
+    S_EXT_QUOTED,
+    S_EXT_QUOTED_ESC,
+    S_EXT_VALUE_WS,
+    S_CHUNK_SIZE_LF,
+    S_CHUNK_DATA,
+    S_CHUNK_DATA_CR,
+    S_CHUNK_DATA_LF,
+    S_DONE,
+    S_ERROR,
+};
+
+enum body_mode { B_NONE, B_LENGTH, B_CHUNKED, B_CLOSE };
+
+enum hdr { H_OTHER, H_CONTENT_LENGTH, H_TRANSFER_ENCODING, H_CONNECTION, H_COUNT };
+
+enum tok { T_NONE, T_CHUNKED, T_CLOSE, T_KEEP_ALIVE };
+
+enum elem { E_BEFORE, E_INSIDE, E_AFTER };
+
+enum flag {
+    F_CONTENT_LENGTH = 1,
+    F_TRANSFER_ENCODING = 2,
+    F_CHUNKED = 4, /* "chunked" is the last coding seen so far */
+    F_CLOSE = 8,
+    F_KEEP_ALIVE = 16,
+};
+
+/* Lowercase, so names compare against lowercased input; NUL-terminated, so a match that runs
+ * past the end fails on its own. */
+static const char *const hdr_name[H_COUNT] = {
+    [H_CONTENT_LENGTH] = "content-length",
+    [H_TRANSFER_ENCODING] = "transfer-encoding",
+    [H_CONNECTION] = "connection",
+};
+
+static const char *const tok_name[] = {
+    [T_NONE] = "",
+    [T_CHUNKED] = "chunked",
+    [T_CLOSE] = "close",
+    [T_KEEP_ALIVE] = "keep-alive",
+};
+
+enum {
+    C_TCHAR = 1,  /* token: ALPHA DIGIT ! # $ % & ' * + - . ^ _ ` | ~ */
+    C_TEXT = 2,   /* field value and reason phrase: HT SP VCHAR obs-text */
+    C_QDTEXT = 4, /* inside a quoted-string: C_TEXT but '"' and '\' */
+};
+
+/* RFC 9110 5.6.2 (tchar), 5.5 (field-vchar), 5.6.4 (qdtext). */
+static const uint8_t cls[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, /* 0x00 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x10 */
+    6, 7, 2, 7, 7, 7, 7, 7, 6, 6, 7, 7, 6, 7, 7, 6, /* 0x20 */
+    7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 6, 6, 6, 6, 6, 6, /* 0x30 */
+    6, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, /* 0x40 */
+    7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 6, 2, 6, 7, 7, /* 0x50 */
+    7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, /* 0x60 */
+    7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 6, 7, 6, 7, 0, /* 0x70 */
+    6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, /* 0x80 */
+    6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, /* 0x90 */
+    6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, /* 0xA0 */
+    6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, /* 0xB0 */
+    6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, /* 0xC0 */
+    6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, /* 0xD0 */
+    6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, /* 0xE0 */
+    6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, /* 0xF0 */
+};
+
+static inline uint8_t lower(uint8_t c)
+{
+    return c >= 'A' && c <= 'Z' ? (uint8_t)(c + ('a' - 'A')) : c;
+}
+
+static inline bool is_ws(uint8_t c)
+{
+    return c == ' ' || c == '\t';
+}
+
+static inline int hex_value(uint8_t c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = lower(c);
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* The tracked header whose name starts with lowercased c, or H_OTHER. */
+static uint8_t name_start(uint8_t c)
+{
+    for (uint8_t h = H_OTHER + 1; h < H_COUNT; h++)
+        if (hdr_name[h][0] == c)
+            return h;
+    return H_OTHER;
+}
+
+/* The tracked header that can still be named after i characters matched h and the next one is
+ * lowercased c: h itself, another name sharing those i characters, or H_OTHER. */
+static uint8_t name_step(uint8_t h, uint8_t i, uint8_t c)
+{
+    if (hdr_name[h][i] == c)
+        return h;
+    for (uint8_t k = H_OTHER + 1; k < H_COUNT; k++)
+        if (k != h && strncmp(hdr_name[k], hdr_name[h], i) == 0 && hdr_name[k][i] == c)
+            return k;
+    return H_OTHER;
+}
+
+/* One Content-Length list element ended (at ',' or the end of the value): remaining holds it. */
+static const char *length_element_end(http1_resp *r)
+{
+    if (r->elem == E_BEFORE)
+        return "invalid content-length";
+    if ((r->flags & F_CONTENT_LENGTH) && r->content_length != r->remaining)
+        return "conflicting content-length";
+    r->content_length = r->remaining;
+    r->flags |= F_CONTENT_LENGTH;
+    r->remaining = 0;
+    r->elem = E_BEFORE;
+    return NULL;
+}
+
+/* One Transfer-Encoding or Connection list element ended; empty elements do not count. */
+static void list_element_end(http1_resp *r)
+{
+    if (r->elem == E_BEFORE)
+        return;
+    bool hit = r->tok != T_NONE && tok_name[r->tok][r->match] == '\0';
+    if (r->hdr == H_TRANSFER_ENCODING) {
+        /* Only the last coding decides the framing: "chunked, gzip" is not chunked. */
+        if (hit)
+            r->flags |= F_CHUNKED;
+        else
+            r->flags &= (uint8_t)~F_CHUNKED;
+    } else if (hit) {
+        r->flags |= r->tok == T_CLOSE ? F_CLOSE : F_KEEP_ALIVE;
+    }
+    r->elem = E_BEFORE;
+}
+
+/* A byte (C_TEXT, not CR) of the value of a tracked header. */
+static const char *value_byte(http1_resp *r, uint8_t c)
+{
+    if (r->hdr == H_CONTENT_LENGTH) {
+        if (is_ws(c)) {
+            if (r->elem == E_INSIDE)
+                r->elem = E_AFTER;
+            return NULL;
+        }
+        if (c == ',')
+            return length_element_end(r);
+        if (c < '0' || c > '9' || r->elem == E_AFTER)
+            return "invalid content-length";
+        unsigned d = c - '0';
+        if (r->remaining > (UINT64_MAX - d) / 10)
+            return "content-length overflow";
+        r->remaining = r->remaining * 10 + d;
+        r->elem = E_INSIDE;
+        return NULL;
+    }
+
+    /* Transfer-Encoding or Connection: a comma list of tokens matched case-insensitively; an
+     * element with anything else in it ("chunked;x", "close x") matches nothing. */
+    if (is_ws(c)) {
+        if (r->elem == E_INSIDE)
+            r->elem = E_AFTER;
+        return NULL;
+    }
+    if (c == ',') {
+        list_element_end(r);
+        return NULL;
+    }
+    c = lower(c);
+    if (r->elem == E_BEFORE) {
+        r->elem = E_INSIDE;
+        r->match = 0;
+        if (r->hdr == H_TRANSFER_ENCODING)
+            r->tok = T_CHUNKED;
+        else
+            r->tok = c == 'c' ? T_CLOSE : c == 'k' ? T_KEEP_ALIVE : T_NONE;
+    } else if (r->elem == E_AFTER) {
+        r->elem = E_INSIDE;
+        r->tok = T_NONE;
+    }
+    if (r->tok != T_NONE) {
+        if (tok_name[r->tok][r->match] == c)
+            r->match++;
+        else
+            r->tok = T_NONE;
+    }
+    return NULL;
+}
+
+/* The CR ending a header value. */
+static const char *value_end(http1_resp *r)
+{
+    switch (r->hdr) {
+    case H_CONTENT_LENGTH:
+        return length_element_end(r);
+    case H_TRANSFER_ENCODING:
+    case H_CONNECTION:
+        list_element_end(r);
+        return NULL;
+    default:
+        return NULL;
+    }
+}
+
+/* The head ended: decide keep-alive and how the body is framed (RFC 9112 6.3). Returns the
+ * next state, S_DONE when there is no body, or S_ERROR with *err set. */
+static unsigned head_end(http1_resp *r, const char **err)
+{
+    bool te = r->flags & F_TRANSFER_ENCODING;
+    bool cl = r->flags & F_CONTENT_LENGTH;
+
+    if (te && cl) {
+        *err = "both content-length and transfer-encoding";
+        return S_ERROR;
+    }
+    if (r->minor_version == 1)
+        r->keep_alive = !(r->flags & F_CLOSE);
+    else
+        r->keep_alive = (r->flags & F_KEEP_ALIVE) && !(r->flags & F_CLOSE) && !te;
+    r->remaining = 0;
+
+    if (r->status == 101) {
+        r->keep_alive = false; /* the connection now speaks another protocol */
+        return S_DONE;
+    }
+    if (r->head_request || r->status < 200 || r->status == 204 || r->status == 304)
+        return S_DONE;
+    if (te && (r->flags & F_CHUNKED)) {
+        r->body_mode = B_CHUNKED;
+        return S_CHUNK_SIZE_START;
+    }
+    if (cl) {
+        if (r->content_length == 0)
+            return S_DONE;
+        r->body_mode = B_LENGTH;
+        r->remaining = r->content_length;
+        return S_LENGTH;
+    }
+    r->body_mode = B_CLOSE;
+    r->keep_alive = false;
+    return S_CLOSE;
+}
+
+/* Runs the head (or trailer) states over [*pp, lim) and advances *pp past what it used. Stops
+ * after the line that ends the head: returns the state that follows (a body state, S_DONE), a
+ * head state when lim was reached first, or S_ERROR with *err set. */
+static unsigned parse_head(http1_resp *r, unsigned st, const uint8_t **pp, const uint8_t *lim,
+                           const char **err)
+{
+    const uint8_t *p = *pp;
+    const char *e;
+
+    while (p < lim) {
+        uint8_t c = *p++;
+        switch (st) {
+        case S_START:
+            if (c == 'H') {
+                r->match = 1;
+                st = S_PROTO;
+            } else if (c == '\r') {
+                st = S_START_LF;
+            } else {
+                e = "invalid status line";
+                goto fail;
+            }
+            break;
+        case S_START_LF:
+            if (c != '\n')
+                goto bare_cr;
+            st = S_START;
+            break;
+        case S_PROTO:
+            if (c != (uint8_t) "HTTP/1."[r->match]) {
+                e = r->match < 5 ? "invalid status line" : "unsupported HTTP version";
+                goto fail;
+            }
+            if (++r->match == 7)
+                st = S_MINOR;
+            break;
+        case S_MINOR:
+            if (c != '0' && c != '1') {
+                e = "unsupported HTTP version";
+                goto fail;
+            }
+            r->minor_version = c - '0';
+            st = S_VERSION_SP;
+            break;
+        case S_VERSION_SP:
+            if (c != ' ') {
+                e = "invalid HTTP version";
+                goto fail;
+            }
+            r->match = 0;
+            st = S_STATUS;
+            break;
+        case S_STATUS:
+            if (c < '0' || c > '9' || (r->match == 0 && c == '0')) {
+                e = "invalid status code";
+                goto fail;
+            }
+            r->status = r->status * 10 + (c - '0');
+            if (++r->match == 3)
+                st = S_STATUS_END;
+            break;
+        case S_STATUS_END:
+            if (c == ' ') {
+                st = S_REASON;
+            } else if (c == '\r') {
+                st = S_LINE_LF;
+            } else {
+                e = "invalid status code";
+                goto fail;
+            }
+            break;
+        case S_REASON:
+            if (cls[c] & C_TEXT) {
+                while (p < lim && (cls[*p] & C_TEXT))
+                    p++;
+            } else if (c == '\r') {
+                st = S_LINE_LF;
+            } else {
+                e = "invalid reason phrase";
+                goto fail;
+            }
+            break;
+        case S_LINE_LF:
+            if (c != '\n')
+                goto bare_cr;
+            st = S_FIELD_START;
+            break;
+        case S_FIELD_START:
+            if (c == '\r') {
+                st = S_HEAD_LF;
+            } else if (cls[c] & C_TCHAR) {
+                /* Trailers are checked but never interpreted. */
+                r->hdr = r->body_mode == B_CHUNKED ? H_OTHER : name_start(lower(c));
+                r->match = 1;
+                st = S_NAME;
+            } else {
+                e = is_ws(c) ? "obs-fold or whitespace before a header name"
+                             : "invalid header name";
+                goto fail;
+            }
+            break;
+        case S_NAME:
+            if (cls[c] & C_TCHAR) {
+                if (r->hdr == H_OTHER) {
+                    while (p < lim && (cls[*p] & C_TCHAR))
+                        p++;
+                } else {
+                    r->hdr = name_step(r->hdr, r->match, lower(c));
+                    r->match++;
+                }
+                break;
+            }
+            if (c != ':') {
+                e = "invalid header name";
+                goto fail;
+            }
+            if (r->hdr != H_OTHER && hdr_name[r->hdr][r->match] != '\0')
+                r->hdr = H_OTHER;
+            if (r->hdr == H_TRANSFER_ENCODING)
+                r->flags |= F_TRANSFER_ENCODING;
+            r->match = 0;
+            r->tok = T_NONE;
+            r->elem = E_BEFORE;
+            st = S_VALUE;
+            break;
+        case S_VALUE:
+            if (c == '\r') {
+                if ((e = value_end(r)))
+                    goto fail;
+                st = S_LINE_LF;
+            } else if (!(cls[c] & C_TEXT)) {
+                e = "invalid header value";
+                goto fail;
+            } else if (r->hdr == H_OTHER) {
+                while (p < lim && (cls[*p] & C_TEXT))
+                    p++;
+            } else if ((e = value_byte(r, c))) {
+                goto fail;
+            }
+            break;
+        case S_HEAD_LF:
+            if (c != '\n')
+                goto bare_cr;
+            *pp = p;
+            if (r->body_mode == B_CHUNKED)
+                return S_DONE; /* end of the trailers */
+            return head_end(r, err);
+        default:
+            e = "internal error: bad head state";
+            goto fail;
+        }
+    }
+    *pp = p;
+    return st;
+
+bare_cr:
+    e = "expected LF after CR";
+fail:
+    *pp = p;
+    *err = e;
+    return S_ERROR;
+}
+
+/* One byte of a chunk-size line, or of the CRLF after chunk data. */
+static unsigned chunk_byte(http1_resp *r, unsigned st, uint8_t c, const char **err)
+{
+    int v;
+
+    switch (st) {
+    case S_CHUNK_SIZE_START:
+        if ((v = hex_value(c)) < 0)
+            goto bad_size;
+        r->remaining = (uint64_t)v;
+        return S_CHUNK_SIZE;
+    case S_CHUNK_SIZE:
+        if ((v = hex_value(c)) >= 0) {
+            if (r->remaining >> 60) {
+                *err = "chunk size overflow";
+                return S_ERROR;
+            }
+            r->remaining = r->remaining << 4 | (uint64_t)v;
+            return S_CHUNK_SIZE;
+        }
+        if (c == '\r')
+            return S_CHUNK_SIZE_LF;
+        if (c == ';')
+            return S_EXT_NAME_START;
+        if (is_ws(c))
+            return S_CHUNK_SIZE_WS;
+        goto bad_size;
+    case S_CHUNK_SIZE_WS: /* BWS is allowed before ';' only: "5  \r\n" is not a size */
+        if (is_ws(c))
+            return st;
+        if (c == ';')
+            return S_EXT_NAME_START;
+        goto bad_size;
+    case S_EXT_NAME_START:
+        if (is_ws(c))
+            return st;
+        if (cls[c] & C_TCHAR)
+            return S_EXT_NAME;
+        goto bad_ext;
+    case S_EXT_NAME:
+        if (cls[c] & C_TCHAR)
+            return st;
+        if (is_ws(c))
+            return S_EXT_NAME_WS;
+        goto name_done;
+    case S_EXT_NAME_WS:
+        if (is_ws(c))
+            return st;
+    name_done:
+        if (c == '=')
+            return S_EXT_VALUE_START;
+        goto value_done;
+    case S_EXT_VALUE_START:
+        if (is_ws(c))
+            return st;
+        if (c == '"')
+            return S_EXT_QUOTED;
+        if (cls[c] & C_TCHAR)
+            return S_EXT_TOKEN;
+        goto bad_ext;
+    case S_EXT_TOKEN:
+        if (cls[c] & C_TCHAR)
+            return st;
+        if (is_ws(c))
+            return S_EXT_VALUE_WS;
+        goto value_done;
+    case S_EXT_QUOTED:
+        if (c == '"')
+            return S_EXT_VALUE_WS;
+        if (c == '\\')
+            return S_EXT_QUOTED_ESC;
+        if (cls[c] & C_QDTEXT)
+            return st;
+        goto bad_ext;
+    case S_EXT_QUOTED_ESC:
+        if (cls[c] & C_TEXT)
+            return S_EXT_QUOTED;
+        goto bad_ext;
+    case S_EXT_VALUE_WS:
+        if (is_ws(c))
+            return st;
+    value_done:
+        if (c == ';')
+            return S_EXT_NAME_START;
+        if (c == '\r')
+            return S_CHUNK_SIZE_LF;
+        goto bad_ext;
+    case S_CHUNK_SIZE_LF:
+        if (c != '\n') {
+            *err = "expected LF after CR";
+            return S_ERROR;
+        }
+        /* The last chunk: trailers follow, parsed by the head states. */
+        return r->remaining ? S_CHUNK_DATA : S_FIELD_START;
+    case S_CHUNK_DATA_CR:
+        if (c != '\r')
+            goto bad_data_end;
+        return S_CHUNK_DATA_LF;
+    case S_CHUNK_DATA_LF:
+        if (c != '\n')
+            goto bad_data_end;
+        return S_CHUNK_SIZE_START;
+    default:
+        *err = "internal error: bad body state";
+        return S_ERROR;
+    }
+
+bad_size:
+    *err = "invalid chunk size";
+    return S_ERROR;
+bad_ext:
+    *err = "invalid chunk extension";
+    return S_ERROR;
+bad_data_end:
+    *err = "missing CRLF after chunk data";
+    return S_ERROR;
+}
+
+ssize_t http1_resp_parse(http1_resp *r, const char *buf, size_t len)
+{
+    const uint8_t *const start = (const uint8_t *)buf;
+    const uint8_t *const end = start + len;
+    const uint8_t *p = start;
+    const char *err = NULL;
+    unsigned st = r->st;
+
+    if (st == S_ERROR)
+        return HTTP1_ERROR;
+    if (st == S_DONE) {
+        err = "response already complete (zero the parser between responses)";
+        goto fail;
+    }
+
+    while (p < end) {
+        if (st <= S_HEAD_LF) {
+            /* The limit is applied by shortening the input, so the error comes at the same
+             * byte however the response is split. */
+            size_t room = HTTP1_MAX_HEAD - r->head_len;
+            const uint8_t *lim = (size_t)(end - p) > room ? p + room : end;
+            const uint8_t *from = p;
+
+            st = parse_head(r, st, &p, lim, &err);
+            r->head_len += (uint32_t)(p - from);
+            if (st == S_ERROR)
+                goto fail;
+            if (st == S_DONE)
+                goto done;
+            if (st <= S_HEAD_LF) {
+                if (p == end)
+                    break;
+                err = r->body_mode == B_CHUNKED ? "response trailers too large"
+                                                : "response head too large";
+                goto fail;
+            }
+            continue;
+        }
+        switch (st) {
+        case S_LENGTH:
+        case S_CHUNK_DATA: {
+            uint64_t n = (uint64_t)(end - p);
+            if (n > r->remaining)
+                n = r->remaining;
+            p += n;
+            r->remaining -= n;
+            r->body_len += n;
+            if (r->remaining == 0) {
+                if (st == S_LENGTH)
+                    goto done;
+                st = S_CHUNK_DATA_CR;
+            }
+            break;
+        }
+        case S_CLOSE:
+            r->body_len += (uint64_t)(end - p);
+            p = end;
+            break;
+        default:
+            st = chunk_byte(r, st, *p++, &err);
+            if (st == S_ERROR)
+                goto fail;
+        }
+    }
+    r->st = (uint8_t)st;
+    r->wire_len += len;
+    return HTTP1_PARTIAL;
+
+done:
+    r->st = S_DONE;
+    r->wire_len += (uint64_t)(p - start);
+    return p - start;
+
+fail:
+    r->st = S_ERROR;
+    r->error = err;
+    r->wire_len += (uint64_t)(p - start);
+    return HTTP1_ERROR;
+}
+
+int http1_resp_eof(http1_resp *r)
+{
+    switch (r->st) {
+    case S_ERROR:
+        return HTTP1_ERROR;
+    case S_DONE:
+        return 0;
+    case S_CLOSE:
+        r->st = S_DONE;
+        return 0;
+    case S_START:
+    case S_START_LF:
+        r->error = "connection closed before a response";
+        break;
+    default:
+        r->error = "connection closed before the response ended";
+        break;
+    }
+    r->st = S_ERROR;
+    return HTTP1_ERROR;
+}
+
+/* Request side. */
+
+static bool is_token(const char *s, size_t n)
+{
+    if (n == 0)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!(cls[(uint8_t)s[i]] & C_TCHAR))
+            return false;
+    return true;
+}
+
+/* Field values and the Host value: text (HT SP VCHAR obs-text), so no CR, LF or other CTL. */
+static bool is_text(const char *s)
+{
+    for (; *s; s++)
+        if (!(cls[(uint8_t)*s] & C_TEXT))
+            return false;
+    return true;
+}
+
+/* The target goes between two spaces of the request line: no SP and no CTL. */
+static bool is_target(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (!(cls[(uint8_t)*s] & C_TEXT) || *s == ' ' || *s == '\t')
+            return false;
+    return true;
+}
+
+enum { D_HOST = 1, D_USER_AGENT = 2, D_CONTENT_LENGTH = 4 };
+
+/* Checks a "Name: value" user header; returns which default it replaces (0 for none) or
+ * -EINVAL. */
+static int user_header(const char *h)
+{
+    const char *colon = strchr(h, ':');
+    if (!colon || !is_token(h, (size_t)(colon - h)) || !is_text(colon + 1))
+        return -EINVAL;
+    size_t n = (size_t)(colon - h);
+    if (n == 4 && strncasecmp(h, "host", n) == 0)
+        return D_HOST;
+    if (n == 10 && strncasecmp(h, "user-agent", n) == 0)
+        return D_USER_AGENT;
+    if (n == 14 && strncasecmp(h, "content-length", n) == 0)
+        return D_CONTENT_LENGTH;
+    return 0;
+}
+
+/* Writes through o->buf when it is set, and counts either way: run once to size, once to fill. */
+struct sink {
+    char *buf;
+    size_t len;
+};
+
+static void put(struct sink *o, const char *s, size_t n)
+{
+    if (o->buf)
+        memcpy(o->buf + o->len, s, n);
+    o->len += n;
+}
+
+static void put_str(struct sink *o, const char *s)
+{
+    put(o, s, strlen(s));
+}
+
+static void emit(struct sink *o, const http1_req_spec *spec, unsigned replaced,
+                 const char *content_length)
+{
+    put_str(o, spec->method);
+    put(o, " ", 1);
+    put_str(o, spec->target);
+    put_str(o, " HTTP/1.1\r\n");
+    if (!(replaced & D_HOST)) {
+        put_str(o, "Host: ");
+        put_str(o, spec->host);
+        put(o, "\r\n", 2);
+    }
+    if (!(replaced & D_USER_AGENT))
+        put_str(o, "User-Agent: blast/" BLAST_VERSION "\r\n");
+    for (size_t i = 0; i < spec->nheaders; i++) {
+        put_str(o, spec->headers[i]);
+        put(o, "\r\n", 2);
+    }
+    if (content_length) {
+        put_str(o, "Content-Length: ");
+        put_str(o, content_length);
+        put(o, "\r\n", 2);
+    }
+    put(o, "\r\n", 2);
+    if (spec->body_len)
+        put(o, spec->body, spec->body_len);
+}
+
+int http1_req_compile(http1_req *out, const http1_req_spec *spec)
+{
+    unsigned replaced = 0;
+    char cl[24];
+    const char *content_length = NULL;
+
+    out->bytes = NULL;
+    out->len = 0;
+    if (!spec->method || !is_token(spec->method, strlen(spec->method)) || !spec->target ||
+        !is_target(spec->target) || (spec->nheaders && !spec->headers) ||
+        (spec->body_len && !spec->body))
+        return -EINVAL;
+    for (size_t i = 0; i < spec->nheaders; i++) {
+        int d = spec->headers[i] ? user_header(spec->headers[i]) : -EINVAL;
+        if (d < 0)
+            return d;
+        replaced |= (unsigned)d;
+    }
+    if (!(replaced & D_HOST) && (!spec->host || !is_text(spec->host)))
+        return -EINVAL;
+
+    if (!(replaced & D_CONTENT_LENGTH) &&
+        (spec->body_len || !strcmp(spec->method, "POST") || !strcmp(spec->method, "PUT") ||
+         !strcmp(spec->method, "PATCH"))) {
+        snprintf(cl, sizeof cl, "%zu", spec->body_len);
+        content_length = cl;
+    }
+
+    struct sink o = {0};
+    emit(&o, spec, replaced, content_length);
+    o.buf = malloc(o.len + 1); /* NUL-terminated for logging; len excludes it */
+    if (!o.buf)
+        return -ENOMEM;
+    size_t want = o.len;
+    o.len = 0;
+    emit(&o, spec, replaced, content_length);
+    o.buf[want] = '\0';
+    out->bytes = o.buf;
+    out->len = want;
+    return 0;
+}
+
+void http1_req_free(http1_req *req)
+{
+    if (!req)
+        return;
+    free(req->bytes);
+    req->bytes = NULL;
+    req->len = 0;
+}

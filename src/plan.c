@@ -1,0 +1,187 @@
+/* plan: the plan's lifetime (free, prepare) and the executors' arithmetic.
+ *
+ * Invariant: a worker's schedule is a pure function of (scenario, worker, n, k). Due times are
+ * computed from k, never accumulated, so the n workers of a scenario together offer exactly the
+ * uniform schedule j / rate (j = k * n + w) with no drift, however long the run. The arithmetic is
+ * done in long double (64-bit mantissa): k * n * 1e9 stays exact up to ~4.7e12 requests, so the
+ * only rounding is the final one to the nanosecond. */
+#include "plan.h"
+
+#include <errno.h>
+#include <math.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+
+/* Poisson gaps are capped here (~146 years) so a caller adding gaps cannot wrap around. */
+#define POISSON_MAX_GAP_NS (UINT64_C(1) << 62)
+
+static void step_free(plan_step *st)
+{
+    free(st->name);
+    free(st->method);
+    free(st->target);
+    for (size_t i = 0; i < st->nheaders; i++)
+        free(st->headers[i]);
+    free(st->headers);
+    free(st->body);
+    http1_req_free(&st->req);
+}
+
+void plan_free(plan *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->nscenarios; i++) {
+        plan_scenario *s = &p->scenarios[i];
+        if (s->steps)
+            for (size_t j = 0; j < s->nsteps; j++)
+                step_free(&s->steps[j]);
+        free(s->steps);
+        free(s->name);
+        free(s->host);
+        free(s->host_header);
+    }
+    free(p->scenarios);
+    free(p->file);
+    free(p);
+}
+
+static int gai_errno(int gai)
+{
+    switch (gai) {
+    case EAI_MEMORY:
+        return -ENOMEM;
+    case EAI_SYSTEM:
+        return errno ? -errno : -EIO;
+    case EAI_AGAIN:
+        return -EAGAIN;
+    default:
+        return -ENXIO; /* no such host (or no address of a usable family) */
+    }
+}
+
+int plan_prepare(plan *p, char *err, size_t errlen)
+{
+    if (err && errlen)
+        err[0] = '\0';
+    for (size_t i = 0; i < p->nscenarios; i++) {
+        plan_scenario *s = &p->scenarios[i];
+        char port[8];
+        snprintf(port, sizeof port, "%u", (unsigned)s->port);
+        struct addrinfo hints = {
+            .ai_family = AF_UNSPEC,
+            .ai_socktype = SOCK_STREAM,
+            .ai_flags = AI_NUMERICSERV,
+        };
+        struct addrinfo *res = NULL;
+        errno = 0;
+        int gai = getaddrinfo(s->host, port, &hints, &res);
+        if (gai != 0 || !res || res->ai_addrlen > sizeof s->addr) {
+            int rc = gai != 0 ? gai_errno(gai) : -ENXIO;
+            if (err && errlen)
+                snprintf(err, errlen, "scenario %s: cannot resolve host '%s': %s", s->name,
+                         s->host, gai != 0 ? gai_strerror(gai) : "no usable address");
+            if (res)
+                freeaddrinfo(res);
+            return rc;
+        }
+        memset(&s->addr, 0, sizeof s->addr);
+        memcpy(&s->addr, res->ai_addr, res->ai_addrlen);
+        s->addrlen = res->ai_addrlen;
+        freeaddrinfo(res);
+
+        for (size_t j = 0; j < s->nsteps; j++) {
+            plan_step *st = &s->steps[j];
+            http1_req_spec spec = {
+                .method = st->method,
+                .target = st->target,
+                .host = s->host_header,
+                .headers = (const char *const *)st->headers,
+                .nheaders = st->nheaders,
+                .body = st->body,
+                .body_len = st->body_len,
+            };
+            http1_req_free(&st->req); /* preparing twice is harmless */
+            memset(&st->req, 0, sizeof st->req);
+            int rc = http1_req_compile(&st->req, &spec);
+            if (rc) {
+                if (err && errlen)
+                    snprintf(err, errlen, "scenario %s: step %s: cannot build the request: %s",
+                             s->name, st->name, strerror(-rc));
+                return rc;
+            }
+        }
+    }
+    return 0;
+}
+
+/* x split over n: x / n each, and the first x % n get one more, so the parts sum to x. */
+static uint32_t split(uint32_t x, uint32_t w, uint32_t n)
+{
+    return x / n + (w < x % n ? 1 : 0);
+}
+
+void plan_share_of(const plan_scenario *s, uint32_t w, uint32_t n, plan_share *out)
+{
+    if (n == 0)
+        n = 1;
+    memset(out, 0, sizeof *out);
+    out->worker = w;
+    out->nworkers = n;
+    out->vus = split(s->vus, w, n);
+    if (s->executor == PLAN_CONSTANT_ARRIVAL_RATE) {
+        out->rate = s->rate / n;
+        /* every worker runs part of the rate, so each needs a connection and a queue slot */
+        out->max_connections = split(s->max_connections, w, n);
+        if (out->max_connections < 1)
+            out->max_connections = 1;
+        out->pre_connections = split(s->pre_connections, w, n);
+        if (out->pre_connections > out->max_connections)
+            out->pre_connections = out->max_connections;
+        out->max_queue = split(s->max_queue, w, n);
+        if (out->max_queue < 1)
+            out->max_queue = 1;
+    }
+}
+
+uint64_t plan_due_ns(const plan_share *sh, uint64_t k)
+{
+    uint32_t n = sh->nworkers ? sh->nworkers : 1;
+    /* sh->rate * n in long double is exact (53 + 9 bits): the scenario's rate, up to one
+     * rounding of rate / n, i.e. a relative 1e-16 (0.1 ns after 11 days) */
+    long double total = (long double)sh->rate * n;
+    if (!(total > 0))
+        return UINT64_MAX;
+    long double j = (long double)k * n + sh->worker;
+    long double ns = roundl(j * (long double)NS_PER_S / total);
+    if (!(ns < 18446744073709551615.0L))
+        return UINT64_MAX;
+    return (uint64_t)ns;
+}
+
+/* xorshift64* (Vigna): 64 bits of state, passes BigCrush on the high bits; we use the top 53. */
+static uint64_t xorshift64s(uint64_t *state)
+{
+    uint64_t x = *state ? *state : UINT64_C(0x9E3779B97F4A7C15); /* 0 would stay 0 forever */
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    return x * UINT64_C(0x2545F4914F6CDD1D);
+}
+
+uint64_t plan_poisson_gap_ns(const plan_share *sh, uint64_t *rng)
+{
+    /* u in (0, 1]: never 0, so -log(u) is finite (at most 53 ln 2 ~ 36.7 mean gaps) */
+    double u = (double)((xorshift64s(rng) >> 11) + 1) * 0x1p-53;
+    if (!(sh->rate > 0))
+        return POISSON_MAX_GAP_NS;
+    long double ns = roundl(-logl((long double)u) * (long double)NS_PER_S / sh->rate);
+    if (!(ns < (long double)POISSON_MAX_GAP_NS))
+        return POISSON_MAX_GAP_NS;
+    return (uint64_t)ns;
+}

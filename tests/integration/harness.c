@@ -1,0 +1,299 @@
+/* harness: process and server plumbing for the integration tests (see harness.h). */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void sleep_s(double s)
+{
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    nanosleep(&ts, NULL);
+}
+
+static const char *env_or(const char *name, const char *def)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : def;
+}
+
+static void make_dir(char *dir, size_t n)
+{
+    snprintf(dir, n, "/tmp/blast-it.XXXXXX");
+    cr_assert_not_null(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
+}
+
+static void rm_dir(const char *dir)
+{
+    char cmd[128];
+    if (dir[0] && strncmp(dir, "/tmp/blast-it.", 14) == 0) {
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "harness: could not remove %s\n", dir);
+    }
+}
+
+static bool can_connect(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+    close(fd);
+    return ok;
+}
+
+void target_start(server *s)
+{
+    memset(s, 0, sizeof(*s));
+    make_dir(s->dir, sizeof(s->dir));
+    char portfile[128];
+    snprintf(portfile, sizeof(portfile), "%s/port", s->dir);
+    const char *bin = env_or("TARGET_BIN", "build/blast-target");
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        execl(bin, bin, "--port", "0", "--port-file", portfile, "--quiet", (char *)NULL);
+        _exit(127);
+    }
+    s->pid = pid;
+    for (int i = 0; i < 200; i++) {
+        FILE *f = fopen(portfile, "r");
+        if (f) {
+            int ok = fscanf(f, "%d", &s->port);
+            fclose(f);
+            if (ok == 1 && s->port > 0)
+                return;
+        }
+        sleep_s(0.025);
+    }
+    server_stop(s);
+    cr_assert_fail("target server %s did not start", bin);
+}
+
+int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    cr_assert(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+    cr_assert(getsockname(fd, (struct sockaddr *)&a, &len) == 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+bool nginx_start(server *s)
+{
+    memset(s, 0, sizeof(*s));
+    const char *bin = env_or("NGINX_BIN", "/usr/sbin/nginx");
+    if (access(bin, X_OK) != 0)
+        return false;
+    make_dir(s->dir, sizeof(s->dir));
+    s->port = free_port();
+    char conf[160];
+    snprintf(conf, sizeof(conf), "%s/nginx.conf", s->dir);
+    FILE *f = fopen(conf, "w");
+    cr_assert_not_null(f);
+    fprintf(f,
+            "daemon off;\nworker_processes 1;\npid %s/nginx.pid;\nerror_log %s/error.log;\n"
+            "events { worker_connections 4096; }\n"
+            "http {\n  access_log off;\n  keepalive_requests 1000000;\n"
+            "  keepalive_timeout 300s;\n  client_body_temp_path %s;\n  proxy_temp_path %s;\n"
+            "  fastcgi_temp_path %s;\n  uwsgi_temp_path %s;\n  scgi_temp_path %s;\n"
+            "  server {\n    listen 127.0.0.1:%d;\n"
+            "    location / { return 200 \"ok\\n\"; }\n  }\n}\n",
+            s->dir, s->dir, s->dir, s->dir, s->dir, s->dir, s->dir, s->port);
+    fclose(f);
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 2);
+        execl(bin, bin, "-c", conf, "-p", s->dir, (char *)NULL);
+        _exit(127);
+    }
+    s->pid = pid;
+    for (int i = 0; i < 200; i++) {
+        if (can_connect(s->port))
+            return true;
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            s->pid = 0;
+            cr_assert_fail("nginx exited at start (see %s/error.log)", s->dir);
+        }
+        sleep_s(0.025);
+    }
+    server_stop(s);
+    cr_assert_fail("nginx did not start listening on %d", s->port);
+    return false;
+}
+
+void server_stop(server *s)
+{
+    if (s->pid > 0) {
+        kill(s->pid, SIGTERM);
+        int st;
+        for (int i = 0; i < 100; i++) {
+            if (waitpid(s->pid, &st, WNOHANG) == s->pid) {
+                s->pid = 0;
+                break;
+            }
+            sleep_s(0.02);
+        }
+        if (s->pid > 0) {
+            kill(s->pid, SIGKILL);
+            waitpid(s->pid, &st, 0);
+            s->pid = 0;
+        }
+    }
+    rm_dir(s->dir);
+    s->dir[0] = '\0';
+}
+
+int http_get(int port, const char *path)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+        close(fd);
+        return -1;
+    }
+    char req[256], resp[512];
+    int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                       "Connection: close\r\n\r\n", path);
+    if (write(fd, req, (size_t)n) != n) {
+        close(fd);
+        return -1;
+    }
+    ssize_t got = read(fd, resp, sizeof(resp) - 1);
+    close(fd);
+    int status = -1;
+    if (got > 12) {
+        resp[got] = '\0';
+        sscanf(resp, "HTTP/1.%*d %d", &status);
+    }
+    return status;
+}
+
+void blast_exec(blast_run *r, const char *ini, const char *const *extra, double sigint_after_s,
+                double timeout_s)
+{
+    memset(r, 0, sizeof(*r));
+    char dir[64], path[128], out[128], errf[128], outarg[160];
+    make_dir(dir, sizeof(dir));
+    snprintf(path, sizeof(path), "%s/scenario.ini", dir);
+    snprintf(out, sizeof(out), "%s/out.json", dir);
+    snprintf(errf, sizeof(errf), "%s/stderr", dir);
+    snprintf(outarg, sizeof(outarg), "json=%s", out);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs(ini, f);
+    fclose(f);
+
+    const char *bin = env_or("BLAST_BIN", "./blast");
+    const char *argv[64] = {bin, "-c", path, "--quiet", "--out", outarg};
+    int argc = 6;
+    for (; extra && *extra && argc < 62; extra++)
+        argv[argc++] = *extra;
+    argv[argc] = NULL;
+
+    double t0 = now_s();
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        int fd = open(errf, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fd, 2);
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    int st = 0;
+    bool sent_int = false;
+    for (;;) {
+        pid_t w = waitpid(pid, &st, WNOHANG);
+        if (w == pid)
+            break;
+        double el = now_s() - t0;
+        if (sigint_after_s > 0 && !sent_int && el >= sigint_after_s) {
+            kill(pid, SIGINT);
+            sent_int = true;
+        }
+        if (el > timeout_s) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &st, 0);
+            rm_dir(dir);
+            cr_assert_fail("blast did not finish within %.0f s", timeout_s);
+        }
+        sleep_s(0.01);
+    }
+    r->wall_s = now_s() - t0;
+    r->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    f = fopen(errf, "r");
+    if (f) {
+        size_t n = fread(r->stderr_text, 1, sizeof(r->stderr_text) - 1, f);
+        r->stderr_text[n] = '\0';
+        fclose(f);
+    }
+    json_error_t jerr;
+    r->json = json_load_file(out, 0, &jerr);
+    rm_dir(dir);
+}
+
+void blast_run_free(blast_run *r)
+{
+    if (r->json)
+        json_decref(r->json);
+    r->json = NULL;
+}
+
+double jnum(const blast_run *r, const char *scenario, const char *a, const char *b)
+{
+    cr_assert_not_null(r->json, "no JSON output (exit %d): %s", r->exit_code, r->stderr_text);
+    json_t *v = json_object_get(json_object_get(r->json, "scenarios"), scenario);
+    cr_assert_not_null(v, "no scenario %s in the JSON", scenario);
+    v = json_object_get(v, a);
+    if (b)
+        v = json_object_get(v, b);
+    cr_assert(json_is_number(v), "scenarios.%s.%s%s%s is not a number", scenario, a,
+              b ? "." : "", b ? b : "");
+    return json_number_value(v);
+}
+
+void assert_accounted(const blast_run *r, const char *scenario)
+{
+    static const char *classes[] = {"connect", "timeout", "reset", "tls",
+                                    "parse",   "status",  "check"};
+    double sched = jnum(r, scenario, "requests", "scheduled");
+    double ok = jnum(r, scenario, "requests", "ok");
+    double failed = jnum(r, scenario, "requests", "failed");
+    double dropped = jnum(r, scenario, "requests", "dropped");
+    double sum = 0;
+    for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++)
+        sum += jnum(r, scenario, "failures", classes[i]);
+    cr_assert_eq(sched, ok + failed + dropped,
+                 "%s: scheduled %.0f != ok %.0f + failed %.0f + dropped %.0f", scenario, sched, ok,
+                 failed, dropped);
+    cr_assert_eq(failed, sum, "%s: failed %.0f != sum of failure classes %.0f", scenario, failed,
+                 sum);
+}

@@ -1,0 +1,57 @@
+/* harness: what the integration tests share. Starts the bundled target server and nginx on
+ * 127.0.0.1 (ephemeral or free ports), runs the blast binary as a real process with a scenario
+ * file, reads its JSON result, and always stops what it started, by pid. */
+#ifndef BLAST_TEST_HARNESS_H
+#define BLAST_TEST_HARNESS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+typedef struct server {
+    pid_t pid;
+    int port;
+    char dir[64]; /* its temp dir */
+} server;
+
+/* Starts build/blast-target (TARGET_BIN) on an ephemeral loopback port. Aborts the test on
+ * failure. */
+void target_start(server *s);
+
+/* Starts Debian nginx (1 worker) with its own config on a free loopback port, serving "ok\n" on
+ * every path. Returns false (after cr_skip-worthy logging) if nginx is not installed. */
+bool nginx_start(server *s);
+
+/* Stops a server started by target_start / nginx_start (SIGTERM, then SIGKILL) and removes its
+ * temp dir. */
+void server_stop(server *s);
+
+/* Sends one GET to 127.0.0.1:port and returns the status (or -1). */
+int http_get(int port, const char *path);
+
+/* A port nothing listens on (bound once, then closed). */
+int free_port(void);
+
+typedef struct blast_run {
+    int exit_code;   /* exit status, or 128 + signal */
+    json_t *json;    /* parsed --out json document, NULL if none */
+    char stderr_text[4096];
+    double wall_s;
+} blast_run;
+
+/* Writes ini to a temp file and runs BLAST_BIN -c FILE --quiet --out json=... plus extra args
+ * (NULL-terminated, may be NULL). If sigint_after_s > 0, sends SIGINT that long after the start.
+ * Waits at most timeout_s, then kills it (the test then fails). */
+void blast_exec(blast_run *r, const char *ini, const char *const *extra, double sigint_after_s,
+                double timeout_s);
+
+/* Frees what blast_exec returned. */
+void blast_run_free(blast_run *r);
+
+/* scenarios.NAME.<a>.<b> as a number (aborts the test if missing). */
+double jnum(const blast_run *r, const char *scenario, const char *a, const char *b);
+
+/* Asserts scheduled == ok + failed + dropped and failed == sum of failures.* for a scenario. */
+void assert_accounted(const blast_run *r, const char *scenario);
+
+#endif
