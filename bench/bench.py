@@ -9,7 +9,7 @@
       parsed, is still recorded (with "error") so that the raw table shows it; medians skip it.
 
   bench.py report --runs runs.jsonl --md RESULTS.md [--meta KEY=VALUE]...
-      Prints the table of medians to stdout and writes RESULTS.md.
+      Prints the table of medians to stdout and writes RESULTS.md. Exits 1 if any run failed.
 
 Only the standard library: the bench must run on a bare Debian machine with python3.
 """
@@ -23,14 +23,16 @@ UNITS_S = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
 def parse_time(path):
-    """rusage.py (or /usr/bin/time -f '%U %S %M' -o path): the last line is
-    'user sys maxrss_kib' (/usr/bin/time may put 'Command exited with ...' before it)."""
+    """bench/rusage.c writes 'user_s sys_s maxrss_kib vol_csw invol_csw'; /usr/bin/time -f
+    '%U %S %M' the first three (after 'Command exited with ...' if the command failed).
+    Returns (user, sys, rss, csw) with csw = voluntary + involuntary switches or None."""
     with open(path) as f:
         lines = [ln.split() for ln in f if ln.strip()]
     for parts in reversed(lines):
-        if len(parts) == 3:
+        if len(parts) in (3, 5):
             try:
-                return float(parts[0]), float(parts[1]), int(parts[2])
+                csw = int(parts[3]) + int(parts[4]) if len(parts) == 5 else None
+                return float(parts[0]), float(parts[1]), int(parts[2]), csw
             except ValueError:
                 continue
     raise ValueError(f"{path}: no 'user sys rss' line")
@@ -76,7 +78,7 @@ def parse_blast(path, scenario):
         "failed": failed,
         "dropped": int(req.get("dropped", 0)),
         "scheduled": req.get("scheduled"),
-        "duration_s": doc.get("duration_s"),
+        "duration_s": sc.get("duration_s") or doc.get("duration_s"),
         "target": pick(sc, "rate", "target"),
         "achieved": pick(sc, "rate", "achieved"),
         "failures": sc.get("failures"),
@@ -92,13 +94,66 @@ def parse_blast(path, scenario):
 PARSERS = {"wrk": parse_wrk, "blast": parse_blast}
 
 
+def cpu_snapshot(pid):
+    """Busy and steal ticks of the whole machine, and CPU ticks of process pid (the server)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    busy = v[0] + v[1] + v[2] + v[5] + v[6]  # user nice system irq softirq (guest is in user)
+    steal = v[7] if len(v) > 7 else 0
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            rest = f.read().rsplit(")", 1)[1].split()
+        server = int(rest[11]) + int(rest[12])  # utime, stime: fields 14 and 15
+    except (OSError, IndexError, ValueError):
+        server = 0
+    return {"busy": busy, "steal": steal, "server": server}
+
+
+def cmd_snapshot(a):
+    with open(a.out, "w") as f:
+        json.dump(cpu_snapshot(a.pid), f)
+    return 0
+
+
+# A quiet machine shows a few % of "other" CPU (kworkers, softirq charged to no task, tick
+# sampling against exact task times); well above that, something else was running.
+NOISY = 0.15
+
+
+def other_load(before, after, client_s):
+    """CPU seconds the machine spent on neither client nor server during a run, and steal
+    seconds (a hypervisor giving our CPUs to someone else): both should be near 0."""
+    import os
+    hz = os.sysconf("SC_CLK_TCK")
+    with open(before) as f:
+        b = json.load(f)
+    with open(after) as f:
+        e = json.load(f)
+    busy = (e["busy"] - b["busy"]) / hz
+    server = (e["server"] - b["server"]) / hz
+    return {"server_cpu_s": server, "other_cpu_s": max(0.0, busy - server - client_s),
+            "steal_s": (e["steal"] - b["steal"]) / hz}
+
+
+def stderr_tail(path):
+    """': <last line the client wrote to stderr>', or '' if there is none."""
+    try:
+        with open(path, errors="replace") as f:
+            lines = [ln.strip() for ln in f if ln.strip()]
+    except (OSError, TypeError):
+        return ""
+    return f": {lines[-1][:200]}" if lines else ""
+
+
 def cmd_record(a):
     rec = {"case": a.case, "conns": a.conns, "tool": a.tool, "run": a.run, "rc": a.rc}
     if a.rate:
         rec["rate"] = a.rate
     try:
-        user, sys_, rss = parse_time(a.time)
-        rec.update(user_s=user, sys_s=sys_, rss_kib=rss)
+        user, sys_, rss, csw = parse_time(a.time)
+        rec.update(user_s=user, sys_s=sys_, rss_kib=rss, csw=csw)
+        if a.before and a.after:
+            rec.update(other_load(a.before, a.after, user + sys_))
         rec.update(PARSERS[a.format](a.output, a.case))
         if not rec.get("duration_s"):
             rec["duration_s"] = a.seconds
@@ -109,19 +164,24 @@ def cmd_record(a):
         rec["cpu_us"] = (user + sys_) / n * 1e6
         rec["user_us"] = user / n * 1e6
         rec["sys_us"] = sys_ / n * 1e6
+        if csw is not None:
+            rec["csw_per_kreq"] = csw / n * 1000
         if a.rc not in (0, 99):  # 99: blast thresholds failed, still a measurement
-            rec["error"] = f"exit status {a.rc}"
+            rec["error"] = f"exit status {a.rc}{stderr_tail(a.stderr)}"
         elif rec.get("failed"):
             rec["warning"] = f"{rec['failed']} failed"
     except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError) as e:
-        rec["error"] = f"exit status {a.rc}: {e}"
+        rec["error"] = (f"exit status {a.rc}{stderr_tail(a.stderr)}" if a.rc not in (0, 99)
+                        else f"unreadable output: {e}")
     with open(a.out, "a") as f:
         f.write(json.dumps(rec) + "\n")
     status = rec.get("error") or rec.get("warning") or "ok"
     if "rps" in rec:
+        other = (f" other {rec['other_cpu_s']:.2f}s steal {rec['steal_s']:.2f}s"
+                 if "other_cpu_s" in rec else "")
         print(f"  {a.case:5} c={a.conns:<5} {a.tool:6} run {a.run}: {rec['rps']:>10.0f} req/s "
               f"{rec['cpu_us']:6.2f} CPU-us/req (user {rec['user_us']:.2f}) "
-              f"rss {rec['rss_kib']} KiB  [{status}]", file=sys.stderr)
+              f"rss {rec['rss_kib']} KiB{other}  [{status}]", file=sys.stderr)
     else:
         print(f"  {a.case:5} c={a.conns:<5} {a.tool:6} run {a.run}: [{status}]", file=sys.stderr)
     return 0
@@ -144,7 +204,7 @@ def fmt(v, spec):
 
 
 COLUMNS = ["case", "conns", "tool", "runs", "req/s", "CPU-µs/req", "user-µs/req", "sys-µs/req",
-           "RSS MiB", "achieved/target", "lat p50/p99 ms", "late p50/p99/max ms",
+           "ctx-sw/1k req", "RSS MiB", "achieved/target", "lat p50/p99 ms", "late p50/p99/max ms",
            "corr−uncorr p50 ms", "failed/dropped"]
 
 
@@ -158,7 +218,8 @@ def median_rows(recs):
         good = [r for r in rs if "error" not in r]
         if case == "sat" and good:
             sat_cpu[(conns, tool)] = (med(good, "cpu_us"), med(good, "user_us"),
-                                      med(good, "sys_us"), med(good, "rss_kib"))
+                                      med(good, "sys_us"), med(good, "csw_per_kreq"),
+                                      med(good, "rss_kib"))
     rows = []
     for (case, conns, tool), rs in groups.items():
         good = [r for r in rs if "error" not in r]
@@ -169,7 +230,8 @@ def median_rows(recs):
         rss = med(good, "rss_kib")
         row = [case, str(conns), tool, runs, fmt(med(good, "rps"), ",.0f"),
                fmt(med(good, "cpu_us"), ".2f"), fmt(med(good, "user_us"), ".3f"),
-               fmt(med(good, "sys_us"), ".2f"), fmt(rss / 1024 if rss else None, ".1f")]
+               fmt(med(good, "sys_us"), ".2f"), fmt(med(good, "csw_per_kreq"), ".1f"),
+               fmt(rss / 1024 if rss else None, ".1f")]
         tgt, ach = med(good, "target"), med(good, "achieved")
         if tgt:
             ratio = [r["achieved"] / r["target"] for r in good if r.get("achieved") and r.get("target")]
@@ -191,10 +253,11 @@ def median_rows(recs):
     # Tools that cannot pace (wrk): show their saturation cost next to the paced rows.
     paced_conns = {k[1] for k in groups if k[0] == "paced"}
     paced_tools = {(k[1], k[2]) for k in groups if k[0] == "paced"}
-    for (conns, tool), (cpu, user, sys_, rss) in sat_cpu.items():
+    for (conns, tool), (cpu, user, sys_, csw, rss) in sat_cpu.items():
         if conns in paced_conns and (conns, tool) not in paced_tools:
             rows.append(["paced", str(conns), f"{tool} (sat)", "–", "–", fmt(cpu, ".2f"),
-                         fmt(user, ".3f"), fmt(sys_, ".2f"), fmt(rss / 1024 if rss else None, ".1f"),
+                         fmt(user, ".3f"), fmt(sys_, ".2f"), fmt(csw, ".1f"),
+                         fmt(rss / 1024 if rss else None, ".1f"),
                          "cannot pace", "–", "–", "–", "–"])
     order = {"sat": 0, "paced": 1}
     rows.sort(key=lambda r: (order.get(r[0], 9), int(r[1])))
@@ -215,8 +278,9 @@ def md_table(header, rows):
 
 
 RAW_COLUMNS = ["case", "conns", "tool", "run", "requests", "req/s", "user s", "sys s",
-               "CPU-µs/req", "user-µs/req", "RSS KiB", "achieved/target", "lat p50/p99 ms",
-               "svc p50/p99 ms", "late p50/p99/max ms", "ok/failed/dropped", "status"]
+               "CPU-µs/req", "user-µs/req", "ctx-sw", "RSS KiB", "achieved/target", "lat p50/p99 ms",
+               "svc p50/p99 ms", "late p50/p99/max ms", "ok/failed/dropped", "server CPU s",
+               "other CPU s", "steal s", "status"]
 
 
 def raw_rows(recs):
@@ -232,7 +296,8 @@ def raw_rows(recs):
                 f"{r.get('dropped', 0)}" if "requests" in r else "–")
         rows.append([r["case"], str(r["conns"]), r["tool"], str(r["run"]), g("requests", "d"),
                      g("rps", ",.0f"), g("user_s", ".2f"), g("sys_s", ".2f"), g("cpu_us", ".3f"),
-                     g("user_us", ".3f"), g("rss_kib", "d"), ach, lat, svc, late, okfd,
+                     g("user_us", ".3f"), g("csw", "d"), g("rss_kib", "d"), ach, lat, svc, late, okfd,
+                     g("server_cpu_s", ".2f"), g("other_cpu_s", ".2f"), g("steal_s", ".2f"),
                      r.get("error") or r.get("warning") or "ok"])
     return rows
 
@@ -246,8 +311,18 @@ def cmd_report(a):
     for r in problems:
         print(f"note: {r['case']} c={r['conns']} {r['tool']} run {r['run']}: "
               f"{r.get('error') or r.get('warning')}")
+    # Other work on the machine, or a hypervisor taking our CPUs, skews a run: say so.
+    noisy = [r for r in recs if (r.get("other_cpu_s") or 0) + (r.get("steal_s") or 0)
+             > NOISY * (r.get("duration_s") or 1)]
+    noise = (f"{len(noisy)} of {len(recs)} runs shared the machine: other processes' CPU "
+             f"(median {statistics.median(r['other_cpu_s'] for r in noisy):.2f} s) or steal "
+             f"(median {statistics.median(r['steal_s'] for r in noisy):.2f} s) above {NOISY:.0%} of the "
+             "run; throughput and latency of those runs are less trustworthy than CPU-µs/req."
+             if noisy else None)
+    if noise:
+        print("note: " + noise)
     if not a.md:
-        return 0
+        return 1 if any("error" in r for r in recs) else 0
     m = meta.get
     md = [
         "# blast benchmark results",
@@ -279,22 +354,31 @@ def cmd_report(a):
         "pace (wrk2 is not in Debian), so its saturation cost is repeated there as the "
         "comparison point (`wrk (sat)`).",
         "- Client cost: user + sys CPU seconds and max RSS of the client process from its "
-        "`wait4` rusage (`bench/rusage.py`: the figures of `/usr/bin/time -f '%U %S %M'` at µs "
+        "`wait4` rusage (`bench/rusage.c`: the figures of `/usr/bin/time -f '%U %S %M'` at µs "
         "instead of 10 ms resolution), over the whole process lifetime (start-up and connection "
-        "set-up included). CPU-µs/req = (user + sys) / completed requests × 10⁶.",
+        "set-up included). CPU-µs/req = (user + sys) / completed requests × 10⁶. `ctx-sw/1k req` = "
+        "voluntary + involuntary context switches of the client per 1,000 requests: each is a "
+        "sleep and a wake-up, the main cost of pacing.",
         "- Completed requests: wrk's `N requests in` line; blast's JSON "
         "`scenarios.NAME.requests.ok + failed`. req/s = requests / measured duration "
-        "(wrk's own figure, blast's `duration_s`).",
+        "(wrk's own figure; blast's `scenarios.NAME.duration_s`, else the top-level `duration_s`).",
         "- blast latency columns come from its JSON: `lat` is corrected latency (from the "
         "intended start), `svc` the service time (from the actual send), `late` the send "
         "lateness (actual send − intended); `corr−uncorr p50` = latency p50 − service time p50, "
         "blast's own measurement error at this rate.",
+        "- Noise check per run (every run table): `server CPU s` is nginx's CPU time, `other CPU "
+        "s` the machine's busy time spent on neither client nor server, `steal s` time the "
+        "hypervisor gave our CPUs to others (`/proc/stat`, 10 ms ticks). A quiet machine shows a "
+        "few % of the run as `other` (kernel threads, tick sampling); runs above 15% are "
+        "flagged.",
         "",
         "## Medians",
         "",
         md_table(COLUMNS, rows),
         "",
     ]
+    if noise:
+        md += ["Noise: " + noise + " (per run: `other CPU s`, `steal s` below.)", ""]
     if problems:
         md += ["Problems seen:", ""]
         md += [f"- {r['case']} c={r['conns']} {r['tool']} run {r['run']}: "
@@ -310,7 +394,7 @@ def cmd_report(a):
     ]
     with open(a.md, "w") as f:
         f.write("\n".join(md))
-    return 0
+    return 1 if any("error" in r for r in recs) else 0
 
 
 def main():
@@ -328,7 +412,14 @@ def main():
     r.add_argument("--time", required=True)
     r.add_argument("--format", required=True, choices=sorted(PARSERS))
     r.add_argument("--output", required=True, help="the file the parser reads")
+    r.add_argument("--stderr", help="the client's stderr, quoted when it failed")
+    r.add_argument("--before", help="bench.py snapshot taken before the run")
+    r.add_argument("--after", help="bench.py snapshot taken after the run")
     r.set_defaults(fn=cmd_record)
+    s = sub.add_parser("snapshot")
+    s.add_argument("--pid", type=int, required=True, help="the server's pid")
+    s.add_argument("--out", required=True)
+    s.set_defaults(fn=cmd_snapshot)
     q = sub.add_parser("report")
     q.add_argument("--runs", required=True)
     q.add_argument("--md")

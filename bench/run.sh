@@ -2,10 +2,11 @@
 # bench/run.sh: blast side by side with its peers against Debian nginx on loopback.
 #
 # nginx (one process) runs pinned to BENCH_SERVER_CPU with a generated config in a temp dir; each
-# client run is pinned to BENCH_CLIENT_CPU and measured (user, sys, max RSS).
-# Runs are interleaved (tool A run 1, tool B run 1, A run 2, ...) so drift on the machine hits
-# every tool alike. CPU and RSS are the client's wait4 rusage (bench/rusage.py). The medians go to stdout and to bench/RESULTS.md (bench/bench.py does the
-# parsing and the tables). All load goes to 127.0.0.1 and every client run is bounded in time.
+# client run is pinned to BENCH_CLIENT_CPU and measured: user and sys CPU and max RSS from its
+# wait4 rusage (bench/rusage.c, /usr/bin/time's figures at µs resolution). Runs are interleaved
+# (tool A run 1, tool B run 1, A run 2, ...) so drift on the machine hits every tool alike. The
+# medians go to stdout and to bench/RESULTS.md (bench/bench.py parses and tabulates). All load
+# goes to 127.0.0.1 and every client run is bounded in time.
 #
 # Environment (defaults in brackets):
 #   BENCH_RUNS [5]  BENCH_SECONDS [10]  BENCH_CONNS ["50"] (list, e.g. "50 1000")
@@ -83,7 +84,7 @@ else
 fi
 [[ -n ${TOOLS// /} ]] || die "no tool left to run"
 
-for cmd in python3 taskset timeout "$NGINX"; do
+for cmd in python3 taskset timeout cc "$NGINX"; do
     command -v "$cmd" >/dev/null || die "$cmd not found"
 done
 for t in $TOOLS; do
@@ -102,6 +103,7 @@ fi
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/blast-bench.XXXXXX")
 RUNS_FILE=$TMP/runs.jsonl
 : >"$RUNS_FILE"
+cc -O2 -Wall -Wextra -Werror -o "$TMP/rusage" "$HERE/rusage.c" || die "cannot build bench/rusage.c"
 
 # ------------------------------------------------------------------ nginx
 
@@ -132,7 +134,7 @@ log "nginx pid $NGINX_PID on $URL (CPU $SERVER_CPU); clients on CPU $CLIENT_CPU"
 
 # ------------------------------------------------------------------ clients
 
-# run_client PREFIX CMD...: runs CMD pinned to the client CPU under rusage.py (what /usr/bin/time
+# run_client PREFIX CMD...: runs CMD pinned to the client CPU under rusage (what /usr/bin/time
 # -f '%U %S %M' gives, at µs resolution), bounded by timeout(1); leaves PREFIX.time, PREFIX.out,
 # PREFIX.err; returns CMD's exit status. The client runs in the background so that a Ctrl-C
 # reaches the trap at once, not after the run.
@@ -140,7 +142,7 @@ run_client() {
     local pfx=$1
     shift
     timeout -k 5 $((SECS + GRACE)) taskset -c "$CLIENT_CPU" \
-        python3 "$HERE/rusage.py" "$pfx.time" "$@" \
+        "$TMP/rusage" "$pfx.time" "$@" \
         </dev/null >"$pfx.out" 2>"$pfx.err" &
     CLIENT_PID=$!
     local rc=0
@@ -182,7 +184,9 @@ output_of() { # TOOL PREFIX
 
 total=0
 for case in $CASES; do
-    for t in $TOOLS; do declare -F "tool_${t}_$case" >/dev/null && total=$((total + RUNS)) || true; done
+    for t in $TOOLS; do
+        if declare -F "tool_${t}_$case" >/dev/null; then total=$((total + RUNS)); fi
+    done
 done
 total=$((total * $(wc -w <<<"$CONNS")))
 log "$total runs of ${SECS}s (about $((total * (SECS + 1) / 60 + 1)) min): cases '$CASES', connections '$CONNS', tools '$TOOLS'"
@@ -196,7 +200,9 @@ for case in $CASES; do
                 n=$((n + 1))
                 pfx=$TMP/$case-c$conns-$t-$run
                 rc=0
+                python3 "$HERE/bench.py" snapshot --pid "$NGINX_PID" --out "$pfx.before"
                 "tool_${t}_$case" "$conns" "$pfx" || rc=$?
+                python3 "$HERE/bench.py" snapshot --pid "$NGINX_PID" --out "$pfx.after"
                 if ((rc != 0 && rc != 99)); then
                     log "[$n/$total] $t $case c=$conns run $run exited $rc; its stderr ends:"
                     tail -n 5 "$pfx.err" >&2 || true
@@ -205,7 +211,7 @@ for case in $CASES; do
                 [[ $case == paced ]] && rate_arg=(--rate "$RATE")
                 python3 "$HERE/bench.py" record --out "$RUNS_FILE" --case "$case" --conns "$conns" \
                     --tool "$t" --run "$run" --rc "$rc" --seconds "$SECS" "${rate_arg[@]}" \
-                    --time "$pfx.time" --format "${FORMAT[$t]}" --output "$(output_of "$t" "$pfx")"
+                    --time "$pfx.time" --stderr "$pfx.err" --before "$pfx.before" --after "$pfx.after" --format "${FORMAT[$t]}" --output "$(output_of "$t" "$pfx")"
                 kill -0 "$NGINX_PID" 2>/dev/null || die "nginx died during $t $case run $run: $(tail -n 5 "$TMP/error.log")"
                 sleep 0.5 # let the closed connections leave the stage before the next run
             done
@@ -223,10 +229,12 @@ versions="$(first_line wrk -v | sed 's/ Copyright.*//'); $(first_line "$NGINX" -
         git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo '+changes'))"
 
 echo
+rc=0
 python3 "$HERE/bench.py" report --runs "$RUNS_FILE" --md "$RESULTS" \
     --meta "date=$(date -u '+%Y-%m-%d %H:%M UTC')" \
     --meta "cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)" \
     --meta "nproc=$(nproc)" --meta "kernel=$(uname -r)" --meta "versions=$versions" \
     --meta "runs=$RUNS" --meta "seconds=$SECS" --meta "conns=${CONNS// /, }" --meta "rate=$RATE" \
-    --meta "client_cpu=$CLIENT_CPU" --meta "server_cpu=$SERVER_CPU"
+    --meta "client_cpu=$CLIENT_CPU" --meta "server_cpu=$SERVER_CPU" || rc=$?
 log "wrote $RESULTS"
+((rc == 0)) || die "some runs failed (see the notes above and in $RESULTS)"

@@ -38,7 +38,7 @@ typedef struct http1_resp {
     /* Private parser state: callers must not touch it. Zero is the start state. */
     uint8_t st;           /* state machine position */
     uint8_t body_mode;    /* none yet (in the head) / length / chunked / until close */
-    uint8_t hdr;          /* header being matched (content-length, transfer-encoding, ...) */
+    uint8_t hdr;          /* header being parsed (while its name is read: the names it may be) */
     uint8_t match;        /* characters of a header name, token or status code matched so far */
     uint8_t flags;        /* seen content-length, transfer-encoding, chunked last, close, ... */
     uint8_t tok;          /* token a header list element is being matched against */

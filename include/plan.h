@@ -81,10 +81,13 @@ int plan_prepare(plan *p, char *err, size_t errlen);
 
 /* The part of a scenario that worker w of n runs. */
 typedef struct plan_share {
-    double rate;           /* this worker's requests per second (rate / n) */
-    uint32_t worker, nworkers;
+    double rate; /* this worker's requests per second (rate / nworkers); 0 when it takes no
+                    part (then max_connections, pre_connections and max_queue are 0 too) */
+    uint32_t worker;   /* this worker's index */
+    uint32_t nworkers; /* workers taking part in the scenario: all of them, except for an
+                          arrival-rate scenario with fewer max_connections than workers */
     uint32_t vus;             /* this worker's VUs: vus / n, the first vus % n workers get one more */
-    uint32_t max_connections; /* split the same way, at least 1 when the scenario has any rate */
+    uint32_t max_connections; /* split the same way over the workers taking part */
     uint32_t pre_connections; /* split the same way, at most max_connections */
     uint32_t max_queue;       /* split the same way, at least 1 */
 } plan_share;

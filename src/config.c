@@ -75,9 +75,9 @@ enum key {
 enum {
     IN_GLOBAL = 1,
     IN_SCENARIO = 2,
-    IS_LIST = 4,       /* repeatable: every occurrence is kept */
-    ARRIVAL_ONLY = 8,  /* applies to constant-arrival-rate only */
-    VUS_ONLY = 16,     /* applies to constant-vus only */
+    IS_LIST = 4,      /* repeatable: every occurrence is kept */
+    ARRIVAL_ONLY = 8, /* applies to constant-arrival-rate only */
+    VUS_ONLY = 16,    /* applies to constant-vus only */
 };
 
 static const struct {
@@ -136,8 +136,8 @@ struct ctx {
     const char *buf; /* the whole file */
     size_t size, pos;
     int lineno;
-    enum line_kind kind;  /* of the line inih is about to parse */
-    bool key_in_section;  /* inih's prev_name is set: indented lines continue a value */
+    enum line_kind kind; /* of the line inih is about to parse */
+    bool key_in_section; /* inih's prev_name is set: indented lines continue a value */
 
     struct section *cur;
     struct section *global;
@@ -245,7 +245,7 @@ static bool is_name_char(char ch)
 /* -e NAME=VALUE first (the last one given wins), then the environment. */
 static const char *lookup(const config_overrides *ov, const char *name, size_t len)
 {
-    for (size_t i = ov->nenv; i-- > 0;) {
+    for (size_t i = ov->env ? ov->nenv : 0; i-- > 0;) {
         const char *e = ov->env[i];
         if (e && strncmp(e, name, len) == 0 && e[len] == '=')
             return e + len + 1;
@@ -540,6 +540,10 @@ static int on_value(void *user, const char *section, const char *name, const cha
              "key outside any section (put it under [global] or [scenario NAME])");
         return 0;
     }
+    if (!*name) {
+        fail(c, -EINVAL, lineno, s, NULL, "missing key name (expected key = value)");
+        return 0;
+    }
     int k = find_key(name);
     unsigned where = s->global ? IN_GLOBAL : IN_SCENARIO;
     if (k < 0) {
@@ -571,16 +575,19 @@ static int on_value(void *user, const char *section, const char *name, const cha
             fail(c, -EINVAL, lineno, s, name,
                  "a body read from a file (@FILE) cannot continue on the next line");
         } else {
-            char *joined = malloc(slot->len + 1 + len + 1);
+            /* multi-line bodies keep their line breaks; "body =" alone starts no empty line */
+            size_t sep = slot->len ? 1 : 0;
+            char *joined = malloc(slot->len + sep + len + 1);
             if (!joined) {
                 oom(c);
             } else {
                 memcpy(joined, slot->s, slot->len);
-                joined[slot->len] = '\n'; /* multi-line bodies keep their line breaks */
-                memcpy(joined + slot->len + 1, v, len + 1);
+                if (sep)
+                    joined[slot->len] = '\n';
+                memcpy(joined + slot->len + sep, v, len + 1);
                 free(slot->s);
                 slot->s = joined;
-                slot->len += 1 + len;
+                slot->len += sep + len;
             }
         }
         free(v);
@@ -790,7 +797,8 @@ static bool get_uint(struct ctx *c, const struct section *s, int k, uint64_t min
     for (; *p; p++) {
         if (*p < '0' || *p > '9')
             goto bad;
-        if (__builtin_mul_overflow(n, 10, &n) || __builtin_add_overflow(n, (uint64_t)(*p - '0'), &n))
+        if (__builtin_mul_overflow(n, 10, &n) ||
+            __builtin_add_overflow(n, (uint64_t)(*p - '0'), &n))
             overflow = true;
     }
     if (overflow || n < min || n > max) {
@@ -801,8 +809,9 @@ static bool get_uint(struct ctx *c, const struct section *s, int k, uint64_t min
     *out = n;
     return true;
 bad:
-    fail(c, -EINVAL, v->line, s, keys[k].name, "'%.40s' is not a whole number (allowed: %llu..%llu)",
-         v->s, (unsigned long long)min, (unsigned long long)max);
+    fail(c, -EINVAL, v->line, s, keys[k].name,
+         "'%.40s' is not a whole number (allowed: %llu..%llu)", v->s, (unsigned long long)min,
+         (unsigned long long)max);
     return false;
 }
 
@@ -1163,14 +1172,13 @@ static bool build_scenario(struct ctx *c, const struct section *s, plan_scenario
     } else if (strcmp(ex->s, "constant-vus") == 0) {
         sc->executor = PLAN_CONSTANT_VUS;
     } else if (strcmp(ex->s, "ramping-arrival-rate") == 0 || strcmp(ex->s, "ramping-vus") == 0 ||
-               strcmp(ex->s, "per-vu-iterations") == 0 ||
-               strcmp(ex->s, "shared-iterations") == 0) {
-        fail(c, -EINVAL, ex->line, s, "executor", "%s is not supported yet (allowed: " EXECUTORS ")",
-             ex->s);
+               strcmp(ex->s, "per-vu-iterations") == 0 || strcmp(ex->s, "shared-iterations") == 0) {
+        fail(c, -EINVAL, ex->line, s, "executor",
+             "%s is not supported yet (allowed: " EXECUTORS ")", ex->s);
         return false;
     } else {
-        fail(c, -EINVAL, ex->line, s, "executor", "unknown executor '%.40s' (allowed: " EXECUTORS ")",
-             ex->s);
+        fail(c, -EINVAL, ex->line, s, "executor",
+             "unknown executor '%.40s' (allowed: " EXECUTORS ")", ex->s);
         return false;
     }
     bool arrival = sc->executor == PLAN_CONSTANT_ARRIVAL_RATE;
@@ -1230,8 +1238,8 @@ static bool build_scenario(struct ctx *c, const struct section *s, plan_scenario
         if (a->s && strcmp(a->s, "poisson") == 0) {
             sc->arrival = PLAN_ARRIVAL_POISSON;
         } else if (a->s && strcmp(a->s, "uniform") != 0) {
-            fail(c, -EINVAL, a->line, s, "arrival", "unknown arrival '%.40s' (allowed: uniform, poisson)",
-                 a->s);
+            fail(c, -EINVAL, a->line, s, "arrival",
+                 "unknown arrival '%.40s' (allowed: uniform, poisson)", a->s);
             return false;
         }
     } else {
@@ -1349,8 +1357,7 @@ fail:
     return NULL;
 }
 
-int config_load(const char *path, const config_overrides *ov, plan **out, char *err,
-                size_t errlen)
+int config_load(const char *path, const config_overrides *ov, plan **out, char *err, size_t errlen)
 {
     static const config_overrides none;
     struct ctx c = {.file = path, .ov = ov ? ov : &none, .err = err, .errlen = errlen};

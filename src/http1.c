@@ -79,6 +79,7 @@ enum state {
 enum body_mode { B_NONE, B_LENGTH, B_CHUNKED, B_CLOSE };
 
 enum hdr { H_OTHER, H_CONTENT_LENGTH, H_TRANSFER_ENCODING, H_CONNECTION, H_COUNT };
+#define TRACKED ((1u << H_CONTENT_LENGTH) | (1u << H_TRANSFER_ENCODING) | (1u << H_CONNECTION))
 
 enum tok { T_NONE, T_CHUNKED, T_CLOSE, T_KEEP_ALIVE };
 
@@ -133,6 +134,8 @@ static const uint8_t cls[256] = {
     6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, /* 0xF0 */
 };
 
+#define BARE_LF "bare LF (lines must end in CRLF)"
+
 static inline uint8_t lower(uint8_t c)
 {
     return c >= 'A' && c <= 'Z' ? (uint8_t)(c + ('a' - 'A')) : c;
@@ -153,25 +156,90 @@ static inline int hex_value(uint8_t c)
     return -1;
 }
 
-/* The tracked header whose name starts with lowercased c, or H_OTHER. */
-static uint8_t name_start(uint8_t c)
+/* While a header name is read, hdr is the set (1 << H_x) of tracked names it can still be; 0
+ * means an other header, whose name is then skipped in bulk. Returns the set left after the
+ * lowercased character c at position i. */
+static uint8_t name_step(uint8_t set, uint8_t i, uint8_t c)
 {
     for (uint8_t h = H_OTHER + 1; h < H_COUNT; h++)
-        if (hdr_name[h][0] == c)
+        if ((set & 1u << h) && hdr_name[h][i] != c)
+            set &= (uint8_t) ~(1u << h);
+    return set;
+}
+
+/* The header named once the name is complete after i characters. */
+static uint8_t name_end(uint8_t set, uint8_t i)
+{
+    for (uint8_t h = H_OTHER + 1; h < H_COUNT; h++)
+        if ((set & 1u << h) && hdr_name[h][i] == '\0')
             return h;
     return H_OTHER;
 }
 
-/* The tracked header that can still be named after i characters matched h and the next one is
- * lowercased c: h itself, another name sharing those i characters, or H_OTHER. */
-static uint8_t name_step(uint8_t h, uint8_t i, uint8_t c)
+/* Names a header whose whole name (n bytes, all tchar) is in view. Must agree with name_step
+ * and name_end, which do the same a byte at a time when the name is split. */
+static uint8_t name_whole(const uint8_t *name, size_t n)
 {
-    if (hdr_name[h][i] == c)
-        return h;
-    for (uint8_t k = H_OTHER + 1; k < H_COUNT; k++)
-        if (k != h && strncmp(hdr_name[k], hdr_name[h], i) == 0 && hdr_name[k][i] == c)
-            return k;
+    static const uint8_t len[H_COUNT] = {
+        [H_CONTENT_LENGTH] = 14, [H_TRANSFER_ENCODING] = 17, [H_CONNECTION] = 10};
+    for (uint8_t h = H_OTHER + 1; h < H_COUNT; h++) {
+        if (n != len[h])
+            continue;
+        size_t i = 0;
+        while (i < n && hdr_name[h][i] == (char)lower(name[i]))
+            i++;
+        if (i == n)
+            return h;
+    }
     return H_OTHER;
+}
+
+/* The value of header r->hdr starts. */
+static void value_start(http1_resp *r)
+{
+    if (r->hdr == H_TRANSFER_ENCODING)
+        r->flags |= F_TRANSFER_ENCODING;
+    r->match = 0;
+    r->tok = T_NONE;
+    r->elem = E_BEFORE;
+}
+
+/* Fast path for the common status line "HTTP/1.x NNN" when all of it is in view: returns the
+ * byte after the code, or NULL to let the byte-at-a-time states take it (split, or wrong). */
+static const uint8_t *status_whole(http1_resp *r, const uint8_t *p, const uint8_t *lim)
+{
+    if (lim - p < 12 || memcmp(p, "HTTP/1.", 7) != 0 || (p[7] != '0' && p[7] != '1') ||
+        p[8] != ' ' || p[9] < '1' || p[9] > '9' || p[10] < '0' || p[10] > '9' || p[11] < '0' ||
+        p[11] > '9')
+        return NULL;
+    r->minor_version = p[7] - '0';
+    r->status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
+    return p + 12;
+}
+
+/* True when none of 8 bytes is a control byte (< 0x20 or 0x7f): bit tricks from "Bit Twiddling
+ * Hacks" (hasless, haszero); exact as a yes/no answer. */
+static inline bool text8(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    uint64_t del = x ^ (0x7f * ones);
+    return (((x - 0x20 * ones) & ~x) | ((del - ones) & ~del)) & highs ? false : true;
+}
+
+/* Skips field-value or reason text (C_TEXT) in [p, lim): 8 bytes at a time while no control
+ * byte is among them (HT included, which then goes byte by byte), never reading past lim. */
+static inline const uint8_t *skip_text(const uint8_t *p, const uint8_t *lim)
+{
+    while (lim - p >= 8) {
+        uint64_t x;
+        memcpy(&x, p, 8);
+        if (!text8(x))
+            break;
+        p += 8;
+    }
+    while (p < lim && (cls[*p] & C_TEXT))
+        p++;
+    return p;
 }
 
 /* One Content-Length list element ended (at ',' or the end of the value): remaining holds it. */
@@ -321,14 +389,21 @@ static unsigned parse_head(http1_resp *r, unsigned st, const uint8_t **pp, const
 {
     const uint8_t *p = *pp;
     const char *e;
+    uint8_t c = 0;
 
     while (p < lim) {
-        uint8_t c = *p++;
+        c = *p++;
         switch (st) {
         case S_START:
             if (c == 'H') {
-                r->match = 1;
-                st = S_PROTO;
+                const uint8_t *q = status_whole(r, p - 1, lim);
+                if (q) {
+                    p = q;
+                    st = S_STATUS_END;
+                } else {
+                    r->match = 1;
+                    st = S_PROTO;
+                }
             } else if (c == '\r') {
                 st = S_START_LF;
             } else {
@@ -386,8 +461,7 @@ static unsigned parse_head(http1_resp *r, unsigned st, const uint8_t **pp, const
             break;
         case S_REASON:
             if (cls[c] & C_TEXT) {
-                while (p < lim && (cls[*p] & C_TEXT))
-                    p++;
+                p = skip_text(p, lim);
             } else if (c == '\r') {
                 st = S_LINE_LF;
             } else {
@@ -404,10 +478,22 @@ static unsigned parse_head(http1_resp *r, unsigned st, const uint8_t **pp, const
             if (c == '\r') {
                 st = S_HEAD_LF;
             } else if (cls[c] & C_TCHAR) {
+                /* With the name and its colon in view, name it at once; else byte by byte. */
+                const uint8_t *q = p;
+                while (q < lim && (cls[*q] & C_TCHAR))
+                    q++;
                 /* Trailers are checked but never interpreted. */
-                r->hdr = r->body_mode == B_CHUNKED ? H_OTHER : name_start(lower(c));
-                r->match = 1;
-                st = S_NAME;
+                bool trailer = r->body_mode == B_CHUNKED;
+                if (q < lim && *q == ':') {
+                    r->hdr = trailer ? H_OTHER : name_whole(p - 1, (size_t)(q - p + 1));
+                    value_start(r);
+                    p = q + 1;
+                    st = S_VALUE;
+                } else {
+                    r->hdr = trailer ? 0 : name_step(TRACKED, 0, lower(c));
+                    r->match = 1;
+                    st = S_NAME;
+                }
             } else {
                 e = is_ws(c) ? "obs-fold or whitespace before a header name"
                              : "invalid header name";
@@ -416,7 +502,7 @@ static unsigned parse_head(http1_resp *r, unsigned st, const uint8_t **pp, const
             break;
         case S_NAME:
             if (cls[c] & C_TCHAR) {
-                if (r->hdr == H_OTHER) {
+                if (r->hdr == 0) {
                     while (p < lim && (cls[*p] & C_TCHAR))
                         p++;
                 } else {
@@ -429,13 +515,8 @@ static unsigned parse_head(http1_resp *r, unsigned st, const uint8_t **pp, const
                 e = "invalid header name";
                 goto fail;
             }
-            if (r->hdr != H_OTHER && hdr_name[r->hdr][r->match] != '\0')
-                r->hdr = H_OTHER;
-            if (r->hdr == H_TRANSFER_ENCODING)
-                r->flags |= F_TRANSFER_ENCODING;
-            r->match = 0;
-            r->tok = T_NONE;
-            r->elem = E_BEFORE;
+            r->hdr = r->hdr ? name_end(r->hdr, r->match) : H_OTHER;
+            value_start(r);
             st = S_VALUE;
             break;
         case S_VALUE:
@@ -447,8 +528,7 @@ static unsigned parse_head(http1_resp *r, unsigned st, const uint8_t **pp, const
                 e = "invalid header value";
                 goto fail;
             } else if (r->hdr == H_OTHER) {
-                while (p < lim && (cls[*p] & C_TEXT))
-                    p++;
+                p = skip_text(p, lim);
             } else if ((e = value_byte(r, c))) {
                 goto fail;
             }
@@ -471,6 +551,8 @@ static unsigned parse_head(http1_resp *r, unsigned st, const uint8_t **pp, const
 bare_cr:
     e = "expected LF after CR";
 fail:
+    if (c == '\n')
+        e = BARE_LF; /* more telling than what the state expected instead */
     *pp = p;
     *err = e;
     return S_ERROR;
@@ -584,7 +666,7 @@ static unsigned chunk_byte(http1_resp *r, unsigned st, uint8_t c, const char **e
     }
 
 bad_size:
-    *err = "invalid chunk size";
+    *err = c == '\n' ? BARE_LF : "invalid chunk size";
     return S_ERROR;
 bad_ext:
     *err = "invalid chunk extension";

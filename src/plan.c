@@ -3,8 +3,8 @@
  * Invariant: a worker's schedule is a pure function of (scenario, worker, n, k). Due times are
  * computed from k, never accumulated, so the n workers of a scenario together offer exactly the
  * uniform schedule j / rate (j = k * n + w) with no drift, however long the run. The arithmetic is
- * done in long double (64-bit mantissa): k * n * 1e9 stays exact up to ~4.7e12 requests, so the
- * only rounding is the final one to the nanosecond. */
+ * done in long double (64-bit mantissa) and split into whole seconds and a remainder, so the only
+ * rounding that matters is the final one to the nanosecond, for any k a run can reach. */
 #include "plan.h"
 
 #include <errno.h>
@@ -83,8 +83,8 @@ int plan_prepare(plan *p, char *err, size_t errlen)
         if (gai != 0 || !res || res->ai_addrlen > sizeof s->addr) {
             int rc = gai != 0 ? gai_errno(gai) : -ENXIO;
             if (err && errlen)
-                snprintf(err, errlen, "scenario %s: cannot resolve host '%s': %s", s->name,
-                         s->host, gai != 0 ? gai_strerror(gai) : "no usable address");
+                snprintf(err, errlen, "scenario %s: cannot resolve host '%s': %s", s->name, s->host,
+                         gai != 0 ? gai_strerror(gai) : "no usable address");
             if (res)
                 freeaddrinfo(res);
             return rc;
@@ -134,15 +134,21 @@ void plan_share_of(const plan_scenario *s, uint32_t w, uint32_t n, plan_share *o
     out->nworkers = n;
     out->vus = split(s->vus, w, n);
     if (s->executor == PLAN_CONSTANT_ARRIVAL_RATE) {
-        out->rate = s->rate / n;
-        /* every worker runs part of the rate, so each needs a connection and a queue slot */
-        out->max_connections = split(s->max_connections, w, n);
-        if (out->max_connections < 1)
-            out->max_connections = 1;
-        out->pre_connections = split(s->pre_connections, w, n);
+        /* max_connections is a total: with fewer connections than workers, only the first
+         * max_connections workers take part (each needs a connection); the others get nothing
+         * and the rate is split over those that do. */
+        uint32_t m = n;
+        if (s->max_connections < m)
+            m = s->max_connections ? s->max_connections : 1;
+        if (w >= m)
+            return;
+        out->nworkers = m;
+        out->rate = s->rate / m;
+        out->max_connections = split(s->max_connections, w, m);
+        out->pre_connections = split(s->pre_connections, w, m);
         if (out->pre_connections > out->max_connections)
             out->pre_connections = out->max_connections;
-        out->max_queue = split(s->max_queue, w, n);
+        out->max_queue = split(s->max_queue, w, m);
         if (out->max_queue < 1)
             out->max_queue = 1;
     }
@@ -151,16 +157,23 @@ void plan_share_of(const plan_scenario *s, uint32_t w, uint32_t n, plan_share *o
 uint64_t plan_due_ns(const plan_share *sh, uint64_t k)
 {
     uint32_t n = sh->nworkers ? sh->nworkers : 1;
-    /* sh->rate * n in long double is exact (53 + 9 bits): the scenario's rate, up to one
-     * rounding of rate / n, i.e. a relative 1e-16 (0.1 ns after 11 days) */
+    /* Every worker of the scenario computes the same exact product (53 + 32 bits fit the 64-bit
+     * mantissa only for n < 2^11, more than any worker count), so together they cover one
+     * schedule exactly; it differs from the configured rate only by the rounding of rate / n
+     * (relative 1e-16: 1 ns in 4 months). */
     long double total = (long double)sh->rate * n;
-    if (!(total > 0))
+    if (!(total > 0) || isinf(total))
         return UINT64_MAX;
-    long double j = (long double)k * n + sh->worker;
-    long double ns = roundl(j * (long double)NS_PER_S / total);
-    if (!(ns < 18446744073709551615.0L))
+    long double j = (long double)k * n + sh->worker; /* exact below 2^64 */
+    /* j / total seconds, split into whole seconds and the rest: a single quotient j * 1e9 /
+     * total would reach 2^63 (0.5 ns resolution) at low rates; fmodl is exact, and the whole
+     * part is an integer that rounding recovers from one inexact division. */
+    long double rem = fmodl(j, total);
+    long double whole = roundl((j - rem) / total);
+    long double frac = roundl(rem * (long double)NS_PER_S / total);
+    if (!(whole * (long double)NS_PER_S + frac < 18446744073709551615.0L))
         return UINT64_MAX;
-    return (uint64_t)ns;
+    return (uint64_t)whole * NS_PER_S + (uint64_t)frac;
 }
 
 /* xorshift64* (Vigna): 64 bits of state, passes BigCrush on the high bits; we use the top 53. */

@@ -441,7 +441,9 @@ static void run(worker *w)
         s->end = w->t0 + s->s->duration_ns;
         if (s->end > last_end)
             last_end = s->end;
-        s->scheduling = true;
+        /* A worker with no share of an arrival-rate scenario (fewer connections than workers)
+         * starts none of its requests. */
+        s->scheduling = s->vus || s->sh.rate > 0;
         s->k = 0;
         if (s->s->arrival == PLAN_ARRIVAL_POISSON)
             s->next_due = w->t0 + plan_poisson_gap_ns(&s->sh, &s->rng);
@@ -561,7 +563,7 @@ int worker_create(worker **out, worker_shared *sh, uint32_t index)
         if (metrics_rec_init(&s->m) < 0)
             goto nomem;
         s->idle = calloc(s->count ? s->count : 1, sizeof(*s->idle));
-        s->qcap = s->vus ? 1 : s->sh.max_queue;
+        s->qcap = s->vus || s->sh.max_queue == 0 ? 1 : s->sh.max_queue;
         /* Only pages the queue actually uses become resident. */
         s->q = malloc((size_t)s->qcap * sizeof(*s->q));
         if (!s->idle || !s->q)

@@ -35,17 +35,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#define HEAD_MAX (64u * 1024)          /* request head limit; beyond it: 431 */
-#define IN_INIT 8192u                  /* initial input buffer; grows only for long heads */
-#define OUT_INIT 8192u                 /* initial output buffer */
-#define OUT_SOFT (256u * 1024)         /* stop rendering responses while this much is unsent */
-#define OUT_MAX (OUT_SOFT + 16u * 1024) /* OUT_SOFT plus the largest single render step */
-#define HEAD_ROOM 512u                 /* largest response head plus a short body */
-#define RING 64u                       /* pending responses per connection (power of two) */
-#define CHUNK_MAX 4096u                /* /chunked/N chunk size */
-#define BODY_MAX (64ull * 1024 * 1024) /* /bytes/N and /chunked/N limit */
-#define DELAY_MAX_MS 600000ull         /* /delay/MS and /admin/stall/MS limit */
-#define LINGER_NS (2ull * 1000000000)  /* how long a closing connection drains its input */
+#define HEAD_MAX (64u * 1024)              /* request head limit; beyond it: 431 */
+#define IN_INIT 8192u                      /* initial input buffer; grows only for long heads */
+#define OUT_INIT 8192u                     /* initial output buffer */
+#define OUT_SOFT (256u * 1024)             /* stop rendering responses while this much is unsent */
+#define OUT_MAX (OUT_SOFT + 16u * 1024)    /* OUT_SOFT plus the largest single render step */
+#define HEAD_ROOM 512u                     /* largest response head plus a short body */
+#define RING 64u                           /* pending responses per connection (power of two) */
+#define CHUNK_MAX 4096u                    /* /chunked/N chunk size */
+#define BODY_MAX (64ull * 1024 * 1024)     /* /bytes/N and /chunked/N limit */
+#define DELAY_MAX_MS 600000ull             /* /delay/MS and /admin/stall/MS limit */
+#define LINGER_NS (2ull * 1000000000)      /* how long a closing connection drains its input */
 #define ACCEPT_RETRY_NS (100ull * 1000000) /* retry after EMFILE when no connection closes */
 #define MAX_EVENTS 512
 #define ROUNDS_MAX 32 /* read/write rounds per turn, so one busy client cannot starve the rest */
@@ -82,9 +82,10 @@ enum conn_state { CONN_OPEN, CONN_LINGER };
 struct conn {
     int fd;
     uint8_t state;
-    bool can_read;     /* edge-triggered readiness not yet consumed */
+    bool can_read; /* edge-triggered readiness not yet consumed */
     bool can_write;
-    bool rd_eof;       /* peer sent FIN: answer what was read, then close */
+    bool peer_hup;     /* EPOLLRDHUP seen: a FIN is queued behind the data */
+    bool rd_eof;       /* peer's FIN read: answer what was read, then close */
     bool done_reading; /* a closing response is queued: ignore further input */
     bool close_after;  /* a closing response has been rendered */
     bool streaming;    /* the head job's headers are out, its body is being generated */
@@ -111,8 +112,8 @@ static struct server {
     uint64_t now;         /* CLOCK_MONOTONIC ns, refreshed after every epoll wait */
     uint64_t stall_until; /* responses outside /admin/ are held until then */
     uint64_t requests, connections, open;
-    bool accept_pending;  /* the listener edge fired and accept has not yet seen EAGAIN */
-    bool accept_paused;   /* out of descriptors: wait for a close or accept_retry_at */
+    bool accept_pending; /* the listener edge fired and accept has not yet seen EAGAIN */
+    bool accept_paused;  /* out of descriptors: wait for a close or accept_retry_at */
     uint64_t accept_retry_at;
     struct conn **heap; /* timer min-heap on conn->deadline */
     uint32_t heap_len, heap_cap;
@@ -306,51 +307,57 @@ static char *put_hex(char *p, uint64_t v)
     return p;
 }
 
+static const struct {
+    unsigned short status;
+    const char *text;
+} reasons[] = {
+    {100, "Continue"},
+    {200, "OK"},
+    {201, "Created"},
+    {202, "Accepted"},
+    {203, "Non-Authoritative Information"},
+    {204, "No Content"},
+    {205, "Reset Content"},
+    {206, "Partial Content"},
+    {300, "Multiple Choices"},
+    {301, "Moved Permanently"},
+    {302, "Found"},
+    {303, "See Other"},
+    {304, "Not Modified"},
+    {307, "Temporary Redirect"},
+    {308, "Permanent Redirect"},
+    {400, "Bad Request"},
+    {401, "Unauthorized"},
+    {403, "Forbidden"},
+    {404, "Not Found"},
+    {405, "Method Not Allowed"},
+    {408, "Request Timeout"},
+    {409, "Conflict"},
+    {410, "Gone"},
+    {413, "Content Too Large"},
+    {415, "Unsupported Media Type"},
+    {418, "I'm a teapot"},
+    {422, "Unprocessable Content"},
+    {429, "Too Many Requests"},
+    {431, "Request Header Fields Too Large"},
+    {500, "Internal Server Error"},
+    {501, "Not Implemented"},
+    {502, "Bad Gateway"},
+    {503, "Service Unavailable"},
+    {504, "Gateway Timeout"},
+    {505, "HTTP Version Not Supported"},
+};
+
+/* The reason phrase for status; a per-class one for codes without a registered name. */
 static const char *reason(unsigned status)
 {
-    switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 203: return "Non-Authoritative Information";
-    case 204: return "No Content";
-    case 205: return "Reset Content";
-    case 206: return "Partial Content";
-    case 300: return "Multiple Choices";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 303: return "See Other";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 413: return "Content Too Large";
-    case 415: return "Unsupported Media Type";
-    case 418: return "I'm a teapot";
-    case 422: return "Unprocessable Content";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
+    static const char *const by_class[] = {"Success", "Redirection", "Client Error",
+                                           "Server Error"};
+    for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
+        if (reasons[i].status == status)
+            return reasons[i].text;
     }
-    switch (status / 100) {
-    case 2: return "Success";
-    case 3: return "Redirection";
-    case 4: return "Client Error";
-    default: return "Server Error";
-    }
+    return status >= 200 && status < 600 ? by_class[status / 100 - 2] : "Unknown";
 }
 
 enum body_framing { BODY_LENGTH, BODY_CHUNKED, BODY_NONE };
@@ -444,9 +451,10 @@ static char *render_start(const struct job *j, char *p)
         return put_head(p, j->status, j->flags, BODY_CHUNKED, 0, false);
     case JOB_STATS: {
         char body[160];
-        int n = snprintf(body, sizeof(body), "{\"requests\":%llu,\"connections\":%llu,\"open\":%llu}\n",
-                         (unsigned long long)srv.requests, (unsigned long long)srv.connections,
-                         (unsigned long long)srv.open);
+        int n =
+            snprintf(body, sizeof(body), "{\"requests\":%llu,\"connections\":%llu,\"open\":%llu}\n",
+                     (unsigned long long)srv.requests, (unsigned long long)srv.connections,
+                     (unsigned long long)srv.open);
         p = put_head(p, 200, j->flags, BODY_LENGTH, (uint64_t)n, true);
         return head ? p : put(p, body, (size_t)n);
     }
@@ -683,6 +691,22 @@ static void route(struct job *j, const char *path, size_t n)
 }
 
 /*
+ * Whether an incomplete head can still become a request: its first bytes must be a method token
+ * followed by a space. Rejecting early answers binary garbage (a TLS ClientHello, say) at once
+ * instead of after HEAD_MAX bytes or never.
+ */
+static bool method_plausible(const char *b, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        if (b[i] == ' ')
+            return i > 0;
+        if (!is_tchar((unsigned char)b[i]))
+            return false;
+    }
+    return true;
+}
+
+/*
  * Finds the end of the request head at in + in_off: returns its length including the empty line,
  * or 0 when it is not complete yet. Lines end in LF with an optional CR. Resumes at c->scan so a
  * head arriving a byte at a time is scanned once.
@@ -844,6 +868,9 @@ static uint64_t parse_request(struct conn *c, const char *h, uint32_t n)
 
     struct job *j = job_push(c, JOB_TEXT, 200, flags);
     route(j, path, plen);
+    /* RFC 9112 6.1: never send chunked to an HTTP/1.0 client; fall back to Content-Length. */
+    if (http10 && j->kind == JOB_CHUNKED)
+        j->kind = JOB_BYTES;
     if (j->flags & JF_CLOSE) {
         c->done_reading = true;
         /* Connection: close told us no more requests follow; its body still needs no reading. */
@@ -881,6 +908,8 @@ static void conn_parse(struct conn *c)
         if (!n) {
             if (avail >= HEAD_MAX)
                 reject(c, 431);
+            else if (!method_plausible(c->in + c->in_off, avail))
+                reject(c, 400);
             return;
         }
         uint64_t clen = parse_request(c, c->in + c->in_off, n);
@@ -921,9 +950,10 @@ static int conn_read(struct conn *c)
         c->in_len += (uint32_t)n;
         /*
          * A short read drained the socket; with edge triggering any later data raises a new
-         * event, so skip the read that would only return EAGAIN.
+         * event, so skip the read that would only return EAGAIN. Not after EPOLLRDHUP: the FIN
+         * may already be queued, and reading it raises no new event.
          */
-        if ((size_t)n < room)
+        if ((size_t)n < room && !c->peer_hup)
             c->can_read = false;
         c->work++;
         return 0;
@@ -1294,6 +1324,8 @@ static int serve(void)
             }
             if (e & (EPOLLIN | EPOLLRDHUP))
                 c->can_read = true;
+            if (e & EPOLLRDHUP)
+                c->peer_hup = true;
             if (e & EPOLLOUT)
                 c->can_write = true;
             conn_process(c);
@@ -1400,8 +1432,7 @@ int main(int argc, char **argv)
     }
     if (!any && !is_loopback(&ss)) {
         fprintf(stderr,
-                "blast-target: refusing to listen on non-loopback %s (pass --any-address)\n",
-                addr);
+                "blast-target: refusing to listen on non-loopback %s (pass --any-address)\n", addr);
         return 2;
     }
 
