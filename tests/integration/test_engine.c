@@ -71,6 +71,7 @@ Test(engine, rate_167_for_6s, .timeout = 60)
     double n = jnum(&r, "s", "requests", "ok");
     cr_assert(n >= 992 && n <= 1012, "%.0f requests, want 1002 +-1%%", n);
     cr_assert_eq(jnum(&r, "s", "requests", "failed"), 0);
+    blast_run_free(&r);
 }
 
 typedef struct stall_arg {
@@ -118,6 +119,7 @@ Test(engine, coordinated_omission_stall, .timeout = 60)
     cr_assert(p99 >= 500, "corrected p99 %.1f ms, want >= 500 ms", p99);
     cr_assert(max >= 900 && max < 1500, "corrected max %.1f ms, want about 1000 ms", max);
     cr_assert(sp99 < 50, "uncorrected p99 %.1f ms, want < 50 ms", sp99);
+    blast_run_free(&r);
 }
 
 /* Without a stall, corrected minus uncorrected p50 is blast's own pacing error. */
@@ -136,6 +138,7 @@ Test(engine, measurement_error_without_stall, .timeout = 60)
            diff, jnum(&r, "s", "send_lateness_ms", "p50"),
            jnum(&r, "s", "send_lateness_ms", "p99"));
     cr_assert(diff >= 0 && diff < 0.5, "measurement error %.3f ms, want < 0.5 ms", diff);
+    blast_run_free(&r);
 }
 
 /* The server closes after every response: each request gets a fresh connection, none fails. */
@@ -156,6 +159,7 @@ Test(engine, server_closes_every_response, .timeout = 60)
     cr_assert(closed >= ok - 1, "closed by server %.0f, want one per response (%.0f)", closed,
               ok);
     cr_assert(jnum(&r, "s", "connections", "opened") >= ok);
+    blast_run_free(&r);
 }
 
 /* Nothing listening: every request is a connect failure, and the exit code says so. */
@@ -171,6 +175,7 @@ Test(engine, nothing_listening, .timeout = 60)
     cr_assert_eq(sched, 1000);
     cr_assert_eq(jnum(&r, "s", "failures", "connect"), sched);
     cr_assert_eq(jnum(&r, "s", "requests", "ok"), 0);
+    blast_run_free(&r);
 }
 
 Test(engine, nginx_5000_per_s, .timeout = 60)
@@ -187,6 +192,7 @@ Test(engine, nginx_5000_per_s, .timeout = 60)
     cr_assert_eq(jnum(&r, "s", "requests", "ok"), 15000);
     double achieved = jnum(&r, "s", "rate", "achieved");
     cr_assert(achieved > 4950 && achieved < 5050, "achieved %.1f", achieved);
+    blast_run_free(&r);
 }
 
 Test(engine, constant_vus_nginx, .timeout = 60)
@@ -208,6 +214,7 @@ Test(engine, constant_vus_nginx, .timeout = 60)
     cr_assert(ok > 1000, "only %.0f requests in 2 s", ok);
     cr_assert_eq(jnum(&r, "s", "requests", "failed"), 0);
     cr_assert_eq(jnum(&r, "s", "connections", "opened"), 8);
+    blast_run_free(&r);
 }
 
 /* One connection, a slow endpoint, a small queue: the excess is dropped and counted. */
@@ -227,6 +234,7 @@ Test(engine, queue_bound_drops, .timeout = 60)
     cr_assert_eq(jnum(&r, "s", "requests", "scheduled"), 400);
     cr_assert(dropped > 300, "dropped %.0f", dropped);
     cr_assert(ok >= 15 && ok <= 45, "ok %.0f (one connection, 100 ms each, ~2-3 s)", ok);
+    blast_run_free(&r);
 }
 
 Test(engine, request_timeout, .timeout = 60)
@@ -242,6 +250,7 @@ Test(engine, request_timeout, .timeout = 60)
     cr_assert_eq(jnum(&r, "s", "failures", "timeout"), 20);
     cr_assert_eq(r.exit_code, 4, "exit %d", r.exit_code);
     cr_assert(r.wall_s < 5, "took %.1f s", r.wall_s);
+    blast_run_free(&r);
 }
 
 Test(engine, status_failures_classified, .timeout = 60)
@@ -254,6 +263,7 @@ Test(engine, status_failures_classified, .timeout = 60)
     assert_accounted(&r, "s");
     cr_assert_eq(jnum(&r, "s", "failures", "status"), 100);
     cr_assert_eq(jnum(&r, "s", "latency_ms", "count"), 100, "failed responses still timed");
+    blast_run_free(&r);
 }
 
 Test(engine, chunked_and_large_bodies, .timeout = 60)
@@ -271,6 +281,7 @@ Test(engine, chunked_and_large_bodies, .timeout = 60)
     assert_accounted(&r, "s");
     cr_assert_eq(jnum(&r, "s", "requests", "ok"), 50);
     cr_assert(jnum(&r, "s", "bytes", "received") > 50.0 * 1000000);
+    blast_run_free(&r);
 }
 
 /* Ctrl-C: stops starting requests, reports, totals add up, exit 130. */
@@ -287,6 +298,7 @@ Test(engine, interrupt_reports_and_adds_up, .timeout = 60)
     double sched = jnum(&r, "s", "requests", "scheduled");
     cr_assert(sched > 500 && sched < 2000, "scheduled %.0f in ~1 s at 1000/s", sched);
     cr_assert(json_is_true(json_object_get(r.json, "interrupted")));
+    blast_run_free(&r);
 }
 
 Test(cli, config_error_exit_code)
@@ -299,6 +311,7 @@ Test(cli, config_error_exit_code)
     cr_assert(strstr(r.stderr_text, ":8:") != NULL, "no file:line in: %s", r.stderr_text);
     cr_assert(strstr(r.stderr_text, "threshhold") != NULL, "key not named: %s", r.stderr_text);
     cr_assert_null(r.json, "no load, no result");
+    blast_run_free(&r);
 }
 
 Test(cli, unresolvable_host_exit_code)
@@ -309,4 +322,5 @@ Test(cli, unresolvable_host_exit_code)
                NULL, 0, 30);
     cr_assert_eq(r.exit_code, 3, "exit %d: %s", r.exit_code, r.stderr_text);
     cr_assert(strstr(r.stderr_text, "no-such-host.invalid") != NULL, "%s", r.stderr_text);
+    blast_run_free(&r);
 }
