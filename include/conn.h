@@ -31,10 +31,12 @@ typedef struct conn_io {
 
 #define CONN_BGID 0
 
-/* Creates the ring (call it from the thread that will use it: SINGLE_ISSUER) and registers
- * nbufs receive buffers of bufsize bytes (nbufs a power of two, at most 32768).
+/* Creates the ring (call it from the thread that will use it: SINGLE_ISSUER), a fixed-file table
+ * of nfiles entries (one per connection: entry i is connection i's socket; at most RLIMIT_NOFILE)
+ * and nbufs receive buffers of bufsize bytes (nbufs a power of two, at most 32768).
  * Returns 0 or -errno (io's fields are then safe to pass to conn_io_free). */
-int conn_io_init(conn_io *io, unsigned entries, unsigned nbufs, unsigned bufsize);
+int conn_io_init(conn_io *io, unsigned entries, unsigned nbufs, unsigned bufsize,
+                 unsigned nfiles);
 
 /* Frees the ring and the buffers; a zeroed io is accepted. */
 void conn_io_free(conn_io *io);
@@ -81,7 +83,7 @@ typedef enum {
 } conn_state;
 
 typedef struct conn {
-    int fd;
+    int fd; /* its fixed-file slot (== idx) while open, -1 when closed */
     uint32_t gen;
     uint32_t idx;  /* its index in the worker's table, in every conn_ud */
     uint16_t owner; /* the worker's tag (scenario index); conn.c does not read it */
@@ -119,10 +121,11 @@ typedef struct conn_ev {
 /* Zeroes c and gives it its index; state closed. */
 void conn_init(conn *c, uint32_t idx);
 
-/* Opens a socket and queues a CONNECT to addr. Returns 0, or -errno when no socket could be made
- * (e.g. -EMFILE); c stays closed then. */
+/* Opens a socket (bound to src when src is not NULL, port left to connect), installs it in
+ * fixed-file slot c->idx and queues a CONNECT to addr. Returns 0, or -errno when no socket could
+ * be made or bound (e.g. -EMFILE, -EADDRNOTAVAIL); c stays closed then. */
 int conn_connect(conn *c, conn_io *io, const struct sockaddr *addr, socklen_t addrlen,
-                 uint64_t now);
+                 const struct sockaddr *src, socklen_t srclen, uint64_t now);
 
 /* Queues the request on an idle connection; intended is when it was due. */
 void conn_send(conn *c, conn_io *io, const http1_req *req, bool head, uint64_t intended,
@@ -133,8 +136,9 @@ void conn_send(conn *c, conn_io *io, const http1_req *req, bool head, uint64_t i
 conn_ev conn_complete(conn *c, conn_io *io, const struct io_uring_cqe *cqe, unsigned op,
                       uint64_t now);
 
-/* Closes c at once: cancels its outstanding operations, resets the socket (no TIME_WAIT) and
- * bumps its generation. Accepts a closed connection. */
+/* Closes c at once: cancels its outstanding operations, empties its fixed-file slot (the socket
+ * is reset, no TIME_WAIT, once they are gone) and bumps its generation. Accepts a closed
+ * connection. */
 void conn_close(conn *c, conn_io *io);
 
 #endif

@@ -59,6 +59,12 @@ typedef struct plan_scenario {
     struct sockaddr_storage addr; /* filled by plan_prepare() */
     socklen_t addrlen;
 
+    /* source_addresses: local addresses connections are bound to, round robin (port chosen by
+     * the kernel at connect time), so more connections than one source port range allows can be
+     * opened to one destination. NULL / 0: the kernel picks. Same family as addr. */
+    struct sockaddr_storage *src;
+    uint32_t nsrc;
+
     plan_step *steps; /* one for now; multi-step flows come later */
     size_t nsteps;
 } plan_scenario;

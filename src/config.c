@@ -49,6 +49,10 @@
 #define DEFAULT_MAX_QUEUE 100000
 
 #define EXECUTORS "constant-arrival-rate, constant-vus"
+#define MAX_SOURCES 1024
+#define SOURCES_ALLOWED                                                                            \
+    "a comma-separated list of IP addresses or IPv4 ranges, e.g. 127.0.0.2-127.0.0.9, at most "    \
+    "1024 addresses, all IPv4 or all IPv6"
 
 enum key {
     K_BASE_URL,
@@ -69,6 +73,7 @@ enum key {
     K_PATH,
     K_HEADER,
     K_BODY,
+    K_SOURCE_ADDRESSES,
     K_COUNT
 };
 
@@ -102,12 +107,16 @@ static const struct {
     [K_PATH] = {"path", IN_SCENARIO},
     [K_HEADER] = {"header", IN_SCENARIO | IS_LIST},
     [K_BODY] = {"body", IN_SCENARIO},
+    [K_SOURCE_ADDRESSES] = {"source_addresses", IN_GLOBAL | IN_SCENARIO},
 };
 
-#define GLOBAL_KEYS "base_url, duration, workers, connect_timeout, request_timeout, graceful_stop"
+#define GLOBAL_KEYS                                                                                \
+    "base_url, duration, workers, connect_timeout, request_timeout, graceful_stop, "               \
+    "source_addresses"
 #define SCENARIO_KEYS                                                                              \
     "executor, rate, vus, duration, max_connections, pre_connections, max_queue, arrival, "        \
-    "base_url, connect_timeout, request_timeout, method, url, path, header, body"
+    "base_url, connect_timeout, request_timeout, source_addresses, method, url, path, header, "    \
+    "body"
 
 struct value {
     char *s; /* NULL: not set */
@@ -1150,6 +1159,100 @@ static bool build_request(struct ctx *c, const struct section *s, plan_scenario 
     return get_headers(c, s, st) && get_body(c, s, st);
 }
 
+/* Appends one address (or an IPv4 range a-b) to sc->src. Returns false with an error message. */
+static bool add_sources(struct ctx *c, const struct section *s, const struct value *v,
+                        plan_scenario *sc, const char *item)
+{
+    char a[INET6_ADDRSTRLEN + 1], b[INET6_ADDRSTRLEN + 1];
+    const char *dash = strchr(item, '-');
+    size_t alen = dash ? (size_t)(dash - item) : strlen(item);
+    struct in_addr lo4, hi4;
+    struct in6_addr one6;
+    uint32_t lo, hi;
+    if (alen == 0 || alen >= sizeof a || (dash && strlen(dash + 1) >= sizeof b))
+        goto bad;
+    memcpy(a, item, alen);
+    a[alen] = '\0';
+    if (!dash && inet_pton(AF_INET6, a, &one6) == 1) {
+        lo = hi = 0;
+    } else {
+        if (inet_pton(AF_INET, a, &lo4) != 1)
+            goto bad;
+        hi4 = lo4;
+        if (dash) {
+            strcpy(b, dash + 1);
+            if (inet_pton(AF_INET, b, &hi4) != 1)
+                goto bad;
+        }
+        lo = ntohl(lo4.s_addr);
+        hi = ntohl(hi4.s_addr);
+        if (hi < lo) {
+            fail(c, -EINVAL, v->line, s, "source_addresses",
+                 "range '%.80s' ends before it starts (" SOURCES_ALLOWED ")", item);
+            return false;
+        }
+    }
+    uint64_t count = (uint64_t)hi - lo + 1;
+    if (sc->nsrc + count > MAX_SOURCES) {
+        fail(c, -EINVAL, v->line, s, "source_addresses", "too many addresses (" SOURCES_ALLOWED ")");
+        return false;
+    }
+    struct sockaddr_storage *n = realloc(sc->src, (sc->nsrc + count) * sizeof *n);
+    if (!n) {
+        oom(c);
+        return false;
+    }
+    sc->src = n;
+    for (uint64_t i = 0; i < count; i++) {
+        struct sockaddr_storage *ss = &sc->src[sc->nsrc++];
+        memset(ss, 0, sizeof *ss);
+        if (dash || inet_pton(AF_INET6, a, &one6) != 1) {
+            struct sockaddr_in *in = (struct sockaddr_in *)ss;
+            in->sin_family = AF_INET;
+            in->sin_addr.s_addr = htonl(lo + (uint32_t)i);
+        } else {
+            struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+            in6->sin6_family = AF_INET6;
+            in6->sin6_addr = one6;
+        }
+        if (ss->ss_family != sc->src[0].ss_family) {
+            fail(c, -EINVAL, v->line, s, "source_addresses",
+                 "mixes IPv4 and IPv6 (" SOURCES_ALLOWED ")");
+            return false;
+        }
+    }
+    return true;
+bad:
+    fail(c, -EINVAL, v->line, s, "source_addresses", "'%.80s' is not an address (" SOURCES_ALLOWED ")",
+         item);
+    return false;
+}
+
+/* source_addresses, from the scenario or else [global]. */
+static bool get_sources(struct ctx *c, const struct section *s, plan_scenario *sc)
+{
+    const struct section *from = s->v[K_SOURCE_ADDRESSES].s ? s : c->global;
+    if (!from || !from->v[K_SOURCE_ADDRESSES].s)
+        return true;
+    const struct value *v = &from->v[K_SOURCE_ADDRESSES];
+    char *copy = strdup(v->s);
+    if (!copy) {
+        oom(c);
+        return false;
+    }
+    bool ok = true;
+    char *save = NULL;
+    for (char *item = strtok_r(copy, ", \t", &save); item && ok;
+         item = strtok_r(NULL, ", \t", &save))
+        ok = add_sources(c, from, v, sc, item);
+    free(copy);
+    if (ok && sc->nsrc == 0) {
+        fail(c, -EINVAL, v->line, from, "source_addresses", "is empty (" SOURCES_ALLOWED ")");
+        ok = false;
+    }
+    return ok;
+}
+
 static bool build_scenario(struct ctx *c, const struct section *s, plan_scenario *sc)
 {
     const config_overrides *ov = c->ov;
@@ -1274,6 +1377,8 @@ static bool build_scenario(struct ctx *c, const struct section *s, plan_scenario
                                 &sc->connect_timeout_ns) ||
         !get_inherited_duration(c, s, K_REQUEST_TIMEOUT, DEFAULT_REQUEST_TIMEOUT_NS,
                                 &sc->request_timeout_ns))
+        return false;
+    if (!get_sources(c, s, sc))
         return false;
     return build_request(c, s, sc);
 }

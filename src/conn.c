@@ -13,7 +13,8 @@
 
 #include "conn.h"
 
-int conn_io_init(conn_io *io, unsigned entries, unsigned nbufs, unsigned bufsize)
+int conn_io_init(conn_io *io, unsigned entries, unsigned nbufs, unsigned bufsize,
+                 unsigned nfiles)
 {
     memset(io, 0, sizeof(*io));
     if (nbufs == 0 || (nbufs & (nbufs - 1)) || nbufs > 32768 || bufsize == 0)
@@ -37,6 +38,13 @@ int conn_io_init(conn_io *io, unsigned entries, unsigned nbufs, unsigned bufsize
             return rc;
     }
     io->ring_ok = true;
+
+    /* Sockets live in the ring's fixed-file table, not in the process fd table: fixed files
+     * skip a reference count per operation, and the process limit on open files (20,000 here)
+     * then caps each ring, not the whole process. */
+    rc = io_uring_register_files_sparse(&io->ring, nfiles ? nfiles : 1);
+    if (rc < 0)
+        return rc;
 
     size_t ring_bytes = (size_t)nbufs * sizeof(struct io_uring_buf);
     void *br = mmap(NULL, ring_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -128,7 +136,7 @@ static void arm_recv(conn *c, conn_io *io)
 {
     struct io_uring_sqe *sqe = conn_io_sqe(io);
     io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
-    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->flags |= IOSQE_BUFFER_SELECT | IOSQE_FIXED_FILE;
     sqe->buf_group = CONN_BGID;
     io_uring_sqe_set_data64(sqe, conn_ud_pack(CONN_OP_RECV, c->idx, c->gen));
     c->recv_armed = true;
@@ -138,25 +146,47 @@ static void queue_send(conn *c, conn_io *io)
 {
     struct io_uring_sqe *sqe = conn_io_sqe(io);
     io_uring_prep_send(sqe, c->fd, c->req->bytes + c->sent, c->req->len - c->sent, MSG_NOSIGNAL);
+    sqe->flags |= IOSQE_FIXED_FILE;
     io_uring_sqe_set_data64(sqe, conn_ud_pack(CONN_OP_SEND, c->idx, c->gen));
     c->send_inflight = true;
 }
 
 int conn_connect(conn *c, conn_io *io, const struct sockaddr *addr, socklen_t addrlen,
-                 uint64_t now)
+                 const struct sockaddr *src, socklen_t srclen, uint64_t now)
 {
     int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    c->fd = fd;
+    /* Reset rather than FIN when we close: a client that closes first would otherwise keep a
+     * TIME_WAIT entry for 60 s per connection and run out of ports in reconnect-heavy runs. Set
+     * now because a fixed file takes no setsockopt later. */
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    if (src) {
+        /* Leave the port to connect(): it is then unique per (source, destination) pair
+         * instead of per source address, which is what lets more addresses add ports. */
+        setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+        if (bind(fd, src, srclen) < 0) {
+            int err = -errno;
+            close(fd);
+            return err;
+        }
+    }
+    /* The table entry now holds the socket; the descriptor itself is no longer needed. */
+    int rc = io_uring_register_files_update(&io->ring, c->idx, &fd, 1);
+    close(fd);
+    if (rc < 0)
+        return rc;
+    c->fd = (int)c->idx;
     c->state = CONN_CONNECTING;
     c->t_sent = now;
     c->send_inflight = c->recv_armed = c->resp_done = false;
     struct io_uring_sqe *sqe = conn_io_sqe(io);
     /* addr lives in the immutable plan for the whole run, as the kernel may read it late. */
-    io_uring_prep_connect(sqe, fd, addr, addrlen);
+    io_uring_prep_connect(sqe, c->fd, addr, addrlen);
+    sqe->flags |= IOSQE_FIXED_FILE;
     io_uring_sqe_set_data64(sqe, conn_ud_pack(CONN_OP_CONNECT, c->idx, c->gen));
     return 0;
 }
@@ -196,11 +226,10 @@ void conn_close(conn *c, conn_io *io)
         cancel_op(c, io, CONN_OP_RECV);
     if (c->send_inflight)
         cancel_op(c, io, CONN_OP_SEND);
-    /* Reset rather than FIN: a client that closes first would otherwise keep a TIME_WAIT entry
-     * for 60 s per connection and run out of ports during reconnect-heavy runs. */
-    struct linger lg = {.l_onoff = 1, .l_linger = 0};
-    setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-    close(c->fd);
+    /* Emptying the table entry drops our reference at once (a later connect may reuse the slot
+     * before the cancels above are submitted: they match by generation, not by slot). */
+    int none = -1;
+    io_uring_register_files_update(&io->ring, c->idx, &none, 1);
     c->fd = -1;
     c->gen++;
     c->state = CONN_CLOSED;

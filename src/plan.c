@@ -44,6 +44,7 @@ void plan_free(plan *p)
         free(s->name);
         free(s->host);
         free(s->host_header);
+        free(s->src);
     }
     free(p->scenarios);
     free(p->file);
@@ -93,6 +94,15 @@ int plan_prepare(plan *p, char *err, size_t errlen)
         memcpy(&s->addr, res->ai_addr, res->ai_addrlen);
         s->addrlen = res->ai_addrlen;
         freeaddrinfo(res);
+        if (s->nsrc && s->src[0].ss_family != s->addr.ss_family) {
+            if (err && errlen)
+                snprintf(err, errlen,
+                         "scenario %s: source_addresses are %s but host '%s' resolved to an %s "
+                         "address",
+                         s->name, s->src[0].ss_family == AF_INET ? "IPv4" : "IPv6", s->host,
+                         s->addr.ss_family == AF_INET ? "IPv4" : "IPv6");
+            return -EAFNOSUPPORT;
+        }
 
         for (size_t j = 0; j < s->nsteps; j++) {
             plan_step *st = &s->steps[j];

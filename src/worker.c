@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
 
 #include "clock.h"
 #include "conn.h"
@@ -42,6 +44,7 @@ typedef struct wscen {
     uint64_t next_due; /* absolute time it is due */
     uint64_t end;      /* absolute time requests stop being started */
     uint64_t rng;
+    uint32_t next_src; /* round robin over source_addresses */
     bool scheduling;
 } wscen;
 
@@ -106,7 +109,17 @@ static void send_request(worker *w, wscen *s, conn *c, uint64_t due, uint64_t no
 
 static void open_conn(worker *w, wscen *s, conn *c, uint64_t now)
 {
-    int rc = conn_connect(c, &w->io, (const struct sockaddr *)&s->s->addr, s->s->addrlen, now);
+    const struct sockaddr *src = NULL;
+    socklen_t srclen = 0;
+    if (s->s->nsrc) {
+        /* Round robin over the source addresses. */
+        const struct sockaddr_storage *ss = &s->s->src[s->next_src++ % s->s->nsrc];
+        src = (const struct sockaddr *)ss;
+        srclen = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                           : sizeof(struct sockaddr_in);
+    }
+    int rc = conn_connect(c, &w->io, (const struct sockaddr *)&s->s->addr, s->s->addrlen, src,
+                          srclen, now);
     if (rc < 0) {
         /* No socket (fd limit): treated like a failed connect, the caller decides what fails. */
         s->m.c.conns_failed++;
@@ -519,11 +532,18 @@ static void run(worker *w)
 static void *thread_main(void *arg)
 {
     worker *w = arg;
-    int rc = conn_io_init(&w->io, RING_ENTRIES, RECV_BUFS, RECV_BUF_SIZE);
+    struct rlimit rl;
+    int rc = conn_io_init(&w->io, RING_ENTRIES, RECV_BUFS, RECV_BUF_SIZE, w->nconns);
     if (rc < 0) {
         w->err = rc;
-        snprintf(w->errmsg, sizeof(w->errmsg), "worker %u: io_uring setup failed: %s", w->index,
-                 strerror(-rc));
+        if (rc == -EMFILE && getrlimit(RLIMIT_NOFILE, &rl) == 0)
+            snprintf(w->errmsg, sizeof(w->errmsg),
+                     "worker %u needs %u connections but the open-file limit allows %llu per "
+                     "worker: lower max_connections / vus, add workers or raise ulimit -n",
+                     w->index, w->nconns, (unsigned long long)rl.rlim_cur);
+        else
+            snprintf(w->errmsg, sizeof(w->errmsg), "worker %u: io_uring setup failed: %s",
+                     w->index, strerror(-rc));
         atomic_store(&w->sh->setup_failed, 1);
     } else {
         preconnect(w);

@@ -2,6 +2,7 @@
  * field by field on success or against the exact one-line error (file, line, section, key) on
  * failure. Tables: duration and rate forms, error cases, URL forms, env substitution. */
 #include <criterion/criterion.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <ftw.h>
 #include <math.h>
@@ -113,8 +114,11 @@ static void expect_error(const char *ini, const char *want)
 #define CAR "[scenario a]\nexecutor = constant-arrival-rate\nrate = 10/s\n"   /* lines 4-6 */
 #define SCENARIO_KEYS                                                                              \
     "executor, rate, vus, duration, max_connections, pre_connections, max_queue, arrival, "        \
-    "base_url, connect_timeout, request_timeout, method, url, path, header, body"
-#define GLOBAL_KEYS "base_url, duration, workers, connect_timeout, request_timeout, graceful_stop"
+    "base_url, connect_timeout, request_timeout, source_addresses, method, url, path, header, "    \
+    "body"
+#define GLOBAL_KEYS                                                                                \
+    "base_url, duration, workers, connect_timeout, request_timeout, graceful_stop, "               \
+    "source_addresses"
 #define EXECUTORS "constant-arrival-rate, constant-vus"
 #define RATE_FORMS "(a number > 0 per unit: 100/s, 100/m, 5000/30s, 0.5/s)"
 
@@ -846,4 +850,48 @@ Test(config_errors, overrides)
     expect_error_ov(GLOBAL VUS, &ov, "{F}: --vus 1000001 is out of range (allowed: 1..1000000)");
     ov = (config_overrides){.rate = NAN};
     expect_error_ov(GLOBAL CAR, &ov, "{F}: --rate must be a number > 0 per second");
+}
+
+Test(config, source_addresses)
+{
+    /* a range, a single address, global inherited by a scenario, scenario overriding global */
+    plan *p = ok("[global]\nbase_url = http://127.0.0.1:8080\nduration = 1s\n"
+                 "source_addresses = 127.0.0.2-127.0.0.9, 127.0.1.1\n"
+                 "[scenario a]\nexecutor = constant-vus\nvus = 1\n"
+                 "[scenario b]\nexecutor = constant-vus\nvus = 1\nsource_addresses = ::1\n");
+    cr_assert_eq(p->scenarios[0].nsrc, 9);
+    const struct sockaddr_in *first = (const struct sockaddr_in *)&p->scenarios[0].src[0];
+    const struct sockaddr_in *last = (const struct sockaddr_in *)&p->scenarios[0].src[7];
+    const struct sockaddr_in *extra = (const struct sockaddr_in *)&p->scenarios[0].src[8];
+    cr_assert_eq(first->sin_family, AF_INET);
+    cr_assert_eq(ntohl(first->sin_addr.s_addr), 0x7f000002);
+    cr_assert_eq(ntohl(last->sin_addr.s_addr), 0x7f000009);
+    cr_assert_eq(ntohl(extra->sin_addr.s_addr), 0x7f000101);
+    cr_assert_eq(first->sin_port, 0, "the port is left to connect()");
+    cr_assert_eq(p->scenarios[1].nsrc, 1);
+    cr_assert_eq(p->scenarios[1].src[0].ss_family, AF_INET6);
+    plan_free(p);
+}
+
+Test(config_errors, source_addresses)
+{
+#define SRC_ALLOWED                                                                                \
+    "(a comma-separated list of IP addresses or IPv4 ranges, e.g. 127.0.0.2-127.0.0.9, at most "   \
+    "1024 addresses, all IPv4 or all IPv6)"
+    static const struct {
+        const char *value, *want;
+    } rows[] = {
+        {"localhost", "'localhost' is not an address " SRC_ALLOWED},
+        {"127.0.0.9-127.0.0.2", "range '127.0.0.9-127.0.0.2' ends before it starts " SRC_ALLOWED},
+        {"127.0.0.1, ::1", "mixes IPv4 and IPv6 " SRC_ALLOWED},
+        {"10.0.0.0-10.0.255.255", "too many addresses " SRC_ALLOWED},
+        {"::1-::2", "'::1-::2' is not an address " SRC_ALLOWED},
+        {",", "is empty " SRC_ALLOWED},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char ini[512], want[512];
+        snprintf(ini, sizeof ini, GLOBAL VUS "source_addresses = %s\n", rows[i].value);
+        snprintf(want, sizeof want, "{F}:7: [scenario a] source_addresses: %s", rows[i].want);
+        expect_error(ini, want);
+    }
 }
