@@ -58,6 +58,9 @@ $(BUILD)/test_unit: $(UNIT_OBJ) $(LIB_OBJ)
 	$(call say,LD,$@)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) $(TEST_LIBS)
 $(BUILD)/test_integration: $(INT_OBJ)
 	$(call say,LD,$@)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) $(TEST_LIBS)
+# Built without sanitizers: ASan has its own allocator and must not be interposed.
+$(BUILD)/malloc_count.so: tests/preload/malloc_count.c | $(BUILD)
+	$(call say,LD,$@)$(CC) -O2 -g -std=c11 -Wall -Wextra -Werror -shared -fPIC -o $@ $<
 
 # Installs only what is missing; needs root (CI and fresh machines run as root).
 deps:
@@ -79,9 +82,11 @@ test: deps
 
 # The test binaries find the programs under test through BLAST_BIN and TARGET_BIN.
 # Integration tests run one at a time (--jobs 1): they measure rates on a 2-core machine.
-test-run: all $(BUILD)/test_unit $(BUILD)/test_integration
+test-run: all $(BUILD)/test_unit $(BUILD)/test_integration $(BUILD)/malloc_count.so
 	$(Q)$(BUILD)/test_unit --jobs 2
-	$(Q)BLAST_BIN=$(abspath $(BLAST)) TARGET_BIN=$(abspath $(TARGET)) $(BUILD)/test_integration --jobs 1
+	$(Q)BLAST_BIN=$(abspath $(BLAST)) TARGET_BIN=$(abspath $(TARGET)) \
+	  MALLOC_COUNT_SO=$(if $(findstring sanitize,$(CFLAGS)),,$(abspath $(BUILD)/malloc_count.so)) \
+	  $(BUILD)/test_integration --jobs 1
 
 asan: deps
 	$(Q)ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \

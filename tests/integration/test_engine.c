@@ -324,3 +324,43 @@ Test(cli, unresolvable_host_exit_code)
     cr_assert(strstr(r.stderr_text, "no-such-host.invalid") != NULL, "%s", r.stderr_text);
     blast_run_free(&r);
 }
+
+static long malloc_count_of_run(int port, const char *dur, const char *so)
+{
+    char countfile[] = "/tmp/blast-it-malloc.XXXXXX";
+    int fd = mkstemp(countfile);
+    cr_assert(fd >= 0);
+    close(fd);
+    setenv("LD_PRELOAD", so, 1);
+    setenv("MALLOC_COUNT_FILE", countfile, 1);
+    blast_run r;
+    blast_exec(&r, arrival_ini(port, "/", "2000/s", dur, 50, NULL), NULL, 0, 40);
+    unsetenv("LD_PRELOAD");
+    unsetenv("MALLOC_COUNT_FILE");
+    cr_assert_eq(r.exit_code, 0, "exit %d: %s", r.exit_code, r.stderr_text);
+    cr_assert_eq(jnum(&r, "s", "requests", "failed"), 0);
+    long n = -1;
+    FILE *f = fopen(countfile, "r");
+    cr_assert_not_null(f);
+    cr_assert_eq(fscanf(f, "%ld", &n), 1, "no count written");
+    fclose(f);
+    unlink(countfile);
+    blast_run_free(&r);
+    return n;
+}
+
+/* No allocation per request: a run with 3x the requests makes the same number of allocations. */
+Test(engine, no_allocation_per_request, .timeout = 60)
+{
+    const char *so = getenv("MALLOC_COUNT_SO");
+    if (!so || !*so)
+        cr_skip_test("MALLOC_COUNT_SO not set (sanitizer builds have their own allocator)");
+    server t;
+    target_start(&t);
+    long a = malloc_count_of_run(t.port, "1s", so);
+    long b = malloc_count_of_run(t.port, "3s", so);
+    server_stop(&t);
+    printf("allocations: %ld for 2,000 requests, %ld for 6,000 requests\n", a, b);
+    cr_assert(a > 0, "the counter saw no allocation at all: is the preload working?");
+    cr_assert_eq(a, b, "allocations grew with requests: %ld -> %ld", a, b);
+}
