@@ -242,7 +242,7 @@ def median_rows(recs):
         lp50, lp99 = med(good, "lat_p50"), med(good, "lat_p99")
         row.append("–" if lp50 is None else f"{lp50:.3f}/{fmt(lp99, '.3f')}")
         a, b, c = med(good, "late_p50"), med(good, "late_p99"), med(good, "late_max")
-        row.append("–" if a is None else f"{a:.3f}/{fmt(b, '.3f')}/{fmt(c, '.3f')}")
+        row.append("–" if a is None or case != "paced" else f"{a:.3f}/{fmt(b, '.3f')}/{fmt(c, '.3f')}")
         diffs = [r["lat_p50"] - r["svc_p50"] for r in good
                  if r.get("lat_p50") is not None and r.get("svc_p50") is not None]
         row.append(fmt(statistics.median(diffs), ".3f") if diffs and case == "paced" else "–")
@@ -291,7 +291,7 @@ def raw_rows(recs):
         lat = f"{g('lat_p50', '.3f')}/{g('lat_p99', '.3f')}" if r.get("lat_p50") is not None else "–"
         svc = f"{g('svc_p50', '.3f')}/{g('svc_p99', '.3f')}" if r.get("svc_p50") is not None else "–"
         late = (f"{g('late_p50', '.3f')}/{g('late_p99', '.3f')}/{g('late_max', '.3f')}"
-                if r.get("late_p50") is not None else "–")
+                if r.get("late_p50") is not None and r["case"] == "paced" else "–")
         okfd = (f"{r.get('ok', r.get('requests', 0) - r.get('failed', 0))}/{r.get('failed', 0)}/"
                 f"{r.get('dropped', 0)}" if "requests" in r else "–")
         rows.append([r["case"], str(r["conns"]), r["tool"], str(r["run"]), g("requests", "d"),

@@ -39,6 +39,10 @@
 #include <string.h>
 #include <strings.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 enum state {
     /* head: status line and header lines (and chunked trailers, which reuse the field states) */
     S_START = 0, /* before the status line; an empty line here is skipped */
@@ -381,6 +385,284 @@ static unsigned head_end(http1_resp *r, const char **err)
     return S_CLOSE;
 }
 
+/* Whole-head fast path.
+ *
+ * When the status line, every header line and the blank line are all in view (the common case:
+ * a small response read by one receive), the head is parsed a line at a time instead of a byte
+ * at a time: a 16-byte block at the start of each line gives the colon and the first control
+ * byte, a common name is recognised by its length and first letter and one comparison (as h2o's
+ * token table does), any other name is checked against the tchar table, and only the values of
+ * Content-Length, Transfer-Encoding and Connection are looked at, in their plain forms. Anything
+ * unusual (an empty line before the status line, obs-fold, a list, a repeated Content-Length, a
+ * head not wholly in view, any malformed byte) makes it give up before it has written anything,
+ * and the state machine then parses the response from its first byte as if the fast path did
+ * not exist. So the fast path never decides an error of its own, and what it does decide must
+ * agree with the state machine exactly: the tests hold the two against each other on every
+ * case (http1_resp_parse_slow).
+ */
+
+/* Bit i set when p[i] is a control byte (< 0x20 or 0x7f, HT included), for the first
+ * min(16, lim - p) bytes at p; *colons likewise for ':'. The 16 bytes before lim must be
+ * readable (p may be among them): a block shorter than 16 bytes is read as the 16 bytes ending
+ * at lim, so no read strays past lim. */
+static inline unsigned block_masks(const uint8_t *p, const uint8_t *lim, unsigned *colons)
+{
+    size_t left = (size_t)(lim - p);
+#if defined(__SSE2__)
+    const uint8_t *at = left >= 16 ? p : lim - 16;
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)at);
+    __m128i ctl = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x1f)), x),
+                               _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f)));
+    unsigned m = (unsigned)_mm_movemask_epi8(ctl);
+    unsigned c = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(':')));
+    if (left < 16) {
+        m >>= 16 - left; /* drop the bytes before p */
+        c >>= 16 - left;
+    }
+#else
+    unsigned m = 0, c = 0;
+    for (size_t i = 0; i < left && i < 16; i++) {
+        m |= (unsigned)(p[i] < 0x20 || p[i] == 0x7f) << i;
+        c |= (unsigned)(p[i] == ':') << i;
+    }
+#endif
+    *colons = c;
+    return m;
+}
+
+/* The first control byte in [p, lim), or lim. The 16 bytes before lim must be readable. */
+static inline const uint8_t *find_ctl(const uint8_t *p, const uint8_t *lim)
+{
+    for (;;) {
+        unsigned colons, m = block_masks(p, lim, &colons);
+        if (m)
+            return p + __builtin_ctz(m);
+        if (lim - p <= 16)
+            return lim;
+        p += 16;
+    }
+}
+
+/* Given q, the first control byte of a line (or lim), the CR of the CRLF ending the line when
+ * the rest of it is text (HT SP VCHAR obs-text) and in view; else NULL. */
+static inline const uint8_t *line_end(const uint8_t *q, const uint8_t *lim)
+{
+    while (q < lim && *q == '\t')
+        q = find_ctl(q + 1, lim);
+    return lim - q >= 2 && q[0] == '\r' && q[1] == '\n' ? q : NULL;
+}
+
+/* Do the n bytes at p, each ORed with 0x20, spell s (n of a-z and '-', 4 <= n <= 17)? For bytes
+ * that are not control bytes that is exactly lower(p[i]) == s[i] and, with it, p[i] being tchar:
+ * the only bytes mapped onto a letter are its two cases, and onto '-' only '-' and CR. Reads
+ * p[0..n) only, as two overlapping words. */
+static inline bool fold_eq(const uint8_t *p, const char *s, size_t n)
+{
+    if (n > 16)
+        return fold_eq(p, s, 16) && fold_eq(p + n - 8, s + n - 8, 8);
+    if (n >= 8) {
+        const uint64_t fold = 0x2020202020202020u;
+        uint64_t a, b, c, d;
+        memcpy(&a, p, 8);
+        memcpy(&b, s, 8);
+        memcpy(&c, p + n - 8, 8);
+        memcpy(&d, s + n - 8, 8);
+        return ((a | fold) ^ b | ((c | fold) ^ d)) == 0;
+    }
+    const uint32_t fold = 0x20202020u;
+    uint32_t a, b, c, d;
+    memcpy(&a, p, 4);
+    memcpy(&b, s, 4);
+    memcpy(&c, p + n - 4, 4);
+    memcpy(&d, s + n - 4, 4);
+    return ((a | fold) ^ b | ((c | fold) ^ d)) == 0;
+}
+
+enum { N_UNKNOWN = H_COUNT }; /* a name that is none of those name_known knows */
+
+/* Names a header from the n bytes before its colon (no control byte among them): a tracked
+ * H_x, H_OTHER for a common name (then known to be a token), or N_UNKNOWN, when the bytes are
+ * still to be checked and the header is an other one if they pass (a tracked name of that
+ * length was ruled out). Agrees with name_whole. */
+static inline uint8_t name_known(const uint8_t *p, size_t n)
+{
+#define IS(s, h) return fold_eq(p, s, sizeof s - 1) ? (h) : N_UNKNOWN
+    switch (n) {
+    case 4:
+        switch (p[0] | 0x20) {
+        case 'd':
+            IS("date", H_OTHER);
+        case 'e':
+            IS("etag", H_OTHER);
+        case 'v':
+            IS("vary", H_OTHER);
+        }
+        break;
+    case 6:
+        IS("server", H_OTHER);
+    case 7:
+        IS("expires", H_OTHER);
+    case 8:
+        IS("location", H_OTHER);
+    case 10:
+        switch (p[0] | 0x20) {
+        case 'c':
+            IS("connection", H_CONNECTION);
+        case 'k':
+            IS("keep-alive", H_OTHER);
+        case 's':
+            IS("set-cookie", H_OTHER);
+        }
+        break;
+    case 12:
+        IS("content-type", H_OTHER);
+    case 13:
+        switch (p[0] | 0x20) {
+        case 'a':
+            IS("accept-ranges", H_OTHER);
+        case 'c':
+            IS("cache-control", H_OTHER);
+        case 'l':
+            IS("last-modified", H_OTHER);
+        }
+        break;
+    case 14:
+        IS("content-length", H_CONTENT_LENGTH);
+    case 16:
+        IS("content-encoding", H_OTHER);
+    case 17:
+        IS("transfer-encoding", H_TRANSFER_ENCODING);
+    }
+    return N_UNKNOWN;
+#undef IS
+}
+
+static inline bool all_tchar(const uint8_t *p, const uint8_t *end)
+{
+    for (; p < end; p++)
+        if (!(cls[*p] & C_TCHAR))
+            return false;
+    return true;
+}
+
+/* Parses the head in [*pp, lim) when all of it is there and in the plain forms described above.
+ * Returns S_START when it gives up (r and *pp untouched); else does what parse_head would have
+ * done with the same bytes: sets the results, moves *pp past the head and returns head_end's
+ * state (a body state, S_DONE, or S_ERROR with *err set). Needs lim - *pp >= 16, which any head
+ * (status line, CRLF, blank line) is. */
+static unsigned head_whole(http1_resp *r, const uint8_t **pp, const uint8_t *lim,
+                           const char **err)
+{
+    const uint8_t *const base = *pp;
+    const uint8_t *p = base, *cr;
+    uint8_t flags = 0;
+    uint64_t content_length = 0;
+
+    if (memcmp(p, "HTTP/1.", 7) != 0 || (p[7] != '0' && p[7] != '1') || p[8] != ' ' ||
+        p[9] < '1' || p[9] > '9' || p[10] < '0' || p[10] > '9' || p[11] < '0' || p[11] > '9')
+        return S_START;
+    p += 12;
+    if (*p == ' ')
+        p++;
+    else if (*p != '\r')
+        return S_START;
+    if (!(cr = line_end(find_ctl(p, lim), lim)))
+        return S_START;
+    p = cr + 2;
+
+    for (;;) {
+        if (lim - p < 2)
+            return S_START;
+        if (p[0] == '\r') {
+            if (p[1] != '\n')
+                return S_START;
+            p += 2;
+            break;
+        }
+        unsigned colons, ctl = block_masks(p, lim, &colons);
+        const uint8_t *colon;
+        uint8_t h;
+        if (__builtin_expect(colons != 0, 1)) {
+            /* The colon is in the first block: no control byte may come before it. */
+            size_t n = (size_t)__builtin_ctz(colons);
+            if (n == 0 || (ctl & ((1u << n) - 1)))
+                return S_START;
+            colon = p + n;
+            h = name_known(p, n);
+            if (h == N_UNKNOWN) {
+                if (!all_tchar(p, colon))
+                    return S_START;
+                h = H_OTHER;
+            }
+            cr = line_end(ctl ? p + __builtin_ctz(ctl) : lim - p <= 16 ? lim : find_ctl(p + 16, lim),
+                          lim);
+        } else {
+            /* A long name (or no colon at all): walk it; the CR ending the line stops the walk. */
+            if (!(cr = line_end(find_ctl(p, lim), lim)))
+                return S_START;
+            colon = p;
+            while (cls[*colon] & C_TCHAR)
+                colon++;
+            if (*colon != ':' || colon == p)
+                return S_START;
+            h = name_known(p, (size_t)(colon - p));
+            if (h == N_UNKNOWN)
+                h = H_OTHER;
+        }
+        if (!cr)
+            return S_START;
+        if (h != H_OTHER) {
+            const uint8_t *v = colon + 1, *ve = cr;
+            while (v < ve && is_ws(*v))
+                v++;
+            while (ve > v && is_ws(ve[-1]))
+                ve--;
+            size_t len = (size_t)(ve - v);
+            if (h == H_CONTENT_LENGTH) {
+                /* Digits only, at most 19 of them (so no overflow); a list goes the slow way. */
+                uint64_t num = 0;
+                if (len == 0 || len > 19)
+                    return S_START;
+                for (; v < ve; v++) {
+                    unsigned d = (unsigned)*v - '0';
+                    if (d > 9)
+                        return S_START;
+                    num = num * 10 + d;
+                }
+                if ((flags & F_CONTENT_LENGTH) && num != content_length)
+                    return S_START;
+                content_length = num;
+                flags |= F_CONTENT_LENGTH;
+            } else if (h == H_CONNECTION) {
+                /* One token (no comma), as list_element_end counts it. */
+                if (len == 10 && fold_eq(v, "keep-alive", 10))
+                    flags |= F_KEEP_ALIVE;
+                else if (len == 5 && fold_eq(v, "close", 5))
+                    flags |= F_CLOSE;
+                else if (memchr(v, ',', len))
+                    return S_START;
+            } else {
+                /* The only coding, if any, decides chunked, as in list_element_end. */
+                flags |= F_TRANSFER_ENCODING;
+                if (len == 7 && fold_eq(v, "chunked", 7))
+                    flags |= F_CHUNKED;
+                else if (memchr(v, ',', len))
+                    return S_START;
+                else if (len)
+                    flags &= (uint8_t)~F_CHUNKED;
+            }
+        }
+        p = cr + 2;
+    }
+
+    r->minor_version = base[7] - '0';
+    r->status = (base[9] - '0') * 100 + (base[10] - '0') * 10 + (base[11] - '0');
+    r->flags = flags;
+    r->content_length = content_length;
+    *pp = p;
+    return head_end(r, err);
+}
+
 /* Runs the head (or trailer) states over [*pp, lim) and advances *pp past what it used. Stops
  * after the line that ends the head: returns the state that follows (a body state, S_DONE), a
  * head state when lim was reached first, or S_ERROR with *err set. */
@@ -676,7 +958,8 @@ bad_data_end:
     return S_ERROR;
 }
 
-ssize_t http1_resp_parse(http1_resp *r, const char *buf, size_t len)
+/* http1_resp_parse, with the whole-head fast path when `fast`. */
+static inline ssize_t parse(http1_resp *r, const char *buf, size_t len, bool fast)
 {
     const uint8_t *const start = (const uint8_t *)buf;
     const uint8_t *const end = start + len;
@@ -684,6 +967,21 @@ ssize_t http1_resp_parse(http1_resp *r, const char *buf, size_t len)
     const char *err = NULL;
     unsigned st = r->st;
 
+    if (__builtin_expect(st == S_START, 1) && fast && len >= 16) {
+        size_t room = HTTP1_MAX_HEAD - r->head_len;
+        const uint8_t *lim = len > room ? p + room : end;
+        if (lim - p >= 16) {
+            unsigned next = head_whole(r, &p, lim, &err);
+            if (next != S_START) {
+                r->head_len += (uint32_t)(p - start);
+                st = next;
+                if (st == S_ERROR)
+                    goto fail;
+                if (st == S_DONE)
+                    goto done;
+            }
+        }
+    }
     if (st == S_ERROR)
         return HTTP1_ERROR;
     if (st == S_DONE) {
@@ -754,6 +1052,20 @@ fail:
     r->error = err;
     r->wire_len += (uint64_t)(p - start);
     return HTTP1_ERROR;
+}
+
+ssize_t http1_resp_parse(http1_resp *r, const char *buf, size_t len)
+{
+    return parse(r, buf, len, true);
+}
+
+/* For the tests only, and so not in http1.h: http1_resp_parse without the whole-head fast path,
+ * so that each path's result can be held against the other's on the same input. */
+ssize_t http1_resp_parse_slow(http1_resp *r, const char *buf, size_t len);
+
+ssize_t http1_resp_parse_slow(http1_resp *r, const char *buf, size_t len)
+{
+    return parse(r, buf, len, false);
 }
 
 int http1_resp_eof(http1_resp *r)

@@ -282,14 +282,13 @@ static void schedule(worker *w, wscen *s, uint64_t now)
 {
     if (!s->scheduling)
         return;
-    if (now >= s->end) {
-        s->scheduling = false;
-        if (!s->vus)
-            return;
-    }
     if (s->vus) {
+        if (now >= s->end) {
+            s->scheduling = false;
+            return;
+        }
         /* VUs whose connection broke get a new one while the scenario runs. */
-        if (s->nopen < s->count && s->scheduling)
+        if (s->nopen < s->count)
             for (uint32_t i = 0; i < s->count; i++) {
                 conn *c = &w->conns[s->first + i];
                 if (c->state == CONN_CLOSED)
@@ -297,7 +296,9 @@ static void schedule(worker *w, wscen *s, uint64_t now)
             }
         return;
     }
-    while (s->next_due <= now) {
+    /* Every request due before the end is started, even when the loop wakes after the end (a
+     * late wake-up must not lose requests: they are sent late and their latency says so). */
+    while (s->next_due <= now || s->next_due >= s->end) {
         if (s->next_due >= s->end) {
             s->scheduling = false;
             break;

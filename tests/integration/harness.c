@@ -195,6 +195,8 @@ int http_get(int port, const char *path)
     return status;
 }
 
+double harness_pause_at_s, harness_pause_for_s;
+
 void blast_exec(blast_run *r, const char *ini, const char *const *extra, double sigint_after_s,
                 double timeout_s)
 {
@@ -230,11 +232,21 @@ void blast_exec(blast_run *r, const char *ini, const char *const *extra, double 
     }
     int st = 0;
     bool sent_int = false;
+    int paused = 0; /* 0 not yet, 1 stopped, 2 resumed */
+    double pause_at = harness_pause_at_s, pause_for = harness_pause_for_s;
+    harness_pause_at_s = harness_pause_for_s = 0;
     for (;;) {
         pid_t w = waitpid(pid, &st, WNOHANG);
         if (w == pid)
             break;
         double el = now_s() - t0;
+        if (pause_for > 0 && paused == 0 && el >= pause_at) {
+            kill(pid, SIGSTOP);
+            paused = 1;
+        } else if (paused == 1 && el >= pause_at + pause_for) {
+            kill(pid, SIGCONT);
+            paused = 2;
+        }
         if (sigint_after_s > 0 && !sent_int && el >= sigint_after_s) {
             kill(pid, SIGINT);
             sent_int = true;
@@ -245,7 +257,7 @@ void blast_exec(blast_run *r, const char *ini, const char *const *extra, double 
             rm_dir(dir);
             cr_assert_fail("blast did not finish within %.0f s", timeout_s);
         }
-        sleep_s(0.01);
+        sleep_s(paused == 0 && pause_for > 0 ? 0.002 : 0.01);
     }
     r->wall_s = now_s() - t0;
     r->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);

@@ -45,6 +45,10 @@ typedef struct blast_run {
 void blast_exec(blast_run *r, const char *ini, const char *const *extra, double sigint_after_s,
                 double timeout_s);
 
+/* When pause_for_s > 0, the next blast_exec stops blast (SIGSTOP) at pause_at_s after its start
+ * and resumes it pause_for_s later: a worker that wakes late. Reset by blast_exec. */
+extern double harness_pause_at_s, harness_pause_for_s;
+
 /* Frees what blast_exec returned. */
 void blast_run_free(blast_run *r);
 

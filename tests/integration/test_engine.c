@@ -364,3 +364,23 @@ Test(engine, no_allocation_per_request, .timeout = 60)
     cr_assert(a > 0, "the counter saw no allocation at all: is the preload working?");
     cr_assert_eq(a, b, "allocations grew with requests: %ld -> %ld", a, b);
 }
+
+/* A worker that wakes up late near the end (stopped for 300 ms from 1.9 s of a 2 s run) still
+ * starts every request that fell due before the end: late, and its latency shows it. */
+Test(engine, late_wakeup_at_the_end_loses_nothing, .timeout = 60)
+{
+    server t;
+    target_start(&t);
+    harness_pause_at_s = 1.9;
+    harness_pause_for_s = 0.3;
+    blast_run r;
+    blast_exec(&r, arrival_ini(t.port, "/", "5000/s", "2s", 50, NULL), NULL, 0, 40);
+    server_stop(&t);
+    print_latency("5000/s x 2s, paused 300 ms at 1.9 s", &r);
+    cr_assert_eq(r.exit_code, 0, "exit %d: %s", r.exit_code, r.stderr_text);
+    assert_accounted(&r, "s");
+    cr_assert_eq(jnum(&r, "s", "requests", "scheduled"), 10000);
+    cr_assert_eq(jnum(&r, "s", "requests", "ok"), 10000);
+    cr_assert(jnum(&r, "s", "send_lateness_ms", "max") >= 100, "the pause must show as lateness");
+    blast_run_free(&r);
+}
