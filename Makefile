@@ -16,6 +16,8 @@ TEST_LIBS := -lcriterion -ljansson
 # Debian packages the build, the tests and the demo need (installed by `make deps` if missing).
 DEB_PKGS := gcc make pkg-config liburing-dev libinih-dev libwolfssl-dev libcriterion-dev \
             libjansson-dev zlib1g-dev nginx openssl
+# Only `make fuzz` needs these.
+FUZZ_DEB_PKGS := clang libclang-rt-14-dev
 
 ifeq ($(V),0)
 Q := @
@@ -34,9 +36,11 @@ INT_OBJ  := $(INT_SRC:tests/integration/%.c=$(BUILD)/int_%.o)
 
 BLAST  := $(if $(filter build,$(BUILD)),blast,$(BUILD)/blast)
 TARGET := $(BUILD)/blast-target
+# Every tools/NAME.c is a standalone helper program: build/blast-NAME (target server, faults).
+TOOLS  := $(patsubst tools/%.c,$(BUILD)/blast-%,$(wildcard tools/*.c))
 
-.PHONY: all deps demo test test-run asan clean install bench fuzz
-all: $(BLAST) $(TARGET)
+.PHONY: all deps fuzz-deps demo test test-run asan clean install bench fuzz
+all: $(BLAST) $(TOOLS)
 
 $(BUILD):
 	$(Q)mkdir -p $@
@@ -52,7 +56,7 @@ $(BUILD)/tool_%.o: tools/%.c | $(BUILD)
 
 $(BLAST): $(BUILD)/main.o $(LIB_OBJ)
 	$(call say,LD,$@)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
-$(TARGET): $(BUILD)/tool_target.o
+$(BUILD)/blast-%: $(BUILD)/tool_%.o
 	$(call say,LD,$@)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lm
 $(BUILD)/test_unit: $(UNIT_OBJ) $(LIB_OBJ)
 	$(call say,LD,$@)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) $(TEST_LIBS)
@@ -63,8 +67,7 @@ $(BUILD)/malloc_count.so: tests/preload/malloc_count.c | $(BUILD)
 	$(call say,LD,$@)$(CC) -O2 -g -std=c11 -Wall -Wextra -Werror -shared -fPIC -o $@ $<
 
 # Installs only what is missing; needs root (CI and fresh machines run as root).
-deps:
-	@missing=""; for p in $(DEB_PKGS); do \
+install_missing = @missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -72,6 +75,12 @@ deps:
 	  if [ "$$(id -u)" != 0 ]; then echo "deps: run as root, or: sudo apt-get install -y$$missing" >&2; exit 1; fi; \
 	  apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing >/dev/null || exit 1; \
 	fi
+
+deps:
+	$(call install_missing,$(DEB_PKGS))
+
+fuzz-deps: deps
+	$(call install_missing,$(FUZZ_DEB_PKGS))
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
@@ -84,7 +93,7 @@ test: deps
 # Integration tests run one at a time (--jobs 1): they measure rates on a 2-core machine.
 test-run: all $(BUILD)/test_unit $(BUILD)/test_integration $(BUILD)/malloc_count.so
 	$(Q)$(BUILD)/test_unit --jobs 2
-	$(Q)BLAST_BIN=$(abspath $(BLAST)) TARGET_BIN=$(abspath $(TARGET)) \
+	$(Q)BLAST_BIN=$(abspath $(BLAST)) TARGET_BIN=$(abspath $(TARGET)) TOOLS_DIR=$(abspath $(BUILD)) \
 	  MALLOC_COUNT_SO=$(if $(findstring sanitize,$(CFLAGS)),,$(abspath $(BUILD)/malloc_count.so)) \
 	  $(BUILD)/test_integration --jobs 1
 
@@ -96,6 +105,11 @@ asan: deps
 
 bench: deps all
 	$(Q)./bench/run.sh
+
+# libFuzzer targets (clang) for the parsers, each run for FUZZ_SECONDS (default 60) under
+# ASan+UBSan from its committed seed corpus; see tests/fuzz/README.md.
+fuzz: fuzz-deps
+	$(Q)./tests/fuzz/run.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin

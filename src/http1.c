@@ -401,46 +401,54 @@ static unsigned head_end(http1_resp *r, const char **err)
  * case (http1_resp_parse_slow).
  */
 
-/* Bit i set when p[i] is a control byte (< 0x20 or 0x7f, HT included), for the first
- * min(16, lim - p) bytes at p; *colons likewise for ':'. The 16 bytes before lim must be
- * readable (p may be among them): a block shorter than 16 bytes is read as the 16 bytes ending
- * at lim, so no read strays past lim. */
-static inline unsigned block_masks(const uint8_t *p, const uint8_t *lim, unsigned *colons)
+/* Bytes of a little-endian word that are control bytes (< 0x20 or 0x7f): 0x80 in each, exact
+ * from the lowest byte up to the first one (borrows only run upward), which is all ctz needs.
+ * From "Bit Twiddling Hacks" (hasless, haszero). */
+static inline uint64_t ctl8(uint64_t x)
 {
-    size_t left = (size_t)(lim - p);
-#if defined(__SSE2__)
-    const uint8_t *at = left >= 16 ? p : lim - 16;
-    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)at);
-    __m128i ctl = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x1f)), x),
-                               _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f)));
-    unsigned m = (unsigned)_mm_movemask_epi8(ctl);
-    unsigned c = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(':')));
-    if (left < 16) {
-        m >>= 16 - left; /* drop the bytes before p */
-        c >>= 16 - left;
-    }
-#else
-    unsigned m = 0, c = 0;
-    for (size_t i = 0; i < left && i < 16; i++) {
-        m |= (unsigned)(p[i] < 0x20 || p[i] == 0x7f) << i;
-        c |= (unsigned)(p[i] == ':') << i;
-    }
-#endif
-    *colons = c;
-    return m;
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    uint64_t del = x ^ (0x7f * ones);
+    return (((x - 0x20 * ones) & ~x) | ((del - ones) & ~del)) & highs;
 }
 
-/* The first control byte in [p, lim), or lim. The 16 bytes before lim must be readable. */
+#if defined(__SSE2__)
+/* Bit i set when byte i of x is a control byte (< 0x20 or 0x7f, HT included). */
+static inline unsigned ctl16(__m128i x)
+{
+    __m128i low = _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x1f)), x);
+    return (unsigned)_mm_movemask_epi8(_mm_or_si128(low, _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f))));
+}
+#endif
+
+/* The first control byte in [p, lim), or lim. The 16 bytes before lim must be readable (p may
+ * be among them): a last block shorter than 16 bytes is read as the 16 bytes ending at lim, so
+ * no read strays past lim. */
 static inline const uint8_t *find_ctl(const uint8_t *p, const uint8_t *lim)
 {
-    for (;;) {
-        unsigned colons, m = block_masks(p, lim, &colons);
+#if defined(__SSE2__)
+    for (; lim - p >= 16; p += 16) {
+        unsigned m = ctl16(_mm_loadu_si128((const __m128i *)(const void *)p));
         if (m)
             return p + __builtin_ctz(m);
-        if (lim - p <= 16)
-            return lim;
-        p += 16;
     }
+    if (p == lim)
+        return lim;
+    unsigned left = (unsigned)(lim - p);
+    unsigned m = ctl16(_mm_loadu_si128((const __m128i *)(const void *)(lim - 16))) >> (16 - left);
+    return m ? p + __builtin_ctz(m) : lim;
+#else
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    for (; lim - p >= 8; p += 8) {
+        uint64_t x, m;
+        memcpy(&x, p, 8);
+        if ((m = ctl8(x)))
+            return p + (__builtin_ctzll(m) >> 3);
+    }
+#endif
+    while (p < lim && *p != '\t' && (cls[*p] & C_TEXT))
+        p++;
+    return p;
+#endif
 }
 
 /* Given q, the first control byte of a line (or lim), the CR of the CRLF ending the line when
@@ -452,14 +460,11 @@ static inline const uint8_t *line_end(const uint8_t *q, const uint8_t *lim)
     return lim - q >= 2 && q[0] == '\r' && q[1] == '\n' ? q : NULL;
 }
 
-/* Do the n bytes at p, each ORed with 0x20, spell s (n of a-z and '-', 4 <= n <= 17)? For bytes
- * that are not control bytes that is exactly lower(p[i]) == s[i] and, with it, p[i] being tchar:
- * the only bytes mapped onto a letter are its two cases, and onto '-' only '-' and CR. Reads
- * p[0..n) only, as two overlapping words. */
+/* Do the n bytes at p, each ORed with 0x20, spell s (n of a-z and '-', 4 <= n <= 16)? For bytes
+ * that are not control bytes that is exactly lower(p[i]) == s[i]: the only bytes mapped onto a
+ * letter are its two cases, and onto '-' only '-' and CR. Reads p[0..n) only. */
 static inline bool fold_eq(const uint8_t *p, const char *s, size_t n)
 {
-    if (n > 16)
-        return fold_eq(p, s, 16) && fold_eq(p + n - 8, s + n - 8, 8);
     if (n >= 8) {
         const uint64_t fold = 0x2020202020202020u;
         uint64_t a, b, c, d;
@@ -467,7 +472,7 @@ static inline bool fold_eq(const uint8_t *p, const char *s, size_t n)
         memcpy(&b, s, 8);
         memcpy(&c, p + n - 8, 8);
         memcpy(&d, s + n - 8, 8);
-        return ((a | fold) ^ b | ((c | fold) ^ d)) == 0;
+        return (((a | fold) ^ b) | ((c | fold) ^ d)) == 0;
     }
     const uint32_t fold = 0x20202020u;
     uint32_t a, b, c, d;
@@ -475,66 +480,7 @@ static inline bool fold_eq(const uint8_t *p, const char *s, size_t n)
     memcpy(&b, s, 4);
     memcpy(&c, p + n - 4, 4);
     memcpy(&d, s + n - 4, 4);
-    return ((a | fold) ^ b | ((c | fold) ^ d)) == 0;
-}
-
-enum { N_UNKNOWN = H_COUNT }; /* a name that is none of those name_known knows */
-
-/* Names a header from the n bytes before its colon (no control byte among them): a tracked
- * H_x, H_OTHER for a common name (then known to be a token), or N_UNKNOWN, when the bytes are
- * still to be checked and the header is an other one if they pass (a tracked name of that
- * length was ruled out). Agrees with name_whole. */
-static inline uint8_t name_known(const uint8_t *p, size_t n)
-{
-#define IS(s, h) return fold_eq(p, s, sizeof s - 1) ? (h) : N_UNKNOWN
-    switch (n) {
-    case 4:
-        switch (p[0] | 0x20) {
-        case 'd':
-            IS("date", H_OTHER);
-        case 'e':
-            IS("etag", H_OTHER);
-        case 'v':
-            IS("vary", H_OTHER);
-        }
-        break;
-    case 6:
-        IS("server", H_OTHER);
-    case 7:
-        IS("expires", H_OTHER);
-    case 8:
-        IS("location", H_OTHER);
-    case 10:
-        switch (p[0] | 0x20) {
-        case 'c':
-            IS("connection", H_CONNECTION);
-        case 'k':
-            IS("keep-alive", H_OTHER);
-        case 's':
-            IS("set-cookie", H_OTHER);
-        }
-        break;
-    case 12:
-        IS("content-type", H_OTHER);
-    case 13:
-        switch (p[0] | 0x20) {
-        case 'a':
-            IS("accept-ranges", H_OTHER);
-        case 'c':
-            IS("cache-control", H_OTHER);
-        case 'l':
-            IS("last-modified", H_OTHER);
-        }
-        break;
-    case 14:
-        IS("content-length", H_CONTENT_LENGTH);
-    case 16:
-        IS("content-encoding", H_OTHER);
-    case 17:
-        IS("transfer-encoding", H_TRANSFER_ENCODING);
-    }
-    return N_UNKNOWN;
-#undef IS
+    return (((a | fold) ^ b) | ((c | fold) ^ d)) == 0;
 }
 
 static inline bool all_tchar(const uint8_t *p, const uint8_t *end)
@@ -544,6 +490,66 @@ static inline bool all_tchar(const uint8_t *p, const uint8_t *end)
             return false;
     return true;
 }
+
+#if defined(__SSE2__)
+/* Common response header names, lowercase and with their colon, at the slot of their length n
+ * and first letter c (any case; so a slot holds one name of that length and letter). A name
+ * found here needs no byte-by-byte check: matching one proves it a token (see fold_eq). A name
+ * given the wrong letter would only never be found; two at one slot fail to compile
+ * (-Woverride-init, in -Wextra). */
+#define KNOWN_SLOT(n, c) ((((unsigned)(n)) * 5 + ((unsigned)(c) | 0x20)) & 31)
+#define KNOWN(c, s) [KNOWN_SLOT(sizeof s - 1, c)] = s ":"
+static const char known_names[32][16] __attribute__((aligned(16))) = {
+    KNOWN('a', "accept-ranges"),
+    KNOWN('a', "age"),
+    KNOWN('c', "cache-control"),
+    KNOWN('c', "connection"),
+    KNOWN('c', "content-length"),
+    KNOWN('c', "content-type"),
+    KNOWN('d', "date"),
+    KNOWN('e', "etag"),
+    KNOWN('e', "expires"),
+    KNOWN('k', "keep-alive"),
+    KNOWN('l', "last-modified"),
+    KNOWN('l', "link"),
+    KNOWN('l', "location"),
+    KNOWN('p', "pragma"),
+    KNOWN('s', "server"),
+    KNOWN('s', "set-cookie"),
+    KNOWN('v', "vary"),
+    KNOWN('x', "x-frame-options"),
+};
+
+/* The start of a header line with at least 16 bytes in view at p: when its colon is among
+ * them with a token before it, sets *n (the name's length), *h (as name_whole would) and *ctl
+ * (bit i: p[i] is a control byte; none before the colon) and returns true; else false. */
+static inline bool line_start(const uint8_t *p, size_t *n, uint8_t *h, unsigned *ctl)
+{
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+    unsigned colons = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(':')));
+    unsigned m = ctl16(x);
+    if (!colons)
+        return false;
+    unsigned k = (unsigned)__builtin_ctz(colons), upto = (2u << k) - 1; /* name and colon */
+    if (k == 0 || (m & upto))
+        return false;
+    unsigned slot = KNOWN_SLOT(k, p[0]);
+    __m128i folded = _mm_or_si128(x, _mm_set1_epi8(0x20));
+    __m128i want = _mm_load_si128((const __m128i *)(const void *)known_names[slot]);
+    if ((~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(folded, want)) & upto) == 0) {
+        *h = slot == KNOWN_SLOT(10, 'c')   ? H_CONNECTION
+             : slot == KNOWN_SLOT(14, 'c') ? H_CONTENT_LENGTH
+                                           : H_OTHER;
+    } else {
+        if (!all_tchar(p, p + k))
+            return false;
+        *h = name_whole(p, k);
+    }
+    *n = k;
+    *ctl = m;
+    return true;
+}
+#endif
 
 /* Parses the head in [*pp, lim) when all of it is there and in the plain forms described above.
  * Returns S_START when it gives up (r and *pp untouched); else does what parse_head would have
@@ -579,36 +585,26 @@ static unsigned head_whole(http1_resp *r, const uint8_t **pp, const uint8_t *lim
             p += 2;
             break;
         }
-        unsigned colons, ctl = block_masks(p, lim, &colons);
-        const uint8_t *colon;
+        const uint8_t *colon = NULL, *q;
         uint8_t h;
-        if (__builtin_expect(colons != 0, 1)) {
-            /* The colon is in the first block: no control byte may come before it. */
-            size_t n = (size_t)__builtin_ctz(colons);
-            if (n == 0 || (ctl & ((1u << n) - 1)))
-                return S_START;
+#if defined(__SSE2__)
+        size_t n;
+        unsigned ctl;
+        if (__builtin_expect(lim - p >= 16 && line_start(p, &n, &h, &ctl), 1)) {
             colon = p + n;
-            h = name_known(p, n);
-            if (h == N_UNKNOWN) {
-                if (!all_tchar(p, colon))
-                    return S_START;
-                h = H_OTHER;
-            }
-            cr = line_end(ctl ? p + __builtin_ctz(ctl) : lim - p <= 16 ? lim : find_ctl(p + 16, lim),
-                          lim);
-        } else {
-            /* A long name (or no colon at all): walk it; the CR ending the line stops the walk. */
-            if (!(cr = line_end(find_ctl(p, lim), lim)))
-                return S_START;
-            colon = p;
-            while (cls[*colon] & C_TCHAR)
-                colon++;
-            if (*colon != ':' || colon == p)
-                return S_START;
-            h = name_known(p, (size_t)(colon - p));
-            if (h == N_UNKNOWN)
-                h = H_OTHER;
+            q = ctl ? p + __builtin_ctz(ctl) : find_ctl(p + 16, lim);
         }
+#endif
+        if (!colon) {
+            /* Near the end of the input, a long name, or something wrong: byte by byte. */
+            q = find_ctl(p, lim);
+            for (colon = p; colon < q && (cls[*colon] & C_TCHAR);)
+                colon++;
+            if (colon == q || *colon != ':' || colon == p)
+                return S_START;
+            h = name_whole(p, (size_t)(colon - p));
+        }
+        cr = line_end(q, lim);
         if (!cr)
             return S_START;
         if (h != H_OTHER) {
