@@ -7,10 +7,10 @@ BUILD   ?= build
 PREFIX  ?= /usr/local
 V       ?= 0
 
-PKGS := liburing inih
+PKGS := liburing inih wolfssl
 override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wmissing-prototypes -Werror \
                    -Iinclude -MMD -MP $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -luring -linih) -lpthread -lm
+LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -luring -linih -lwolfssl) -lpthread -lm
 TEST_LIBS := -lcriterion -ljansson
 
 # Debian packages the build, the tests and the demo need (installed by `make deps` if missing).

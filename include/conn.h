@@ -18,6 +18,7 @@
 
 #include "http1.h"
 #include "metrics.h"
+#include "tls.h"
 
 /* The worker's ring and its receive buffers. */
 typedef struct conn_io {
@@ -27,6 +28,7 @@ typedef struct conn_io {
     uint32_t nbufs, bufsize; /* nbufs is a power of two */
     uint32_t recycled;       /* buffers given back since the last conn_io_flush */
     bool ring_ok, br_ok;
+    char scratch[16384]; /* decrypted bytes of one TLS record, parsed before the next is read */
 } conn_io;
 
 #define CONN_BGID 0
@@ -91,8 +93,12 @@ typedef struct conn {
     bool send_inflight; /* a SEND is outstanding */
     bool recv_armed;    /* the multishot RECV is armed */
     bool resp_done;     /* the response ended but the SEND completion has not been seen yet */
+    bool handshaking;   /* TLS handshake in progress (state stays CONN_CONNECTING) */
+    tls_conn *tls;      /* https:// only: the slot's TLS state (set by the worker) */
+    tls_ctx *tctx;
     const http1_req *req;
-    uint32_t sent; /* bytes of req the kernel has taken */
+    uint32_t sent; /* bytes of req the kernel has taken (plaintext bytes encrypted, with TLS) */
+    uint64_t t_handshake; /* when the TLS handshake started */
     uint64_t t_intended; /* when the request was due */
     uint64_t t_sent;     /* when it was handed to the kernel (connect start while connecting) */
     uint64_t t_done;     /* when its response ended */
@@ -101,8 +107,8 @@ typedef struct conn {
 
 typedef enum {
     CONN_EV_NONE,
-    CONN_EV_CONNECTED,      /* connect succeeded: the connection is idle */
-    CONN_EV_CONNECT_FAILED, /* connect failed: the connection is closed; err says why */
+    CONN_EV_CONNECTED,      /* connect (and TLS handshake) succeeded: the connection is idle */
+    CONN_EV_CONNECT_FAILED, /* connect or handshake failed (fail: connect or tls); closed */
     CONN_EV_RESPONSE,       /* the request got a complete response: resp holds status etc. */
     CONN_EV_FAILED,         /* the request in flight failed (fail says why); closed */
     CONN_EV_CLOSED,         /* an idle connection ended (server close, unsolicited bytes) */
@@ -115,6 +121,9 @@ typedef struct conn_ev {
     const char *why;   /* static text for FAILED / CLOSED / CONNECT_FAILED */
     bool closed;       /* the connection is closed now (RESPONSE with close, or any failure) */
     bool by_server;    /* the server ended the connection (Connection: close, EOF) */
+    bool handshake;    /* CONNECTED after a TLS handshake: */
+    bool resumed;      /*   it resumed a session */
+    uint64_t handshake_ns; /*   and took this long */
     uint32_t bytes_in, bytes_out; /* wire bytes this completion accounts for */
 } conn_ev;
 

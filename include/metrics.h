@@ -39,7 +39,16 @@ typedef struct metrics_counts {
     uint64_t conns_max_open;    /* most open at once (summed over workers when merged) */
     uint64_t conns_server_closed; /* the server ended a keep-alive connection (reconnects) */
     uint64_t late_sends;        /* requests sent after they were due (queued or late timer) */
+    uint64_t tls_full, tls_resumed; /* completed TLS handshakes, full and resumed */
 } metrics_counts;
+
+/* Distinct TLS failure reasons with their counts (the first METRICS_TLS_REASONS kept; others are
+ * counted under the last slot's "other reasons"). */
+#define METRICS_TLS_REASONS 8
+typedef struct metrics_reason {
+    char text[128];
+    uint64_t count;
+} metrics_reason;
 
 /* The counters the progress line shows, readable from another thread. */
 typedef struct metrics_live {
@@ -51,6 +60,8 @@ typedef struct metrics_rec {
     hist *latency; /* µs from the intended start to the end of the response (corrected) */
     hist *service; /* µs from the actual send to the end of the response (uncorrected) */
     hist *lateness; /* µs from the intended start to the actual send */
+    hist *handshake; /* µs of each completed TLS handshake */
+    metrics_reason tls_reasons[METRICS_TLS_REASONS];
     metrics_live live;
 } metrics_rec;
 
@@ -63,6 +74,9 @@ int metrics_rec_init(metrics_rec *r);
 
 /* Frees what r holds (r itself is the caller's); a zeroed or freed r is accepted. */
 void metrics_rec_free(metrics_rec *r);
+
+/* Counts one TLS failure under its reason. Not on the hot path (failures only). */
+void metrics_tls_reason(metrics_rec *r, const char *reason, uint64_t count);
 
 /* Worker side: publishes the progress counters. */
 void metrics_publish(metrics_rec *r);

@@ -36,6 +36,19 @@ typedef struct plan_step {
     http1_req req; /* compiled by plan_prepare() */
 } plan_step;
 
+/* TLS settings of an https:// scenario. */
+typedef struct plan_tls {
+    bool insecure;     /* insecure_skip_tls_verify: no certificate or host name check */
+    bool resume;       /* tls_resume: resume sessions on reconnect (default true) */
+    int min_version;   /* 12 or 13 */
+    char *ca_file;     /* trust these CAs instead of the system's (absolute path) */
+    char *client_cert; /* mutual TLS: certificate chain file and key file (absolute paths) */
+    char *client_key;
+    char *server_name; /* SNI and the name checked; default: the URL's host */
+    char *ciphers;     /* wolfSSL/OpenSSL cipher list, NULL: fast defaults */
+    char *curves;      /* "X25519:P-256", NULL: X25519 first */
+} plan_tls;
+
 typedef struct plan_scenario {
     char *name;
     int line; /* line of its [scenario NAME] header, for messages */
@@ -52,7 +65,8 @@ typedef struct plan_scenario {
     uint64_t request_timeout_ns; /* from send to the end of the response */
 
     /* target, from base_url (global or per scenario) */
-    bool tls;        /* https:// (not supported yet: config rejects it) */
+    bool tls;        /* https:// */
+    plan_tls tls_opts;
     char *host;      /* as written in the URL, without brackets for IPv6 */
     uint16_t port;
     char *host_header; /* "host" or "host:port" when not the default port */

@@ -74,6 +74,15 @@ enum key {
     K_HEADER,
     K_BODY,
     K_SOURCE_ADDRESSES,
+    K_INSECURE,
+    K_CA_FILE,
+    K_CLIENT_CERT,
+    K_CLIENT_KEY,
+    K_SERVER_NAME,
+    K_TLS_MIN_VERSION,
+    K_TLS_CIPHERS,
+    K_TLS_CURVES,
+    K_TLS_RESUME,
     K_COUNT
 };
 
@@ -108,15 +117,27 @@ static const struct {
     [K_HEADER] = {"header", IN_SCENARIO | IS_LIST},
     [K_BODY] = {"body", IN_SCENARIO},
     [K_SOURCE_ADDRESSES] = {"source_addresses", IN_GLOBAL | IN_SCENARIO},
+    [K_INSECURE] = {"insecure_skip_tls_verify", IN_GLOBAL | IN_SCENARIO},
+    [K_CA_FILE] = {"ca_file", IN_GLOBAL | IN_SCENARIO},
+    [K_CLIENT_CERT] = {"client_cert", IN_GLOBAL | IN_SCENARIO},
+    [K_CLIENT_KEY] = {"client_key", IN_GLOBAL | IN_SCENARIO},
+    [K_SERVER_NAME] = {"server_name", IN_GLOBAL | IN_SCENARIO},
+    [K_TLS_MIN_VERSION] = {"tls_min_version", IN_GLOBAL | IN_SCENARIO},
+    [K_TLS_CIPHERS] = {"tls_ciphers", IN_GLOBAL | IN_SCENARIO},
+    [K_TLS_CURVES] = {"tls_curves", IN_GLOBAL | IN_SCENARIO},
+    [K_TLS_RESUME] = {"tls_resume", IN_GLOBAL | IN_SCENARIO},
 };
 
+#define TLS_KEYS                                                                                   \
+    "insecure_skip_tls_verify, ca_file, client_cert, client_key, server_name, tls_min_version, "   \
+    "tls_ciphers, tls_curves, tls_resume"
 #define GLOBAL_KEYS                                                                                \
     "base_url, duration, workers, connect_timeout, request_timeout, graceful_stop, "               \
-    "source_addresses"
+    "source_addresses, " TLS_KEYS
 #define SCENARIO_KEYS                                                                              \
     "executor, rate, vus, duration, max_connections, pre_connections, max_queue, arrival, "        \
-    "base_url, connect_timeout, request_timeout, source_addresses, method, url, path, header, "    \
-    "body"
+    "base_url, connect_timeout, request_timeout, source_addresses, " TLS_KEYS ", method, url, "  \
+    "path, header, body"
 
 struct value {
     char *s; /* NULL: not set */
@@ -868,6 +889,7 @@ static bool target_ok(const char *p)
 }
 
 struct url {
+    bool tls; /* https:// */
     const char *host;
     size_t hostlen;
     bool ipv6;
@@ -878,12 +900,12 @@ struct url {
 /* Parses http://host[:port][/path][?query]. Returns NULL, or what is wrong (in msg). */
 static const char *url_parse(const char *s, struct url *u, char *msg, size_t msglen)
 {
-    if (strncasecmp(s, "https://", 8) == 0)
-        return "https is not supported yet (use http://; TLS comes in a later version)";
-    if (strncasecmp(s, "http://", 7) != 0) {
+    u->tls = strncasecmp(s, "https://", 8) == 0;
+    if (!u->tls && strncasecmp(s, "http://", 7) != 0) {
         const char *sep = strstr(s, "://");
         if (sep) {
-            snprintf(msg, msglen, "unsupported scheme '%.*s' (allowed: http://host[:port][/path])",
+            snprintf(msg, msglen,
+                     "unsupported scheme '%.*s' (allowed: http:// or https://host[:port][/path])",
                      (int)(sep - s > 20 ? 20 : sep - s), s);
             return msg;
         }
@@ -891,7 +913,7 @@ static const char *url_parse(const char *s, struct url *u, char *msg, size_t msg
                  s);
         return msg;
     }
-    const char *p = s + 7;
+    const char *p = s + (u->tls ? 8 : 7);
     const char *end = p + strcspn(p, "/?#");
     if (memchr(p, '@', (size_t)(end - p)))
         return "user info (user@host) is not supported in URLs";
@@ -930,7 +952,7 @@ static const char *url_parse(const char *s, struct url *u, char *msg, size_t msg
         if (u->hostlen == 0)
             return "missing host (expected http://host[:port][/path])";
     }
-    u->port = 80;
+    u->port = u->tls ? 443 : 80;
     if (p < end && *p == ':') {
         p++;
         unsigned long port = 0;
@@ -982,6 +1004,15 @@ static char *concat(const char *a, size_t alen, const char *b)
 }
 
 /* body = text, @@text (a literal leading @) or @FILE (read now, relative to the INI's folder). */
+/* name, resolved against the scenario file's folder unless absolute (malloc'd; NULL: no memory). */
+static char *relative_path(struct ctx *c, const char *name)
+{
+    const char *slash = strrchr(c->file, '/');
+    if (name[0] == '/' || !slash)
+        return strdup(name);
+    return concat(c->file, (size_t)(slash - c->file) + 1, name);
+}
+
 static bool get_body(struct ctx *c, const struct section *s, plan_step *st)
 {
     const struct value *v = &s->v[K_BODY];
@@ -1002,12 +1033,7 @@ static bool get_body(struct ctx *c, const struct section *s, plan_step *st)
         fail(c, -EINVAL, v->line, s, "body", "'@' needs a file name (e.g. body = @payload.json)");
         return false;
     }
-    char *path;
-    const char *slash = strrchr(c->file, '/');
-    if (name[0] == '/' || !slash)
-        path = strdup(name);
-    else
-        path = concat(c->file, (size_t)(slash - c->file) + 1, name);
+    char *path = relative_path(c, name);
     if (!path) {
         oom(c);
         return false;
@@ -1128,6 +1154,7 @@ static bool build_request(struct ctx *c, const struct section *s, plan_scenario 
         }
     }
     sc->port = u.port;
+    sc->tls = u.tls;
     sc->host = strndup(u.host, u.hostlen);
     size_t hh = u.hostlen + 2 + 7;
     sc->host_header = malloc(hh);
@@ -1135,7 +1162,7 @@ static bool build_request(struct ctx *c, const struct section *s, plan_scenario 
         oom(c);
         return false;
     }
-    if (u.port == 80)
+    if (u.port == (u.tls ? 443 : 80))
         snprintf(sc->host_header, hh, u.ipv6 ? "[%s]" : "%s", sc->host);
     else
         snprintf(sc->host_header, hh, u.ipv6 ? "[%s]:%u" : "%s:%u", sc->host, (unsigned)u.port);
@@ -1251,6 +1278,133 @@ static bool get_sources(struct ctx *c, const struct section *s, plan_scenario *s
         ok = false;
     }
     return ok;
+}
+
+/* A TLS key's value: the scenario's, else [global]'s, else NULL. *line tells where. */
+static const struct value *inherited(struct ctx *c, const struct section *s, int k,
+                                     const struct section **from)
+{
+    if (s->v[k].s) {
+        *from = s;
+        return &s->v[k];
+    }
+    if (c->global && c->global->v[k].s) {
+        *from = c->global;
+        return &c->global->v[k];
+    }
+    return NULL;
+}
+
+static bool get_bool(struct ctx *c, const struct section *s, int k, bool def, bool *out)
+{
+    const struct section *from;
+    const struct value *v = inherited(c, s, k, &from);
+    *out = def;
+    if (!v)
+        return true;
+    if (!strcasecmp(v->s, "true") || !strcasecmp(v->s, "yes") || !strcmp(v->s, "1") ||
+        !strcasecmp(v->s, "on"))
+        *out = true;
+    else if (!strcasecmp(v->s, "false") || !strcasecmp(v->s, "no") || !strcmp(v->s, "0") ||
+             !strcasecmp(v->s, "off"))
+        *out = false;
+    else {
+        fail(c, -EINVAL, v->line, from, keys[k].name,
+             "'%.40s' is not a boolean (allowed: true, false)", v->s);
+        return false;
+    }
+    return true;
+}
+
+/* A file name value, made absolute against the scenario file's folder; the file must exist. */
+static bool get_file(struct ctx *c, const struct section *s, int k, char **out)
+{
+    const struct section *from;
+    const struct value *v = inherited(c, s, k, &from);
+    *out = NULL;
+    if (!v)
+        return true;
+    char *path = relative_path(c, v->s);
+    if (!path) {
+        oom(c);
+        return false;
+    }
+    if (access(path, R_OK) != 0) {
+        fail(c, -EINVAL, v->line, from, keys[k].name, "cannot read '%.200s': %s", path,
+             strerror(errno));
+        free(path);
+        return false;
+    }
+    *out = path;
+    return true;
+}
+
+static bool get_string(struct ctx *c, const struct section *s, int k, char **out)
+{
+    const struct section *from;
+    const struct value *v = inherited(c, s, k, &from);
+    *out = NULL;
+    if (!v)
+        return true;
+    if (!(*out = strdup(v->s))) {
+        oom(c);
+        return false;
+    }
+    return true;
+}
+
+/* The TLS settings of a scenario (only read for https:// targets). */
+static bool get_tls(struct ctx *c, const struct section *s, plan_scenario *sc)
+{
+    plan_tls *t = &sc->tls_opts;
+    const struct section *from;
+    if (!get_bool(c, s, K_INSECURE, false, &t->insecure) ||
+        !get_bool(c, s, K_TLS_RESUME, true, &t->resume) || !get_file(c, s, K_CA_FILE, &t->ca_file) ||
+        !get_file(c, s, K_CLIENT_CERT, &t->client_cert) ||
+        !get_file(c, s, K_CLIENT_KEY, &t->client_key) ||
+        !get_string(c, s, K_SERVER_NAME, &t->server_name) ||
+        !get_string(c, s, K_TLS_CIPHERS, &t->ciphers) ||
+        !get_string(c, s, K_TLS_CURVES, &t->curves))
+        return false;
+    if (!t->client_cert != !t->client_key) {
+        const struct value *v = inherited(c, s, t->client_cert ? K_CLIENT_CERT : K_CLIENT_KEY, &from);
+        fail(c, -EINVAL, v->line, from, keys[t->client_cert ? K_CLIENT_CERT : K_CLIENT_KEY].name,
+             "client_cert and client_key go together (give both for mutual TLS)");
+        return false;
+    }
+    t->min_version = 12;
+    const struct value *v = inherited(c, s, K_TLS_MIN_VERSION, &from);
+    if (v) {
+        if (!strcmp(v->s, "1.2"))
+            t->min_version = 12;
+        else if (!strcmp(v->s, "1.3"))
+            t->min_version = 13;
+        else {
+            fail(c, -EINVAL, v->line, from, "tls_min_version",
+                 "'%.40s' is not supported (allowed: 1.2, 1.3)", v->s);
+            return false;
+        }
+    }
+    if ((v = inherited(c, s, K_TLS_CURVES, &from))) {
+        char *copy = strdup(v->s), *save = NULL;
+        if (!copy) {
+            oom(c);
+            return false;
+        }
+        for (char *n = strtok_r(copy, ":, ", &save); n; n = strtok_r(NULL, ":, ", &save)) {
+            if (strcasecmp(n, "X25519") && strcasecmp(n, "P-256") && strcasecmp(n, "P-384") &&
+                strcasecmp(n, "P-521")) {
+                fail(c, -EINVAL, v->line, from, "tls_curves",
+                     "unknown curve '%.40s' (allowed: X25519, P-256, P-384, P-521, separated by "
+                     "':')",
+                     n);
+                free(copy);
+                return false;
+            }
+        }
+        free(copy);
+    }
+    return true;
 }
 
 static bool build_scenario(struct ctx *c, const struct section *s, plan_scenario *sc)
@@ -1378,7 +1532,7 @@ static bool build_scenario(struct ctx *c, const struct section *s, plan_scenario
         !get_inherited_duration(c, s, K_REQUEST_TIMEOUT, DEFAULT_REQUEST_TIMEOUT_NS,
                                 &sc->request_timeout_ns))
         return false;
-    if (!get_sources(c, s, sc))
+    if (!get_sources(c, s, sc) || !get_tls(c, s, sc))
         return false;
     return build_request(c, s, sc);
 }

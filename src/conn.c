@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "tls.h"
 
 int conn_io_init(conn_io *io, unsigned entries, unsigned nbufs, unsigned bufsize,
                  unsigned nfiles)
@@ -142,13 +143,40 @@ static void arm_recv(conn *c, conn_io *io)
     c->recv_armed = true;
 }
 
-static void queue_send(conn *c, conn_io *io)
+static void queue_send(conn *c, conn_io *io, const char *buf, size_t len)
 {
     struct io_uring_sqe *sqe = conn_io_sqe(io);
-    io_uring_prep_send(sqe, c->fd, c->req->bytes + c->sent, c->req->len - c->sent, MSG_NOSIGNAL);
+    io_uring_prep_send(sqe, c->fd, buf, len, MSG_NOSIGNAL);
     sqe->flags |= IOSQE_FIXED_FILE;
     io_uring_sqe_set_data64(sqe, conn_ud_pack(CONN_OP_SEND, c->idx, c->gen));
     c->send_inflight = true;
+}
+
+/* Queues a SEND of what is waiting, if nothing is in flight: the rest of the request (plain), or
+ * the TLS out buffer, refilled from the request a record at a time. Returns 0, or TLS_ERROR when
+ * encryption failed. */
+static int flush(conn *c, conn_io *io)
+{
+    if (c->send_inflight || c->state == CONN_CLOSED)
+        return 0;
+    bool more = c->state == CONN_BUSY && c->sent < c->req->len;
+    if (!c->tls) {
+        if (more)
+            queue_send(c, io, c->req->bytes + c->sent, c->req->len - c->sent);
+        return 0;
+    }
+    size_t n;
+    const char *out = tls_out(c->tls, &n);
+    if (n == 0 && more) {
+        ssize_t w = tls_write(c->tls, c->req->bytes + c->sent, c->req->len - c->sent);
+        if (w < 0)
+            return TLS_ERROR;
+        c->sent += (uint32_t)w;
+        out = tls_out(c->tls, &n);
+    }
+    if (n)
+        queue_send(c, io, out, n);
+    return 0;
 }
 
 int conn_connect(conn *c, conn_io *io, const struct sockaddr *addr, socklen_t addrlen,
@@ -202,7 +230,7 @@ void conn_send(conn *c, conn_io *io, const http1_req *req, bool head, uint64_t i
     memset(&c->resp, 0, sizeof(c->resp));
     c->resp.head_request = head;
     c->state = CONN_BUSY;
-    queue_send(c, io);
+    flush(c, io); /* with TLS the out buffer is empty here, so encryption cannot fail */
 }
 
 static void cancel_op(conn *c, conn_io *io, unsigned op)
@@ -230,6 +258,9 @@ void conn_close(conn *c, conn_io *io)
      * before the cancels above are submitted: they match by generation, not by slot). */
     int none = -1;
     io_uring_register_files_update(&io->ring, c->idx, &none, 1);
+    if (c->tls)
+        tls_conn_end(c->tls);
+    c->handshaking = false;
     c->fd = -1;
     c->gen++;
     c->state = CONN_CLOSED;
@@ -248,6 +279,8 @@ static conn_ev ev_response(conn *c, conn_io *io, bool reusable, bool by_server)
 {
     conn_ev ev = {.type = CONN_EV_RESPONSE};
     c->resp_done = false;
+    if (c->tls) /* TLS 1.3 tickets arrive after the handshake: by now one has */
+        tls_remember_session(c->tls, c->tctx);
     if (reusable) {
         c->state = CONN_IDLE;
     } else {
@@ -261,7 +294,9 @@ static conn_ev ev_response(conn *c, conn_io *io, bool reusable, bool by_server)
 /* Feeds received bytes to the parser of the request in flight. */
 static conn_ev on_data(conn *c, conn_io *io, const char *data, size_t len, uint64_t now)
 {
-    if (c->state != CONN_BUSY || c->resp_done) {
+    if (c->resp_done) /* bytes after a complete response: report it, then the stream is off */
+        return ev_response(c, io, false, false);
+    if (c->state != CONN_BUSY) {
         conn_close(c, io);
         return (conn_ev){.type = CONN_EV_CLOSED, .why = "unsolicited bytes from the server",
                          .closed = true};
@@ -299,6 +334,117 @@ static conn_ev on_data(conn *c, conn_io *io, const char *data, size_t len, uint6
     }
 }
 
+/* The server closed its side (EOF, or a TLS close_notify). */
+static conn_ev on_eof(conn *c, conn_io *io, uint64_t now)
+{
+    if (c->handshaking) {
+        conn_close(c, io);
+        return (conn_ev){.type = CONN_EV_CONNECT_FAILED, .fail = METRICS_FAIL_TLS,
+                         .why = "the server closed the connection during the TLS handshake",
+                         .closed = true};
+    }
+    if (c->state == CONN_BUSY && !c->resp_done) {
+        if (http1_resp_eof(&c->resp) == 0) {
+            c->t_done = now;
+            c->resp.keep_alive = false;
+            if (c->send_inflight) {
+                c->resp_done = true;
+                return (conn_ev){.type = CONN_EV_NONE};
+            }
+            return ev_response(c, io, false, true);
+        }
+        const char *why = c->resp.wire_len || c->resp.head_len
+                              ? "connection closed before the response ended"
+                              : "connection closed before any response";
+        return ev_fail(c, io, METRICS_FAIL_RESET, 0, why);
+    }
+    if (c->state == CONN_BUSY) /* resp_done: waiting for the send completion */
+        return (conn_ev){.type = CONN_EV_NONE};
+    conn_close(c, io);
+    return (conn_ev){.type = CONN_EV_CLOSED, .why = "server closed an idle connection",
+                     .closed = true, .by_server = true};
+}
+
+/* Advances the TLS handshake with what has been fed. */
+static conn_ev handshake(conn *c, conn_io *io, uint64_t now)
+{
+    int r = tls_handshake(c->tls);
+    if (r == TLS_ERROR || flush(c, io) < 0) {
+        const char *why = tls_reason(c->tls);
+        conn_close(c, io);
+        return (conn_ev){.type = CONN_EV_CONNECT_FAILED, .fail = METRICS_FAIL_TLS, .why = why,
+                         .closed = true};
+    }
+    if (r == TLS_WANT)
+        return (conn_ev){.type = CONN_EV_NONE};
+    c->handshaking = false;
+    c->state = CONN_IDLE;
+    return (conn_ev){.type = CONN_EV_CONNECTED, .handshake = true,
+                     .resumed = tls_resumed(c->tls), .handshake_ns = now - c->t_handshake};
+}
+
+/* Received ciphertext: finish the handshake, then decrypt record by record into the parser.
+ * Every fed byte is consumed (or buffered inside wolfSSL) before returning, because the receive
+ * buffer is given back right after. */
+static conn_ev on_tls_data(conn *c, conn_io *io, const char *data, size_t len, uint64_t now)
+{
+    conn_ev ev = {.type = CONN_EV_NONE};
+    tls_feed(c->tls, data, len);
+    if (c->handshaking) {
+        ev = handshake(c, io, now);
+        if (ev.type != CONN_EV_CONNECTED)
+            return ev;
+    }
+    for (;;) {
+        ssize_t n = tls_read(c->tls, io->scratch, sizeof(io->scratch));
+        if (n == 0)
+            break;
+        if (n == TLS_CLOSED) {
+            if (ev.type != CONN_EV_NONE) /* a response or the handshake, then close_notify */
+                break;
+            return on_eof(c, io, now);
+        }
+        if (n < 0) {
+            if (ev.type == CONN_EV_CONNECTED) {
+                const char *why = tls_reason(c->tls);
+                conn_close(c, io);
+                return (conn_ev){.type = CONN_EV_CONNECT_FAILED, .fail = METRICS_FAIL_TLS,
+                                 .why = why, .closed = true};
+            }
+            if (ev.type == CONN_EV_RESPONSE) {
+                conn_close(c, io);
+                ev.closed = true;
+                return ev;
+            }
+            if (c->state == CONN_BUSY)
+                return ev_fail(c, io, METRICS_FAIL_TLS, 0, tls_reason(c->tls));
+            conn_close(c, io);
+            return (conn_ev){.type = CONN_EV_CLOSED, .why = tls_reason(c->tls), .closed = true};
+        }
+        if (ev.type != CONN_EV_NONE) {
+            /* Application data after a response (or right after the handshake): nothing asked
+             * for it, so the connection is out of step. */
+            conn_close(c, io);
+            if (ev.type == CONN_EV_CONNECTED)
+                return (conn_ev){.type = CONN_EV_CONNECT_FAILED, .fail = METRICS_FAIL_TLS,
+                                 .why = "unsolicited data after the TLS handshake",
+                                 .closed = true};
+            ev.closed = true;
+            return ev;
+        }
+        ev = on_data(c, io, io->scratch, (size_t)n, now);
+        if (c->state == CONN_CLOSED)
+            return ev;
+    }
+    if (flush(c, io) < 0) {
+        if (c->state == CONN_BUSY && ev.type == CONN_EV_NONE)
+            return ev_fail(c, io, METRICS_FAIL_TLS, 0, tls_reason(c->tls));
+        conn_close(c, io);
+        ev.closed = true;
+    }
+    return ev;
+}
+
 static conn_ev on_recv(conn *c, conn_io *io, const struct io_uring_cqe *cqe, uint64_t now)
 {
     conn_ev ev = {.type = CONN_EV_NONE};
@@ -308,35 +454,24 @@ static conn_ev on_recv(conn *c, conn_io *io, const struct io_uring_cqe *cqe, uin
     if (cqe->res > 0) {
         unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
         const char *data = io->bufs + (size_t)bid * io->bufsize;
-        ev = on_data(c, io, data, (size_t)cqe->res, now);
+        if (c->tls)
+            ev = on_tls_data(c, io, data, (size_t)cqe->res, now);
+        else
+            ev = on_data(c, io, data, (size_t)cqe->res, now);
         ev.bytes_in = (uint32_t)cqe->res;
         conn_io_recycle(io, cqe);
     } else if (cqe->res == 0) {
-        /* The server closed its side. */
-        if (c->state == CONN_BUSY && !c->resp_done) {
-            if (http1_resp_eof(&c->resp) == 0) {
-                c->t_done = now;
-                c->resp.keep_alive = false;
-                if (c->send_inflight) {
-                    c->resp_done = true;
-                    return ev;
-                }
-                return ev_response(c, io, false, true);
-            }
-            const char *why = c->resp.wire_len || c->resp.head_len
-                                  ? "connection closed before the response ended"
-                                  : "connection closed before any response";
-            return ev_fail(c, io, METRICS_FAIL_RESET, 0, why);
-        }
-        if (c->state == CONN_BUSY) /* resp_done: waiting for the send completion */
-            return ev;
-        conn_close(c, io);
-        return (conn_ev){.type = CONN_EV_CLOSED, .why = "server closed an idle connection",
-                         .closed = true, .by_server = true};
+        return on_eof(c, io, now);
     } else if (cqe->res == -ENOBUFS) {
         /* All receive buffers were in use: the data is still in the socket; re-arm below. */
     } else {
         conn_io_recycle(io, cqe);
+        if (c->handshaking) {
+            conn_close(c, io);
+            return (conn_ev){.type = CONN_EV_CONNECT_FAILED, .fail = METRICS_FAIL_TLS,
+                             .err = cqe->res, .why = "receive failed during the TLS handshake",
+                             .closed = true};
+        }
         if (c->state == CONN_BUSY)
             return ev_fail(c, io, METRICS_FAIL_RESET, cqe->res, "receive failed");
         conn_close(c, io);
@@ -348,29 +483,42 @@ static conn_ev on_recv(conn *c, conn_io *io, const struct io_uring_cqe *cqe, uin
     return ev;
 }
 
-static conn_ev on_send(conn *c, conn_io *io, const struct io_uring_cqe *cqe)
+static conn_ev on_send(conn *c, conn_io *io, const struct io_uring_cqe *cqe, uint64_t now)
 {
     c->send_inflight = false;
     if (cqe->res < 0) {
-        conn_ev ev = ev_fail(c, io, METRICS_FAIL_RESET, cqe->res, "send failed");
-        return ev;
-    }
-    c->sent += (uint32_t)cqe->res;
-    conn_ev ev = {.type = CONN_EV_NONE, .bytes_out = (uint32_t)cqe->res};
-    if (c->sent < c->req->len) {
-        if (c->resp_done) {
-            /* The server answered before reading the whole request: the stream is out of step. */
-            ev = ev_response(c, io, false, false);
-            ev.bytes_out = (uint32_t)cqe->res;
-            return ev;
+        if (c->resp_done) /* the response is whole; only the connection is gone */
+            return ev_response(c, io, false, true);
+        if (c->handshaking) {
+            conn_close(c, io);
+            return (conn_ev){.type = CONN_EV_CONNECT_FAILED, .fail = METRICS_FAIL_TLS,
+                             .err = cqe->res, .why = "send failed during the TLS handshake",
+                             .closed = true};
         }
-        queue_send(c, io); /* short send: the socket buffer was full */
-        return ev;
+        if (c->state == CONN_BUSY)
+            return ev_fail(c, io, METRICS_FAIL_RESET, cqe->res, "send failed");
+        conn_close(c, io);
+        return (conn_ev){.type = CONN_EV_CLOSED, .err = cqe->res, .why = "send failed",
+                         .closed = true};
     }
-    if (c->resp_done) {
-        ev = ev_response(c, io, c->resp.keep_alive, !c->resp.keep_alive);
-        ev.bytes_out = (uint32_t)cqe->res;
+    uint32_t n = (uint32_t)cqe->res;
+    if (c->tls)
+        tls_out_sent(c->tls, n);
+    else
+        c->sent += n;
+    conn_ev ev = {.type = CONN_EV_NONE};
+    if (flush(c, io) < 0) {
+        ev = c->state == CONN_BUSY ? ev_fail(c, io, METRICS_FAIL_TLS, 0, tls_reason(c->tls))
+                                   : (conn_close(c, io), (conn_ev){.type = CONN_EV_CLOSED,
+                                                                   .why = tls_reason(c->tls),
+                                                                   .closed = true});
+    } else if (c->resp_done) {
+        /* More to send after the response ended: the server answered before reading the whole
+         * request, so the stream is out of step (report the response, then close). */
+        ev = ev_response(c, io, !c->send_inflight && c->resp.keep_alive, !c->resp.keep_alive);
     }
+    (void)now;
+    ev.bytes_out = n;
     return ev;
 }
 
@@ -382,14 +530,26 @@ conn_ev conn_complete(conn *c, conn_io *io, const struct io_uring_cqe *cqe, unsi
         if (cqe->res < 0) {
             int err = cqe->res;
             conn_close(c, io);
-            return (conn_ev){.type = CONN_EV_CONNECT_FAILED, .err = err, .why = "connect failed",
+            return (conn_ev){.type = CONN_EV_CONNECT_FAILED, .fail = METRICS_FAIL_CONNECT,
+                             .err = err, .why = "connect failed", .closed = true};
+        }
+        arm_recv(c, io);
+        if (!c->tls) {
+            c->state = CONN_IDLE;
+            return (conn_ev){.type = CONN_EV_CONNECTED};
+        }
+        if (tls_conn_start(c->tls, c->tctx) < 0) {
+            conn_close(c, io);
+            return (conn_ev){.type = CONN_EV_CONNECT_FAILED, .fail = METRICS_FAIL_TLS,
+                             .err = -ENOMEM, .why = "out of memory for a TLS session",
                              .closed = true};
         }
-        c->state = CONN_IDLE;
-        arm_recv(c, io);
-        return (conn_ev){.type = CONN_EV_CONNECTED};
+        c->handshaking = true;
+        c->t_handshake = now;
+        tls_feed(c->tls, NULL, 0);
+        return handshake(c, io, now);
     case CONN_OP_SEND:
-        return on_send(c, io, cqe);
+        return on_send(c, io, cqe, now);
     case CONN_OP_RECV:
         return on_recv(c, io, cqe, now);
     default:

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "plan.h"
 #include "report.h"
+#include "tls.h"
 #include "version.h"
 #include "worker.h"
 
@@ -228,6 +229,11 @@ int main(int argc, char **argv)
         }
     }
 
+    if (tls_global_init() < 0) {
+        fprintf(stderr, "blast: wolfSSL failed to initialise\n");
+        plan_free(p);
+        return EXIT_SETUP;
+    }
     unsigned nw = p->workers;
     shared.plan = p;
     shared.nworkers = nw;
@@ -285,10 +291,9 @@ int main(int argc, char **argv)
 
     int setup_err = 0;
     for (unsigned i = 0; i < nw; i++) {
-        if (worker_join(ws[i]) < 0) {
+        /* Workers fail setup for the same reason: say it once. */
+        if (worker_join(ws[i]) < 0 && !setup_err++)
             fprintf(stderr, "blast: %s\n", worker_error(ws[i]));
-            setup_err = 1;
-        }
     }
     if (setup_err)
         return EXIT_SETUP;
@@ -331,6 +336,7 @@ int main(int argc, char **argv)
     free(rs);
     free(merged);
     plan_free(p);
+    tls_global_cleanup();
     pthread_barrier_destroy(&shared.ready);
     pthread_barrier_destroy(&shared.go);
     if (status != EXIT_OK)

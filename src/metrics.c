@@ -2,6 +2,7 @@
  * cross-thread traffic is the `live` block, written with relaxed atomic stores by that writer and
  * read by the main thread for the progress line. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "metrics.h"
@@ -25,7 +26,8 @@ int metrics_rec_init(metrics_rec *r)
     memset(r, 0, sizeof(*r));
     if (hist_init(&r->latency, METRICS_HIST_HIGHEST_US, METRICS_HIST_SIGFIGS) < 0 ||
         hist_init(&r->service, METRICS_HIST_HIGHEST_US, METRICS_HIST_SIGFIGS) < 0 ||
-        hist_init(&r->lateness, METRICS_HIST_HIGHEST_US, METRICS_HIST_SIGFIGS) < 0) {
+        hist_init(&r->lateness, METRICS_HIST_HIGHEST_US, METRICS_HIST_SIGFIGS) < 0 ||
+        hist_init(&r->handshake, METRICS_HIST_HIGHEST_US, METRICS_HIST_SIGFIGS) < 0) {
         metrics_rec_free(r);
         return -ENOMEM;
     }
@@ -39,7 +41,8 @@ void metrics_rec_free(metrics_rec *r)
     hist_free(r->latency);
     hist_free(r->service);
     hist_free(r->lateness);
-    r->latency = r->service = r->lateness = NULL;
+    hist_free(r->handshake);
+    r->latency = r->service = r->lateness = r->handshake = NULL;
 }
 
 void metrics_publish(metrics_rec *r)
@@ -65,8 +68,11 @@ int metrics_merge(metrics_rec *dst, const metrics_rec *src)
     int rc;
     if ((rc = hist_merge(dst->latency, src->latency)) < 0 ||
         (rc = hist_merge(dst->service, src->service)) < 0 ||
-        (rc = hist_merge(dst->lateness, src->lateness)) < 0)
+        (rc = hist_merge(dst->lateness, src->lateness)) < 0 ||
+        (rc = hist_merge(dst->handshake, src->handshake)) < 0)
         return rc;
+    for (int i = 0; i < METRICS_TLS_REASONS && src->tls_reasons[i].count; i++)
+        metrics_tls_reason(dst, src->tls_reasons[i].text, src->tls_reasons[i].count);
     metrics_counts *d = &dst->c;
     const metrics_counts *s = &src->c;
     d->scheduled += s->scheduled;
@@ -83,5 +89,26 @@ int metrics_merge(metrics_rec *dst, const metrics_rec *src)
     d->conns_max_open += s->conns_max_open;
     d->conns_server_closed += s->conns_server_closed;
     d->late_sends += s->late_sends;
+    d->tls_full += s->tls_full;
+    d->tls_resumed += s->tls_resumed;
     return 0;
+}
+
+void metrics_tls_reason(metrics_rec *r, const char *reason, uint64_t count)
+{
+    int last = METRICS_TLS_REASONS - 1;
+    for (int i = 0; i < METRICS_TLS_REASONS; i++) {
+        metrics_reason *m = &r->tls_reasons[i];
+        if (m->count && strcmp(m->text, reason) == 0) {
+            m->count += count;
+            return;
+        }
+        if (!m->count) {
+            snprintf(m->text, sizeof(m->text), "%s", i == last ? "other reasons" : reason);
+            m->count = count;
+            return;
+        }
+    }
+    r->tls_reasons[last].count += count;
+    snprintf(r->tls_reasons[last].text, sizeof(r->tls_reasons[last].text), "other reasons");
 }

@@ -45,6 +45,12 @@ void plan_free(plan *p)
         free(s->host);
         free(s->host_header);
         free(s->src);
+        free(s->tls_opts.ca_file);
+        free(s->tls_opts.client_cert);
+        free(s->tls_opts.client_key);
+        free(s->tls_opts.server_name);
+        free(s->tls_opts.ciphers);
+        free(s->tls_opts.curves);
     }
     free(p->scenarios);
     free(p->file);

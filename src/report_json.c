@@ -28,14 +28,14 @@ static void ms(FILE *f, uint64_t us)
     fprintf(f, "%.3f", (double)us / 1e3);
 }
 
-static void times(FILE *f, const char *name, const hist *h)
+static void times(FILE *f, const char *indent, const char *name, const hist *h)
 {
     static const struct {
         const char *key;
         double p;
     } pct[] = {{"p50", 50}, {"p90", 90}, {"p95", 95}, {"p99", 99}, {"p99.9", 99.9},
                {"p99.99", 99.99}};
-    fprintf(f, "      \"%s\": {\"count\": %" PRIu64 ", \"min\": ", name, hist_count(h));
+    fprintf(f, "%s\"%s\": {\"count\": %" PRIu64 ", \"min\": ", indent, name, hist_count(h));
     ms(f, hist_min(h));
     fprintf(f, ", \"mean\": %.3f", hist_mean(h) / 1e3);
     for (size_t i = 0; i < sizeof(pct) / sizeof(pct[0]); i++) {
@@ -73,18 +73,32 @@ static void scenario(FILE *f, const report_scenario *r, bool last)
                 report_achieved_rate(r));
     if (s->executor == PLAN_CONSTANT_VUS)
         fprintf(f, "      \"vus\": %u,\n", s->vus);
-    times(f, "latency_ms", r->m->latency);
+    times(f, "      ", "latency_ms", r->m->latency);
     fprintf(f, ",\n");
-    times(f, "service_time_ms", r->m->service);
+    times(f, "      ", "service_time_ms", r->m->service);
     fprintf(f, ",\n");
-    times(f, "send_lateness_ms", r->m->lateness);
+    times(f, "      ", "send_lateness_ms", r->m->lateness);
     fprintf(f, ",\n");
     fprintf(f, "      \"bytes\": {\"sent\": %" PRIu64 ", \"received\": %" PRIu64 "},\n",
             c->bytes_sent, c->bytes_received);
     fprintf(f,
             "      \"connections\": {\"opened\": %" PRIu64 ", \"max_open\": %" PRIu64
-            ", \"closed_by_server\": %" PRIu64 ", \"failed\": %" PRIu64 "}\n",
-            c->conns_opened, c->conns_max_open, c->conns_server_closed, c->conns_failed);
+            ", \"closed_by_server\": %" PRIu64 ", \"failed\": %" PRIu64 "}%s\n",
+            c->conns_opened, c->conns_max_open, c->conns_server_closed, c->conns_failed,
+            s->tls ? "," : "");
+    if (s->tls) {
+        fprintf(f, "      \"tls\": {\"verified\": %s, \"handshakes\": {\"full\": %" PRIu64
+                   ", \"resumed\": %" PRIu64 "},\n",
+                s->tls_opts.insecure ? "false" : "true", c->tls_full, c->tls_resumed);
+        times(f, "        ", "handshake_ms", r->m->handshake);
+        fprintf(f, ",\n        \"errors\": {");
+        for (int i = 0; i < METRICS_TLS_REASONS && r->m->tls_reasons[i].count; i++) {
+            fprintf(f, "%s", i ? ", " : "");
+            jstr(f, r->m->tls_reasons[i].text);
+            fprintf(f, ": %" PRIu64, r->m->tls_reasons[i].count);
+        }
+        fprintf(f, "}}\n");
+    }
     fprintf(f, "    }%s\n", last ? "" : ",");
 }
 

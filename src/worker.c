@@ -16,6 +16,7 @@
 
 #include "clock.h"
 #include "conn.h"
+#include "tls.h"
 #include "worker.h"
 
 #define RING_ENTRIES 4096
@@ -45,6 +46,7 @@ typedef struct wscen {
     uint64_t end;      /* absolute time requests stop being started */
     uint64_t rng;
     uint32_t next_src; /* round robin over source_addresses */
+    tls_ctx *tls;      /* https:// scenarios: this worker's TLS settings and session */
     bool scheduling;
 } wscen;
 
@@ -193,22 +195,29 @@ static void conn_gone(worker *w, wscen *s, conn *c, bool was_connected, bool by_
     }
 }
 
-static void connect_failed(worker *w, wscen *s, conn *c, uint64_t now)
+static void connect_failed(worker *w, wscen *s, conn *c, metrics_fail f, const char *why,
+                           uint64_t now)
 {
     s->nconnecting--;
     s->m.c.conns_failed++;
+    bool counted = false;
     /* The connection was opened for a request that is waiting (open model) or for the VU's next
      * iteration (closed model): that request fails as a connect failure. */
     if (s->vus) {
         if (s->scheduling && now < s->end) {
             s->m.c.scheduled++;
-            count_fail(s, METRICS_FAIL_CONNECT);
+            count_fail(s, f);
+            counted = true;
         }
     } else if (s->qlen) {
         s->qhead = (s->qhead + 1) % s->qcap;
         s->qlen--;
-        count_fail(s, METRICS_FAIL_CONNECT);
+        count_fail(s, f);
+        counted = true;
     }
+    if (f == METRICS_FAIL_TLS && why)
+        metrics_tls_reason(&s->m, why, 1);
+    (void)counted;
     conn_gone(w, s, c, false, false, now);
 }
 
@@ -252,12 +261,19 @@ static void handle_cqe(worker *w, const struct io_uring_cqe *cqe, uint64_t now)
     case CONN_EV_CONNECTED:
         s->nconnecting--;
         s->m.c.conns_opened++;
+        if (ev.handshake) {
+            hist_record(s->m.handshake, to_us(ev.handshake_ns));
+            if (ev.resumed)
+                s->m.c.tls_resumed++;
+            else
+                s->m.c.tls_full++;
+        }
         if (++s->m.c.conns_open > s->m.c.conns_max_open)
             s->m.c.conns_max_open = s->m.c.conns_open;
         conn_ready(w, s, c, now);
         break;
     case CONN_EV_CONNECT_FAILED:
-        connect_failed(w, s, c, now);
+        connect_failed(w, s, c, ev.fail, ev.why, now);
         break;
     case CONN_EV_RESPONSE:
         on_response(w, s, c);
@@ -269,6 +285,8 @@ static void handle_cqe(worker *w, const struct io_uring_cqe *cqe, uint64_t now)
     case CONN_EV_FAILED:
         s->nbusy--;
         count_fail(s, ev.fail);
+        if (ev.fail == METRICS_FAIL_TLS && ev.why)
+            metrics_tls_reason(&s->m, ev.why, 1);
         conn_gone(w, s, c, was_connected, false, now);
         break;
     case CONN_EV_CLOSED:
@@ -334,8 +352,10 @@ static void scan_timeouts(worker *w, uint64_t now)
             count_fail(s, METRICS_FAIL_TIMEOUT);
             conn_gone(w, s, c, true, false, now);
         } else if (c->state == CONN_CONNECTING && now - c->t_sent > s->s->connect_timeout_ns) {
+            bool hs = c->handshaking;
             conn_close(c, &w->io);
-            connect_failed(w, s, c, now);
+            connect_failed(w, s, c, hs ? METRICS_FAIL_TLS : METRICS_FAIL_CONNECT,
+                           hs ? "TLS handshake timed out (connect_timeout)" : NULL, now);
         }
     }
 }
@@ -534,8 +554,34 @@ static void *thread_main(void *arg)
 {
     worker *w = arg;
     struct rlimit rl;
-    int rc = conn_io_init(&w->io, RING_ENTRIES, RECV_BUFS, RECV_BUF_SIZE, w->nconns);
-    if (rc < 0) {
+    int rc = 0;
+    /* TLS contexts are made in the worker's thread: each worker owns its own. */
+    for (size_t i = 0; i < w->nsc && rc == 0; i++) {
+        wscen *s = &w->sc[i];
+        if (!s->s->tls)
+            continue;
+        char err[200];
+        rc = tls_ctx_new(&s->tls, s->s, err, sizeof(err));
+        if (rc < 0) {
+            w->err = rc;
+            snprintf(w->errmsg, sizeof(w->errmsg), "scenario %s: %s", s->s->name, err);
+            atomic_store(&w->sh->setup_failed, 1);
+            break;
+        }
+        for (uint32_t j = 0; j < s->count && rc == 0; j++) {
+            conn *c = &w->conns[s->first + j];
+            c->tctx = s->tls;
+            if ((rc = tls_conn_new(&c->tls)) < 0) {
+                w->err = rc;
+                snprintf(w->errmsg, sizeof(w->errmsg), "worker %u: out of memory for TLS",
+                         w->index);
+                atomic_store(&w->sh->setup_failed, 1);
+            }
+        }
+    }
+    if (rc == 0)
+        rc = conn_io_init(&w->io, RING_ENTRIES, RECV_BUFS, RECV_BUF_SIZE, w->nconns);
+    if (rc < 0 && !w->err) {
         w->err = rc;
         if (rc == -EMFILE && getrlimit(RLIMIT_NOFILE, &rl) == 0)
             snprintf(w->errmsg, sizeof(w->errmsg),
@@ -546,7 +592,7 @@ static void *thread_main(void *arg)
             snprintf(w->errmsg, sizeof(w->errmsg), "worker %u: io_uring setup failed: %s",
                      w->index, strerror(-rc));
         atomic_store(&w->sh->setup_failed, 1);
-    } else {
+    } else if (!w->err) {
         preconnect(w);
     }
     pthread_barrier_wait(&w->sh->ready);
@@ -651,6 +697,10 @@ void worker_free(worker *w)
     if (!w)
         return;
     conn_io_free(&w->io);
+    for (uint32_t i = 0; w->conns && i < w->nconns; i++)
+        tls_conn_free(w->conns[i].tls);
+    for (size_t i = 0; w->sc && i < w->nsc; i++)
+        tls_ctx_free(w->sc[i].tls);
     if (w->sc)
         for (size_t i = 0; i < w->nsc; i++) {
             metrics_rec_free(&w->sc[i].m);

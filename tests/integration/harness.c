@@ -89,6 +89,45 @@ void target_start(server *s)
     cr_assert_fail("target server %s did not start", bin);
 }
 
+void tool_start(server *s, const char *name, const char *const *args)
+{
+    memset(s, 0, sizeof(*s));
+    make_dir(s->dir, sizeof(s->dir));
+    char portfile[128], bin[512];
+    snprintf(portfile, sizeof(portfile), "%s/port", s->dir);
+    snprintf(bin, sizeof(bin), "%s/blast-%s", env_or("TOOLS_DIR", "build"), name);
+    const char *argv[32] = {bin, "--port", "0", "--port-file", portfile, "--quiet"};
+    int argc = 6;
+    for (; args && *args && argc < 31; args++)
+        argv[argc++] = *args;
+    argv[argc] = NULL;
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    s->pid = pid;
+    for (int i = 0; i < 200; i++) {
+        FILE *f = fopen(portfile, "r");
+        if (f) {
+            int ok = fscanf(f, "%d", &s->port);
+            fclose(f);
+            if (ok == 1 && s->port > 0)
+                return;
+        }
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            s->pid = 0;
+            server_stop(s);
+            cr_assert_fail("%s exited at start (status %d)", bin, st);
+        }
+        sleep_s(0.025);
+    }
+    server_stop(s);
+    cr_assert_fail("%s did not start", bin);
+}
+
 int free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -103,6 +142,12 @@ int free_port(void)
 
 bool nginx_start(server *s)
 {
+    return nginx_start_with(s, "", "1000000", false);
+}
+
+bool nginx_start_with(server *s, const char *server_extra, const char *keepalive_requests,
+                      bool ssl)
+{
     memset(s, 0, sizeof(*s));
     const char *bin = env_or("NGINX_BIN", "/usr/sbin/nginx");
     if (access(bin, X_OK) != 0)
@@ -116,12 +161,13 @@ bool nginx_start(server *s)
     fprintf(f,
             "daemon off;\nworker_processes 1;\npid %s/nginx.pid;\nerror_log %s/error.log;\n"
             "events { worker_connections 4096; }\n"
-            "http {\n  access_log off;\n  keepalive_requests 1000000;\n"
+            "http {\n  access_log off;\n  keepalive_requests %s;\n"
             "  keepalive_timeout 300s;\n  client_body_temp_path %s;\n  proxy_temp_path %s;\n"
             "  fastcgi_temp_path %s;\n  uwsgi_temp_path %s;\n  scgi_temp_path %s;\n"
-            "  server {\n    listen 127.0.0.1:%d;\n"
+            "  server {\n    listen 127.0.0.1:%d%s;\n    %s\n"
             "    location / { return 200 \"ok\\n\"; }\n  }\n}\n",
-            s->dir, s->dir, s->dir, s->dir, s->dir, s->dir, s->dir, s->port);
+            s->dir, s->dir, keepalive_requests, s->dir, s->dir, s->dir, s->dir, s->dir, s->port,
+            ssl ? " ssl" : "", server_extra);
     fclose(f);
     pid_t pid = fork();
     cr_assert(pid >= 0);

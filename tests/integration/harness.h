@@ -22,6 +22,16 @@ void target_start(server *s);
  * every path. Returns false (after cr_skip-worthy logging) if nginx is not installed. */
 bool nginx_start(server *s);
 
+/* Starts the helper program $TOOLS_DIR/blast-NAME (default build/blast-NAME) with --port 0
+ * --port-file FILE --quiet and then args (NULL-terminated, may be NULL), and waits for its port
+ * file. Aborts the test on failure. Stop it with server_stop. */
+void tool_start(server *s, const char *name, const char *const *args);
+
+/* nginx_start with extra directives inside server { } (e.g. TLS settings), a keepalive_requests
+ * value, and `listen ... ssl` when ssl is true. */
+bool nginx_start_with(server *s, const char *server_extra, const char *keepalive_requests,
+                      bool ssl);
+
 /* Stops a server started by target_start / nginx_start (SIGTERM, then SIGKILL) and removes its
  * temp dir. */
 void server_stop(server *s);

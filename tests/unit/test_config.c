@@ -112,13 +112,16 @@ static void expect_error(const char *ini, const char *want)
 #define GLOBAL "[global]\nbase_url = http://127.0.0.1:8080\nduration = 10s\n" /* lines 1-3 */
 #define VUS "[scenario a]\nexecutor = constant-vus\nvus = 2\n"                /* lines 4-6 */
 #define CAR "[scenario a]\nexecutor = constant-arrival-rate\nrate = 10/s\n"   /* lines 4-6 */
+#define TLS_KEYS                                                                                   \
+    "insecure_skip_tls_verify, ca_file, client_cert, client_key, server_name, tls_min_version, "   \
+    "tls_ciphers, tls_curves, tls_resume"
 #define SCENARIO_KEYS                                                                              \
     "executor, rate, vus, duration, max_connections, pre_connections, max_queue, arrival, "        \
-    "base_url, connect_timeout, request_timeout, source_addresses, method, url, path, header, "    \
-    "body"
+    "base_url, connect_timeout, request_timeout, source_addresses, " TLS_KEYS ", method, url, "  \
+    "path, header, body"
 #define GLOBAL_KEYS                                                                                \
     "base_url, duration, workers, connect_timeout, request_timeout, graceful_stop, "               \
-    "source_addresses"
+    "source_addresses, " TLS_KEYS
 #define EXECUTORS "constant-arrival-rate, constant-vus"
 #define RATE_FORMS "(a number > 0 per unit: 100/s, 100/m, 5000/30s, 0.5/s)"
 
@@ -714,14 +717,24 @@ Test(config_errors, table)
          "{F}:8: [scenario a] body: a body read from a file (@FILE) cannot continue on the next "
          "line"},
         /* targets */
-        {"[global]\nbase_url = https://h\n" VUS,
-         "{F}:2: [global] base_url: https is not supported yet (use http://; TLS comes in a later "
-         "version)"},
-        {GLOBAL VUS "url = https://h/x\n",
-         "{F}:7: [scenario a] url: https is not supported yet (use http://; TLS comes in a later "
-         "version)"},
+        /* TLS settings */
+        {GLOBAL VUS "insecure_skip_tls_verify = maybe\n",
+         "{F}:7: [scenario a] insecure_skip_tls_verify: 'maybe' is not a boolean (allowed: true, "
+         "false)"},
+        {GLOBAL VUS "tls_min_version = 1.1\n",
+         "{F}:7: [scenario a] tls_min_version: '1.1' is not supported (allowed: 1.2, 1.3)"},
+        {GLOBAL VUS "tls_curves = X25519:P-999\n",
+         "{F}:7: [scenario a] tls_curves: unknown curve 'P-999' (allowed: X25519, P-256, P-384, "
+         "P-521, separated by ':')"},
+        {GLOBAL VUS "ca_file = /nonexistent/ca.pem\n",
+         "{F}:7: [scenario a] ca_file: cannot read '/nonexistent/ca.pem': No such file or "
+         "directory"},
+        {GLOBAL VUS "client_cert = /etc/hostname\n",
+         "{F}:7: [scenario a] client_cert: client_cert and client_key go together (give both for "
+         "mutual TLS)"},
         {"[global]\nbase_url = ftp://h\n" VUS,
-         "{F}:2: [global] base_url: unsupported scheme 'ftp' (allowed: http://host[:port][/path])"},
+         "{F}:2: [global] base_url: unsupported scheme 'ftp' (allowed: http:// or "
+         "https://host[:port][/path])"},
         {"[global]\nbase_url = localhost:8080\n" VUS,
          "{F}:2: [global] base_url: 'localhost:8080' is not an absolute URL (expected "
          "http://host[:port][/path])"},
@@ -850,6 +863,32 @@ Test(config_errors, overrides)
     expect_error_ov(GLOBAL VUS, &ov, "{F}: --vus 1000001 is out of range (allowed: 1..1000000)");
     ov = (config_overrides){.rate = NAN};
     expect_error_ov(GLOBAL CAR, &ov, "{F}: --rate must be a number > 0 per second");
+}
+
+Test(config, https_targets_and_tls_settings)
+{
+    plan *p = ok("[global]\nbase_url = https://api.example.test\nduration = 1s\n"
+                 "insecure_skip_tls_verify = true\n"
+                 "[scenario a]\nexecutor = constant-vus\nvus = 1\n"
+                 "[scenario b]\nexecutor = constant-vus\nvus = 1\nurl = https://[::1]:8443/x\n"
+                 "insecure_skip_tls_verify = no\ntls_min_version = 1.3\ntls_resume = false\n"
+                 "server_name = certctl.local\ntls_curves = X25519:P-256\n");
+    plan_scenario *a = &p->scenarios[0], *b = &p->scenarios[1];
+    cr_assert(a->tls);
+    cr_assert_eq(a->port, 443, "https defaults to 443");
+    cr_assert_str_eq(a->host_header, "api.example.test");
+    cr_assert(a->tls_opts.insecure, "inherited from [global]");
+    cr_assert(a->tls_opts.resume, "resumption is on by default");
+    cr_assert_eq(a->tls_opts.min_version, 12);
+    cr_assert(b->tls);
+    cr_assert_eq(b->port, 8443);
+    cr_assert_str_eq(b->host_header, "[::1]:8443");
+    cr_assert_not(b->tls_opts.insecure, "the scenario overrides [global]");
+    cr_assert_not(b->tls_opts.resume);
+    cr_assert_eq(b->tls_opts.min_version, 13);
+    cr_assert_str_eq(b->tls_opts.server_name, "certctl.local");
+    cr_assert_str_eq(b->tls_opts.curves, "X25519:P-256");
+    plan_free(p);
 }
 
 Test(config, source_addresses)
