@@ -26,7 +26,11 @@ static void make_certs(void)
              "-out srv.csr -subj /CN=localhost && "
              "printf 'subjectAltName=DNS:localhost\\n' > ext && "
              "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem "
-             "-days 2 -extfile ext",
+             "-days 2 -extfile ext && "
+             "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout cli.key "
+             "-out cli.csr -subj /CN=blast-client && "
+             "openssl x509 -req -in cli.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out cli.pem "
+             "-days 2",
              certdir);
     char full[2100];
     snprintf(full, sizeof(full), "(%s) >/dev/null 2>&1", cmd);
@@ -221,6 +225,38 @@ Test(tls, server_closing_every_response_reconnects_cleanly, .timeout = 60)
     cr_assert_eq(jnum(&r, "s", "requests", "ok"), 600);
     cr_assert_eq(jnum(&r, "s", "requests", "failed"), 0);
     cr_assert(jnum(&r, "s", "connections", "closed_by_server") >= 599);
+    blast_run_free(&r);
+}
+
+/* Mutual TLS: nginx requires a client certificate signed by the test CA. */
+Test(tls, client_certificate, .timeout = 60)
+{
+    server n;
+    char extra[512];
+    snprintf(extra, sizeof(extra),
+             "ssl_certificate %s/srv.pem; ssl_certificate_key %s/srv.key; "
+             "ssl_client_certificate %s/ca.pem; ssl_verify_client on; "
+             "if ($ssl_client_verify != SUCCESS) { return 403; }",
+             certdir, certdir, certdir);
+    if (!nginx_start_with(&n, extra, "1000", true))
+        cr_skip_test("nginx not installed");
+    char lines[512];
+    snprintf(lines, sizeof(lines), "ca_file = %s/ca.pem\nclient_cert = %s/cli.pem\n"
+                                   "client_key = %s/cli.key",
+             certdir, certdir, certdir);
+    blast_run r;
+    blast_exec(&r, ini_for(n.port, "localhost", lines, "200/s", "1s"), NULL, 0, 40);
+    print_tls("mTLS", &r);
+    cr_assert_eq(r.exit_code, 0, "exit %d: %s", r.exit_code, r.stderr_text);
+    cr_assert_eq(jnum(&r, "s", "requests", "ok"), 200);
+    blast_run_free(&r);
+    /* Without the client certificate nginx refuses (400 "No required SSL certificate"). */
+    snprintf(lines, sizeof(lines), "ca_file = %s/ca.pem", certdir);
+    blast_exec(&r, ini_for(n.port, "localhost", lines, "200/s", "1s"), NULL, 0, 40);
+    server_stop(&n);
+    assert_accounted(&r, "s");
+    cr_assert_eq(jnum(&r, "s", "requests", "ok"), 0);
+    cr_assert_eq(jnum(&r, "s", "failures", "status") + jnum(&r, "s", "failures", "tls"), 200);
     blast_run_free(&r);
 }
 
