@@ -25,8 +25,7 @@ typedef struct config_overrides {
  * caller owns it: plan_free), or a negative errno-style code with the message in err:
  * -ENOENT / -EACCES ("FILE: cannot open: ..."), -EINVAL (a "FILE:LINE: ..." message), -ENOMEM.
  * Hosts are not resolved here (see plan_prepare). */
-int config_load(const char *path, const config_overrides *ov, plan **out, char *err,
-                size_t errlen);
+int config_load(const char *path, const config_overrides *ov, plan **out, char *err, size_t errlen);
 
 /* Parses a duration: one or more <number><unit> parts with unit us, ms, s, m or h, e.g. "30s",
  * "1m30s", "500ms", "1.5s". Returns 0 and *ns, or -EINVAL (zero is allowed; negatives are not). */

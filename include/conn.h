@@ -37,8 +37,7 @@ typedef struct conn_io {
  * of nfiles entries (one per connection: entry i is connection i's socket; at most RLIMIT_NOFILE)
  * and nbufs receive buffers of bufsize bytes (nbufs a power of two, at most 32768).
  * Returns 0 or -errno (io's fields are then safe to pass to conn_io_free). */
-int conn_io_init(conn_io *io, unsigned entries, unsigned nbufs, unsigned bufsize,
-                 unsigned nfiles);
+int conn_io_init(conn_io *io, unsigned entries, unsigned nbufs, unsigned bufsize, unsigned nfiles);
 
 /* Frees the ring and the buffers; a zeroed io is accepted. */
 void conn_io_free(conn_io *io);
@@ -87,7 +86,7 @@ typedef enum {
 typedef struct conn {
     int fd; /* its fixed-file slot (== idx) while open, -1 when closed */
     uint32_t gen;
-    uint32_t idx;  /* its index in the worker's table, in every conn_ud */
+    uint32_t idx;   /* its index in the worker's table, in every conn_ud */
     uint16_t owner; /* the worker's tag (scenario index); conn.c does not read it */
     uint8_t state;
     bool send_inflight; /* a SEND is outstanding */
@@ -99,9 +98,9 @@ typedef struct conn {
     const http1_req *req;
     uint32_t sent; /* bytes of req the kernel has taken (plaintext bytes encrypted, with TLS) */
     uint64_t t_handshake; /* when the TLS handshake started */
-    uint64_t t_intended; /* when the request was due */
-    uint64_t t_sent;     /* when it was handed to the kernel (connect start while connecting) */
-    uint64_t t_done;     /* when its response ended */
+    uint64_t t_intended;  /* when the request was due */
+    uint64_t t_sent;      /* when it was handed to the kernel (connect start while connecting) */
+    uint64_t t_done;      /* when its response ended */
     http1_resp resp;
 } conn;
 
@@ -116,13 +115,13 @@ typedef enum {
 
 typedef struct conn_ev {
     conn_ev_type type;
-    metrics_fail fail; /* CONN_EV_FAILED */
-    int err;           /* -errno when an errno is the reason, else 0 */
-    const char *why;   /* static text for FAILED / CLOSED / CONNECT_FAILED */
-    bool closed;       /* the connection is closed now (RESPONSE with close, or any failure) */
-    bool by_server;    /* the server ended the connection (Connection: close, EOF) */
-    bool handshake;    /* CONNECTED after a TLS handshake: */
-    bool resumed;      /*   it resumed a session */
+    metrics_fail fail;     /* CONN_EV_FAILED */
+    int err;               /* -errno when an errno is the reason, else 0 */
+    const char *why;       /* static text for FAILED / CLOSED / CONNECT_FAILED */
+    bool closed;           /* the connection is closed now (RESPONSE with close, or any failure) */
+    bool by_server;        /* the server ended the connection (Connection: close, EOF) */
+    bool handshake;        /* CONNECTED after a TLS handshake: */
+    bool resumed;          /*   it resumed a session */
     uint64_t handshake_ns; /*   and took this long */
     uint32_t bytes_in, bytes_out; /* wire bytes this completion accounts for */
 } conn_ev;

@@ -33,12 +33,12 @@ typedef struct metrics_counts {
     uint64_t scheduled, ok, failed, dropped;
     uint64_t fail[METRICS_NFAIL];
     uint64_t bytes_sent, bytes_received;
-    uint64_t conns_opened;      /* connect attempts that succeeded */
-    uint64_t conns_failed;      /* connect attempts that failed (refused, timed out, ...) */
-    uint64_t conns_open;        /* open now */
-    uint64_t conns_max_open;    /* most open at once (summed over workers when merged) */
-    uint64_t conns_server_closed; /* the server ended a keep-alive connection (reconnects) */
-    uint64_t late_sends;        /* requests sent after they were due (queued or late timer) */
+    uint64_t conns_opened;          /* connect attempts that succeeded */
+    uint64_t conns_failed;          /* connect attempts that failed (refused, timed out, ...) */
+    uint64_t conns_open;            /* open now */
+    uint64_t conns_max_open;        /* most open at once (summed over workers when merged) */
+    uint64_t conns_server_closed;   /* the server ended a keep-alive connection (reconnects) */
+    uint64_t late_sends;            /* requests sent after they were due (queued or late timer) */
     uint64_t tls_full, tls_resumed; /* completed TLS handshakes, full and resumed */
 } metrics_counts;
 
@@ -57,9 +57,9 @@ typedef struct metrics_live {
 
 typedef struct metrics_rec {
     metrics_counts c;
-    hist *latency; /* µs from the intended start to the end of the response (corrected) */
-    hist *service; /* µs from the actual send to the end of the response (uncorrected) */
-    hist *lateness; /* µs from the intended start to the actual send */
+    hist *latency;   /* µs from the intended start to the end of the response (corrected) */
+    hist *service;   /* µs from the actual send to the end of the response (uncorrected) */
+    hist *lateness;  /* µs from the intended start to the actual send */
     hist *handshake; /* µs of each completed TLS handshake */
     metrics_reason tls_reasons[METRICS_TLS_REASONS];
     metrics_live live;

@@ -54,22 +54,22 @@ typedef struct plan_scenario {
     int line; /* line of its [scenario NAME] header, for messages */
     plan_executor executor;
     plan_arrival arrival;
-    double rate;          /* requests per second (arrival-rate executors) */
-    uint64_t duration_ns; /* how long requests are started */
+    double rate;              /* requests per second (arrival-rate executors) */
+    uint64_t duration_ns;     /* how long requests are started */
     uint32_t vus;             /* constant-vus */
     uint32_t max_connections; /* arrival-rate: open at most this many connections */
     uint32_t pre_connections; /* arrival-rate: connections opened before the clock starts */
-    uint32_t max_queue; /* arrival-rate: due requests that may wait for a connection; beyond,
-                           a due request is dropped */
+    uint32_t max_queue;       /* arrival-rate: due requests that may wait for a connection; beyond,
+                                 a due request is dropped */
     uint64_t connect_timeout_ns;
     uint64_t request_timeout_ns; /* from send to the end of the response */
 
     /* target, from base_url (global or per scenario) */
-    bool tls;        /* https:// */
+    bool tls; /* https:// */
     plan_tls tls_opts;
-    char *host;      /* as written in the URL, without brackets for IPv6 */
+    char *host; /* as written in the URL, without brackets for IPv6 */
     uint16_t port;
-    char *host_header; /* "host" or "host:port" when not the default port */
+    char *host_header;            /* "host" or "host:port" when not the default port */
     struct sockaddr_storage addr; /* filled by plan_prepare() */
     socklen_t addrlen;
 
@@ -84,8 +84,8 @@ typedef struct plan_scenario {
 } plan_scenario;
 
 typedef struct plan {
-    char *file;       /* the scenario file, for messages */
-    unsigned workers; /* worker threads (>= 1) */
+    char *file;                /* the scenario file, for messages */
+    unsigned workers;          /* worker threads (>= 1) */
     uint64_t graceful_stop_ns; /* after the duration, how long in-flight requests may finish */
     plan_scenario *scenarios;
     size_t nscenarios;
@@ -101,12 +101,12 @@ int plan_prepare(plan *p, char *err, size_t errlen);
 
 /* The part of a scenario that worker w of n runs. */
 typedef struct plan_share {
-    double rate; /* this worker's requests per second (rate / nworkers); 0 when it takes no
-                    part (then max_connections, pre_connections and max_queue are 0 too) */
+    double rate;       /* this worker's requests per second (rate / nworkers); 0 when it takes no
+                          part (then max_connections, pre_connections and max_queue are 0 too) */
     uint32_t worker;   /* this worker's index */
     uint32_t nworkers; /* workers taking part in the scenario: all of them, except for an
                           arrival-rate scenario with fewer max_connections than workers */
-    uint32_t vus;             /* this worker's VUs: vus / n, the first vus % n workers get one more */
+    uint32_t vus;      /* this worker's VUs: vus / n, the first vus % n workers get one more */
     uint32_t max_connections; /* split the same way over the workers taking part */
     uint32_t pre_connections; /* split the same way, at most max_connections */
     uint32_t max_queue;       /* split the same way, at least 1 */

@@ -17,9 +17,9 @@ typedef struct tls_ctx tls_ctx;
 typedef struct tls_conn tls_conn;
 
 enum {
-    TLS_OK = 0,     /* done (handshake) */
-    TLS_WANT = 1,   /* needs more received bytes */
-    TLS_ERROR = -1, /* failed: tls_reason() says why */
+    TLS_OK = 0,      /* done (handshake) */
+    TLS_WANT = 1,    /* needs more received bytes */
+    TLS_ERROR = -1,  /* failed: tls_reason() says why */
     TLS_CLOSED = -2, /* the peer sent close_notify */
 };
 

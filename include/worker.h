@@ -19,11 +19,11 @@
 typedef struct worker_shared {
     const plan *plan;
     uint32_t nworkers;
-    pthread_barrier_t ready; /* workers (and main) meet here once connections are pre-opened */
-    pthread_barrier_t go;    /* ... and here once main has set t0 */
-    _Atomic uint64_t t0;     /* clock_ns() at which every schedule starts */
-    _Atomic int setup_failed; /* a worker could not set up: nobody starts */
-    _Atomic int stop;         /* 1: stop starting requests (Ctrl-C); 2: stop now */
+    pthread_barrier_t ready;   /* workers (and main) meet here once connections are pre-opened */
+    pthread_barrier_t go;      /* ... and here once main has set t0 */
+    _Atomic uint64_t t0;       /* clock_ns() at which every schedule starts */
+    _Atomic int setup_failed;  /* a worker could not set up: nobody starts */
+    _Atomic int stop;          /* 1: stop starting requests (Ctrl-C); 2: stop now */
     _Atomic uint32_t finished; /* workers that have ended their run */
 } worker_shared;
 

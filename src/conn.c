@@ -14,8 +14,7 @@
 #include "conn.h"
 #include "tls.h"
 
-int conn_io_init(conn_io *io, unsigned entries, unsigned nbufs, unsigned bufsize,
-                 unsigned nfiles)
+int conn_io_init(conn_io *io, unsigned entries, unsigned nbufs, unsigned bufsize, unsigned nfiles)
 {
     memset(io, 0, sizeof(*io));
     if (nbufs == 0 || (nbufs & (nbufs - 1)) || nbufs > 32768 || bufsize == 0)
@@ -298,8 +297,8 @@ static conn_ev on_data(conn *c, conn_io *io, const char *data, size_t len, uint6
         return ev_response(c, io, false, false);
     if (c->state != CONN_BUSY) {
         conn_close(c, io);
-        return (conn_ev){.type = CONN_EV_CLOSED, .why = "unsolicited bytes from the server",
-                         .closed = true};
+        return (conn_ev){
+            .type = CONN_EV_CLOSED, .why = "unsolicited bytes from the server", .closed = true};
     }
     for (;;) {
         ssize_t n = http1_resp_parse(&c->resp, data, len);
@@ -339,7 +338,8 @@ static conn_ev on_eof(conn *c, conn_io *io, uint64_t now)
 {
     if (c->handshaking) {
         conn_close(c, io);
-        return (conn_ev){.type = CONN_EV_CONNECT_FAILED, .fail = METRICS_FAIL_TLS,
+        return (conn_ev){.type = CONN_EV_CONNECT_FAILED,
+                         .fail = METRICS_FAIL_TLS,
                          .why = "the server closed the connection during the TLS handshake",
                          .closed = true};
     }
@@ -361,8 +361,10 @@ static conn_ev on_eof(conn *c, conn_io *io, uint64_t now)
     if (c->state == CONN_BUSY) /* resp_done: waiting for the send completion */
         return (conn_ev){.type = CONN_EV_NONE};
     conn_close(c, io);
-    return (conn_ev){.type = CONN_EV_CLOSED, .why = "server closed an idle connection",
-                     .closed = true, .by_server = true};
+    return (conn_ev){.type = CONN_EV_CLOSED,
+                     .why = "server closed an idle connection",
+                     .closed = true,
+                     .by_server = true};
 }
 
 /* Advances the TLS handshake with what has been fed. */
@@ -372,15 +374,17 @@ static conn_ev handshake(conn *c, conn_io *io, uint64_t now)
     if (r == TLS_ERROR || flush(c, io) < 0) {
         const char *why = tls_reason(c->tls);
         conn_close(c, io);
-        return (conn_ev){.type = CONN_EV_CONNECT_FAILED, .fail = METRICS_FAIL_TLS, .why = why,
-                         .closed = true};
+        return (conn_ev){
+            .type = CONN_EV_CONNECT_FAILED, .fail = METRICS_FAIL_TLS, .why = why, .closed = true};
     }
     if (r == TLS_WANT)
         return (conn_ev){.type = CONN_EV_NONE};
     c->handshaking = false;
     c->state = CONN_IDLE;
-    return (conn_ev){.type = CONN_EV_CONNECTED, .handshake = true,
-                     .resumed = tls_resumed(c->tls), .handshake_ns = now - c->t_handshake};
+    return (conn_ev){.type = CONN_EV_CONNECTED,
+                     .handshake = true,
+                     .resumed = tls_resumed(c->tls),
+                     .handshake_ns = now - c->t_handshake};
 }
 
 /* Received ciphertext: finish the handshake, then decrypt record by record into the parser.
@@ -408,8 +412,10 @@ static conn_ev on_tls_data(conn *c, conn_io *io, const char *data, size_t len, u
             if (ev.type == CONN_EV_CONNECTED) {
                 const char *why = tls_reason(c->tls);
                 conn_close(c, io);
-                return (conn_ev){.type = CONN_EV_CONNECT_FAILED, .fail = METRICS_FAIL_TLS,
-                                 .why = why, .closed = true};
+                return (conn_ev){.type = CONN_EV_CONNECT_FAILED,
+                                 .fail = METRICS_FAIL_TLS,
+                                 .why = why,
+                                 .closed = true};
             }
             if (ev.type == CONN_EV_RESPONSE) {
                 conn_close(c, io);
@@ -426,7 +432,8 @@ static conn_ev on_tls_data(conn *c, conn_io *io, const char *data, size_t len, u
              * for it, so the connection is out of step. */
             conn_close(c, io);
             if (ev.type == CONN_EV_CONNECTED)
-                return (conn_ev){.type = CONN_EV_CONNECT_FAILED, .fail = METRICS_FAIL_TLS,
+                return (conn_ev){.type = CONN_EV_CONNECT_FAILED,
+                                 .fail = METRICS_FAIL_TLS,
                                  .why = "unsolicited data after the TLS handshake",
                                  .closed = true};
             ev.closed = true;
@@ -468,15 +475,17 @@ static conn_ev on_recv(conn *c, conn_io *io, const struct io_uring_cqe *cqe, uin
         conn_io_recycle(io, cqe);
         if (c->handshaking) {
             conn_close(c, io);
-            return (conn_ev){.type = CONN_EV_CONNECT_FAILED, .fail = METRICS_FAIL_TLS,
-                             .err = cqe->res, .why = "receive failed during the TLS handshake",
+            return (conn_ev){.type = CONN_EV_CONNECT_FAILED,
+                             .fail = METRICS_FAIL_TLS,
+                             .err = cqe->res,
+                             .why = "receive failed during the TLS handshake",
                              .closed = true};
         }
         if (c->state == CONN_BUSY)
             return ev_fail(c, io, METRICS_FAIL_RESET, cqe->res, "receive failed");
         conn_close(c, io);
-        return (conn_ev){.type = CONN_EV_CLOSED, .err = cqe->res, .why = "receive failed",
-                         .closed = true};
+        return (conn_ev){
+            .type = CONN_EV_CLOSED, .err = cqe->res, .why = "receive failed", .closed = true};
     }
     if (!c->recv_armed && c->state != CONN_CLOSED)
         arm_recv(c, io);
@@ -491,15 +500,17 @@ static conn_ev on_send(conn *c, conn_io *io, const struct io_uring_cqe *cqe, uin
             return ev_response(c, io, false, true);
         if (c->handshaking) {
             conn_close(c, io);
-            return (conn_ev){.type = CONN_EV_CONNECT_FAILED, .fail = METRICS_FAIL_TLS,
-                             .err = cqe->res, .why = "send failed during the TLS handshake",
+            return (conn_ev){.type = CONN_EV_CONNECT_FAILED,
+                             .fail = METRICS_FAIL_TLS,
+                             .err = cqe->res,
+                             .why = "send failed during the TLS handshake",
                              .closed = true};
         }
         if (c->state == CONN_BUSY)
             return ev_fail(c, io, METRICS_FAIL_RESET, cqe->res, "send failed");
         conn_close(c, io);
-        return (conn_ev){.type = CONN_EV_CLOSED, .err = cqe->res, .why = "send failed",
-                         .closed = true};
+        return (conn_ev){
+            .type = CONN_EV_CLOSED, .err = cqe->res, .why = "send failed", .closed = true};
     }
     uint32_t n = (uint32_t)cqe->res;
     if (c->tls)
@@ -508,10 +519,10 @@ static conn_ev on_send(conn *c, conn_io *io, const struct io_uring_cqe *cqe, uin
         c->sent += n;
     conn_ev ev = {.type = CONN_EV_NONE};
     if (flush(c, io) < 0) {
-        ev = c->state == CONN_BUSY ? ev_fail(c, io, METRICS_FAIL_TLS, 0, tls_reason(c->tls))
-                                   : (conn_close(c, io), (conn_ev){.type = CONN_EV_CLOSED,
-                                                                   .why = tls_reason(c->tls),
-                                                                   .closed = true});
+        ev = c->state == CONN_BUSY
+                 ? ev_fail(c, io, METRICS_FAIL_TLS, 0, tls_reason(c->tls))
+                 : (conn_close(c, io),
+                    (conn_ev){.type = CONN_EV_CLOSED, .why = tls_reason(c->tls), .closed = true});
     } else if (c->resp_done) {
         /* More to send after the response ended: the server answered before reading the whole
          * request, so the stream is out of step (report the response, then close). */
@@ -530,8 +541,11 @@ conn_ev conn_complete(conn *c, conn_io *io, const struct io_uring_cqe *cqe, unsi
         if (cqe->res < 0) {
             int err = cqe->res;
             conn_close(c, io);
-            return (conn_ev){.type = CONN_EV_CONNECT_FAILED, .fail = METRICS_FAIL_CONNECT,
-                             .err = err, .why = "connect failed", .closed = true};
+            return (conn_ev){.type = CONN_EV_CONNECT_FAILED,
+                             .fail = METRICS_FAIL_CONNECT,
+                             .err = err,
+                             .why = "connect failed",
+                             .closed = true};
         }
         arm_recv(c, io);
         if (!c->tls) {
@@ -540,8 +554,10 @@ conn_ev conn_complete(conn *c, conn_io *io, const struct io_uring_cqe *cqe, unsi
         }
         if (tls_conn_start(c->tls, c->tctx) < 0) {
             conn_close(c, io);
-            return (conn_ev){.type = CONN_EV_CONNECT_FAILED, .fail = METRICS_FAIL_TLS,
-                             .err = -ENOMEM, .why = "out of memory for a TLS session",
+            return (conn_ev){.type = CONN_EV_CONNECT_FAILED,
+                             .fail = METRICS_FAIL_TLS,
+                             .err = -ENOMEM,
+                             .why = "out of memory for a TLS session",
                              .closed = true};
         }
         c->handshaking = true;

@@ -18,9 +18,9 @@
 
 enum {
     EXIT_OK = 0,
-    EXIT_USAGE = 2,    /* bad command line or scenario file */
-    EXIT_SETUP = 3,    /* could not start: unresolvable host, io_uring, output file, threads */
-    EXIT_NO_OK = 4,    /* the run completed but not one request succeeded */
+    EXIT_USAGE = 2, /* bad command line or scenario file */
+    EXIT_SETUP = 3, /* could not start: unresolvable host, io_uring, output file, threads */
+    EXIT_NO_OK = 4, /* the run completed but not one request succeeded */
     EXIT_THRESHOLDS = 99,
     EXIT_INTERRUPTED = 130,
 };
@@ -93,11 +93,16 @@ static void progress(const report_run *run, worker **ws, unsigned nw, uint64_t t
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"config", required_argument, 0, 'c'},   {"env", required_argument, 0, 'e'},
-        {"duration", required_argument, 0, 'd'}, {"rate", required_argument, 0, 'r'},
-        {"vus", required_argument, 0, 'u'},      {"workers", required_argument, 0, 'w'},
-        {"out", required_argument, 0, 'o'},      {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'},           {"version", no_argument, 0, 'V'},
+        {"config", required_argument, 0, 'c'},
+        {"env", required_argument, 0, 'e'},
+        {"duration", required_argument, 0, 'd'},
+        {"rate", required_argument, 0, 'r'},
+        {"vus", required_argument, 0, 'u'},
+        {"workers", required_argument, 0, 'w'},
+        {"out", required_argument, 0, 'o'},
+        {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'},
+        {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0},
     };
     const char *file = NULL;
@@ -127,16 +132,18 @@ int main(int argc, char **argv)
             break;
         case 'd':
             if (config_parse_duration(optarg, &ov.duration_ns) < 0 || ov.duration_ns == 0) {
-                fprintf(stderr, "blast: --duration %s: expected a positive duration such as "
-                                "30s, 1m30s or 500ms\n",
+                fprintf(stderr,
+                        "blast: --duration %s: expected a positive duration such as "
+                        "30s, 1m30s or 500ms\n",
                         optarg);
                 return EXIT_USAGE;
             }
             break;
         case 'r':
             if (config_parse_rate(optarg, &ov.rate) < 0) {
-                fprintf(stderr, "blast: --rate %s: expected a positive rate such as 1000/s, "
-                                "60/m or 5000/30s\n",
+                fprintf(stderr,
+                        "blast: --rate %s: expected a positive rate such as 1000/s, "
+                        "60/m or 5000/30s\n",
                         optarg);
                 return EXIT_USAGE;
             }
@@ -222,8 +229,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < nout; i++) {
         outs[i].f = strcmp(outs[i].path, "-") == 0 ? stdout : fopen(outs[i].path, "w");
         if (!outs[i].f) {
-            fprintf(stderr, "blast: --out %s=%s: cannot open: %s\n", outs[i].format,
-                    outs[i].path, strerror(errno));
+            fprintf(stderr, "blast: --out %s=%s: cannot open: %s\n", outs[i].format, outs[i].path,
+                    strerror(errno));
             plan_free(p);
             return EXIT_SETUP;
         }
@@ -262,7 +269,8 @@ int main(int argc, char **argv)
     for (unsigned i = 0; i < nw; i++) {
         if ((rc = worker_start(ws[i])) < 0) {
             fprintf(stderr, "blast: cannot start worker thread: %s\n", strerror(-rc));
-            return EXIT_SETUP; /* threads already started are blocked at a barrier; exit ends them */
+            return EXIT_SETUP; /* threads already started are blocked at a barrier; exit ends them
+                                */
         }
     }
     pthread_barrier_wait(&shared.ready);

@@ -33,8 +33,8 @@ static void times(FILE *f, const char *indent, const char *name, const hist *h)
     static const struct {
         const char *key;
         double p;
-    } pct[] = {{"p50", 50}, {"p90", 90}, {"p95", 95}, {"p99", 99}, {"p99.9", 99.9},
-               {"p99.99", 99.99}};
+    } pct[] = {{"p50", 50}, {"p90", 90},     {"p95", 95},
+               {"p99", 99}, {"p99.9", 99.9}, {"p99.99", 99.99}};
     fprintf(f, "%s\"%s\": {\"count\": %" PRIu64 ", \"min\": ", indent, name, hist_count(h));
     ms(f, hist_min(h));
     fprintf(f, ", \"mean\": %.3f", hist_mean(h) / 1e3);
@@ -87,8 +87,9 @@ static void scenario(FILE *f, const report_scenario *r, bool last)
             c->conns_opened, c->conns_max_open, c->conns_server_closed, c->conns_failed,
             s->tls ? "," : "");
     if (s->tls) {
-        fprintf(f, "      \"tls\": {\"verified\": %s, \"handshakes\": {\"full\": %" PRIu64
-                   ", \"resumed\": %" PRIu64 "},\n",
+        fprintf(f,
+                "      \"tls\": {\"verified\": %s, \"handshakes\": {\"full\": %" PRIu64
+                ", \"resumed\": %" PRIu64 "},\n",
                 s->tls_opts.insecure ? "false" : "true", c->tls_full, c->tls_resumed);
         times(f, "        ", "handshake_ms", r->m->handshake);
         fprintf(f, ",\n        \"errors\": {");

@@ -46,8 +46,9 @@ static void scenario(FILE *f, const report_scenario *r)
     fprintf(f, "\nscenario %s (%s, %s)\n", s->name,
             s->executor == PLAN_CONSTANT_VUS ? "constant-vus" : "constant-arrival-rate",
             s->steps[0].target);
-    fprintf(f, "  requests   %" PRIu64 " scheduled: %" PRIu64 " ok, %" PRIu64 " failed, %" PRIu64
-               " dropped\n",
+    fprintf(f,
+            "  requests   %" PRIu64 " scheduled: %" PRIu64 " ok, %" PRIu64 " failed, %" PRIu64
+            " dropped\n",
             c->scheduled, c->ok, c->failed, c->dropped);
     if (c->failed) {
         fprintf(f, "  failures  ");
@@ -68,25 +69,27 @@ static void scenario(FILE *f, const report_scenario *r)
     latency_row(f, "service", r->m->service);
     fprintf(f, "  bytes      %" PRIu64 " sent, %" PRIu64 " received\n", c->bytes_sent,
             c->bytes_received);
-    fprintf(f, "  conns      %" PRIu64 " opened, %" PRIu64 " max open, %" PRIu64
-               " closed by server, %" PRIu64 " failed to connect\n",
+    fprintf(f,
+            "  conns      %" PRIu64 " opened, %" PRIu64 " max open, %" PRIu64
+            " closed by server, %" PRIu64 " failed to connect\n",
             c->conns_opened, c->conns_max_open, c->conns_server_closed, c->conns_failed);
     if (s->tls) {
         const hist *h = r->m->handshake;
         char p50[32], p99[32];
         fmt_us(p50, sizeof(p50), hist_value_at(h, 50));
         fmt_us(p99, sizeof(p99), hist_value_at(h, 99));
-        fprintf(f, "  tls        %" PRIu64 " full + %" PRIu64 " resumed handshakes, p50 %s p99 %s%s\n",
-                c->tls_full, c->tls_resumed, p50, p99,
-                s->tls_opts.insecure ? "; CERTIFICATES NOT VERIFIED (insecure_skip_tls_verify)"
-                                     : "");
+        fprintf(
+            f, "  tls        %" PRIu64 " full + %" PRIu64 " resumed handshakes, p50 %s p99 %s%s\n",
+            c->tls_full, c->tls_resumed, p50, p99,
+            s->tls_opts.insecure ? "; CERTIFICATES NOT VERIFIED (insecure_skip_tls_verify)" : "");
         for (int i = 0; i < METRICS_TLS_REASONS && r->m->tls_reasons[i].count; i++)
             fprintf(f, "  tls error  %" PRIu64 " x %s\n", r->m->tls_reasons[i].count,
                     r->m->tls_reasons[i].text);
     }
     if (c->dropped)
-        fprintf(f, "  WARNING    %" PRIu64 " requests were dropped: raise max_connections or "
-                   "max_queue, or the target cannot keep up\n",
+        fprintf(f,
+                "  WARNING    %" PRIu64 " requests were dropped: raise max_connections or "
+                "max_queue, or the target cannot keep up\n",
                 c->dropped);
 }
 

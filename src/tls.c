@@ -116,8 +116,8 @@ int tls_ctx_new(tls_ctx **out, const plan_scenario *s, char *err, size_t errlen)
     int rc;
     wolfSSL_CTX_SetIORecv(c->ctx, cb_recv);
     wolfSSL_CTX_SetIOSend(c->ctx, cb_send);
-    rc = wolfSSL_CTX_SetMinVersion(c->ctx, o->min_version == 13 ? WOLFSSL_TLSV1_3
-                                                                : WOLFSSL_TLSV1_2);
+    rc =
+        wolfSSL_CTX_SetMinVersion(c->ctx, o->min_version == 13 ? WOLFSSL_TLSV1_3 : WOLFSSL_TLSV1_2);
     if (rc != WOLFSSL_SUCCESS) {
         wolf_error(err, errlen, "tls_min_version", rc);
         goto fail;
@@ -136,8 +136,9 @@ int tls_ctx_new(tls_ctx **out, const plan_scenario *s, char *err, size_t errlen)
                 snprintf(err, errlen, "ca_file %s: not a PEM certificate file wolfSSL can load",
                          o->ca_file);
             else
-                snprintf(err, errlen, "cannot load the system CA certificates (install "
-                                      "ca-certificates, or give ca_file)");
+                snprintf(err, errlen,
+                         "cannot load the system CA certificates (install "
+                         "ca-certificates, or give ca_file)");
             goto fail;
         }
     }

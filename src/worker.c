@@ -36,7 +36,7 @@ typedef struct wscen {
     uint32_t first, count; /* its slice of the worker's connection table */
     uint32_t *idle;        /* stack of idle connection indices */
     uint32_t nidle;
-    uint32_t nopen;       /* connecting or connected */
+    uint32_t nopen; /* connecting or connected */
     uint32_t nconnecting;
     uint32_t nbusy;
     uint64_t *q; /* intended start times of due requests waiting for a connection (a ring) */
@@ -117,8 +117,8 @@ static void open_conn(worker *w, wscen *s, conn *c, uint64_t now)
         /* Round robin over the source addresses. */
         const struct sockaddr_storage *ss = &s->s->src[s->next_src++ % s->s->nsrc];
         src = (const struct sockaddr *)ss;
-        srclen = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                           : sizeof(struct sockaddr_in);
+        srclen =
+            ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
     }
     int rc = conn_connect(c, &w->io, (const struct sockaddr *)&s->s->addr, s->s->addrlen, src,
                           srclen, now);
@@ -589,8 +589,8 @@ static void *thread_main(void *arg)
                      "worker: lower max_connections / vus, add workers or raise ulimit -n",
                      w->index, w->nconns, (unsigned long long)rl.rlim_cur);
         else
-            snprintf(w->errmsg, sizeof(w->errmsg), "worker %u: io_uring setup failed: %s",
-                     w->index, strerror(-rc));
+            snprintf(w->errmsg, sizeof(w->errmsg), "worker %u: io_uring setup failed: %s", w->index,
+                     strerror(-rc));
         atomic_store(&w->sh->setup_failed, 1);
     } else if (!w->err) {
         preconnect(w);

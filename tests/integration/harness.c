@@ -145,8 +145,7 @@ bool nginx_start(server *s)
     return nginx_start_with(s, "", "1000000", false);
 }
 
-bool nginx_start_with(server *s, const char *server_extra, const char *keepalive_requests,
-                      bool ssl)
+bool nginx_start_with(server *s, const char *server_extra, const char *keepalive_requests, bool ssl)
 {
     memset(s, 0, sizeof(*s));
     const char *bin = env_or("NGINX_BIN", "/usr/sbin/nginx");
@@ -225,8 +224,10 @@ int http_get(int port, const char *path)
         return -1;
     }
     char req[256], resp[512];
-    int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                                       "Connection: close\r\n\r\n", path);
+    int n = snprintf(req, sizeof(req),
+                     "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     "Connection: close\r\n\r\n",
+                     path);
     if (write(fd, req, (size_t)n) != n) {
         close(fd);
         return -1;
@@ -333,8 +334,8 @@ double jnum(const blast_run *r, const char *scenario, const char *a, const char 
     v = json_object_get(v, a);
     if (b)
         v = json_object_get(v, b);
-    cr_assert(json_is_number(v), "scenarios.%s.%s%s%s is not a number", scenario, a,
-              b ? "." : "", b ? b : "");
+    cr_assert(json_is_number(v), "scenarios.%s.%s%s%s is not a number", scenario, a, b ? "." : "",
+              b ? b : "");
     return json_number_value(v);
 }
 

@@ -43,8 +43,8 @@ int http_get(int port, const char *path);
 int free_port(void);
 
 typedef struct blast_run {
-    int exit_code;   /* exit status, or 128 + signal */
-    json_t *json;    /* parsed --out json document, NULL if none */
+    int exit_code; /* exit status, or 128 + signal */
+    json_t *json;  /* parsed --out json document, NULL if none */
     char stderr_text[4096];
     double wall_s;
 } blast_run;

@@ -103,8 +103,8 @@ Test(engine, coordinated_omission_stall, .timeout = 60)
     pthread_t th;
     pthread_create(&th, NULL, stall_later, &a);
     blast_run r;
-    blast_exec(&r, arrival_ini(t.port, "/", "2000/s", "6s", 50, "pre_connections = 50\n"), NULL,
-               0, 40);
+    blast_exec(&r, arrival_ini(t.port, "/", "2000/s", "6s", 50, "pre_connections = 50\n"), NULL, 0,
+               40);
     pthread_join(th, NULL);
     server_stop(&t);
     print_latency("2000/s x 6s, 1 s stall", &r);
@@ -134,9 +134,8 @@ Test(engine, measurement_error_without_stall, .timeout = 60)
     cr_assert_eq(r.exit_code, 0, "exit %d: %s", r.exit_code, r.stderr_text);
     assert_accounted(&r, "s");
     double diff = jnum(&r, "s", "latency_ms", "p50") - jnum(&r, "s", "service_time_ms", "p50");
-    printf("corrected p50 - uncorrected p50 = %.3f ms; send lateness p50 %.3f p99 %.3f ms\n",
-           diff, jnum(&r, "s", "send_lateness_ms", "p50"),
-           jnum(&r, "s", "send_lateness_ms", "p99"));
+    printf("corrected p50 - uncorrected p50 = %.3f ms; send lateness p50 %.3f p99 %.3f ms\n", diff,
+           jnum(&r, "s", "send_lateness_ms", "p50"), jnum(&r, "s", "send_lateness_ms", "p99"));
     cr_assert(diff >= 0 && diff < 0.5, "measurement error %.3f ms, want < 0.5 ms", diff);
     blast_run_free(&r);
 }
@@ -156,8 +155,7 @@ Test(engine, server_closes_every_response, .timeout = 60)
     cr_assert_eq(ok, 3000);
     cr_assert_eq(jnum(&r, "s", "requests", "failed"), 0);
     double closed = jnum(&r, "s", "connections", "closed_by_server");
-    cr_assert(closed >= ok - 1, "closed by server %.0f, want one per response (%.0f)", closed,
-              ok);
+    cr_assert(closed >= ok - 1, "closed by server %.0f, want one per response (%.0f)", closed, ok);
     cr_assert(jnum(&r, "s", "connections", "opened") >= ok);
     blast_run_free(&r);
 }
@@ -223,8 +221,8 @@ Test(engine, queue_bound_drops, .timeout = 60)
     server t;
     target_start(&t);
     blast_run r;
-    blast_exec(&r, arrival_ini(t.port, "/delay/100", "200/s", "2s", 1, "max_queue = 10\n"),
-               NULL, 0, 40);
+    blast_exec(&r, arrival_ini(t.port, "/delay/100", "200/s", "2s", 1, "max_queue = 10\n"), NULL, 0,
+               40);
     server_stop(&t);
     cr_assert_eq(r.exit_code, 0, "exit %d: %s", r.exit_code, r.stderr_text);
     assert_accounted(&r, "s");
@@ -304,8 +302,9 @@ Test(engine, interrupt_reports_and_adds_up, .timeout = 60)
 Test(cli, config_error_exit_code)
 {
     blast_run r;
-    blast_exec(&r, "[global]\nbase_url = http://127.0.0.1:1\nduration = 1s\n\n"
-                   "[scenario s]\nexecutor = constant-arrival-rate\nrate = 10/s\nthreshhold = x\n",
+    blast_exec(&r,
+               "[global]\nbase_url = http://127.0.0.1:1\nduration = 1s\n\n"
+               "[scenario s]\nexecutor = constant-arrival-rate\nrate = 10/s\nthreshhold = x\n",
                NULL, 0, 10);
     cr_assert_eq(r.exit_code, 2, "exit %d", r.exit_code);
     cr_assert(strstr(r.stderr_text, ":8:") != NULL, "no file:line in: %s", r.stderr_text);
@@ -317,8 +316,9 @@ Test(cli, config_error_exit_code)
 Test(cli, unresolvable_host_exit_code)
 {
     blast_run r;
-    blast_exec(&r, "[global]\nbase_url = http://no-such-host.invalid:8080\nduration = 1s\n\n"
-                   "[scenario s]\nexecutor = constant-arrival-rate\nrate = 10/s\n",
+    blast_exec(&r,
+               "[global]\nbase_url = http://no-such-host.invalid:8080\nduration = 1s\n\n"
+               "[scenario s]\nexecutor = constant-arrival-rate\nrate = 10/s\n",
                NULL, 0, 30);
     cr_assert_eq(r.exit_code, 3, "exit %d: %s", r.exit_code, r.stderr_text);
     cr_assert(strstr(r.stderr_text, "no-such-host.invalid") != NULL, "%s", r.stderr_text);

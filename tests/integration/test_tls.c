@@ -53,8 +53,7 @@ static bool tls_nginx(server *s, const char *protocols, int keepalive_requests)
     char extra[512];
     snprintf(extra, sizeof(extra),
              "ssl_certificate %s/srv.pem; ssl_certificate_key %s/srv.key; ssl_protocols %s;%s",
-             certdir, certdir, protocols,
-             keepalive_requests == 0 ? " keepalive_timeout 0;" : "");
+             certdir, certdir, protocols, keepalive_requests == 0 ? " keepalive_timeout 0;" : "");
     char kr[32];
     snprintf(kr, sizeof(kr), "%d", keepalive_requests ? keepalive_requests : 1);
     return nginx_start_with(s, extra, kr, true);
@@ -241,8 +240,9 @@ Test(tls, client_certificate, .timeout = 60)
     if (!nginx_start_with(&n, extra, "1000", true))
         cr_skip_test("nginx not installed");
     char lines[512];
-    snprintf(lines, sizeof(lines), "ca_file = %s/ca.pem\nclient_cert = %s/cli.pem\n"
-                                   "client_key = %s/cli.key",
+    snprintf(lines, sizeof(lines),
+             "ca_file = %s/ca.pem\nclient_cert = %s/cli.pem\n"
+             "client_key = %s/cli.key",
              certdir, certdir, certdir);
     blast_run r;
     blast_exec(&r, ini_for(n.port, "localhost", lines, "200/s", "1s"), NULL, 0, 40);
