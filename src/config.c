@@ -1083,6 +1083,18 @@ static bool get_headers(struct ctx *c, const struct section *s, plan_step *st)
                  "the value contains a line break (from an environment variable?)");
             return false;
         }
+        /* The same rule as the request compiler: no control bytes but tab, so that every
+         * header the file accepts can be sent. */
+        for (const char *p = colon + 1; *p; p++) {
+            unsigned char ch = (unsigned char)*p;
+            if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
+                fail(c, -EINVAL, h->line, s, "header",
+                     "the value of '%.*s' contains control byte 0x%02x (allowed: visible "
+                     "characters, spaces and tabs)",
+                     (int)(colon - h->s > 60 ? 60 : colon - h->s), h->s, ch);
+                return false;
+            }
+        }
         if (!(st->headers[i] = strdup(h->s))) {
             oom(c);
             return false;

@@ -717,6 +717,10 @@ Test(config_errors, table)
          "{F}:8: [scenario a] body: a body read from a file (@FILE) cannot continue on the next "
          "line"},
         /* targets */
+        /* found by fuzz_config: accepted here, then refused by the request compiler */
+        {GLOBAL VUS "header = X-A: a\x1b" "b\n",
+         "{F}:7: [scenario a] header: the value of 'X-A' contains control byte 0x1b (allowed: "
+         "visible characters, spaces and tabs)"},
         /* TLS settings */
         {GLOBAL VUS "insecure_skip_tls_verify = maybe\n",
          "{F}:7: [scenario a] insecure_skip_tls_verify: 'maybe' is not a boolean (allowed: true, "
