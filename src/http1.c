@@ -5,7 +5,9 @@
  * once, in order, and only moves the state machine forward; nothing is copied and nothing before
  * the current byte is read again, so a response split across any number of buffers at any byte
  * gives the same result (and the same error) as one buffer. Body bytes are counted in bulk,
- * never examined.
+ * never examined. A head that arrives whole in one buffer (the common case) may instead be read
+ * line by line by a fast path (head_whole), which must come to exactly what the state machine
+ * would, and leaves every head it does not fully understand to the state machine untouched.
  *
  * Strictness, where the RFCs leave room or llhttp is lenient (a load generator should notice a
  * broken server, not paper over it):
@@ -348,7 +350,7 @@ static const char *value_end(http1_resp *r)
 
 /* The head ended: decide keep-alive and how the body is framed (RFC 9112 6.3). Returns the
  * next state, S_DONE when there is no body, or S_ERROR with *err set. */
-static unsigned head_end(http1_resp *r, const char **err)
+static inline unsigned head_end(http1_resp *r, const char **err)
 {
     bool te = r->flags & F_TRANSFER_ENCODING;
     bool cl = r->flags & F_CONTENT_LENGTH;
@@ -389,80 +391,105 @@ static unsigned head_end(http1_resp *r, const char **err)
  *
  * When the status line, every header line and the blank line are all in view (the common case:
  * a small response read by one receive), the head is parsed a line at a time instead of a byte
- * at a time: a 16-byte block at the start of each line gives the colon and the first control
- * byte, a common name is recognised by its length and first letter and one comparison (as h2o's
- * token table does), any other name is checked against the tchar table, and only the values of
- * Content-Length, Transfer-Encoding and Connection are looked at, in their plain forms. Anything
- * unusual (an empty line before the status line, obs-fold, a list, a repeated Content-Length, a
- * head not wholly in view, any malformed byte) makes it give up before it has written anything,
- * and the state machine then parses the response from its first byte as if the fast path did
- * not exist. So the fast path never decides an error of its own, and what it does decide must
- * agree with the state machine exactly: the tests hold the two against each other on every
- * case (http1_resp_parse_slow).
+ * at a time. A bitmap of its control bytes, made 64 bytes at a time with vector compares, gives
+ * the end of each line with a shift and a count: as the bitmap does not depend on where lines
+ * start, that is all one line waits for from the line before, and the rest of the work on a
+ * line overlaps with the next ones. At the start of each line one 16-byte block gives the
+ * colon, a common name is recognised by its length and first letter and one comparison (as
+ * h2o's token table does), any other name is checked against the tchar table, and only the
+ * values of Content-Length, Transfer-Encoding and Connection are looked at, in their plain
+ * forms. Anything unusual (an empty line before the status line, obs-fold, a list, a repeated
+ * Content-Length, a head not wholly in view, any malformed byte) makes it give up before it has
+ * written anything, and the state machine then parses the response from its first byte as if
+ * the fast path did not exist. So the fast path never decides an error of its own, and what it
+ * does decide must agree with the state machine exactly: the tests hold the two against each
+ * other on every case (http1_resp_parse_slow).
  */
 
-/* Bytes of a little-endian word that are control bytes (< 0x20 or 0x7f): 0x80 in each, exact
- * from the lowest byte up to the first one (borrows only run upward), which is all ctz needs.
- * From "Bit Twiddling Hacks" (hasless, haszero). */
-static inline uint64_t ctl8(uint64_t x)
+#if defined(__SSE2__)
+static inline __m128i load16(const uint8_t *p)
 {
-    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
-    uint64_t del = x ^ (0x7f * ones);
-    return (((x - 0x20 * ones) & ~x) | ((del - ones) & ~del)) & highs;
+    return _mm_loadu_si128((const __m128i *)(const void *)p);
 }
 
-#if defined(__SSE2__)
-/* Bit i set when byte i of x is a control byte (< 0x20 or 0x7f, HT included). */
-static inline unsigned ctl16(__m128i x)
+/* Bit i set when byte i of v is a control byte (< 0x20 or 0x7f, HT included). */
+static inline uint64_t ctl16(__m128i v)
 {
-    __m128i low = _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x1f)), x);
-    return (unsigned)_mm_movemask_epi8(_mm_or_si128(low, _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f))));
+    __m128i low = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
+    return (unsigned)_mm_movemask_epi8(_mm_or_si128(low, _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f))));
 }
 #endif
 
-/* The first control byte in [p, lim), or lim. The 16 bytes before lim must be readable (p may
- * be among them): a last block shorter than 16 bytes is read as the 16 bytes ending at lim, so
- * no read strays past lim. */
-static inline const uint8_t *find_ctl(const uint8_t *p, const uint8_t *lim)
+/* Bit i set when byte i of the (up to) 64 bytes from p < lim is a control byte; bytes at or
+ * past lim are not. The 16 bytes before lim must be readable: a block cut short by lim is read
+ * as the 16 bytes ending there and its bits moved down, so no read strays past lim. Not inline:
+ * a head needs it once per 64 bytes, from several places. */
+__attribute__((noinline)) static uint64_t ctl_chunk(const uint8_t *p, const uint8_t *lim)
 {
+    size_t left = (size_t)(lim - p);
+    uint64_t m = 0;
 #if defined(__SSE2__)
-    for (; lim - p >= 16; p += 16) {
-        unsigned m = ctl16(_mm_loadu_si128((const __m128i *)(const void *)p));
-        if (m)
-            return p + __builtin_ctz(m);
-    }
-    if (p == lim)
-        return lim;
-    unsigned left = (unsigned)(lim - p);
-    unsigned m = ctl16(_mm_loadu_si128((const __m128i *)(const void *)(lim - 16))) >> (16 - left);
-    return m ? p + __builtin_ctz(m) : lim;
+    if (__builtin_expect(left >= 64, 1))
+        return ctl16(load16(p)) | ctl16(load16(p + 16)) << 16 | ctl16(load16(p + 32)) << 32 |
+               ctl16(load16(p + 48)) << 48;
+    unsigned s = 0;
+    for (; left - s >= 16; s += 16)
+        m |= ctl16(load16(p + s)) << s;
+    if (s < left)
+        m |= ctl16(load16(lim - 16)) >> (16 - (left - s)) << s;
 #else
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    for (; lim - p >= 8; p += 8) {
-        uint64_t x, m;
-        memcpy(&x, p, 8);
-        if ((m = ctl8(x)))
-            return p + (__builtin_ctzll(m) >> 3);
-    }
+    for (unsigned i = 0; i < 64 && i < left; i++)
+        m |= (uint64_t)(p[i] < 0x20 || p[i] == 0x7f) << i;
 #endif
-    while (p < lim && *p != '\t' && (cls[*p] & C_TEXT))
-        p++;
-    return p;
-#endif
+    return m;
 }
 
-/* Given q, the first control byte of a line (or lim), the CR of the CRLF ending the line when
- * the rest of it is text (HT SP VCHAR obs-text) and in view; else NULL. */
-static inline const uint8_t *line_end(const uint8_t *q, const uint8_t *lim)
+/* The control bitmap of a head, one 64-byte chunk at a time (lines only move forward): bits
+ * describes the bytes from chunk, a multiple of 64 bytes after the start of the head. */
+struct ctl_map {
+    const uint8_t *lim, *chunk;
+    uint64_t bits;
+};
+
+/* The first control byte at or after p (m->chunk <= p < lim), or lim. The next chunk is the one
+ * after the current one, not the one p is in, so that its address does not wait for p. */
+static inline const uint8_t *next_ctl(struct ctl_map *m, const uint8_t *p)
 {
-    while (q < lim && *q == '\t')
-        q = find_ctl(q + 1, lim);
-    return lim - q >= 2 && q[0] == '\r' && q[1] == '\n' ? q : NULL;
+    for (;;) {
+        size_t off = (size_t)(p - m->chunk);
+        if (m->lim - m->chunk <= 64) {
+            uint64_t w = off < 64 ? m->bits >> off : 0;
+            return w ? p + __builtin_ctzll(w) : m->lim;
+        }
+        if (__builtin_expect(off < 64, 1)) {
+            uint64_t w = m->bits >> off;
+            if (w)
+                return p + __builtin_ctzll(w);
+            p = m->chunk + 64; /* still before lim */
+        }
+        m->chunk += 64;
+        m->bits = ctl_chunk(m->chunk, m->lim);
+    }
 }
 
-/* Do the n bytes at p, each ORed with 0x20, spell s (n of a-z and '-', 4 <= n <= 16)? For bytes
- * that are not control bytes that is exactly lower(p[i]) == s[i]: the only bytes mapped onto a
- * letter are its two cases, and onto '-' only '-' and CR. Reads p[0..n) only. */
+/* Given q, the first control byte in the rest of a line (or lim), the CR of the CRLF ending the
+ * line when the rest of it is text (HT SP VCHAR obs-text) and in view; else NULL. */
+static inline const uint8_t *line_end(struct ctl_map *m, const uint8_t *q)
+{
+    for (;;) {
+        if (q >= m->lim - 1)
+            return NULL;
+        if (__builtin_expect(q[0] == '\r', 1))
+            return q[1] == '\n' ? q : NULL;
+        if (q[0] != '\t')
+            return NULL;
+        q = next_ctl(m, q + 1);
+    }
+}
+
+/* Do the n bytes at p, each ORed with 0x20, spell s (n of a-z and '-', 4 <= n <= 16)? That is
+ * exactly lower(p[i]) == s[i] for every byte but CR: the only bytes mapped onto a letter are its
+ * two cases, and onto '-' only '-' and CR. Reads p[0..n) only. */
 static inline bool fold_eq(const uint8_t *p, const char *s, size_t n)
 {
     if (n >= 8) {
@@ -492,92 +519,106 @@ static inline bool all_tchar(const uint8_t *p, const uint8_t *end)
 }
 
 #if defined(__SSE2__)
-/* Common response header names, lowercase and with their colon, at the slot of their length n
- * and first letter c (any case; so a slot holds one name of that length and letter). A name
- * found here needs no byte-by-byte check: matching one proves it a token (see fold_eq). A name
- * given the wrong letter would only never be found; two at one slot fail to compile
- * (-Woverride-init, in -Wextra). */
+/* Common response header names of up to 14 characters, lowercase and with their colon, and
+ * what they are, at the slot of their length n and first letter c (either case): a slot holds
+ * one name of that length and letter. A name found here needs no byte-by-byte check: matching
+ * one, byte by byte ORed with 0x20, proves it a token (see fold_eq). A name given the wrong
+ * letter would only never be found; two at one slot fail to compile (-Woverride-init, in
+ * -Wextra). */
 #define KNOWN_SLOT(n, c) ((((unsigned)(n)) * 5 + ((unsigned)(c) | 0x20)) & 31)
-#define KNOWN(c, s) [KNOWN_SLOT(sizeof s - 1, c)] = s ":"
-static const char known_names[32][16] __attribute__((aligned(16))) = {
-    KNOWN('a', "accept-ranges"),
-    KNOWN('a', "age"),
-    KNOWN('c', "cache-control"),
-    KNOWN('c', "connection"),
-    KNOWN('c', "content-length"),
-    KNOWN('c', "content-type"),
-    KNOWN('d', "date"),
-    KNOWN('e', "etag"),
-    KNOWN('e', "expires"),
-    KNOWN('k', "keep-alive"),
-    KNOWN('l', "last-modified"),
-    KNOWN('l', "link"),
-    KNOWN('l', "location"),
-    KNOWN('p', "pragma"),
-    KNOWN('s', "server"),
-    KNOWN('s', "set-cookie"),
-    KNOWN('v', "vary"),
-    KNOWN('x', "x-frame-options"),
+#define KNOWN(c, s, h) [KNOWN_SLOT(sizeof s - 1, c)] = {s ":", h}
+static const struct known_name {
+    char name[15]; /* bytes past the colon are not compared */
+    uint8_t hdr;
+} known_names[32] __attribute__((aligned(16))) = {
+    KNOWN('a', "accept-ranges", H_OTHER),
+    KNOWN('a', "age", H_OTHER),
+    KNOWN('c', "cache-control", H_OTHER),
+    KNOWN('c', "connection", H_CONNECTION),
+    KNOWN('c', "content-length", H_CONTENT_LENGTH),
+    KNOWN('c', "content-type", H_OTHER),
+    KNOWN('d', "date", H_OTHER),
+    KNOWN('e', "etag", H_OTHER),
+    KNOWN('e', "expires", H_OTHER),
+    KNOWN('k', "keep-alive", H_OTHER),
+    KNOWN('l', "last-modified", H_OTHER),
+    KNOWN('l', "link", H_OTHER),
+    KNOWN('l', "location", H_OTHER),
+    KNOWN('p', "pragma", H_OTHER),
+    KNOWN('s', "server", H_OTHER),
+    KNOWN('s', "set-cookie", H_OTHER),
+    KNOWN('v', "vary", H_OTHER),
 };
+#undef KNOWN
 
-/* The start of a header line with at least 16 bytes in view at p: when its colon is among
- * them with a token before it, sets *n (the name's length), *h (as name_whole would) and *ctl
- * (bit i: p[i] is a control byte; none before the colon) and returns true; else false. */
-static inline bool line_start(const uint8_t *p, size_t *n, uint8_t *h, unsigned *ctl)
+/* The name of a header line with at least 16 bytes in view at p: when its first colon is among
+ * them with a token before it, returns the name's length and sets *h (as name_whole would);
+ * else 0. Control bytes are not looked for: a token has none, and a known name none but a CR
+ * where it has a '-' (see fold_eq), which the caller rules out by wanting the colon before the
+ * line's first control byte. */
+static inline size_t line_name(const uint8_t *p, uint8_t *h)
 {
-    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
-    unsigned colons = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(':')));
-    unsigned m = ctl16(x);
+    __m128i v = load16(p);
+    unsigned colons = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(':')));
     if (!colons)
-        return false;
-    unsigned k = (unsigned)__builtin_ctz(colons), upto = (2u << k) - 1; /* name and colon */
-    if (k == 0 || (m & upto))
-        return false;
-    unsigned slot = KNOWN_SLOT(k, p[0]);
-    __m128i folded = _mm_or_si128(x, _mm_set1_epi8(0x20));
-    __m128i want = _mm_load_si128((const __m128i *)(const void *)known_names[slot]);
+        return 0;
+    unsigned n = (unsigned)__builtin_ctz(colons), upto = (2u << n) - 1; /* name and colon */
+    /* (A 15-byte name meets the hdr byte where its colon should be, and never matches.) */
+    const struct known_name *known = &known_names[KNOWN_SLOT(n, p[0])];
+    __m128i folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
+    __m128i want = _mm_load_si128((const __m128i *)(const void *)known);
     if ((~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(folded, want)) & upto) == 0) {
-        *h = slot == KNOWN_SLOT(10, 'c')   ? H_CONNECTION
-             : slot == KNOWN_SLOT(14, 'c') ? H_CONTENT_LENGTH
-                                           : H_OTHER;
-    } else {
-        if (!all_tchar(p, p + k))
-            return false;
-        *h = name_whole(p, k);
+        *h = known->hdr;
+        return n;
     }
-    *n = k;
-    *ctl = m;
-    return true;
+    if (n == 0 || !all_tchar(p, p + n))
+        return 0;
+    *h = name_whole(p, n);
+    return n;
 }
 #endif
+
+/* Is "HTTP/1.0 NNN" or "HTTP/1.1 NNN" (NNN in 100..999) at p (12 bytes in view)? */
+static inline bool status_fast(const uint8_t *p)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t proto;
+    uint32_t code;
+    memcpy(&proto, p, 8);
+    memcpy(&code, p + 8, 4);
+    /* "HTTP/1.0" with the low bit of the minor version ignored; then ' ' and three digits, each
+     * 0x30..0x39 (high nibble 3, and low nibble + 6 carrying nothing into it), the first not 0. */
+    return (proto & ~((uint64_t)1 << 56)) == 0x302e312f50545448u &&
+           (code & 0xf0f0f0ffu) == 0x30303020u &&
+           ((code + 0x06060600u) & 0xf0f0f000u) == 0x30303000u && p[9] != '0';
+#else
+    return memcmp(p, "HTTP/1.", 7) == 0 && (p[7] == '0' || p[7] == '1') && p[8] == ' ' &&
+           p[9] >= '1' && p[9] <= '9' && p[10] >= '0' && p[10] <= '9' && p[11] >= '0' &&
+           p[11] <= '9';
+#endif
+}
 
 /* Parses the head in [*pp, lim) when all of it is there and in the plain forms described above.
  * Returns S_START when it gives up (r and *pp untouched); else does what parse_head would have
  * done with the same bytes: sets the results, moves *pp past the head and returns head_end's
  * state (a body state, S_DONE, or S_ERROR with *err set). Needs lim - *pp >= 16, which any head
  * (status line, CRLF, blank line) is. */
-static unsigned head_whole(http1_resp *r, const uint8_t **pp, const uint8_t *lim,
-                           const char **err)
+static unsigned head_whole(http1_resp *r, const uint8_t **pp, const uint8_t *lim, const char **err)
 {
     const uint8_t *const base = *pp;
+    struct ctl_map map = {lim, base, ctl_chunk(base, lim)};
     const uint8_t *p = base, *cr;
     uint8_t flags = 0;
     uint64_t content_length = 0;
 
-    if (memcmp(p, "HTTP/1.", 7) != 0 || (p[7] != '0' && p[7] != '1') || p[8] != ' ' ||
-        p[9] < '1' || p[9] > '9' || p[10] < '0' || p[10] > '9' || p[11] < '0' || p[11] > '9')
+    if (!status_fast(p) || (p[12] != ' ' && p[12] != '\r'))
         return S_START;
-    p += 12;
-    if (*p == ' ')
-        p++;
-    else if (*p != '\r')
-        return S_START;
-    if (!(cr = line_end(find_ctl(p, lim), lim)))
+    if (!(cr = line_end(&map, next_ctl(&map, p + 12))))
         return S_START;
     p = cr + 2;
 
     for (;;) {
-        if (lim - p < 2)
+        if (p >= lim - 1)
             return S_START;
         if (p[0] == '\r') {
             if (p[1] != '\n')
@@ -585,30 +626,27 @@ static unsigned head_whole(http1_resp *r, const uint8_t **pp, const uint8_t *lim
             p += 2;
             break;
         }
-        const uint8_t *colon = NULL, *q;
+        /* The name ends at the first colon, which must come before the first control byte. */
+        const uint8_t *q = next_ctl(&map, p);
+        size_t n = 0;
         uint8_t h;
 #if defined(__SSE2__)
-        size_t n;
-        unsigned ctl;
-        if (__builtin_expect(lim - p >= 16 && line_start(p, &n, &h, &ctl), 1)) {
-            colon = p + n;
-            q = ctl ? p + __builtin_ctz(ctl) : find_ctl(p + 16, lim);
-        }
+        if (__builtin_expect(p <= lim - 16, 1))
+            n = line_name(p, &h);
 #endif
-        if (!colon) {
+        if (n == 0) {
             /* Near the end of the input, a long name, or something wrong: byte by byte. */
-            q = find_ctl(p, lim);
-            for (colon = p; colon < q && (cls[*colon] & C_TCHAR);)
-                colon++;
-            if (colon == q || *colon != ':' || colon == p)
+            while (p + n < q && (cls[p[n]] & C_TCHAR))
+                n++;
+            if (n == 0 || p + n == q || p[n] != ':')
                 return S_START;
-            h = name_whole(p, (size_t)(colon - p));
+            h = name_whole(p, n);
         }
-        cr = line_end(q, lim);
-        if (!cr)
+        if (p + n >= q || !(cr = line_end(&map, q)))
             return S_START;
+
         if (h != H_OTHER) {
-            const uint8_t *v = colon + 1, *ve = cr;
+            const uint8_t *v = p + n + 1, *ve = cr;
             while (v < ve && is_ws(*v))
                 v++;
             while (ve > v && is_ws(ve[-1]))
@@ -617,7 +655,7 @@ static unsigned head_whole(http1_resp *r, const uint8_t **pp, const uint8_t *lim
             if (h == H_CONTENT_LENGTH) {
                 /* Digits only, at most 19 of them (so no overflow); a list goes the slow way. */
                 uint64_t num = 0;
-                if (len == 0 || len > 19)
+                if (len - 1 > 18)
                     return S_START;
                 for (; v < ve; v++) {
                     unsigned d = (unsigned)*v - '0';
@@ -954,8 +992,8 @@ bad_data_end:
     return S_ERROR;
 }
 
-/* http1_resp_parse, with the whole-head fast path when `fast`. */
-static inline ssize_t parse(http1_resp *r, const char *buf, size_t len, bool fast)
+/* http1_resp_parse by the state machine alone. */
+static ssize_t parse(http1_resp *r, const char *buf, size_t len)
 {
     const uint8_t *const start = (const uint8_t *)buf;
     const uint8_t *const end = start + len;
@@ -963,21 +1001,6 @@ static inline ssize_t parse(http1_resp *r, const char *buf, size_t len, bool fas
     const char *err = NULL;
     unsigned st = r->st;
 
-    if (__builtin_expect(st == S_START, 1) && fast && len >= 16) {
-        size_t room = HTTP1_MAX_HEAD - r->head_len;
-        const uint8_t *lim = len > room ? p + room : end;
-        if (lim - p >= 16) {
-            unsigned next = head_whole(r, &p, lim, &err);
-            if (next != S_START) {
-                r->head_len += (uint32_t)(p - start);
-                st = next;
-                if (st == S_ERROR)
-                    goto fail;
-                if (st == S_DONE)
-                    goto done;
-            }
-        }
-    }
     if (st == S_ERROR)
         return HTTP1_ERROR;
     if (st == S_DONE) {
@@ -1050,18 +1073,68 @@ fail:
     return HTTP1_ERROR;
 }
 
-ssize_t http1_resp_parse(http1_resp *r, const char *buf, size_t len)
+/* A new response whose head may be in view: the fast path, when it takes the head. Returns
+ * what http1_resp_parse returns, or PARSE_SLOW (r untouched) when the head is not for it. */
+enum { PARSE_SLOW = -3 };
+
+static ssize_t parse_whole(http1_resp *r, const char *buf, size_t len)
 {
-    return parse(r, buf, len, true);
+    const uint8_t *const start = (const uint8_t *)buf;
+    const uint8_t *p = start;
+    const char *err = NULL;
+    /* The same limit parse_head applies, so the fast path never sees more than it would. */
+    size_t room = HTTP1_MAX_HEAD - r->head_len;
+    const uint8_t *lim = start + (len > room ? room : len);
+    if (lim - start < 16)
+        return PARSE_SLOW;
+
+    unsigned st = head_whole(r, &p, lim, &err);
+    if (st == S_START)
+        return PARSE_SLOW;
+    size_t head = (size_t)(p - start);
+    r->head_len += (uint32_t)head;
+    r->wire_len += head;
+    if (st == S_ERROR) {
+        r->st = S_ERROR;
+        r->error = err;
+        return HTTP1_ERROR;
+    }
+    if (st == S_LENGTH && r->remaining <= len - head) {
+        /* The common end: the whole body is in view too. */
+        r->body_len = r->remaining;
+        head += r->remaining;
+        r->wire_len += r->remaining;
+        r->remaining = 0;
+        st = S_DONE;
+    }
+    if (st == S_DONE) {
+        r->st = S_DONE;
+        return (ssize_t)head;
+    }
+    /* A body that goes on past the buffer, or chunks: the state machine takes it from here. */
+    r->st = (uint8_t)st;
+    ssize_t n = parse(r, buf + head, len - head);
+    return n > 0 ? n + (ssize_t)head : n;
 }
 
-/* For the tests only, and so not in http1.h: http1_resp_parse without the whole-head fast path,
- * so that each path's result can be held against the other's on the same input. */
+ssize_t http1_resp_parse(http1_resp *r, const char *buf, size_t len)
+{
+    if (__builtin_expect(r->st == S_START, 1)) {
+        ssize_t n = parse_whole(r, buf, len);
+        if (n != PARSE_SLOW)
+            return n;
+    }
+    return parse(r, buf, len);
+}
+
+/* For the unit tests and the fuzz driver only, and so not in http1.h: http1_resp_parse without
+ * the whole-head fast path, so that each path's result can be held against the other's on the
+ * same input. */
 ssize_t http1_resp_parse_slow(http1_resp *r, const char *buf, size_t len);
 
 ssize_t http1_resp_parse_slow(http1_resp *r, const char *buf, size_t len)
 {
-    return parse(r, buf, len, false);
+    return parse(r, buf, len);
 }
 
 int http1_resp_eof(http1_resp *r)
