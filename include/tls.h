@@ -30,6 +30,9 @@ enum {
 int tls_global_init(void);
 void tls_global_cleanup(void);
 
+/* Frees what wolfSSL keeps per thread; call at the end of every thread that used TLS. */
+void tls_thread_cleanup(void);
+
 /* Builds the settings of an https:// scenario: verification (system CAs or ca_file, unless
  * insecure), client certificate, minimum version, ciphers, curves (X25519 first by default).
  * Returns 0 and *out (tls_ctx_free), or -EINVAL / -ENOMEM with a message in err. */

@@ -63,11 +63,24 @@ static void usage(FILE *f)
             "start (host, io_uring, output file); 4 no request succeeded; 130 interrupted\n");
 }
 
+/* An output is written to PATH.tmp and renamed over PATH when complete, so that a run that
+ * fails to start, or dies, never leaves a truncated file where an earlier result was. */
 typedef struct out_spec {
     const char *format;
     const char *path;
+    char tmp[4096];
     FILE *f;
 } out_spec;
+
+static void outs_discard(out_spec *outs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (outs[i].f && outs[i].f != stdout) {
+            fclose(outs[i].f);
+            unlink(outs[i].tmp);
+            outs[i].f = NULL;
+        }
+}
 
 static void progress(const report_run *run, worker **ws, unsigned nw, uint64_t t0, bool final)
 {
@@ -114,7 +127,8 @@ int main(int argc, char **argv)
     int ch;
     char *end;
 
-    while ((ch = getopt_long(argc, argv, "c:e:d:r:u:w:o:qhV", opts, NULL)) != -1) {
+    opterr = 0; /* our own one-line messages instead of getopt's */
+    while ((ch = getopt_long(argc, argv, ":c:e:d:r:u:w:o:qhV", opts, NULL)) != -1) {
         switch (ch) {
         case 'c':
             file = optarg;
@@ -198,14 +212,18 @@ int main(int argc, char **argv)
         case 'V':
             printf("blast %s\n", BLAST_VERSION);
             return EXIT_OK;
+        case ':':
+            fprintf(stderr, "blast: option '%s' needs a value (see blast --help)\n",
+                    argv[optind - 1]);
+            return EXIT_USAGE;
         default:
-            usage(stderr);
+            fprintf(stderr, "blast: unknown option '%s' (see blast --help)\n", argv[optind - 1]);
             return EXIT_USAGE;
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "blast: unexpected argument '%s'\n", argv[optind]);
-        usage(stderr);
+        fprintf(stderr, "blast: unexpected argument '%s' (options only; see blast --help)\n",
+                argv[optind]);
         return EXIT_USAGE;
     }
     if (!file) {
@@ -227,8 +245,14 @@ int main(int argc, char **argv)
     }
     /* Open the outputs before any load is sent: a typo in a path must not waste a run. */
     for (size_t i = 0; i < nout; i++) {
-        outs[i].f = strcmp(outs[i].path, "-") == 0 ? stdout : fopen(outs[i].path, "w");
+        if (strcmp(outs[i].path, "-") == 0) {
+            outs[i].f = stdout;
+            continue;
+        }
+        snprintf(outs[i].tmp, sizeof(outs[i].tmp), "%s.tmp", outs[i].path);
+        outs[i].f = fopen(outs[i].tmp, "w");
         if (!outs[i].f) {
+            outs_discard(outs, i);
             fprintf(stderr, "blast: --out %s=%s: cannot open: %s\n", outs[i].format, outs[i].path,
                     strerror(errno));
             plan_free(p);
@@ -239,6 +263,7 @@ int main(int argc, char **argv)
     if (tls_global_init() < 0) {
         fprintf(stderr, "blast: wolfSSL failed to initialise\n");
         plan_free(p);
+        outs_discard(outs, nout);
         return EXIT_SETUP;
     }
     unsigned nw = p->workers;
@@ -251,11 +276,13 @@ int main(int argc, char **argv)
     metrics_rec *merged = calloc(p->nscenarios, sizeof(*merged));
     if (!ws || !rs || !merged) {
         fprintf(stderr, "blast: out of memory\n");
+        outs_discard(outs, nout);
         return EXIT_SETUP;
     }
     for (unsigned i = 0; i < nw; i++) {
         if (worker_create(&ws[i], &shared, i) < 0) {
             fprintf(stderr, "blast: out of memory setting up worker %u\n", i);
+            outs_discard(outs, nout);
             return EXIT_SETUP;
         }
     }
@@ -269,6 +296,7 @@ int main(int argc, char **argv)
     for (unsigned i = 0; i < nw; i++) {
         if ((rc = worker_start(ws[i])) < 0) {
             fprintf(stderr, "blast: cannot start worker thread: %s\n", strerror(-rc));
+            outs_discard(outs, nout);
             return EXIT_SETUP; /* threads already started are blocked at a barrier; exit ends them
                                 */
         }
@@ -303,13 +331,16 @@ int main(int argc, char **argv)
         if (worker_join(ws[i]) < 0 && !setup_err++)
             fprintf(stderr, "blast: %s\n", worker_error(ws[i]));
     }
-    if (setup_err)
+    if (setup_err) {
+        outs_discard(outs, nout);
         return EXIT_SETUP;
+    }
 
     uint64_t scheduled = 0, ok = 0;
     for (size_t i = 0; i < p->nscenarios; i++) {
         if (metrics_rec_init(&merged[i]) < 0) {
             fprintf(stderr, "blast: out of memory\n");
+            outs_discard(outs, nout);
             return EXIT_SETUP;
         }
         uint64_t window = 0;
@@ -330,7 +361,15 @@ int main(int argc, char **argv)
         report_text(stdout, &run);
     int status = EXIT_OK;
     for (size_t i = 0; i < nout; i++) {
-        if (report_json(outs[i].f, &run) < 0 || (outs[i].f != stdout && fclose(outs[i].f))) {
+        bool bad = report_json(outs[i].f, &run) < 0;
+        if (outs[i].f != stdout) {
+            bad |= fclose(outs[i].f) != 0;
+            bad = bad || rename(outs[i].tmp, outs[i].path) != 0;
+            if (bad)
+                unlink(outs[i].tmp);
+            outs[i].f = NULL;
+        }
+        if (bad) {
             fprintf(stderr, "blast: --out %s=%s: write failed\n", outs[i].format, outs[i].path);
             status = EXIT_SETUP;
         }

@@ -7,6 +7,7 @@
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
 #include <wolfssl/error-ssl.h>
+#include <wolfssl/wolfcrypt/ecc.h>
 #include <wolfssl/wolfcrypt/error-crypt.h>
 
 #include <errno.h>
@@ -44,6 +45,14 @@ struct tls_conn {
 int tls_global_init(void)
 {
     return wolfSSL_Init() == WOLFSSL_SUCCESS ? 0 : -EIO;
+}
+
+void tls_thread_cleanup(void)
+{
+#ifdef FP_ECC
+    /* Debian's wolfSSL keeps a per-thread fixed-point ECC cache that only this frees. */
+    wc_ecc_fp_free();
+#endif
 }
 
 void tls_global_cleanup(void)

@@ -599,6 +599,7 @@ static void *thread_main(void *arg)
     pthread_barrier_wait(&w->sh->go);
     if (!w->err && !atomic_load(&w->sh->setup_failed))
         run(w);
+    tls_thread_cleanup();
     atomic_fetch_add(&w->sh->finished, 1);
     return NULL;
 }
