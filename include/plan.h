@@ -70,6 +70,9 @@ typedef struct plan_scenario {
     char *host; /* as written in the URL, without brackets for IPv6 */
     uint16_t port;
     char *host_header;            /* "host" or "host:port" when not the default port */
+    int url_line;                 /* where the URL was set, for messages: line, */
+    const char *url_key;          /* "url" or "base_url", */
+    bool url_global;              /* and whether in [global] */
     struct sockaddr_storage addr; /* filled by plan_prepare() */
     socklen_t addrlen;
 

@@ -1134,6 +1134,8 @@ static bool build_request(struct ctx *c, const struct section *s, plan_scenario 
         }
         if (!get_url(c, s, K_URL, false, &u))
             return false;
+        sc->url_line = url->line;
+        sc->url_key = "url";
         st->target = u.rest[0] == '/' ? strdup(u.rest) : concat("/", 1, u.rest);
     } else {
         const struct section *from = s->v[K_BASE_URL].s ? s : g && g->v[K_BASE_URL].s ? g : NULL;
@@ -1144,6 +1146,9 @@ static bool build_request(struct ctx *c, const struct section *s, plan_scenario 
         }
         if (!get_url(c, from, K_BASE_URL, true, &u))
             return false;
+        sc->url_line = from->v[K_BASE_URL].line;
+        sc->url_key = "base_url";
+        sc->url_global = from->global;
         if (path->s) {
             if (path->s[0] != '/') {
                 fail(c, -EINVAL, path->line, s, "path",
@@ -1464,9 +1469,9 @@ static bool build_scenario(struct ctx *c, const struct section *s, plan_scenario
         const struct value *r = &s->v[K_RATE];
         if (r->s && config_parse_rate(r->s, &sc->rate)) {
             fail(c, -EINVAL, r->line, s, "rate",
-                 "'%.40s' is not a valid rate (a number > 0 per unit: 100/s, 100/m, 5000/30s, "
+                 "'%.40s' is not a valid rate (%sa number > 0 per unit: 100/s, 100/m, 5000/30s, "
                  "0.5/s)",
-                 r->s);
+                 r->s, strchr(r->s, '/') ? "" : "missing the unit; ");
             return false;
         }
         if (ov->rate > 0)

@@ -90,8 +90,10 @@ int plan_prepare(plan *p, char *err, size_t errlen)
         if (gai != 0 || !res || res->ai_addrlen > sizeof s->addr) {
             int rc = gai != 0 ? gai_errno(gai) : -ENXIO;
             if (err && errlen)
-                snprintf(err, errlen, "scenario %s: cannot resolve host '%s': %s", s->name, s->host,
-                         gai != 0 ? gai_strerror(gai) : "no usable address");
+                snprintf(err, errlen, "%s:%d: [%s%s] %s: cannot resolve host '%s': %s", p->file,
+                         s->url_line, s->url_global ? "global" : "scenario ",
+                         s->url_global ? "" : s->name, s->url_key ? s->url_key : "base_url",
+                         s->host, gai != 0 ? gai_strerror(gai) : "no usable address");
             if (res)
                 freeaddrinfo(res);
             return rc;

@@ -585,8 +585,9 @@ static void *thread_main(void *arg)
         w->err = rc;
         if (rc == -EMFILE && getrlimit(RLIMIT_NOFILE, &rl) == 0)
             snprintf(w->errmsg, sizeof(w->errmsg),
-                     "worker %u needs %u connections but the open-file limit allows %llu per "
-                     "worker: lower max_connections / vus, add workers or raise ulimit -n",
+                     "worker %u needs %u connections but the open-file limit (ulimit -n) is "
+                     "%llu, which caps each worker's connections: lower max_connections / vus, "
+                     "add workers or raise the limit",
                      w->index, w->nconns, (unsigned long long)rl.rlim_cur);
         else
             snprintf(w->errmsg, sizeof(w->errmsg), "worker %u: io_uring setup failed: %s", w->index,

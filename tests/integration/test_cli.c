@@ -348,7 +348,7 @@ static row rows[] = {
 
     /* could not start */
     {"unresolvable_host", GLOBAL_URL("http://blast-test.invalid:8080") CAR, false, {NULL}, PLAIN,
-     3, {"cannot resolve host 'blast-test.invalid'", "scenario a"}, false},
+     3, {"cannot resolve host 'blast-test.invalid'", "base_url"}, false},
     {"out_unwritable", VALID, true,
      {"-c", "{INI}", "--quiet", "--out", "json=/nonexistent/x.json", "--out", "json={OUT}"},
      PLAIN, 3, {"--out json=/nonexistent/x.json: cannot open", "No such file or directory"},

@@ -652,7 +652,8 @@ Test(config_errors, table)
          "constant-vus)"},
         /* values */
         {GLOBAL "[scenario a]\nexecutor = constant-arrival-rate\nrate = 10\n",
-         "{F}:6: [scenario a] rate: '10' is not a valid rate " RATE_FORMS},
+         "{F}:6: [scenario a] rate: '10' is not a valid rate (missing the unit; a number > 0 per "
+         "unit: 100/s, 100/m, 5000/30s, 0.5/s)"},
         {GLOBAL "[scenario a]\nexecutor = constant-arrival-rate\nrate = 0/s\n",
          "{F}:6: [scenario a] rate: '0/s' is not a valid rate " RATE_FORMS},
         {GLOBAL CAR "max_connections = 0\n",

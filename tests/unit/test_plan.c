@@ -275,7 +275,9 @@ Test(plan, prepare_reports_unknown_host)
                         path, sizeof path);
     int rc = plan_prepare(p, err, sizeof err);
     cr_expect_lt(rc, 0);
-    const char *want = "scenario a: cannot resolve host 'nonexistent.invalid': ";
+    char want[160];
+    snprintf(want, sizeof want, "%s:5: [scenario a] url: cannot resolve host 'nonexistent.invalid': ",
+             path);
     cr_expect_eq(strncmp(err, want, strlen(want)), 0, "%s", err);
     plan_free(p);
 }
