@@ -297,3 +297,50 @@ Test(tls, min_version_13_against_a_12_only_server_fails, .timeout = 60)
 {
     one_protocol("TLSv1.2", "tls_min_version = 1.3", false);
 }
+
+/* ALPN: nginx answers 421 unless the connection negotiated http/1.1; curves: a server that only
+ * accepts X25519 works by default and fails when the client offers only P-256; ciphers: a
+ * one-suite list (ChaCha20: the fast one without AES-NI) works, an unknown list is refused before
+ * any load. */
+Test(tls, alpn_curves_and_ciphers, .timeout = 90)
+{
+    server n;
+    char extra[512];
+    snprintf(extra, sizeof(extra),
+             "ssl_certificate %s/srv.pem; ssl_certificate_key %s/srv.key; "
+             "ssl_protocols TLSv1.2 TLSv1.3; ssl_ecdh_curve X25519; "
+             "if ($ssl_alpn_protocol != \"http/1.1\") { return 421; }",
+             certdir, certdir);
+    if (!nginx_start_with(&n, extra, "1000", true))
+        cr_skip_test("nginx not installed");
+    char lines[256];
+    snprintf(lines, sizeof(lines), "ca_file = %s/ca.pem", certdir);
+    blast_run r;
+    blast_exec(&r, ini_for(n.port, "localhost", lines, "200/s", "1s"), NULL, 0, 40);
+    print_tls("alpn + x25519", &r);
+    cr_assert_eq(jnum(&r, "s", "requests", "ok"), 200, "ALPN http/1.1 and X25519: %s",
+                 r.stderr_text);
+    blast_run_free(&r);
+
+    snprintf(lines, sizeof(lines), "ca_file = %s/ca.pem\ntls_curves = P-256", certdir);
+    blast_exec(&r, ini_for(n.port, "localhost", lines, "100/s", "1s"), NULL, 0, 40);
+    print_tls("P-256 only vs X25519 server", &r);
+    assert_accounted(&r, "s");
+    cr_assert_eq(jnum(&r, "s", "failures", "tls"), 100);
+    blast_run_free(&r);
+
+    snprintf(lines, sizeof(lines),
+             "ca_file = %s/ca.pem\ntls_ciphers = TLS13-CHACHA20-POLY1305-SHA256", certdir);
+    blast_exec(&r, ini_for(n.port, "localhost", lines, "100/s", "1s"), NULL, 0, 40);
+    print_tls("one suite", &r);
+    cr_assert_eq(jnum(&r, "s", "requests", "ok"), 100, "%s", r.stderr_text);
+    blast_run_free(&r);
+
+    snprintf(lines, sizeof(lines), "ca_file = %s/ca.pem\ntls_ciphers = NO-SUCH-CIPHER", certdir);
+    blast_exec(&r, ini_for(n.port, "localhost", lines, "100/s", "1s"), NULL, 0, 40);
+    server_stop(&n);
+    cr_assert_eq(r.exit_code, 3, "exit %d: %s", r.exit_code, r.stderr_text);
+    cr_assert(strstr(r.stderr_text, "tls_ciphers") != NULL, "%s", r.stderr_text);
+    cr_assert_null(r.json, "refused before any load");
+    blast_run_free(&r);
+}
