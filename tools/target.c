@@ -1164,7 +1164,7 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
     fputs("usage: blast-target [--listen ADDR] [--port N] [--port-file PATH] [--backlog N]\n"
-          "                    [--quiet] [--any-address]\n"
+          "                    [--quiet] [--any-address] [--reuseport]\n"
           "\n"
           "HTTP/1.1 test server for blast (single-threaded, epoll, keep-alive, pipelining).\n"
           "\n"
@@ -1175,6 +1175,9 @@ static void usage(FILE *f)
           "  --backlog N       listen backlog (default 4096)\n"
           "  --quiet           do not print the listening line\n"
           "  --any-address     allow a non-loopback ADDR\n"
+          "  --reuseport       set SO_REUSEPORT: several blast-target processes may listen on\n"
+          "                    one --port and the kernel spreads connections over them\n"
+          "                    (each process is still capped by its own descriptor limit)\n"
           "\n"
           "endpoints (any method; query strings ignored):\n"
           "  /                  200 \"ok\\n\"\n"
@@ -1360,7 +1363,7 @@ int main(int argc, char **argv)
 {
     const char *addr = "127.0.0.1", *port_file = NULL;
     unsigned long port = 0, backlog = 4096;
-    bool quiet = false, any = false;
+    bool quiet = false, any = false, reuseport = false;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = NULL;
@@ -1385,6 +1388,8 @@ int main(int argc, char **argv)
             quiet = true;
         } else if (strcmp(a, "--any-address") == 0) {
             any = true;
+        } else if (strcmp(a, "--reuseport") == 0) {
+            reuseport = true;
         } else if (opt_is(a, alen, "--listen")) {
             addr = val;
         } else if (opt_is(a, alen, "--port-file")) {
@@ -1455,6 +1460,11 @@ int main(int argc, char **argv)
     }
     int one = 1;
     setsockopt(srv.lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    /* Every process that shares the port must set it before bind (and run as the same user). */
+    if (reuseport && setsockopt(srv.lfd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) {
+        perror("blast-target: SO_REUSEPORT");
+        goto out;
+    }
     if (bind(srv.lfd, (struct sockaddr *)&ss, sslen) < 0) {
         fprintf(stderr, "blast-target: bind %s:%lu: %s\n", host, port, strerror(errno));
         goto out;
