@@ -72,6 +72,21 @@ typedef struct out_spec {
     FILE *f;
 } out_spec;
 
+/* Frees what a run holds (workers joined or never started; any pointer may be NULL). */
+static void run_free(worker **ws, unsigned nw, report_scenario *rs, metrics_rec *merged,
+                     plan *p)
+{
+    for (unsigned i = 0; ws && i < nw; i++)
+        worker_free(ws[i]);
+    for (size_t i = 0; merged && p && i < p->nscenarios; i++)
+        metrics_rec_free(&merged[i]);
+    free(ws);
+    free(rs);
+    free(merged);
+    plan_free(p);
+    tls_global_cleanup();
+}
+
 static void outs_discard(out_spec *outs, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -277,12 +292,15 @@ int main(int argc, char **argv)
     if (!ws || !rs || !merged) {
         fprintf(stderr, "blast: out of memory\n");
         outs_discard(outs, nout);
+        run_free(ws, 0, rs, NULL, p);
+        free(merged);
         return EXIT_SETUP;
     }
     for (unsigned i = 0; i < nw; i++) {
         if (worker_create(&ws[i], &shared, i) < 0) {
             fprintf(stderr, "blast: out of memory setting up worker %u\n", i);
             outs_discard(outs, nout);
+            run_free(ws, nw, rs, merged, p);
             return EXIT_SETUP;
         }
     }
@@ -333,6 +351,7 @@ int main(int argc, char **argv)
     }
     if (setup_err) {
         outs_discard(outs, nout);
+        run_free(ws, nw, rs, merged, p);
         return EXIT_SETUP;
     }
 
@@ -341,6 +360,7 @@ int main(int argc, char **argv)
         if (metrics_rec_init(&merged[i]) < 0) {
             fprintf(stderr, "blast: out of memory\n");
             outs_discard(outs, nout);
+            run_free(ws, nw, rs, merged, p);
             return EXIT_SETUP;
         }
         uint64_t window = 0;
@@ -375,15 +395,7 @@ int main(int argc, char **argv)
         }
     }
     fflush(stdout);
-    for (unsigned i = 0; i < nw; i++)
-        worker_free(ws[i]);
-    for (size_t i = 0; i < p->nscenarios; i++)
-        metrics_rec_free(&merged[i]);
-    free(ws);
-    free(rs);
-    free(merged);
-    plan_free(p);
-    tls_global_cleanup();
+    run_free(ws, nw, rs, merged, p);
     pthread_barrier_destroy(&shared.ready);
     pthread_barrier_destroy(&shared.go);
     if (status != EXIT_OK)
