@@ -69,4 +69,55 @@ static inline int write_port_file(const char *path, unsigned port)
     return 0;
 }
 
+/* Parses a numeric listen address ("127.0.0.1", "::1", "[::1]", or "localhost") with a port into
+ * ss / *len. Returns false (after saying why on stderr, prefixed with prog) for anything else. */
+static inline bool parse_listen(const char *prog, const char *addr, unsigned long port,
+                                struct sockaddr_storage *ss, socklen_t *len)
+{
+    memset(ss, 0, sizeof(*ss));
+    char host[INET6_ADDRSTRLEN + 2];
+    snprintf(host, sizeof(host), "%s", strcmp(addr, "localhost") == 0 ? "127.0.0.1" : addr);
+    size_t hl = strlen(host);
+    if (hl > 2 && host[0] == '[' && host[hl - 1] == ']') {
+        memmove(host, host + 1, hl - 2);
+        host[hl - 2] = '\0';
+    }
+    struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons((uint16_t)port);
+        *len = sizeof(*s4);
+    } else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons((uint16_t)port);
+        *len = sizeof(*s6);
+    } else {
+        fprintf(stderr, "%s: bad --listen address '%s' (numeric IPv4 or IPv6)\n", prog, addr);
+        return false;
+    }
+    return true;
+}
+
+/* The port of an IPv4 or IPv6 address, in host order. */
+static inline unsigned sockaddr_port(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET)
+        return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+    return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+}
+
+/* Writes "prog listening on ADDR:PORT" (IPv6 in brackets) to stdout. */
+static inline void say_listening(const char *prog, const struct sockaddr_storage *ss)
+{
+    char host[INET6_ADDRSTRLEN];
+    const void *a = ss->ss_family == AF_INET
+                        ? (const void *)&((const struct sockaddr_in *)ss)->sin_addr
+                        : (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
+    inet_ntop(ss->ss_family, a, host, sizeof(host));
+    printf(ss->ss_family == AF_INET6 ? "%s listening on [%s]:%u\n" : "%s listening on %s:%u\n",
+           prog, host, sockaddr_port(ss));
+    fflush(stdout);
+}
+
 #endif

@@ -1360,29 +1360,9 @@ int main(int argc, char **argv)
     }
 
     struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof(ss));
     socklen_t sslen;
-    char host[INET6_ADDRSTRLEN + 2];
-    snprintf(host, sizeof(host), "%s", strcmp(addr, "localhost") == 0 ? "127.0.0.1" : addr);
-    size_t hl = strlen(host);
-    if (hl > 2 && host[0] == '[' && host[hl - 1] == ']') {
-        memmove(host, host + 1, hl - 2);
-        host[hl - 2] = '\0';
-    }
-    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-    if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
-        s4->sin_family = AF_INET;
-        s4->sin_port = htons((uint16_t)port);
-        sslen = sizeof(*s4);
-    } else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
-        s6->sin6_family = AF_INET6;
-        s6->sin6_port = htons((uint16_t)port);
-        sslen = sizeof(*s6);
-    } else {
-        fprintf(stderr, "blast-target: bad --listen address '%s' (numeric IPv4 or IPv6)\n", addr);
+    if (!parse_listen("blast-target", addr, port, &ss, &sslen))
         return 2;
-    }
     if (!any && !is_loopback(&ss)) {
         fprintf(stderr,
                 "blast-target: refusing to listen on non-loopback %s (pass --any-address)\n", addr);
@@ -1414,7 +1394,7 @@ int main(int argc, char **argv)
         goto out;
     }
     if (bind(srv.lfd, (struct sockaddr *)&ss, sslen) < 0) {
-        fprintf(stderr, "blast-target: bind %s:%lu: %s\n", host, port, strerror(errno));
+        fprintf(stderr, "blast-target: bind %s port %lu: %s\n", addr, port, strerror(errno));
         goto out;
     }
     if (listen(srv.lfd, (int)backlog) < 0) {
@@ -1426,7 +1406,7 @@ int main(int argc, char **argv)
         perror("blast-target: getsockname");
         goto out;
     }
-    unsigned bound = ntohs(ss.ss_family == AF_INET ? s4->sin_port : s6->sin6_port);
+    unsigned bound = sockaddr_port(&ss);
 
     srv.ep = epoll_create1(EPOLL_CLOEXEC);
     struct epoll_event lev = {.events = EPOLLIN | EPOLLET, .data.ptr = NULL};
@@ -1445,10 +1425,7 @@ int main(int argc, char **argv)
         }
     }
     if (!quiet) {
-        if (ss.ss_family == AF_INET6)
-            printf("blast-target listening on [%s]:%u\n", host, bound);
-        else
-            printf("blast-target listening on %s:%u\n", host, bound);
+        say_listening("blast-target", &ss);
         fflush(stdout);
     }
     rc = serve();
