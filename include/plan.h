@@ -97,10 +97,16 @@ typedef struct plan {
 /* Frees a plan and everything it owns; NULL is accepted. */
 void plan_free(plan *p);
 
-/* Resolves every scenario's host (getaddrinfo, once, first address) and compiles every step's
- * request. Returns 0, or a negative errno-style code with a one-line message in err
- * ("scenario NAME: cannot resolve host 'x': ..."). */
+/* Resolves every scenario's host (getaddrinfo, once; of several addresses, plan_pick_address's
+ * choice) and compiles every step's request. Returns 0, or a negative errno-style code with a
+ * one-line message in err ("FILE:LINE: [scenario NAME] base_url: cannot resolve host ..."). */
 int plan_prepare(plan *p, char *err, size_t errlen);
+
+struct addrinfo;
+/* Of a name's addresses, the first that accepts a TCP connection within min(timeout, 1 s), as
+ * curl falls back from one to the next (localhost: ::1, then 127.0.0.1); the first when none
+ * does. A single address is returned untried. */
+const struct addrinfo *plan_pick_address(const struct addrinfo *res, uint64_t timeout_ns);
 
 /* The part of a scenario that worker w of n runs. */
 typedef struct plan_share {

@@ -8,8 +8,11 @@
 #include "plan.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <netdb.h>
+#include <poll.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +74,35 @@ static int gai_errno(int gai)
     }
 }
 
+/* Whether a TCP connection to a can be made within timeout_ms (a plain connect, closed at once). */
+static bool answers(const struct addrinfo *a, int timeout_ms)
+{
+    int fd = socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    bool ok = connect(fd, a->ai_addr, a->ai_addrlen) == 0;
+    if (!ok && errno == EINPROGRESS) {
+        struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+        int soerr = 0;
+        socklen_t len = sizeof soerr;
+        ok = poll(&pfd, 1, timeout_ms) == 1 &&
+             getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 && soerr == 0;
+    }
+    close(fd);
+    return ok;
+}
+
+const struct addrinfo *plan_pick_address(const struct addrinfo *res, uint64_t timeout_ns)
+{
+    if (!res->ai_next)
+        return res;
+    int ms = timeout_ns / NS_PER_MS > 1000 ? 1000 : (int)(timeout_ns / NS_PER_MS);
+    for (const struct addrinfo *a = res; a; a = a->ai_next)
+        if (a->ai_addrlen <= sizeof(struct sockaddr_storage) && answers(a, ms))
+            return a;
+    return res;
+}
+
 int plan_prepare(plan *p, char *err, size_t errlen)
 {
     if (err && errlen)
@@ -98,9 +130,10 @@ int plan_prepare(plan *p, char *err, size_t errlen)
                 freeaddrinfo(res);
             return rc;
         }
+        const struct addrinfo *use = plan_pick_address(res, s->connect_timeout_ns);
         memset(&s->addr, 0, sizeof s->addr);
-        memcpy(&s->addr, res->ai_addr, res->ai_addrlen);
-        s->addrlen = res->ai_addrlen;
+        memcpy(&s->addr, use->ai_addr, use->ai_addrlen);
+        s->addrlen = use->ai_addrlen;
         freeaddrinfo(res);
         if (s->nsrc && s->src[0].ss_family != s->addr.ss_family) {
             if (err && errlen)

@@ -6,12 +6,14 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "config.h"
 #include "plan.h"
 
@@ -276,8 +278,57 @@ Test(plan, prepare_reports_unknown_host)
     int rc = plan_prepare(p, err, sizeof err);
     cr_expect_lt(rc, 0);
     char want[160];
-    snprintf(want, sizeof want, "%s:5: [scenario a] url: cannot resolve host 'nonexistent.invalid': ",
-             path);
+    snprintf(want, sizeof want,
+             "%s:5: [scenario a] url: cannot resolve host 'nonexistent.invalid': ", path);
     cr_expect_eq(strncmp(err, want, strlen(want)), 0, "%s", err);
     plan_free(p);
+}
+
+/* A listening socket on 127.0.0.1 (its port in *port) and a port where nothing listens. */
+static int listen_loopback(int *port, int *dead_port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0), dead = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    cr_assert(bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && listen(fd, 4) == 0);
+    cr_assert(getsockname(fd, (struct sockaddr *)&a, &len) == 0);
+    *port = ntohs(a.sin_port);
+    a.sin_port = 0;
+    cr_assert(bind(dead, (struct sockaddr *)&a, sizeof a) == 0);
+    cr_assert(getsockname(dead, (struct sockaddr *)&a, &len) == 0);
+    *dead_port = ntohs(a.sin_port);
+    close(dead); /* bound then closed: nothing listens there */
+    return fd;
+}
+
+Test(plan, pick_address_falls_back_to_one_that_answers)
+{
+    int port, dead;
+    int lfd = listen_loopback(&port, &dead);
+    struct sockaddr_in live = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    struct sockaddr_in gone = {.sin_family = AF_INET, .sin_port = htons((uint16_t)dead)};
+    live.sin_addr.s_addr = gone.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct addrinfo second = {.ai_family = AF_INET,
+                              .ai_socktype = SOCK_STREAM,
+                              .ai_addr = (struct sockaddr *)&live,
+                              .ai_addrlen = sizeof live};
+    struct addrinfo first = {.ai_family = AF_INET,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_addr = (struct sockaddr *)&gone,
+                             .ai_addrlen = sizeof gone,
+                             .ai_next = &second};
+    cr_assert_eq(plan_pick_address(&first, NS_PER_S), &second, "the one that answers");
+    /* none answers: the first */
+    struct sockaddr_in gone2 = gone;
+    struct addrinfo dead2 = {.ai_family = AF_INET,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_addr = (struct sockaddr *)&gone2,
+                             .ai_addrlen = sizeof gone2};
+    first.ai_next = &dead2;
+    cr_assert_eq(plan_pick_address(&first, NS_PER_S), &first);
+    /* a single address is not tried */
+    first.ai_next = NULL;
+    cr_assert_eq(plan_pick_address(&first, NS_PER_S), &first);
+    close(lfd);
 }
