@@ -5,6 +5,7 @@
 #define BLAST_TOOLS_COMMON_H
 
 #include <arpa/inet.h>
+#include <signal.h>
 #include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -118,6 +119,20 @@ static inline void say_listening(const char *prog, const struct sockaddr_storage
     printf(ss->ss_family == AF_INET6 ? "%s listening on [%s]:%u\n" : "%s listening on %s:%u\n",
            prog, host, sockaddr_port(ss));
     fflush(stdout);
+}
+
+/* Blocks SIGINT and SIGTERM and fills *waitmask with the mask to wait under (epoll_pwait): the
+ * stop signals are then delivered only while waiting, so a stop request cannot slip in between
+ * checking the flag and going to sleep. */
+static inline void stop_signals_only_while_waiting(sigset_t *waitmask)
+{
+    sigset_t block;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigprocmask(SIG_BLOCK, &block, waitmask);
+    sigdelset(waitmask, SIGINT);
+    sigdelset(waitmask, SIGTERM);
 }
 
 #endif

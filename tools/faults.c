@@ -648,15 +648,8 @@ static void run_timers(void)
 static int serve(void)
 {
     struct epoll_event evs[MAX_EVENTS];
-    sigset_t block, waitmask;
-    sigemptyset(&block);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGTERM);
-    /* Signals arrive only inside epoll_pwait: a stop cannot slip in between the check and the
-     * sleep. */
-    sigprocmask(SIG_BLOCK, &block, &waitmask);
-    sigdelset(&waitmask, SIGINT);
-    sigdelset(&waitmask, SIGTERM);
+    sigset_t waitmask;
+    stop_signals_only_while_waiting(&waitmask);
 
     while (!stop_requested) {
         int n = epoll_pwait(srv.ep, evs, MAX_EVENTS, next_timeout(), &waitmask);

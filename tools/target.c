@@ -1245,15 +1245,8 @@ static void run_due(void)
 static int serve(void)
 {
     struct epoll_event evs[MAX_EVENTS];
-    sigset_t block, waitmask;
-    sigemptyset(&block);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGTERM);
-    /* Signals are only delivered inside epoll_pwait, so a stop request cannot slip in between
-     * checking the flag and going to sleep. */
-    sigprocmask(SIG_BLOCK, &block, &waitmask);
-    sigdelset(&waitmask, SIGINT);
-    sigdelset(&waitmask, SIGTERM);
+    sigset_t waitmask;
+    stop_signals_only_while_waiting(&waitmask);
 
     while (!stop_requested) {
         int n = epoll_pwait(srv.ep, evs, MAX_EVENTS, next_timeout(), &waitmask);
