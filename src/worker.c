@@ -200,24 +200,20 @@ static void connect_failed(worker *w, wscen *s, conn *c, metrics_fail f, const c
 {
     s->nconnecting--;
     s->m.c.conns_failed++;
-    bool counted = false;
     /* The connection was opened for a request that is waiting (open model) or for the VU's next
      * iteration (closed model): that request fails as a connect failure. */
     if (s->vus) {
         if (s->scheduling && now < s->end) {
             s->m.c.scheduled++;
             count_fail(s, f);
-            counted = true;
         }
     } else if (s->qlen) {
         s->qhead = (s->qhead + 1) % s->qcap;
         s->qlen--;
         count_fail(s, f);
-        counted = true;
     }
     if (f == METRICS_FAIL_TLS && why)
         metrics_tls_reason(&s->m, why, 1);
-    (void)counted;
     conn_gone(w, s, c, false, false, now);
 }
 
