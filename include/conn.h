@@ -28,6 +28,17 @@ typedef struct conn_io {
     uint32_t nbufs, bufsize; /* nbufs is a power of two */
     uint32_t recycled;       /* buffers given back since the last conn_io_flush */
     bool ring_ok, br_ok;
+    /* A completion that leads to another SEND (the rest of a large request, the next TLS
+     * record) wants its own completion seen without delay: the worker waits promptly, not
+     * lazily, while any is in flight (see conn_io_clock). */
+    uint32_t followups; /* connections with a follow-up SEND in flight */
+    /* Some received bytes came without an arrival timestamp: their time is the time they were
+     * read, so the worker must not read lazily (it then wakes for every completion). */
+    bool unstamped;
+    /* The multishot RECVMSG's header template: no address, room for one timestamp cmsg. */
+    struct msghdr rmsg;
+    /* The clocks when this batch of completions is handled (conn_io_clock). */
+    uint64_t now_mono, now_real;
     char scratch[16384]; /* decrypted bytes of one TLS record, parsed before the next is read */
 } conn_io;
 
@@ -51,6 +62,13 @@ void conn_io_flush(conn_io *io);
 
 /* Gives back the receive buffer a completion carried, if it carried one. */
 void conn_io_recycle(conn_io *io, const struct io_uring_cqe *cqe);
+
+/* Records both clocks before a batch of completions is handled. Every receive carries the
+ * kernel's arrival timestamp of its bytes (SO_TIMESTAMPNS, CLOCK_REALTIME); it is turned into
+ * monotonic time against this pair, so a response's end time is when its last bytes reached
+ * the socket, not when the worker got round to reading them. That lets the worker sleep through
+ * response arrivals and wake only when the next request is due. */
+void conn_io_clock(conn_io *io, uint64_t now_mono);
 
 enum conn_op {
     CONN_OP_CONNECT = 1,
@@ -93,6 +111,7 @@ typedef struct conn {
     bool recv_armed;    /* the multishot RECV is armed */
     bool resp_done;     /* the response ended but the SEND completion has not been seen yet */
     bool handshaking;   /* TLS handshake in progress (state stays CONN_CONNECTING) */
+    bool followup;      /* the SEND in flight continues an earlier one (counted in followups) */
     tls_conn *tls;      /* https:// only: the slot's TLS state (set by the worker) */
     tls_ctx *tctx;
     const http1_req *req;

@@ -61,6 +61,9 @@ typedef struct plan_scenario {
     uint32_t pre_connections; /* arrival-rate: connections opened before the clock starts */
     uint32_t max_queue;       /* arrival-rate: due requests that may wait for a connection; beyond,
                                  a due request is dropped */
+    uint64_t pacing_resolution_ns; /* arrival-rate: 0 sends each request when due; R > 0 wakes
+                                      only on multiples of R after the start and sends what has
+                                      come due (up to R late, fewer wake-ups) */
     uint64_t connect_timeout_ns;
     uint64_t request_timeout_ns; /* from send to the end of the response */
 

@@ -42,6 +42,7 @@
 #define SUBST_MAX_DEPTH 16 /* ${A:-${B:-...}} nesting */
 
 #define DEFAULT_CONNECT_TIMEOUT_NS (10 * NS_PER_S)
+#define MAX_PACING_RESOLUTION_NS (100 * NS_PER_MS)
 #define DEFAULT_REQUEST_TIMEOUT_NS (60 * NS_PER_S)
 #define DEFAULT_GRACEFUL_STOP_NS (10 * NS_PER_S)
 #define DEFAULT_MAX_CONNECTIONS 100
@@ -68,6 +69,7 @@ enum key {
     K_PRE_CONNECTIONS,
     K_MAX_QUEUE,
     K_ARRIVAL,
+    K_PACING_RESOLUTION,
     K_METHOD,
     K_URL,
     K_PATH,
@@ -111,6 +113,7 @@ static const struct {
     [K_PRE_CONNECTIONS] = {"pre_connections", IN_SCENARIO | ARRIVAL_ONLY},
     [K_MAX_QUEUE] = {"max_queue", IN_SCENARIO | ARRIVAL_ONLY},
     [K_ARRIVAL] = {"arrival", IN_SCENARIO | ARRIVAL_ONLY},
+    [K_PACING_RESOLUTION] = {"pacing_resolution", IN_GLOBAL | IN_SCENARIO | ARRIVAL_ONLY},
     [K_METHOD] = {"method", IN_SCENARIO},
     [K_URL] = {"url", IN_SCENARIO},
     [K_PATH] = {"path", IN_SCENARIO},
@@ -133,9 +136,10 @@ static const struct {
     "tls_ciphers, tls_curves, tls_resume"
 #define GLOBAL_KEYS                                                                                \
     "base_url, duration, workers, connect_timeout, request_timeout, graceful_stop, "               \
-    "source_addresses, " TLS_KEYS
+    "pacing_resolution, source_addresses, " TLS_KEYS
 #define SCENARIO_KEYS                                                                              \
     "executor, rate, vus, duration, max_connections, pre_connections, max_queue, arrival, "        \
+    "pacing_resolution, "                                                                          \
     "base_url, connect_timeout, request_timeout, source_addresses, " TLS_KEYS ", method, url, "  \
     "path, header, body"
 
@@ -873,6 +877,24 @@ static bool get_inherited_duration(struct ctx *c, const struct section *s, int k
     return true;
 }
 
+/* pacing_resolution: 0 (exact, the default) up to MAX_PACING_RESOLUTION_NS. */
+static bool get_pacing_resolution(struct ctx *c, const struct section *s, uint64_t *out)
+{
+    const struct section *from = s->v[K_PACING_RESOLUTION].s ? s : c->global;
+    *out = 0;
+    if (!from || !from->v[K_PACING_RESOLUTION].s)
+        return true;
+    if (!get_duration(c, from, K_PACING_RESOLUTION, true, out))
+        return false;
+    if (*out > MAX_PACING_RESOLUTION_NS) {
+        fail(c, -EINVAL, from->v[K_PACING_RESOLUTION].line, from, "pacing_resolution",
+             "'%.40s' is too coarse (allowed: 0 for exact pacing, up to 100ms)",
+             from->v[K_PACING_RESOLUTION].s);
+        return false;
+    }
+    return true;
+}
+
 /* RFC 9110 token characters (methods and header names). */
 static bool is_tchar(unsigned char ch)
 {
@@ -1547,7 +1569,8 @@ static bool build_scenario(struct ctx *c, const struct section *s, plan_scenario
     if (!get_inherited_duration(c, s, K_CONNECT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT_NS,
                                 &sc->connect_timeout_ns) ||
         !get_inherited_duration(c, s, K_REQUEST_TIMEOUT, DEFAULT_REQUEST_TIMEOUT_NS,
-                                &sc->request_timeout_ns))
+                                &sc->request_timeout_ns) ||
+        !get_pacing_resolution(c, s, &sc->pacing_resolution_ns))
         return false;
     if (!get_sources(c, s, sc) || !get_tls(c, s, sc))
         return false;

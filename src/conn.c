@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "conn.h"
 #include "tls.h"
 
@@ -75,6 +76,7 @@ int conn_io_init(conn_io *io, unsigned entries, unsigned nbufs, unsigned bufsize
         io_uring_buf_ring_add(io->br, io->bufs + (size_t)i * bufsize, bufsize, (unsigned short)i,
                               io_uring_buf_ring_mask(nbufs), (int)i);
     io_uring_buf_ring_advance(io->br, (int)nbufs);
+    io->rmsg.msg_controllen = CMSG_SPACE(sizeof(struct timespec));
     return 0;
 }
 
@@ -124,6 +126,40 @@ void conn_io_flush(conn_io *io)
     }
 }
 
+void conn_io_clock(conn_io *io, uint64_t now_mono)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    io->now_real = (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
+    io->now_mono = now_mono;
+}
+
+/* When the bytes of a receive reached the socket, as monotonic time: the kernel's realtime
+ * stamp moved back from now by its age, kept between `floor` (the request's send) and now. A
+ * receive without a stamp (or a realtime clock step) gives now or the floor: never a time the
+ * response could not have had. */
+static uint64_t rx_time(conn_io *io, struct io_uring_recvmsg_out *o, uint64_t floor)
+{
+    uint64_t t = io->now_mono;
+    struct msghdr *m = &io->rmsg;
+    for (struct cmsghdr *cm = io_uring_recvmsg_cmsg_firsthdr(o, m); cm;
+         cm = io_uring_recvmsg_cmsg_nexthdr(o, m, cm)) {
+        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SO_TIMESTAMPNS ||
+            cm->cmsg_len < CMSG_LEN(sizeof(struct timespec)))
+            continue;
+        struct timespec ts;
+        memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
+        uint64_t rx = (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
+        if (rx < io->now_real) {
+            uint64_t age = io->now_real - rx;
+            t = age < io->now_mono ? io->now_mono - age : 0;
+        }
+        return t < floor ? floor : t;
+    }
+    io->unstamped = true;
+    return t < floor ? floor : t;
+}
+
 void conn_init(conn *c, uint32_t idx)
 {
     memset(c, 0, sizeof(*c));
@@ -135,7 +171,7 @@ void conn_init(conn *c, uint32_t idx)
 static void arm_recv(conn *c, conn_io *io)
 {
     struct io_uring_sqe *sqe = conn_io_sqe(io);
-    io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
+    io_uring_prep_recvmsg_multishot(sqe, c->fd, &io->rmsg, 0);
     sqe->flags |= IOSQE_BUFFER_SELECT | IOSQE_FIXED_FILE;
     sqe->buf_group = CONN_BGID;
     io_uring_sqe_set_data64(sqe, conn_ud_pack(CONN_OP_RECV, c->idx, c->gen));
@@ -191,6 +227,8 @@ int conn_connect(conn *c, conn_io *io, const struct sockaddr *addr, socklen_t ad
      * now because a fixed file takes no setsockopt later. */
     struct linger lg = {.l_onoff = 1, .l_linger = 0};
     setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    /* Arrival timestamps on received bytes: see conn_io_clock. */
+    setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
     if (src) {
         /* Leave the port to connect(): it is then unique per (source, destination) pair
          * instead of per source address, which is what lets more addresses add ports. */
@@ -241,6 +279,14 @@ static void cancel_op(conn *c, conn_io *io, unsigned op)
     sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
 }
 
+static void end_followup(conn *c, conn_io *io)
+{
+    if (c->followup) {
+        c->followup = false;
+        io->followups--;
+    }
+}
+
 void conn_close(conn *c, conn_io *io)
 {
     if (c->state == CONN_CLOSED)
@@ -253,6 +299,7 @@ void conn_close(conn *c, conn_io *io)
         cancel_op(c, io, CONN_OP_RECV);
     if (c->send_inflight)
         cancel_op(c, io, CONN_OP_SEND);
+    end_followup(c, io);
     /* Emptying the table entry drops our reference at once (a later connect may reuse the slot
      * before the cancels above are submitted: they match by generation, not by slot). */
     int none = -1;
@@ -459,13 +506,23 @@ static conn_ev on_recv(conn *c, conn_io *io, const struct io_uring_cqe *cqe, uin
     if (!more)
         c->recv_armed = false;
     if (cqe->res > 0) {
+        /* The buffer holds a RECVMSG header, the timestamp cmsg, then the bytes; no bytes is
+         * the end of the stream. */
         unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
-        const char *data = io->bufs + (size_t)bid * io->bufsize;
+        struct io_uring_recvmsg_out *o =
+            io_uring_recvmsg_validate(io->bufs + (size_t)bid * io->bufsize, cqe->res, &io->rmsg);
+        if (!o || o->payloadlen == 0) {
+            conn_io_recycle(io, cqe);
+            return on_eof(c, io, now);
+        }
+        const char *data = io_uring_recvmsg_payload(o, &io->rmsg);
+        uint32_t len = io_uring_recvmsg_payload_length(o, cqe->res, &io->rmsg);
+        uint64_t t = rx_time(io, o, c->state == CONN_CONNECTING ? c->t_handshake : c->t_sent);
         if (c->tls)
-            ev = on_tls_data(c, io, data, (size_t)cqe->res, now);
+            ev = on_tls_data(c, io, data, len, t);
         else
-            ev = on_data(c, io, data, (size_t)cqe->res, now);
-        ev.bytes_in = (uint32_t)cqe->res;
+            ev = on_data(c, io, data, len, t);
+        ev.bytes_in = len;
         conn_io_recycle(io, cqe);
     } else if (cqe->res == 0) {
         return on_eof(c, io, now);
@@ -495,6 +552,7 @@ static conn_ev on_recv(conn *c, conn_io *io, const struct io_uring_cqe *cqe, uin
 static conn_ev on_send(conn *c, conn_io *io, const struct io_uring_cqe *cqe, uint64_t now)
 {
     c->send_inflight = false;
+    end_followup(c, io);
     if (cqe->res < 0) {
         if (c->resp_done) /* the response is whole; only the connection is gone */
             return ev_response(c, io, false, true);
@@ -518,7 +576,12 @@ static conn_ev on_send(conn *c, conn_io *io, const struct io_uring_cqe *cqe, uin
     else
         c->sent += n;
     conn_ev ev = {.type = CONN_EV_NONE};
-    if (flush(c, io) < 0) {
+    int fr = flush(c, io);
+    if (c->send_inflight) {
+        c->followup = true;
+        io->followups++;
+    }
+    if (fr < 0) {
         ev = c->state == CONN_BUSY
                  ? ev_fail(c, io, METRICS_FAIL_TLS, 0, tls_reason(c->tls))
                  : (conn_close(c, io),

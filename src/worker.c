@@ -24,6 +24,8 @@
 #define RECV_BUF_SIZE 8192
 #define PUBLISH_EVERY_NS (500 * NS_PER_MS)
 #define NOT_IDLE UINT32_MAX
+/* A lazy wait still returns once this many completions are ready (well inside the CQ ring). */
+#define LAZY_WAIT 4096
 
 /* One scenario as this worker runs it. */
 typedef struct wscen {
@@ -391,11 +393,32 @@ static bool all_done(const worker *w)
     return true;
 }
 
+/* Whether the next wait may sleep through response arrivals until the next due request: only
+ * while an arrival-rate scenario is scheduling (so a wake-up is coming anyway), and only when
+ * nothing waits on a completion: no closed-model VU (its next request follows its response), no
+ * request queued for a connection, no connect or handshake, no follow-up send. */
+static bool lazy_ok(const worker *w, bool stopping)
+{
+    if (stopping || w->io.followups || w->io.unstamped)
+        return false;
+    bool open_scheduling = false;
+    for (size_t i = 0; i < w->nsc; i++) {
+        const wscen *s = &w->sc[i];
+        if (s->vus && (s->scheduling || s->nbusy))
+            return false;
+        if (s->qlen || s->nconnecting)
+            return false;
+        open_scheduling |= !s->vus && s->scheduling;
+    }
+    return open_scheduling;
+}
+
 static void reap(worker *w)
 {
     struct io_uring_cqe *cqe;
     unsigned head, n = 0;
     uint64_t now = clock_ns();
+    conn_io_clock(&w->io, now);
     io_uring_for_each_cqe(&w->io.ring, head, cqe)
     {
         handle_cqe(w, cqe, now);
@@ -405,8 +428,11 @@ static void reap(worker *w)
     conn_io_flush(&w->io);
 }
 
-/* Submits what is queued and waits for a completion until `until` (absolute ns). */
-static void wait_until(worker *w, uint64_t until, uint64_t now)
+/* Submits what is queued and waits until `until` (absolute ns) or until `nr` completions are
+ * ready. With nr > 1 the kernel lets arriving responses wait (DEFER_TASKRUN lazy wake-up)
+ * instead of waking the thread for each one; their arrival times come from the kernel's receive
+ * timestamps, so they are measured exactly all the same. */
+static void wait_until(worker *w, uint64_t until, uint64_t now, unsigned nr)
 {
     if (until <= now) {
         io_uring_submit_and_get_events(&w->io.ring);
@@ -416,7 +442,7 @@ static void wait_until(worker *w, uint64_t until, uint64_t now)
     struct __kernel_timespec ts = {.tv_sec = (long long)(d / NS_PER_S),
                                    .tv_nsec = (long long)(d % NS_PER_S)};
     struct io_uring_cqe *cqe;
-    int rc = io_uring_submit_and_wait_timeout(&w->io.ring, &cqe, 1, &ts, NULL);
+    int rc = io_uring_submit_and_wait_timeout(&w->io.ring, &cqe, nr, &ts, NULL);
     (void)rc; /* -ETIME and -EINTR just mean "look at the clock again" */
 }
 
@@ -447,7 +473,7 @@ static void preconnect(worker *w)
         if (!pending || now >= deadline || atomic_load(&w->sh->stop))
             break;
         /* Before the start nothing is due: connections just become idle (scheduling is off). */
-        wait_until(w, deadline, now);
+        wait_until(w, deadline, now, 1);
         reap(w);
     }
     /* Connects still pending at the deadline are abandoned, like a connect timeout. */
@@ -511,8 +537,11 @@ static void run(worker *w)
             wscen *s = &w->sc[i];
             schedule(w, s, now);
             if (s->scheduling) {
-                if (!s->vus && s->next_due < wake)
-                    wake = s->next_due;
+                uint64_t due = s->next_due, r = s->s->pacing_resolution_ns;
+                if (r && due > w->t0) /* the next multiple of r after t0 at or after due */
+                    due = w->t0 + (due - w->t0 + r - 1) / r * r;
+                if (!s->vus && due < wake)
+                    wake = due;
                 if (s->end < wake)
                     wake = s->end;
             }
@@ -534,7 +563,7 @@ static void run(worker *w)
         }
         if (w->next_scan < wake)
             wake = w->next_scan;
-        wait_until(w, wake, now);
+        wait_until(w, wake, now, lazy_ok(w, stopping) ? LAZY_WAIT : 1);
         reap(w);
     }
     /* Close what is left (idle keep-alive connections) and record where each window ended. */
