@@ -665,25 +665,26 @@ def groups_of(recs, key):
     return g
 
 
-PACING_COLUMNS = ["target req/s", "workers", "runs", "achieved/target (median, min–max)",
+PACING_COLUMNS = ["target req/s", "workers", "pacing_resolution", "runs", "achieved/target (median, min–max)",
                   "late p50/p99/max ms", "lat p50/p99 ms", "CPU-µs/req", "user-µs/req",
                   "% of one core", "ctx-sw/1k req", "RSS MiB", "failed/dropped", "noisy runs"]
 
 
 def report_pacing(a, recs, m):
     rows = []
-    for (rate, workers), rs in groups_of(recs, lambda r: (r["rate"], r["workers_arg"])).items():
+    for (rate, workers, res), rs in groups_of(
+            recs, lambda r: (r["rate"], r["workers_arg"], str(r.get("resolution", "0")))).items():
         good = [r for r in rs if "error" not in r]
         runs = f"{len(good)}/{len(rs)}"
         if not good:
-            rows.append([f"{rate:,.0f}", str(workers), runs] + ["–"] * 9 + ["all failed"])
+            rows.append([f"{rate:,.0f}", str(workers), res, runs] + ["–"] * 9 + ["all failed"])
             continue
         ratio = [r["achieved"] / r["target"] * 100 for r in good if r.get("achieved") and r.get("target")]
         rss = med(good, "rss_kib")
         noisy = sum(1 for r in good if (r.get("other_cpu_s") or 0) + (r.get("steal_s") or 0)
                     > NOISY * (r.get("duration_s") or 1))
         rows.append([
-            f"{rate:,.0f}", str(workers), runs,
+            f"{rate:,.0f}", str(workers), res, runs,
             f"{statistics.median(ratio):.3f}% ({spread(ratio, '.3f')})" if ratio else "–",
             f"{fmt(med(good, 'late_p50'), '.3f')}/{fmt(med(good, 'late_p99'), '.3f')}/"
             f"{fmt(med(good, 'late_max'), '.3f')}",
@@ -694,14 +695,16 @@ def report_pacing(a, recs, m):
             f"{sum(r.get('failed') or 0 for r in good)}/{sum(r.get('dropped') or 0 for r in good)}",
             f"{noisy}/{len(good)}"])
     print(text_table(PACING_COLUMNS, rows))
-    print_problems(recs, lambda r: f"pacing {r['rate']:.0f}/s w={r['workers_arg']}")
-    raw_h = ["target", "workers", "run", "requests", "achieved", "achieved/target", "late p50/p99/max ms",
+    print_problems(recs, lambda r: f"pacing {r['rate']:.0f}/s w={r['workers_arg']} "
+                   f"res={r.get('resolution', '0')}")
+    raw_h = ["target", "workers", "resolution", "run", "requests", "achieved", "achieved/target", "late p50/p99/max ms",
              "user s", "sys s", "wall s", "CPU-µs/req", "% core", "ctx-sw", "RSS KiB",
              "ok/failed/dropped", "server CPU s", "other CPU s", "steal s", "status"]
     raw = []
     for r in recs:
         g = lambda k, sp: fmt(r.get(k), sp)
-        raw.append([f"{r['rate']:,.0f}", str(r["workers_arg"]), str(r["run"]), g("requests", "d"),
+        raw.append([f"{r['rate']:,.0f}", str(r["workers_arg"]), str(r.get("resolution", "0")),
+                    str(r["run"]), g("requests", "d"),
                     g("achieved", ",.1f"),
                     f"{r['achieved'] / r['target'] * 100:.3f}%" if r.get("achieved") and r.get("target") else "–",
                     f"{g('late_p50', '.3f')}/{g('late_p99', '.3f')}/{g('late_max', '.3f')}",
@@ -716,7 +719,8 @@ def report_pacing(a, recs, m):
         "",
         *machine_lines(m),
         f"- blast `executor = constant-arrival-rate`, `rate = R/s`, `max_connections = "
-        f"pre_connections = {m('conns', '?')}`, {m('seconds', '?')} s, against nginx (one process, "
+        f"pre_connections = {m('conns', '?')}`, `pacing_resolution` as in its column "
+        "(0: each request sent when due), {m('seconds', '?')} s, against nginx (one process, "
         f"CPU {m('server_cpu', '1')}); {m('runs', '?')} runs per row, interleaved over the rows.",
         f"- `--workers 1` runs are pinned to CPU {m('client_cpu', '0')}; `default` runs use "
         f"blast's default (one worker per online CPU, here {m('nproc', '?')}) and are not pinned "

@@ -19,7 +19,7 @@
 # Environment (defaults in brackets): BLAST [./blast]  TARGET [build/blast-target]
 #   BENCH_CLIENT_CPU [0]  BENCH_SERVER_CPU [1]  BENCH_RESULTS [bench/RESULTS.md]  BENCH_KEEP
 #   PACING_RUNS [5]  PACING_SECONDS [10]  PACING_RATES ["1000 10000 50000"]
-#   PACING_WORKERS ["1 default"]  PACING_CONNS [50]
+#   PACING_WORKERS ["1 default"]  PACING_CONNS [50]  PACING_RESOLUTIONS ["0 1ms"] (pacing_resolution values)
 #   MEMORY_RUNS [5]  MEMORY_SECONDS [10]  MEMORY_SIZES ["100 15000"]
 #   SOURCES_RUNS [3]  SOURCES_SECONDS [15]  SOURCES_CONNS [36000]  SOURCES_RATE [100/s]
 set -euo pipefail
@@ -51,20 +51,23 @@ noise_snap() { # OUT PID...: bench.py snapshot of the servers
 part_pacing() {
     local runs=${PACING_RUNS:-5} rates=${PACING_RATES:-1000 10000 50000}
     local workers_list=${PACING_WORKERS:-1 default} conns=${PACING_CONNS:-50}
+    local resolutions=${PACING_RESOLUTIONS:-0 1ms}
     SECS=${PACING_SECONDS:-10}
     local rf=$TMP/pacing.jsonl
     : >"$rf"
     start_nginx 16384
-    local total=$((runs * $(wc -w <<<"$rates") * $(wc -w <<<"$workers_list"))) n=0
+    local total=$((runs * $(wc -w <<<"$rates") * $(wc -w <<<"$workers_list") * $(wc -w <<<"$resolutions"))) n=0
     log "pacing: $total runs of ${SECS}s"
-    local run rate w pfx rc
+    local run rate w res pfx rc
     for run in $(seq "$runs"); do
         for rate in $rates; do
             for w in $workers_list; do
+              for res in $resolutions; do
                 n=$((n + 1))
-                pfx=$TMP/pacing-$rate-w$w-$run
+                pfx=$TMP/pacing-$rate-w$w-r$res-$run
                 blast_ini "$pfx.ini" pace "$URL" "executor = constant-arrival-rate" \
-                    "rate = $rate/s" "max_connections = $conns" "pre_connections = $conns"
+                    "rate = $rate/s" "max_connections = $conns" "pre_connections = $conns" \
+                    "pacing_resolution = $res"
                 local wargs=(--workers "$w") pin=$CLIENT_CPU
                 if [[ $w == default ]]; then wargs=() pin=$ALL_CPUS; fi
                 rc=0
@@ -77,8 +80,9 @@ part_pacing() {
                     --tool blast --run "$run" --rc "$rc" --seconds "$SECS" --rate "$rate" \
                     --time "$pfx.time" --stderr "$pfx.err" --before "$pfx.before" \
                     --after "$pfx.after" --format blast --scenario pace --output "$pfx.json" \
-                    --extra "workers_arg=$w"
+                    --extra "workers_arg=$w" --extra "resolution=$res"
                 sleep 0.5
+              done
             done
         done
     done

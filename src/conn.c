@@ -178,6 +178,28 @@ static void arm_recv(conn *c, conn_io *io)
     c->recv_armed = true;
 }
 
+/* A SEND whose completion must be acted on without delay (more of the request follows it) is
+ * counted in io->followups while it is in flight: the worker then does not wait lazily. A SEND
+ * can complete while it is being submitted, inside the very io_uring_enter that then waits. */
+static void mark_followup(conn *c, conn_io *io)
+{
+    if (!c->followup) {
+        c->followup = true;
+        io->followups++;
+    }
+}
+
+static void end_followup(conn *c, conn_io *io)
+{
+    if (c->followup) {
+        c->followup = false;
+        io->followups--;
+    }
+}
+
+/* A request larger than this may take more than one SEND (the rest follows each completion). */
+#define SMALL_SEND 4096
+
 static void queue_send(conn *c, conn_io *io, const char *buf, size_t len)
 {
     struct io_uring_sqe *sqe = conn_io_sqe(io);
@@ -196,8 +218,11 @@ static int flush(conn *c, conn_io *io)
         return 0;
     bool more = c->state == CONN_BUSY && c->sent < c->req->len;
     if (!c->tls) {
-        if (more)
+        if (more) {
             queue_send(c, io, c->req->bytes + c->sent, c->req->len - c->sent);
+            if (c->req->len - c->sent > SMALL_SEND)
+                mark_followup(c, io);
+        }
         return 0;
     }
     size_t n;
@@ -209,8 +234,12 @@ static int flush(conn *c, conn_io *io)
         c->sent += (uint32_t)w;
         out = tls_out(c->tls, &n);
     }
-    if (n)
+    if (n) {
         queue_send(c, io, out, n);
+        /* More records to come, or a handshake flight: act on the completion at once. */
+        if (c->state != CONN_BUSY || c->sent < c->req->len || n > SMALL_SEND)
+            mark_followup(c, io);
+    }
     return 0;
 }
 
@@ -277,14 +306,6 @@ static void cancel_op(conn *c, conn_io *io, unsigned op)
     io_uring_sqe_set_data64(sqe, conn_ud_pack(CONN_OP_CANCEL, c->idx, c->gen));
     /* Only a failed cancel (the operation had already finished) posts a completion. */
     sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
-}
-
-static void end_followup(conn *c, conn_io *io)
-{
-    if (c->followup) {
-        c->followup = false;
-        io->followups--;
-    }
 }
 
 void conn_close(conn *c, conn_io *io)
@@ -576,12 +597,7 @@ static conn_ev on_send(conn *c, conn_io *io, const struct io_uring_cqe *cqe, uin
     else
         c->sent += n;
     conn_ev ev = {.type = CONN_EV_NONE};
-    int fr = flush(c, io);
-    if (c->send_inflight) {
-        c->followup = true;
-        io->followups++;
-    }
-    if (fr < 0) {
+    if (flush(c, io) < 0) {
         ev = c->state == CONN_BUSY
                  ? ev_fail(c, io, METRICS_FAIL_TLS, 0, tls_reason(c->tls))
                  : (conn_close(c, io),

@@ -73,6 +73,9 @@ static void scenario(FILE *f, const report_scenario *r, bool last)
                 report_achieved_rate(r));
     if (s->executor == PLAN_CONSTANT_VUS)
         fprintf(f, "      \"vus\": %u,\n", s->vus);
+    else
+        fprintf(f, "      \"pacing_resolution_ms\": %.3f,\n",
+                (double)s->pacing_resolution_ns / 1e6);
     times(f, "      ", "latency_ms", r->m->latency);
     fprintf(f, ",\n");
     times(f, "      ", "service_time_ms", r->m->service);

@@ -60,6 +60,9 @@ static void scenario(FILE *f, const report_scenario *r)
     if (s->executor == PLAN_CONSTANT_VUS)
         fprintf(f, "  rate       %.1f req/s achieved with %u VUs\n", report_achieved_rate(r),
                 s->vus);
+    else if (s->pacing_resolution_ns)
+        fprintf(f, "  rate       %.1f req/s achieved, %.1f target (sent in batches every %.3g ms)\n",
+                report_achieved_rate(r), s->rate, (double)s->pacing_resolution_ns / 1e6);
     else
         fprintf(f, "  rate       %.1f req/s achieved, %.1f target\n", report_achieved_rate(r),
                 s->rate);

@@ -89,6 +89,7 @@ struct conn {
     uint64_t ready_at; /* no byte is written before this (CLOCK_MONOTONIC ns); 0: none */
     uint64_t deadline; /* P_DRAIN: close at this time */
     uint64_t discard;  /* request body bytes still to skip */
+    bool upload;       /* /upload: answer once the body has been read */
     struct seg segs[SEG_MAX];
     char scratch[96]; /* a formatted response head (/trickle) */
     uint32_t in_len;
@@ -365,6 +366,8 @@ static void route(struct conn *c, const char *path, size_t n)
         script_start(c, A_KEEP);
     } else if (route_is(path, n, "/no-read")) {
         script_start(c, A_HOLD);
+    } else if (route_is(path, n, "/upload")) {
+        c->upload = true; /* take_request answers when the body is in */
     } else {
         ADD(c, not_found);
         script_start(c, A_KEEP);
@@ -447,6 +450,13 @@ static bool take_request(struct conn *c)
         if (c->discard)
             return false;
     }
+    if (c->upload) {
+        c->upload = false;
+        c->nseg = 0;
+        ADD(c, ok_response);
+        script_start(c, A_KEEP);
+        return true;
+    }
     const char *e = c->in_len >= 4 ? memmem(c->in, c->in_len, "\r\n\r\n", 4) : NULL;
     if (!e) {
         if (c->in_len == IN_MAX) {
@@ -460,6 +470,8 @@ static bool take_request(struct conn *c)
     parse_request(c, n);
     memmove(c->in, c->in + n, c->in_len - n);
     c->in_len -= n;
+    if (c->upload) /* the body comes first: skip what of it is here */
+        return take_request(c);
     return true;
 }
 
@@ -724,6 +736,7 @@ static void usage(FILE *f)
           "  /http10-eof       HTTP/1.0 200 whose body ends at the close\n"
           "  /continue         100 Continue, then (2 ms later) 200\n"
           "  /no-read          read the request head, then never read or answer again\n"
+          "  /upload           read the whole request body, then 200\n"
           "  anything else     404\n",
           f);
 }

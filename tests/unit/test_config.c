@@ -117,11 +117,12 @@ static void expect_error(const char *ini, const char *want)
     "tls_ciphers, tls_curves, tls_resume"
 #define SCENARIO_KEYS                                                                              \
     "executor, rate, vus, duration, max_connections, pre_connections, max_queue, arrival, "        \
+    "pacing_resolution, "                                                                          \
     "base_url, connect_timeout, request_timeout, source_addresses, " TLS_KEYS ", method, url, "  \
     "path, header, body"
 #define GLOBAL_KEYS                                                                                \
     "base_url, duration, workers, connect_timeout, request_timeout, graceful_stop, "               \
-    "source_addresses, " TLS_KEYS
+    "pacing_resolution, source_addresses, " TLS_KEYS
 #define EXECUTORS "constant-arrival-rate, constant-vus"
 #define RATE_FORMS "(a number > 0 per unit: 100/s, 100/m, 5000/30s, 0.5/s)"
 
@@ -938,4 +939,41 @@ Test(config_errors, source_addresses)
         snprintf(want, sizeof want, "{F}:7: [scenario a] source_addresses: %s", rows[i].want);
         expect_error(ini, want);
     }
+}
+
+Test(config, pacing_resolution)
+{
+    /* default exact; [global] inherited; a scenario's own value wins; 0 allowed explicitly */
+    plan *p = ok(GLOBAL CAR "[scenario b]\nexecutor = constant-arrival-rate\nrate = 1/s\n"
+                            "pacing_resolution = 250us\n");
+    cr_assert_eq(p->scenarios[0].pacing_resolution_ns, 0);
+    cr_assert_eq(p->scenarios[1].pacing_resolution_ns, 250000);
+    plan_free(p);
+    p = ok("[global]\nbase_url = http://127.0.0.1:8080\nduration = 10s\npacing_resolution = 1ms\n"
+           CAR "[scenario b]\nexecutor = constant-arrival-rate\nrate = 1/s\n"
+           "pacing_resolution = 0\n[scenario c]\nexecutor = constant-vus\nvus = 1\n");
+    cr_assert_eq(p->scenarios[0].pacing_resolution_ns, 1000000);
+    cr_assert_eq(p->scenarios[1].pacing_resolution_ns, 0);
+    cr_assert_eq(p->scenarios[2].pacing_resolution_ns, 1000000, "inherited, unused by VUs");
+    plan_free(p);
+    p = ok(GLOBAL CAR "pacing_resolution = 100ms\n");
+    cr_assert_eq(p->scenarios[0].pacing_resolution_ns, 100000000);
+    plan_free(p);
+}
+
+Test(config_errors, pacing_resolution)
+{
+    expect_error(GLOBAL CAR "pacing_resolution = 101ms\n",
+                 "{F}:7: [scenario a] pacing_resolution: '101ms' is too coarse (allowed: 0 for "
+                 "exact pacing, up to 100ms)");
+    expect_error("[global]\nbase_url = http://127.0.0.1:8080\nduration = 10s\n"
+                 "pacing_resolution = 1s\n" CAR,
+                 "{F}:4: [global] pacing_resolution: '1s' is too coarse (allowed: 0 for exact "
+                 "pacing, up to 100ms)");
+    expect_error(GLOBAL CAR "pacing_resolution = soon\n",
+                 "{F}:7: [scenario a] pacing_resolution: 'soon' is not a duration (e.g. 30s, "
+                 "1m30s, 500ms, 1.5h; units us, ms, s, m, h)");
+    expect_error(GLOBAL VUS "pacing_resolution = 1ms\n",
+                 "{F}:7: [scenario a] pacing_resolution: only for constant-arrival-rate (this "
+                 "scenario is constant-vus)");
 }
