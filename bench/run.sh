@@ -17,7 +17,7 @@
 # Environment (defaults in brackets):
 #   BENCH_RUNS [5]  BENCH_SECONDS [10]  BENCH_CONNS ["50 1000"] (list)
 #   BENCH_RATE [20000] req/s for the paced case   BENCH_CASES ["sat paced"]
-#   BENCH_TOOLS ["blast wrk h2load ab autocannon"]   BLAST [./blast; "skip" leaves blast out]
+#   BENCH_TOOLS ["blast blast_1ms wrk h2load ab autocannon"] (blast_1ms: pacing_resolution = 1ms, paced only)   BLAST [./blast; "skip" leaves blast out]
 #   NGINX [/usr/sbin/nginx]  BENCH_CLIENT_CPU [0]  BENCH_SERVER_CPU [1]
 #   BENCH_RESULTS [bench/RESULTS.md]  BENCH_NODE_DIR [~/.cache/blast-bench/node]
 #   BENCH_KEEP=1 keeps the temp dir (configs, outputs, runs.jsonl) for inspection.
@@ -33,10 +33,11 @@ SECS=${BENCH_SECONDS:-10}
 CONNS=${BENCH_CONNS:-50 1000}
 RATE=${BENCH_RATE:-20000}
 CASES=${BENCH_CASES:-sat paced}
-TOOLS=${BENCH_TOOLS:-blast wrk h2load ab autocannon}
+TOOLS=${BENCH_TOOLS:-blast blast_1ms wrk h2load ab autocannon}
 
 # The parser bench.py uses for each tool's output, and which file it reads.
-declare -A FORMAT=([wrk]=wrk [blast]=blast [h2load]=h2load [ab]=ab [autocannon]=autocannon)
+declare -A FORMAT=([wrk]=wrk [blast]=blast [blast_1ms]=blast [h2load]=h2load [ab]=ab
+    [autocannon]=autocannon)
 # The Debian package of each peer.
 declare -A DEB=([wrk]=wrk [h2load]=nghttp2-client [ab]=apache2-utils)
 
@@ -50,7 +51,7 @@ for c in $CONNS; do [[ $c =~ ^[1-9][0-9]*$ ]] || die "BENCH_CONNS: '$c' is not a
 bench_init bench
 
 if [[ $BLAST == skip ]]; then
-    TOOLS=$(tr ' ' '\n' <<<"$TOOLS" | grep -vx blast | tr '\n' ' ' || true)
+    TOOLS=$(tr ' ' '\n' <<<"$TOOLS" | grep -vxE 'blast|blast_1ms' | tr '\n' ' ' || true)
 else
     need_blast
 fi
@@ -126,6 +127,12 @@ tool_blast_sat() {
 tool_blast_paced() {
     blast_ini "$2.ini" paced "$URL" "executor = constant-arrival-rate" "rate = $RATE/s" \
         "max_connections = $1" "pre_connections = $1"
+    run_client "$2" "$BLAST" -c "$2.ini" --quiet --out "json=$2.json" --workers 1
+}
+# blast with pacing_resolution = 1ms: sends batched on a 1 ms grid (paced case only).
+tool_blast_1ms_paced() {
+    blast_ini "$2.ini" paced "$URL" "executor = constant-arrival-rate" "rate = $RATE/s" \
+        "max_connections = $1" "pre_connections = $1" "pacing_resolution = 1ms"
     run_client "$2" "$BLAST" -c "$2.ini" --quiet --out "json=$2.json" --workers 1
 }
 output_of() { # TOOL PREFIX

@@ -112,6 +112,7 @@ typedef struct conn {
     bool resp_done;     /* the response ended but the SEND completion has not been seen yet */
     bool handshaking;   /* TLS handshake in progress (state stays CONN_CONNECTING) */
     bool followup;      /* the SEND in flight has more of the request after it (io->followups) */
+    bool stamped;       /* receive with arrival timestamps (set by the worker; see conn_io_clock) */
     tls_conn *tls;      /* https:// only: the slot's TLS state (set by the worker) */
     tls_ctx *tctx;
     const http1_req *req;

@@ -171,7 +171,10 @@ void conn_init(conn *c, uint32_t idx)
 static void arm_recv(conn *c, conn_io *io)
 {
     struct io_uring_sqe *sqe = conn_io_sqe(io);
-    io_uring_prep_recvmsg_multishot(sqe, c->fd, &io->rmsg, 0);
+    if (c->stamped)
+        io_uring_prep_recvmsg_multishot(sqe, c->fd, &io->rmsg, 0);
+    else
+        io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
     sqe->flags |= IOSQE_BUFFER_SELECT | IOSQE_FIXED_FILE;
     sqe->buf_group = CONN_BGID;
     io_uring_sqe_set_data64(sqe, conn_ud_pack(CONN_OP_RECV, c->idx, c->gen));
@@ -257,7 +260,8 @@ int conn_connect(conn *c, conn_io *io, const struct sockaddr *addr, socklen_t ad
     struct linger lg = {.l_onoff = 1, .l_linger = 0};
     setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
     /* Arrival timestamps on received bytes: see conn_io_clock. */
-    setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
+    if (c->stamped)
+        setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
     if (src) {
         /* Leave the port to connect(): it is then unique per (source, destination) pair
          * instead of per source address, which is what lets more addresses add ports. */
@@ -527,18 +531,22 @@ static conn_ev on_recv(conn *c, conn_io *io, const struct io_uring_cqe *cqe, uin
     if (!more)
         c->recv_armed = false;
     if (cqe->res > 0) {
-        /* The buffer holds a RECVMSG header, the timestamp cmsg, then the bytes; no bytes is
-         * the end of the stream. */
         unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
-        struct io_uring_recvmsg_out *o =
-            io_uring_recvmsg_validate(io->bufs + (size_t)bid * io->bufsize, cqe->res, &io->rmsg);
-        if (!o || o->payloadlen == 0) {
-            conn_io_recycle(io, cqe);
-            return on_eof(c, io, now);
+        const char *data = io->bufs + (size_t)bid * io->bufsize;
+        uint32_t len = (uint32_t)cqe->res;
+        uint64_t t = now;
+        if (c->stamped) {
+            /* A RECVMSG header, the timestamp cmsg, then the bytes; no bytes is the end. */
+            struct io_uring_recvmsg_out *o =
+                io_uring_recvmsg_validate((void *)data, cqe->res, &io->rmsg);
+            if (!o || o->payloadlen == 0) {
+                conn_io_recycle(io, cqe);
+                return on_eof(c, io, now);
+            }
+            data = io_uring_recvmsg_payload(o, &io->rmsg);
+            len = io_uring_recvmsg_payload_length(o, cqe->res, &io->rmsg);
+            t = rx_time(io, o, c->state == CONN_CONNECTING ? c->t_handshake : c->t_sent);
         }
-        const char *data = io_uring_recvmsg_payload(o, &io->rmsg);
-        uint32_t len = io_uring_recvmsg_payload_length(o, cqe->res, &io->rmsg);
-        uint64_t t = rx_time(io, o, c->state == CONN_CONNECTING ? c->t_handshake : c->t_sent);
         if (c->tls)
             ev = on_tls_data(c, io, data, len, t);
         else

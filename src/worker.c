@@ -683,6 +683,9 @@ int worker_create(worker **out, worker_shared *sh, uint32_t index)
             uint32_t idx = w->sc[i].first + j;
             conn_init(&w->conns[idx], idx);
             w->conns[idx].owner = (uint16_t)i;
+            /* Arrival-rate connections are read lazily (lazy_ok), so they need arrival stamps;
+             * a VU reads at once, where the stamp would only cost time. */
+            w->conns[idx].stamped = !w->sc[i].vus;
             w->idle_pos[idx] = NOT_IDLE;
         }
     *out = w;
