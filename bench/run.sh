@@ -62,7 +62,7 @@ kept=()
 for t in $TOOLS; do
     [[ -n ${FORMAT[$t]:-} ]] || die "unknown tool '$t' (known: ${!FORMAT[*]})"
     case $t in
-    blast) ;;
+    blast | blast_1ms) ;;
     autocannon)
         if ! AUTOCANNON=$(ensure_autocannon); then
             log "autocannon: npm install failed (see below); left out"
