@@ -319,6 +319,18 @@ void blast_exec(blast_run *r, const char *ini, const char *const *extra, double 
     rm_dir(dir);
 }
 
+void body_file(char *path, unsigned mib)
+{
+    strcpy(path, "/tmp/blast-it-body.XXXXXX");
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0, "mkstemp: %s", strerror(errno));
+    static char chunk[1 << 16];
+    memset(chunk, 'b', sizeof(chunk));
+    for (unsigned i = 0; i < mib * 16; i++)
+        cr_assert_eq(write(fd, chunk, sizeof(chunk)), (ssize_t)sizeof(chunk));
+    close(fd);
+}
+
 void blast_run_free(blast_run *r)
 {
     if (r->json)

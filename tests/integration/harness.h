@@ -42,6 +42,10 @@ int http_get(int port, const char *path);
 /* A port nothing listens on (bound once, then closed). */
 int free_port(void);
 
+/* Writes a temp file of mib MiB of 'b' (a request body for `body = @FILE`) and puts its path in
+ * path (at least 32 bytes). Aborts the test on failure; the caller unlinks it. */
+void body_file(char *path, unsigned mib);
+
 typedef struct blast_run {
     int exit_code; /* exit status, or 128 + signal */
     json_t *json;  /* parsed --out json document, NULL if none */

@@ -246,14 +246,8 @@ Test(faults, refused, .timeout = 60)
  * 20 req/s: each stuck connection pins megabytes of kernel buffers. */
 Test(faults, no_read, .timeout = 60)
 {
-    char body[] = "/tmp/blast-it-body.XXXXXX";
-    int fd = mkstemp(body);
-    cr_assert(fd >= 0);
-    static char chunk[1 << 16];
-    memset(chunk, 'b', sizeof(chunk));
-    for (int i = 0; i < 128; i++) /* 8 MiB */
-        cr_assert_eq(write(fd, chunk, sizeof(chunk)), (ssize_t)sizeof(chunk));
-    close(fd);
+    char body[32];
+    body_file(body, 8);
     char more[128];
     snprintf(more, sizeof(more), "method = POST\nbody = @%s\n", body);
     fault_case fc = {"no_read", "/no-read", "20/s", 40, "timeout", more, 0};

@@ -62,14 +62,8 @@ Test(pacing, service_time_from_arrival_stamp, .timeout = 60)
  * request (which would stretch each upload over seconds). */
 Test(pacing, long_send_does_not_wait_for_the_next_due_request, .timeout = 60)
 {
-    char body[] = "/tmp/blast-it-body.XXXXXX";
-    int fd = mkstemp(body);
-    cr_assert(fd >= 0);
-    static char chunk[1 << 16];
-    memset(chunk, 'b', sizeof(chunk));
-    for (int i = 0; i < 256; i++) /* 16 MiB */
-        cr_assert_eq(write(fd, chunk, sizeof(chunk)), (ssize_t)sizeof(chunk));
-    close(fd);
+    char body[32];
+    body_file(body, 16);
     char more[128];
     snprintf(more, sizeof(more), "method = POST\nbody = @%s\n", body);
     server f;
