@@ -135,7 +135,8 @@ def perf_section(recs, m):
             cases.append(r["case"])
     desc = {"sat": f"closed-loop saturation, `constant-vus`, `vus = {m('vus', '50')}`",
             "paced": f"`constant-arrival-rate`, `rate = {m('rate', '20000')}/s`, "
-                     f"`max_connections = pre_connections = {m('vus', '50')}`"}
+                     f"`max_connections = pre_connections = {m('vus', '50')}`",
+            "paced1ms": f"as paced, with `pacing_resolution = 1ms`"}
     # dso table
     dsos = []
     for r in recs:

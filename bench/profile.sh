@@ -3,7 +3,8 @@
 #
 #  1. perf record -g (cpu-clock: this VM has no hardware PMU) of `blast --workers 1` pinned to the
 #     client CPU, against nginx on the server CPU: at saturation (constant-vus, 50 VUs) and paced
-#     (20k req/s); the kernel vs user split by dso and the top kernel and user symbols.
+#     (20k req/s; exact, and paced1ms with pacing_resolution = 1ms); the kernel vs user split by
+#     dso and the top kernel and user symbols.
 #  2. valgrind --tool=callgrind of `blast --workers 1` at a small fixed rate (2,000 req/s) for a
 #     short and a long duration: the difference gives user-space instructions per request with
 #     start-up and teardown cancelled out, per function.
@@ -12,7 +13,7 @@
 #
 # Environment (defaults in brackets): BLAST [./blast]  BENCH_CLIENT_CPU [0]  BENCH_SERVER_CPU [1]
 #   BENCH_RESULTS [bench/RESULTS.md]  BENCH_KEEP
-#   PROFILE_RUNS [3]  PROFILE_SECONDS [10]  PROFILE_CASES ["sat paced"]  PROFILE_VUS [50]
+#   PROFILE_RUNS [3]  PROFILE_SECONDS [10]  PROFILE_CASES ["sat paced paced1ms"]  PROFILE_VUS [50]
 #   PROFILE_RATE [20000]  PROFILE_FREQ [4000] (samples/s)
 #   CG_RUNS [3]  CG_RATE [2000]  CG_SHORT [2]  CG_LONG [5] (seconds)  CG_CONNS [50]
 set -euo pipefail
@@ -21,7 +22,7 @@ source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 
 RUNS=${PROFILE_RUNS:-3}
 SECS=${PROFILE_SECONDS:-10}
-CASES=${PROFILE_CASES:-sat paced}
+CASES=${PROFILE_CASES:-sat paced paced1ms}
 VUS=${PROFILE_VUS:-50}
 RATE=${PROFILE_RATE:-20000}
 FREQ=${PROFILE_FREQ:-4000}
@@ -55,6 +56,8 @@ ini_for() { # CASE FILE DURATION_S
     sat) SECS=$3 blast_ini "$2" "$1" "$url" "executor = constant-vus" "vus = $VUS" ;;
     paced) SECS=$3 blast_ini "$2" "$1" "$url" "executor = constant-arrival-rate" "rate = $RATE/s" \
         "max_connections = $VUS" "pre_connections = $VUS" ;;
+    paced1ms) SECS=$3 blast_ini "$2" "$1" "$url" "executor = constant-arrival-rate" \
+        "rate = $RATE/s" "max_connections = $VUS" "pre_connections = $VUS" "pacing_resolution = 1ms" ;;
     cg) SECS=$3 blast_ini "$2" "$1" "$url" "executor = constant-arrival-rate" "rate = $CG_RATE/s" \
         "max_connections = $CG_CONNS" "pre_connections = $CG_CONNS" ;;
     esac
