@@ -140,7 +140,7 @@ static const struct {
 #define SCENARIO_KEYS                                                                              \
     "executor, rate, vus, duration, max_connections, pre_connections, max_queue, arrival, "        \
     "pacing_resolution, "                                                                          \
-    "base_url, connect_timeout, request_timeout, source_addresses, " TLS_KEYS ", method, url, "  \
+    "base_url, connect_timeout, request_timeout, source_addresses, " TLS_KEYS ", method, url, "    \
     "path, header, body"
 
 struct value {
@@ -1260,7 +1260,8 @@ static bool add_sources(struct ctx *c, const struct section *s, const struct val
     }
     uint64_t count = (uint64_t)hi - lo + 1;
     if (sc->nsrc + count > MAX_SOURCES) {
-        fail(c, -EINVAL, v->line, s, "source_addresses", "too many addresses (" SOURCES_ALLOWED ")");
+        fail(c, -EINVAL, v->line, s, "source_addresses",
+             "too many addresses (" SOURCES_ALLOWED ")");
         return false;
     }
     struct sockaddr_storage *n = realloc(sc->src, (sc->nsrc + count) * sizeof *n);
@@ -1289,8 +1290,8 @@ static bool add_sources(struct ctx *c, const struct section *s, const struct val
     }
     return true;
 bad:
-    fail(c, -EINVAL, v->line, s, "source_addresses", "'%.80s' is not an address (" SOURCES_ALLOWED ")",
-         item);
+    fail(c, -EINVAL, v->line, s, "source_addresses",
+         "'%.80s' is not an address (" SOURCES_ALLOWED ")", item);
     return false;
 }
 
@@ -1398,7 +1399,8 @@ static bool get_tls(struct ctx *c, const struct section *s, plan_scenario *sc)
     plan_tls *t = &sc->tls_opts;
     const struct section *from;
     if (!get_bool(c, s, K_INSECURE, false, &t->insecure) ||
-        !get_bool(c, s, K_TLS_RESUME, true, &t->resume) || !get_file(c, s, K_CA_FILE, &t->ca_file) ||
+        !get_bool(c, s, K_TLS_RESUME, true, &t->resume) ||
+        !get_file(c, s, K_CA_FILE, &t->ca_file) ||
         !get_file(c, s, K_CLIENT_CERT, &t->client_cert) ||
         !get_file(c, s, K_CLIENT_KEY, &t->client_key) ||
         !get_string(c, s, K_SERVER_NAME, &t->server_name) ||
@@ -1406,7 +1408,8 @@ static bool get_tls(struct ctx *c, const struct section *s, plan_scenario *sc)
         !get_string(c, s, K_TLS_CURVES, &t->curves))
         return false;
     if (!t->client_cert != !t->client_key) {
-        const struct value *v = inherited(c, s, t->client_cert ? K_CLIENT_CERT : K_CLIENT_KEY, &from);
+        const struct value *v =
+            inherited(c, s, t->client_cert ? K_CLIENT_CERT : K_CLIENT_KEY, &from);
         fail(c, -EINVAL, v->line, from, keys[t->client_cert ? K_CLIENT_CERT : K_CLIENT_KEY].name,
              "client_cert and client_key go together (give both for mutual TLS)");
         return false;

@@ -61,7 +61,8 @@ static void scenario(FILE *f, const report_scenario *r)
         fprintf(f, "  rate       %.1f req/s achieved with %u VUs\n", report_achieved_rate(r),
                 s->vus);
     else if (s->pacing_resolution_ns)
-        fprintf(f, "  rate       %.1f req/s achieved, %.1f target (sent in batches every %.3g ms)\n",
+        fprintf(f,
+                "  rate       %.1f req/s achieved, %.1f target (sent in batches every %.3g ms)\n",
                 report_achieved_rate(r), s->rate, (double)s->pacing_resolution_ns / 1e6);
     else
         fprintf(f, "  rate       %.1f req/s achieved, %.1f target\n", report_achieved_rate(r),

@@ -118,7 +118,7 @@ static void expect_error(const char *ini, const char *want)
 #define SCENARIO_KEYS                                                                              \
     "executor, rate, vus, duration, max_connections, pre_connections, max_queue, arrival, "        \
     "pacing_resolution, "                                                                          \
-    "base_url, connect_timeout, request_timeout, source_addresses, " TLS_KEYS ", method, url, "  \
+    "base_url, connect_timeout, request_timeout, source_addresses, " TLS_KEYS ", method, url, "    \
     "path, header, body"
 #define GLOBAL_KEYS                                                                                \
     "base_url, duration, workers, connect_timeout, request_timeout, graceful_stop, "               \
@@ -720,7 +720,8 @@ Test(config_errors, table)
          "line"},
         /* targets */
         /* found by fuzz_config: accepted here, then refused by the request compiler */
-        {GLOBAL VUS "header = X-A: a\x1b" "b\n",
+        {GLOBAL VUS "header = X-A: a\x1b"
+                    "b\n",
          "{F}:7: [scenario a] header: the value of 'X-A' contains control byte 0x1b (allowed: "
          "visible characters, spaces and tabs)"},
         /* TLS settings */
@@ -949,9 +950,10 @@ Test(config, pacing_resolution)
     cr_assert_eq(p->scenarios[0].pacing_resolution_ns, 0);
     cr_assert_eq(p->scenarios[1].pacing_resolution_ns, 250000);
     plan_free(p);
-    p = ok("[global]\nbase_url = http://127.0.0.1:8080\nduration = 10s\npacing_resolution = 1ms\n"
-           CAR "[scenario b]\nexecutor = constant-arrival-rate\nrate = 1/s\n"
-           "pacing_resolution = 0\n[scenario c]\nexecutor = constant-vus\nvus = 1\n");
+    p = ok(
+        "[global]\nbase_url = http://127.0.0.1:8080\nduration = 10s\npacing_resolution = 1ms\n" CAR
+        "[scenario b]\nexecutor = constant-arrival-rate\nrate = 1/s\n"
+        "pacing_resolution = 0\n[scenario c]\nexecutor = constant-vus\nvus = 1\n");
     cr_assert_eq(p->scenarios[0].pacing_resolution_ns, 1000000);
     cr_assert_eq(p->scenarios[1].pacing_resolution_ns, 0);
     cr_assert_eq(p->scenarios[2].pacing_resolution_ns, 1000000, "inherited, unused by VUs");
