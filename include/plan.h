@@ -105,6 +105,9 @@ void plan_free(plan *p);
  * one-line message in err ("FILE:LINE: [scenario NAME] base_url: cannot resolve host ..."). */
 int plan_prepare(plan *p, char *err, size_t errlen);
 
+/* The request a step of s describes, as http1_req_compile takes it (pointers into the plan). */
+http1_req_spec plan_step_spec(const plan_scenario *s, const plan_step *st);
+
 struct addrinfo;
 /* Of a name's addresses, the first that accepts a TCP connection within min(timeout, 1 s), as
  * curl falls back from one to the next (localhost: ::1, then 127.0.0.1); the first when none

@@ -239,8 +239,9 @@ static int flush(conn *c, conn_io *io)
     }
     if (n) {
         queue_send(c, io, out, n);
-        /* More records to come, or a handshake flight: act on the completion at once. */
-        if (c->state != CONN_BUSY || c->sent < c->req->len || n > SMALL_SEND)
+        /* A send that may be partial, or more records to come: act on its completion at once
+         * (handshake flights need no mark: a handshake keeps the worker's waits prompt). */
+        if (n > SMALL_SEND || (c->state == CONN_BUSY && c->sent < c->req->len))
             mark_followup(c, io);
     }
     return 0;

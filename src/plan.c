@@ -103,6 +103,19 @@ const struct addrinfo *plan_pick_address(const struct addrinfo *res, uint64_t ti
     return res;
 }
 
+http1_req_spec plan_step_spec(const plan_scenario *s, const plan_step *st)
+{
+    return (http1_req_spec){
+        .method = st->method,
+        .target = st->target,
+        .host = s->host_header,
+        .headers = (const char *const *)st->headers,
+        .nheaders = st->nheaders,
+        .body = st->body,
+        .body_len = st->body_len,
+    };
+}
+
 int plan_prepare(plan *p, char *err, size_t errlen)
 {
     if (err && errlen)
@@ -147,15 +160,7 @@ int plan_prepare(plan *p, char *err, size_t errlen)
 
         for (size_t j = 0; j < s->nsteps; j++) {
             plan_step *st = &s->steps[j];
-            http1_req_spec spec = {
-                .method = st->method,
-                .target = st->target,
-                .host = s->host_header,
-                .headers = (const char *const *)st->headers,
-                .nheaders = st->nheaders,
-                .body = st->body,
-                .body_len = st->body_len,
-            };
+            http1_req_spec spec = plan_step_spec(s, st);
             http1_req_free(&st->req); /* preparing twice is harmless */
             memset(&st->req, 0, sizeof st->req);
             int rc = http1_req_compile(&st->req, &spec);

@@ -16,6 +16,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "clock.h"
+
 /* Whether the option name a[0..n) is exactly name. */
 static inline bool opt_is(const char *a, size_t n, const char *name)
 {
@@ -133,6 +135,19 @@ static inline void stop_signals_only_while_waiting(sigset_t *waitmask)
     sigprocmask(SIG_BLOCK, &block, waitmask);
     sigdelset(waitmask, SIGINT);
     sigdelset(waitmask, SIGTERM);
+}
+
+/* The epoll_wait timeout (ms) for a deadline t (CLOCK_MONOTONIC ns; UINT64_MAX: none, -1),
+ * rounded up so that the loop never wakes before t. */
+static inline int epoll_timeout_ms(uint64_t t)
+{
+    if (t == UINT64_MAX)
+        return -1;
+    uint64_t now = clock_ns();
+    if (t <= now)
+        return 0;
+    uint64_t ms = (t - now + NS_PER_MS - 1) / NS_PER_MS;
+    return ms > INT_MAX ? INT_MAX : (int)ms;
 }
 
 #endif

@@ -47,7 +47,6 @@
 #define ACCEPT_RETRY_NS (100ull * 1000000) /* out of descriptors: retry accept after this */
 #define MAX_EVENTS 256
 #define ACCEPT_BATCH 64 /* accepts per turn, so a connect storm cannot starve the open ones */
-#define NS_PER_MS 1000000ull
 #define DELAY_MAX_MS 600000ul
 #define TRICKLE_MS 100u      /* /trickle: one body byte per 100 ms */
 #define TRICKLE_DEFAULT 50ul /* /trickle: 50 bytes, 5 s */
@@ -160,13 +159,6 @@ static size_t huge_header_len;
 static char *many_headers; /* 10,000 header lines */
 static size_t many_headers_len;
 static char *pattern; /* TRICKLE_MAX body bytes */
-
-static uint64_t clock_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* Returns 0 or -ENOMEM. */
 static int build_responses(void)
@@ -635,13 +627,7 @@ static int next_timeout(void)
     }
     if (srv.accept_paused && srv.accept_retry_at < t)
         t = srv.accept_retry_at;
-    if (t == UINT64_MAX)
-        return -1;
-    uint64_t now = clock_ns();
-    if (t <= now)
-        return 0;
-    uint64_t ms = (t - now + NS_PER_MS - 1) / NS_PER_MS; /* round up: never wake early */
-    return ms > INT_MAX ? INT_MAX : (int)ms;
+    return epoll_timeout_ms(t);
 }
 
 static void run_timers(void)

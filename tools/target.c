@@ -51,7 +51,6 @@
 #define ACCEPT_RETRY_NS (100ull * 1000000) /* retry after EMFILE when no connection closes */
 #define MAX_EVENTS 512
 #define ROUNDS_MAX 32 /* read/write rounds per turn, so one busy client cannot starve the rest */
-#define NS_PER_MS 1000000ull
 
 enum job_kind { JOB_TEXT, JOB_BYTES, JOB_CHUNKED, JOB_STATS, JOB_CONTINUE };
 
@@ -127,13 +126,6 @@ static volatile sig_atomic_t stop_requested;
 /* A repeating a..z pattern; /bytes/N byte i is 'a' + i % 26, so clients can check integrity. */
 #define PATTERN_LEN (OUT_SOFT + 32)
 static char pattern[PATTERN_LEN];
-
-static uint64_t clock_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* ---- intrusive lists (all connections, stalled, runnable) ---- */
 
@@ -1206,13 +1198,7 @@ static int next_timeout(void)
         t = srv.stall_until;
     if (srv.accept_paused && srv.accept_retry_at < t)
         t = srv.accept_retry_at;
-    if (t == UINT64_MAX)
-        return -1;
-    uint64_t now = clock_ns();
-    if (t <= now)
-        return 0;
-    uint64_t ms = (t - now + NS_PER_MS - 1) / NS_PER_MS; /* round up: never wake early */
-    return ms > INT_MAX ? INT_MAX : (int)ms;
+    return epoll_timeout_ms(t);
 }
 
 static void run_due(void)

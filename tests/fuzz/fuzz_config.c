@@ -154,15 +154,7 @@ static void check_plan(const plan *p)
                 fail("step without method or origin-form target", s->name);
             if (!st->body != !st->body_len)
                 fail("body and body_len disagree", s->name);
-            http1_req_spec spec = {
-                .method = st->method,
-                .target = st->target,
-                .host = s->host_header,
-                .headers = (const char *const *)st->headers,
-                .nheaders = st->nheaders,
-                .body = st->body,
-                .body_len = st->body_len,
-            };
+            http1_req_spec spec = plan_step_spec(s, st);
             http1_req req;
             int rc = http1_req_compile(&req, &spec);
             if (rc) {

@@ -16,14 +16,14 @@
 
 #include "harness.h"
 
-static double now_s(void)
+double now_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void sleep_s(double s)
+void sleep_s(double s)
 {
     struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
     nanosleep(&ts, NULL);
@@ -61,41 +61,13 @@ static bool can_connect(int port)
     return ok;
 }
 
-void target_start(server *s)
+/* Starts bin --port 0 --port-file FILE --quiet args... and waits for its port file. */
+static void spawn_server(server *s, const char *bin, const char *const *args)
 {
     memset(s, 0, sizeof(*s));
     make_dir(s->dir, sizeof(s->dir));
     char portfile[128];
     snprintf(portfile, sizeof(portfile), "%s/port", s->dir);
-    const char *bin = env_or("TARGET_BIN", "build/blast-target");
-    pid_t pid = fork();
-    cr_assert(pid >= 0);
-    if (pid == 0) {
-        execl(bin, bin, "--port", "0", "--port-file", portfile, "--quiet", (char *)NULL);
-        _exit(127);
-    }
-    s->pid = pid;
-    for (int i = 0; i < 200; i++) {
-        FILE *f = fopen(portfile, "r");
-        if (f) {
-            int ok = fscanf(f, "%d", &s->port);
-            fclose(f);
-            if (ok == 1 && s->port > 0)
-                return;
-        }
-        sleep_s(0.025);
-    }
-    server_stop(s);
-    cr_assert_fail("target server %s did not start", bin);
-}
-
-void tool_start(server *s, const char *name, const char *const *args)
-{
-    memset(s, 0, sizeof(*s));
-    make_dir(s->dir, sizeof(s->dir));
-    char portfile[128], bin[512];
-    snprintf(portfile, sizeof(portfile), "%s/port", s->dir);
-    snprintf(bin, sizeof(bin), "%s/blast-%s", env_or("TOOLS_DIR", "build"), name);
     const char *argv[32] = {bin, "--port", "0", "--port-file", portfile, "--quiet"};
     int argc = 6;
     for (; args && *args && argc < 31; args++)
@@ -126,6 +98,18 @@ void tool_start(server *s, const char *name, const char *const *args)
     }
     server_stop(s);
     cr_assert_fail("%s did not start", bin);
+}
+
+void target_start(server *s)
+{
+    spawn_server(s, env_or("TARGET_BIN", "build/blast-target"), NULL);
+}
+
+void tool_start(server *s, const char *name, const char *const *args)
+{
+    char bin[512];
+    snprintf(bin, sizeof(bin), "%s/blast-%s", env_or("TOOLS_DIR", "build"), name);
+    spawn_server(s, bin, args);
 }
 
 int free_port(void)
@@ -259,7 +243,7 @@ void blast_exec(blast_run *r, const char *ini, const char *const *extra, double 
     fputs(ini, f);
     fclose(f);
 
-    const char *bin = env_or("BLAST_BIN", "./blast");
+    const char *bin = blast_bin();
     const char *argv[64] = {bin, "-c", path, "--quiet", "--out", outarg};
     int argc = 6;
     for (; extra && *extra && argc < 62; extra++)
@@ -317,6 +301,23 @@ void blast_exec(blast_run *r, const char *ini, const char *const *extra, double 
     json_error_t jerr;
     r->json = json_load_file(out, 0, &jerr);
     rm_dir(dir);
+}
+
+const char *blast_bin(void)
+{
+    return env_or("BLAST_BIN", "./blast");
+}
+
+const char *arrival_ini(int port, const char *path, const char *rate, const char *dur,
+                        int max_conns, const char *more)
+{
+    static char ini[4096];
+    snprintf(ini, sizeof(ini),
+             "[global]\nbase_url = http://127.0.0.1:%d\nduration = %s\n\n"
+             "[scenario s]\nexecutor = constant-arrival-rate\nrate = %s\n"
+             "max_connections = %d\npath = %s\n%s",
+             port, dur, rate, max_conns, path, more ? more : "");
+    return ini;
 }
 
 void body_file(char *path, unsigned mib)

@@ -42,6 +42,18 @@ int http_get(int port, const char *path);
 /* A port nothing listens on (bound once, then closed). */
 int free_port(void);
 
+/* CLOCK_MONOTONIC in seconds; sleeps s seconds. */
+double now_s(void);
+void sleep_s(double s);
+
+/* The blast binary under test: $BLAST_BIN, else ./blast. */
+const char *blast_bin(void);
+
+/* A one-scenario constant-arrival-rate file (scenario "s") against 127.0.0.1:port; more is
+ * appended to the scenario (may be NULL). Returns a static buffer. */
+const char *arrival_ini(int port, const char *path, const char *rate, const char *dur,
+                        int max_conns, const char *more);
+
 /* Writes a temp file of mib MiB of 'b' (a request body for `body = @FILE`) and puts its path in
  * path (at least 32 bytes). Aborts the test on failure; the caller unlinks it. */
 void body_file(char *path, unsigned mib);

@@ -39,25 +39,6 @@
 
 /* ---- running blast as a raw process ---- */
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_s(double s)
-{
-    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-    nanosleep(&ts, NULL);
-}
-
-static const char *blast_bin(void)
-{
-    const char *b = getenv("BLAST_BIN");
-    return b && *b ? b : "./blast";
-}
-
 /* How the child is set up before exec. */
 typedef enum how {
     PLAIN,

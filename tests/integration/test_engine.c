@@ -9,19 +9,6 @@
 
 #include "harness.h"
 
-static char ini[4096];
-
-static const char *arrival_ini(int port, const char *path, const char *rate, const char *dur,
-                               int max_conns, const char *more)
-{
-    snprintf(ini, sizeof(ini),
-             "[global]\nbase_url = http://127.0.0.1:%d\nduration = %s\n\n"
-             "[scenario s]\nexecutor = constant-arrival-rate\nrate = %s\n"
-             "max_connections = %d\npath = %s\n%s",
-             port, dur, rate, max_conns, path, more ? more : "");
-    return ini;
-}
-
 static void print_latency(const char *what, const blast_run *r)
 {
     printf("%s: scheduled %.0f ok %.0f failed %.0f dropped %.0f, achieved %.2f/s; "
@@ -198,6 +185,7 @@ Test(engine, constant_vus_nginx, .timeout = 60)
     server n;
     if (!nginx_start(&n))
         cr_skip_test("nginx not installed");
+    char ini[256];
     snprintf(ini, sizeof(ini),
              "[global]\nbase_url = http://127.0.0.1:%d\nduration = 2s\n\n"
              "[scenario s]\nexecutor = constant-vus\nvus = 8\npath = /\n",

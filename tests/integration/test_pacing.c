@@ -11,17 +11,14 @@
 
 #include "harness.h"
 
-static char ini[4096];
-
+/* Every test here pre-connects all its connections and allows 5 s per request. */
 static const char *pacing_ini(int port, const char *path, const char *rate, const char *dur,
                               int conns, const char *more)
 {
-    snprintf(ini, sizeof(ini),
-             "[global]\nbase_url = http://127.0.0.1:%d\nduration = %s\nrequest_timeout = 5s\n\n"
-             "[scenario s]\nexecutor = constant-arrival-rate\nrate = %s\n"
-             "max_connections = %d\npre_connections = %d\npath = %s\n%s",
-             port, dur, rate, conns, conns, path, more ? more : "");
-    return ini;
+    static char extra[512];
+    snprintf(extra, sizeof(extra), "pre_connections = %d\nrequest_timeout = 5s\n%s", conns,
+             more ? more : "");
+    return arrival_ini(port, path, rate, dur, conns, extra);
 }
 
 static void print_times(const char *what, const blast_run *r)
