@@ -140,13 +140,15 @@ void conn_io_clock(conn_io *io, uint64_t now_mono)
  * response could not have had. */
 static uint64_t rx_time(conn_io *io, struct io_uring_recvmsg_out *o, uint64_t floor)
 {
-    uint64_t t = io->now_mono;
     struct msghdr *m = &io->rmsg;
-    for (struct cmsghdr *cm = io_uring_recvmsg_cmsg_firsthdr(o, m); cm;
-         cm = io_uring_recvmsg_cmsg_nexthdr(o, m, cm)) {
-        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SO_TIMESTAMPNS ||
-            cm->cmsg_len < CMSG_LEN(sizeof(struct timespec)))
-            continue;
+    struct cmsghdr *cm = io_uring_recvmsg_cmsg_firsthdr(o, m);
+    while (cm && (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SO_TIMESTAMPNS ||
+                  cm->cmsg_len < CMSG_LEN(sizeof(struct timespec))))
+        cm = io_uring_recvmsg_cmsg_nexthdr(o, m, cm);
+    uint64_t t = io->now_mono;
+    if (!cm) {
+        io->unstamped = true;
+    } else {
         struct timespec ts;
         memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
         uint64_t rx = (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
@@ -154,9 +156,7 @@ static uint64_t rx_time(conn_io *io, struct io_uring_recvmsg_out *o, uint64_t fl
             uint64_t age = io->now_real - rx;
             t = age < io->now_mono ? io->now_mono - age : 0;
         }
-        return t < floor ? floor : t;
     }
-    io->unstamped = true;
     return t < floor ? floor : t;
 }
 

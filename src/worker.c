@@ -539,11 +539,13 @@ static void run(worker *w)
             wscen *s = &w->sc[i];
             schedule(w, s, now);
             if (s->scheduling) {
-                uint64_t due = s->next_due, r = s->s->pacing_resolution_ns;
-                if (r && due > w->t0) /* the next multiple of r after t0 at or after due */
-                    due = w->t0 + (due - w->t0 + r - 1) / r * r;
-                if (!s->vus && due < wake)
-                    wake = due;
+                if (!s->vus) {
+                    uint64_t due = s->next_due, r = s->s->pacing_resolution_ns;
+                    if (r && due > w->t0) /* the next multiple of r after t0 at or after due */
+                        due = w->t0 + (due - w->t0 + r - 1) / r * r;
+                    if (due < wake)
+                        wake = due;
+                }
                 if (s->end < wake)
                     wake = s->end;
             }
