@@ -28,9 +28,9 @@ typedef struct conn_io {
     uint32_t nbufs, bufsize; /* nbufs is a power of two */
     uint32_t recycled;       /* buffers given back since the last conn_io_flush */
     bool ring_ok, br_ok;
-    /* Connections with a SEND in flight whose completion must be acted on at once (more of a
-     * large request or TLS records follow it): while any is, the worker waits promptly, not
-     * lazily (see conn_io_clock). */
+    /* Connections with a SEND of a large request in flight (it may need task work to finish,
+     * and more may follow it): while any is, the worker waits promptly, not lazily (see
+     * conn_io_clock). */
     uint32_t followups;
     /* Some received bytes came without an arrival timestamp: their time is the time they were
      * read, so the worker must not read lazily (it then wakes for every completion). */
@@ -111,7 +111,7 @@ typedef struct conn {
     bool recv_armed;    /* the multishot RECV is armed */
     bool resp_done;     /* the response ended but the SEND completion has not been seen yet */
     bool handshaking;   /* TLS handshake in progress (state stays CONN_CONNECTING) */
-    bool followup;      /* the SEND in flight has more of the request after it (io->followups) */
+    bool followup;      /* a SEND of a large request is in flight (counted in io->followups) */
     bool stamped;       /* receive with arrival timestamps (set by the worker; see conn_io_clock) */
     tls_conn *tls;      /* https:// only: the slot's TLS state (set by the worker) */
     tls_ctx *tctx;

@@ -181,9 +181,8 @@ static void arm_recv(conn *c, conn_io *io)
     c->recv_armed = true;
 }
 
-/* A SEND whose completion must be acted on without delay (more of the request follows it) is
- * counted in io->followups while it is in flight: the worker then does not wait lazily. A SEND
- * can complete while it is being submitted, inside the very io_uring_enter that then waits. */
+/* Counts a connection in io->followups while a SEND of its (large) request is in flight: the
+ * worker then does not wait lazily. */
 static void mark_followup(conn *c, conn_io *io)
 {
     if (!c->followup) {
@@ -200,7 +199,10 @@ static void end_followup(conn *c, conn_io *io)
     }
 }
 
-/* A request larger than this may take more than one SEND (the rest follows each completion). */
+/* A request larger than this may take more than one SEND, and a SEND that finds the socket
+ * buffer full progresses only in task work the worker runs when it wakes: while any send of such
+ * a request is in flight, the worker's waits stay prompt (handshake flights need no mark: a
+ * handshake keeps them prompt anyway). Smaller requests fit the buffer of a server that reads. */
 #define SMALL_SEND 4096
 
 static void queue_send(conn *c, conn_io *io, const char *buf, size_t len)
@@ -210,6 +212,8 @@ static void queue_send(conn *c, conn_io *io, const char *buf, size_t len)
     sqe->flags |= IOSQE_FIXED_FILE;
     io_uring_sqe_set_data64(sqe, conn_ud_pack(CONN_OP_SEND, c->idx, c->gen));
     c->send_inflight = true;
+    if (c->state == CONN_BUSY && c->req->len > SMALL_SEND)
+        mark_followup(c, io);
 }
 
 /* Queues a SEND of what is waiting, if nothing is in flight: the rest of the request (plain), or
@@ -221,11 +225,8 @@ static int flush(conn *c, conn_io *io)
         return 0;
     bool more = c->state == CONN_BUSY && c->sent < c->req->len;
     if (!c->tls) {
-        if (more) {
+        if (more)
             queue_send(c, io, c->req->bytes + c->sent, c->req->len - c->sent);
-            if (c->req->len - c->sent > SMALL_SEND)
-                mark_followup(c, io);
-        }
         return 0;
     }
     size_t n;
@@ -237,13 +238,8 @@ static int flush(conn *c, conn_io *io)
         c->sent += (uint32_t)w;
         out = tls_out(c->tls, &n);
     }
-    if (n) {
+    if (n)
         queue_send(c, io, out, n);
-        /* A send that may be partial, or more records to come: act on its completion at once
-         * (handshake flights need no mark: a handshake keeps the worker's waits prompt). */
-        if (n > SMALL_SEND || (c->state == CONN_BUSY && c->sent < c->req->len))
-            mark_followup(c, io);
-    }
     return 0;
 }
 
