@@ -15,7 +15,8 @@
 
 typedef struct hist hist;
 
-/* Creates an empty histogram for values 0..highest (highest >= 2) with sigfigs in 1..5.
+/* Creates an empty histogram for values 0..highest (highest >= 2) with sigfigs in 1..5. Its
+ * counts take memory (resident pages) only where values land.
  * Returns 0 and stores it in *out (the caller owns it: hist_free), -EINVAL on bad arguments,
  * -ENOMEM. */
 int hist_init(hist **out, uint64_t highest, int sigfigs);
@@ -30,8 +31,8 @@ void hist_reset(hist *h);
 void hist_record_n(hist *h, uint64_t value, uint64_t count);
 static inline void hist_record(hist *h, uint64_t value);
 
-/* Adds every count of src into dst. Both must have been made with the same highest and sigfigs:
- * returns 0, or -EINVAL (dst unchanged) when they were not. */
+/* Adds every count of src into dst. Both must have the same sigfigs and src's range must fit in
+ * dst's (src highest <= dst highest): returns 0, or -EINVAL (dst unchanged) otherwise. */
 int hist_merge(hist *dst, const hist *src);
 
 /* Number of recorded values. */
@@ -43,6 +44,9 @@ uint64_t hist_max(const hist *h);
 
 /* Exact arithmetic mean of the recorded values (from a running sum); 0 when empty. */
 double hist_mean(const hist *h);
+
+/* The highest value the histogram keeps (larger ones are clamped to it). */
+uint64_t hist_highest(const hist *h);
 
 /* Value at percentile p (0 <= p <= 100): the smallest bucket such that at least p% of the values
  * are at or below it, reported as the middle of that bucket, clamped to [min, max].

@@ -60,17 +60,25 @@ typedef struct metrics_rec {
     hist *latency;   /* µs from the intended start to the end of the response (corrected) */
     hist *service;   /* µs from the actual send to the end of the response (uncorrected) */
     hist *lateness;  /* µs from the intended start to the actual send */
-    hist *handshake; /* µs of each completed TLS handshake */
+    hist *handshake; /* µs of each completed TLS handshake; NULL for plain http:// */
     metrics_reason tls_reasons[METRICS_TLS_REASONS];
     metrics_live live;
 } metrics_rec;
 
-/* Histograms cover 0 µs .. 1 h with 3 significant digits. */
-#define METRICS_HIST_HIGHEST_US 3600000000ULL
+/* Histograms keep 3 significant digits; each covers 0 µs up to the most its values can be. */
 #define METRICS_HIST_SIGFIGS 3
 
-/* Prepares an empty recorder. Returns 0 or -ENOMEM (r then holds nothing to free). */
-int metrics_rec_init(metrics_rec *r);
+/* The largest value (µs) each histogram of a recorder can meet, from the scenario's timeouts and
+ * duration, so that no histogram spans more than it needs. handshake_us 0: no handshake
+ * histogram (plain http://). */
+typedef struct metrics_range {
+    uint64_t latency_us, service_us, lateness_us, handshake_us;
+} metrics_range;
+
+/* Prepares an empty recorder whose histograms cover the ranges in rg (each at least 1 s).
+ * Histogram memory becomes resident only where values land. Returns 0 or -ENOMEM (r then holds
+ * nothing to free). */
+int metrics_rec_init(metrics_rec *r, const metrics_range *rg);
 
 /* Frees what r holds (r itself is the caller's); a zeroed or freed r is accepted. */
 void metrics_rec_free(metrics_rec *r);
@@ -85,7 +93,8 @@ void metrics_publish(metrics_rec *r);
 void metrics_read_live(const metrics_rec *r, metrics_counts *out);
 
 /* After the workers are joined: adds src's counters and histograms into dst (conns_max_open is
- * summed: each worker has its own connections). Returns 0 or -EINVAL (histogram layouts differ). */
+ * summed: each worker has its own connections). Returns 0 or -EINVAL (a histogram of src spans
+ * more than dst's, or dst lacks one src has). */
 int metrics_merge(metrics_rec *dst, const metrics_rec *src);
 
 #endif

@@ -114,6 +114,12 @@ struct addrinfo;
  * does. A single address is returned untried. */
 const struct addrinfo *plan_pick_address(const struct addrinfo *res, uint64_t timeout_ns);
 
+struct metrics_range;
+/* The largest value each of s's histograms can meet (µs): latency (queueing + the whole run),
+ * service time (request_timeout), send lateness (the run), TLS handshakes (connect_timeout;
+ * 0 for http://). */
+void plan_ranges(const plan *p, const plan_scenario *s, struct metrics_range *out);
+
 /* The part of a scenario that worker w of n runs. */
 typedef struct plan_share {
     double rate;       /* this worker's requests per second (rate / nworkers); 0 when it takes no

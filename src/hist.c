@@ -6,7 +6,12 @@
  * [H, S), so the buckets sit back to back with no gaps and no unused halves. A slot is at most
  * 1 / H of its values wide, and a read-back value is the middle of its slot, so the relative error
  * is at most 1 / S <= 10^-sigfigs / 2. counts[] ends at the slot of `highest`, which every
- * recorded value is clamped to, and lives in the same allocation as the header.
+ * recorded value is clamped to. The slot of a value depends on sigfigs only, so histograms with
+ * the same sigfigs and different ranges merge slot by slot.
+ *
+ * Memory: counts[] lives apart from the header and is never memset (mem_lazy_alloc), so its
+ * pages cost nothing until a value lands in them. A recorder per scenario, step and worker is
+ * then as cheap as the values it actually holds.
  *
  * Invariant: total == sum of counts[] == number of recorded values; sum == sum of those values
  * (exact, 128 bits); when total > 0, min and max are the exact extremes; when total == 0,
@@ -18,6 +23,7 @@
 #include <string.h>
 
 #include "hist.h"
+#include "mem.h"
 
 /* total counts at most 2^64 values, each below 2^64, so their sum stays below 2^128. A double
  * would round once the sum passes 2^53 (1e10 samples of 1e6 µs already do), and a uint64 sum
@@ -35,7 +41,7 @@ struct hist {
     uint64_t min;
     uint64_t max;
     hist_u128 sum;
-    uint64_t counts[];
+    uint64_t *counts;
 };
 
 /* v | sub_mask has at least sub_mag bits, so clz is defined and the bucket is >= 0. */
@@ -64,7 +70,12 @@ static void hist_slot(const hist *h, size_t i, uint64_t *lowest, uint64_t *width
 
 static void hist_clear(hist *h)
 {
-    memset(h->counts, 0, h->counts_len * sizeof(h->counts[0]));
+    /* Only the slots between the smallest and the largest value can be nonzero: clearing just
+     * those keeps untouched pages untouched. */
+    if (h->total) {
+        size_t lo = hist_index(h, h->min), hi = hist_index(h, h->max);
+        memset(h->counts + lo, 0, (hi - lo + 1) * sizeof(h->counts[0]));
+    }
     h->total = 0;
     h->min = UINT64_MAX;
     h->max = 0;
@@ -93,10 +104,15 @@ int hist_init(hist **out, uint64_t highest, int sigfigs)
     /* At most (64 - 18 + 2) * 2^17 slots (sigfigs 5, highest near 2^64): no size overflow. */
     layout.counts_len = hist_index(&layout, highest) + 1;
 
-    hist *h = malloc(sizeof(*h) + layout.counts_len * sizeof(h->counts[0]));
-    if (!h)
+    hist *h = malloc(sizeof(*h));
+    uint64_t *counts = mem_lazy_alloc(layout.counts_len * sizeof(uint64_t));
+    if (!h || !counts) {
+        free(h);
+        mem_lazy_free(counts, layout.counts_len * sizeof(uint64_t));
         return -ENOMEM;
+    }
     *h = layout;
+    h->counts = counts;
     hist_clear(h);
     *out = h;
     return 0;
@@ -104,6 +120,9 @@ int hist_init(hist **out, uint64_t highest, int sigfigs)
 
 void hist_free(hist *h)
 {
+    if (!h)
+        return;
+    mem_lazy_free(h->counts, h->counts_len * sizeof(uint64_t));
     free(h);
 }
 
@@ -130,10 +149,16 @@ void hist_record_n(hist *h, uint64_t value, uint64_t count)
 
 int hist_merge(hist *dst, const hist *src)
 {
-    if (dst->highest != src->highest || dst->sigfigs != src->sigfigs)
+    if (src->highest > dst->highest || dst->sigfigs != src->sigfigs)
         return -EINVAL;
-    for (size_t i = 0; i < dst->counts_len; i++)
-        dst->counts[i] += src->counts[i];
+    if (src->total == 0)
+        return 0;
+    /* Only src's nonzero slots are written, so dst's pages become resident only where values
+     * are (reading src's untouched pages maps nothing). */
+    size_t hi = hist_index(src, src->max);
+    for (size_t i = hist_index(src, src->min); i <= hi; i++)
+        if (src->counts[i])
+            dst->counts[i] += src->counts[i];
     dst->total += src->total;
     dst->sum += src->sum;
     if (src->min < dst->min)
@@ -141,6 +166,11 @@ int hist_merge(hist *dst, const hist *src)
     if (src->max > dst->max)
         dst->max = src->max;
     return 0;
+}
+
+uint64_t hist_highest(const hist *h)
+{
+    return h->highest;
 }
 
 uint64_t hist_count(const hist *h)

@@ -21,13 +21,20 @@ const char *metrics_fail_name(metrics_fail f)
     return fail_names[f];
 }
 
-int metrics_rec_init(metrics_rec *r)
+/* Short runs still get a useful range: a second covers any loopback latency. */
+static uint64_t at_least_1s(uint64_t us)
+{
+    return us < 1000000 ? 1000000 : us;
+}
+
+int metrics_rec_init(metrics_rec *r, const metrics_range *rg)
 {
     memset(r, 0, sizeof(*r));
-    if (hist_init(&r->latency, METRICS_HIST_HIGHEST_US, METRICS_HIST_SIGFIGS) < 0 ||
-        hist_init(&r->service, METRICS_HIST_HIGHEST_US, METRICS_HIST_SIGFIGS) < 0 ||
-        hist_init(&r->lateness, METRICS_HIST_HIGHEST_US, METRICS_HIST_SIGFIGS) < 0 ||
-        hist_init(&r->handshake, METRICS_HIST_HIGHEST_US, METRICS_HIST_SIGFIGS) < 0) {
+    if (hist_init(&r->latency, at_least_1s(rg->latency_us), METRICS_HIST_SIGFIGS) < 0 ||
+        hist_init(&r->service, at_least_1s(rg->service_us), METRICS_HIST_SIGFIGS) < 0 ||
+        hist_init(&r->lateness, at_least_1s(rg->lateness_us), METRICS_HIST_SIGFIGS) < 0 ||
+        (rg->handshake_us &&
+         hist_init(&r->handshake, at_least_1s(rg->handshake_us), METRICS_HIST_SIGFIGS) < 0)) {
         metrics_rec_free(r);
         return -ENOMEM;
     }
@@ -65,12 +72,13 @@ void metrics_read_live(const metrics_rec *r, metrics_counts *out)
 
 int metrics_merge(metrics_rec *dst, const metrics_rec *src)
 {
-    int rc;
+    int rc = 0;
     if ((rc = hist_merge(dst->latency, src->latency)) < 0 ||
         (rc = hist_merge(dst->service, src->service)) < 0 ||
         (rc = hist_merge(dst->lateness, src->lateness)) < 0 ||
-        (rc = hist_merge(dst->handshake, src->handshake)) < 0)
-        return rc;
+        (src->handshake && !dst->handshake) ||
+        (src->handshake && (rc = hist_merge(dst->handshake, src->handshake)) < 0))
+        return rc < 0 ? rc : -EINVAL;
     for (int i = 0; i < METRICS_TLS_REASONS && src->tls_reasons[i].count; i++)
         metrics_tls_reason(dst, src->tls_reasons[i].text, src->tls_reasons[i].count);
     metrics_counts *d = &dst->c;

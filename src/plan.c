@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "metrics.h"
 
 /* Poisson gaps are capped here (~146 years) so a caller adding gaps cannot wrap around. */
 #define POISSON_MAX_GAP_NS (UINT64_C(1) << 62)
@@ -173,6 +174,17 @@ int plan_prepare(plan *p, char *err, size_t errlen)
         }
     }
     return 0;
+}
+
+void plan_ranges(const plan *p, const plan_scenario *s, metrics_range *out)
+{
+    /* A response can end at most request_timeout after its send, and a request can be sent at
+     * most until the hard stop (duration + graceful_stop); anything beyond is clamped. */
+    uint64_t run = s->duration_ns + p->graceful_stop_ns;
+    out->service_us = s->request_timeout_ns / NS_PER_US + 1;
+    out->lateness_us = run / NS_PER_US + 1;
+    out->latency_us = (run + s->request_timeout_ns) / NS_PER_US + 1;
+    out->handshake_us = s->tls ? s->connect_timeout_ns / NS_PER_US + 1 : 0;
 }
 
 /* x split over n: x / n each, and the first x % n get one more, so the parts sum to x. */

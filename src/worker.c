@@ -16,12 +16,17 @@
 
 #include "clock.h"
 #include "conn.h"
+#include "mem.h"
 #include "tls.h"
 #include "worker.h"
 
 #define RING_ENTRIES 4096
-#define RECV_BUFS 1024
-#define RECV_BUF_SIZE 8192
+/* Receive buffers: the kernel takes them from its ring in order and they come back to its tail,
+ * so every buffer of the pool is touched (made resident) sooner or later. The pool is sized by
+ * what can be in flight at once, about one buffer per connection with data: 2 per connection,
+ * 64 to 1024 buffers, 8 KiB each up to 512 buffers and 4 KiB beyond (4 MiB per worker at most). */
+#define RECV_BUFS_MIN 64
+#define RECV_BUFS_MAX 1024
 #define PUBLISH_EVERY_NS (500 * NS_PER_MS)
 #define NOT_IDLE UINT32_MAX
 /* A lazy wait still returns once this many completions are ready (well inside the CQ ring). */
@@ -589,6 +594,14 @@ static void run(worker *w)
         metrics_publish(&w->sc[i].m);
 }
 
+static unsigned recv_bufs(uint32_t nconns)
+{
+    unsigned n = RECV_BUFS_MIN;
+    while (n < RECV_BUFS_MAX && n < 2 * (uint64_t)nconns)
+        n *= 2;
+    return n;
+}
+
 static void *thread_main(void *arg)
 {
     worker *w = arg;
@@ -619,7 +632,8 @@ static void *thread_main(void *arg)
         }
     }
     if (rc == 0)
-        rc = conn_io_init(&w->io, RING_ENTRIES, RECV_BUFS, RECV_BUF_SIZE, w->nconns);
+        rc = conn_io_init(&w->io, RING_ENTRIES, recv_bufs(w->nconns),
+                          recv_bufs(w->nconns) > 512 ? 4096 : 8192, w->nconns);
     if (rc < 0 && !w->err) {
         w->err = rc;
         if (rc == -EMFILE && getrlimit(RLIMIT_NOFILE, &rl) == 0)
@@ -668,12 +682,14 @@ int worker_create(worker **out, worker_shared *sh, uint32_t index)
         s->count = s->vus ? s->sh.vus : s->sh.max_connections;
         w->nconns += s->count;
         s->rng = 0x9e3779b97f4a7c15ULL * (index + 1) + i;
-        if (metrics_rec_init(&s->m) < 0)
+        metrics_range rg;
+        plan_ranges(p, s->s, &rg);
+        if (metrics_rec_init(&s->m, &rg) < 0)
             goto nomem;
         s->idle = calloc(s->count ? s->count : 1, sizeof(*s->idle));
         s->qcap = s->vus || s->sh.max_queue == 0 ? 1 : s->sh.max_queue;
         /* Only pages the queue actually uses become resident. */
-        s->q = malloc((size_t)s->qcap * sizeof(*s->q));
+        s->q = mem_lazy_alloc((size_t)s->qcap * sizeof(*s->q));
         if (!s->idle || !s->q)
             goto nomem;
         if (s->s->request_timeout_ns / 10 < min_timeout)
@@ -749,7 +765,7 @@ void worker_free(worker *w)
         for (size_t i = 0; i < w->nsc; i++) {
             metrics_rec_free(&w->sc[i].m);
             free(w->sc[i].idle);
-            free(w->sc[i].q);
+            mem_lazy_free(w->sc[i].q, (size_t)w->sc[i].qcap * sizeof(*w->sc[i].q));
         }
     free(w->sc);
     free(w->conns);

@@ -324,13 +324,13 @@ Test(hist, merge_rejects_other_layouts)
 {
     hist *dst = make(HOUR_US, 3);
     hist *other_sigfigs = make(HOUR_US, 2);
-    hist *other_highest = make(1000000, 3);
+    hist *other_highest = make(HOUR_US * 2, 3);
     hist_record(dst, 10);
     hist_record(dst, 5000);
     hist_record(other_sigfigs, 1);
     hist_record(other_sigfigs, 9999999);
     hist_record(other_highest, 2);
-    hist_record(other_highest, 999999);
+    hist_record(other_highest, HOUR_US + 5);
 
     uint64_t before[NPCTS];
     for (size_t k = 0; k < NPCTS; k++)
@@ -415,4 +415,45 @@ Test(hist, init_validates_arguments)
         hist_free(h);
     }
     hist_free(NULL);
+}
+
+/* A narrower range merges into a wider one (same sigfigs): slots line up, so the result is the
+ * same as recording every value into the wider histogram. */
+Test(hist, merge_narrow_into_wide_is_exact)
+{
+    hist *narrow = make(60000000, 3), *wide = make(HOUR_US, 3), *direct = make(HOUR_US, 3);
+    uint64_t s = 42;
+    for (int i = 0; i < 100000; i++) {
+        uint64_t v = xorshift(&s) % 60000001;
+        hist_record(narrow, v);
+        hist_record(direct, v);
+    }
+    hist_record(wide, HOUR_US);
+    hist_record(direct, HOUR_US);
+    cr_assert_eq(hist_merge(wide, narrow), 0);
+    cr_expect_eq(hist_count(wide), hist_count(direct));
+    cr_expect_eq(hist_min(wide), hist_min(direct));
+    cr_expect_eq(hist_max(wide), hist_max(direct));
+    cr_expect_eq(hist_mean(wide), hist_mean(direct));
+    for (size_t k = 0; k < NPCTS; k++)
+        cr_expect_eq(hist_value_at(wide, PCTS[k]), hist_value_at(direct, PCTS[k]), "p%g", PCTS[k]);
+    cr_expect_eq(hist_highest(narrow), 60000000);
+    hist_free(narrow);
+    hist_free(wide);
+    hist_free(direct);
+}
+
+/* Resetting clears exactly what was recorded, also when values sat far apart. */
+Test(hist, reset_after_scattered_values)
+{
+    hist *h = make(HOUR_US, 3);
+    for (uint64_t v = 1; v < HOUR_US; v *= 3)
+        hist_record(h, v);
+    hist_reset(h);
+    hist_record(h, 12345);
+    cr_expect_eq(hist_count(h), 1);
+    for (size_t k = 0; k < NPCTS; k++)
+        cr_expect(hist_value_at(h, PCTS[k]) >= 12340 && hist_value_at(h, PCTS[k]) <= 12350,
+                  "p%g = %llu", PCTS[k], (unsigned long long)hist_value_at(h, PCTS[k]));
+    hist_free(h);
 }
