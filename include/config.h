@@ -27,12 +27,4 @@ typedef struct config_overrides {
  * Hosts are not resolved here (see plan_prepare). */
 int config_load(const char *path, const config_overrides *ov, plan **out, char *err, size_t errlen);
 
-/* Parses a duration: one or more <number><unit> parts with unit us, ms, s, m or h, e.g. "30s",
- * "1m30s", "500ms", "1.5s". Returns 0 and *ns, or -EINVAL (zero is allowed; negatives are not). */
-int config_parse_duration(const char *s, uint64_t *ns);
-
-/* Parses a rate "<number>/<unit>" where unit is s, m, h or a duration ("167/s", "100/m",
- * "5000/30s", "0.5/s"). Returns 0 and *per_s (> 0), or -EINVAL (zero and negatives included). */
-int config_parse_rate(const char *s, double *per_s);
-
 #endif

@@ -121,6 +121,7 @@ typedef struct conn {
     uint64_t t_intended;  /* when the request was due */
     uint64_t t_sent;      /* when it was handed to the kernel (connect start while connecting) */
     uint64_t t_done;      /* when its response ended */
+    uint64_t deadline;    /* the worker's: when its connect or request times out (0: none) */
     http1_resp resp;
 } conn;
 

@@ -17,9 +17,10 @@
 #include <stdio.h>
 
 /* Bounds on inputs (documented in the README). */
-#define FILES_MAX_CONFIG (16u * 1024 * 1024) /* a scenario file */
-#define FILES_MAX_BODY_DEFAULT (64u * 1024 * 1024) /* an @file body, unless max_body_file says */
-#define FILES_MAX_DATA_DEFAULT (256u * 1024 * 1024) /* a CSV data file, unless max_data_file says */
+#define FILES_MAX_CONFIG (16u * 1024 * 1024)        /* a scenario file */
+#define FILES_MAX_BODY_DEFAULT (64u * 1024 * 1024)  /* an @file body, unless max_body_file says */
+#define FILES_MAX_DATA_DEFAULT (256u * 1024 * 1024) /* a CSV data file, unless max_data_file says  \
+                                                     */
 
 /* Reads the regular file at path whole, if it holds at most max bytes. Returns 0 with *buf (a
  * malloc'd copy with a NUL after the last byte: the caller frees it) and *len; or a negative

@@ -28,24 +28,24 @@ typedef struct http1_resp {
     bool head_request;
 
     /* Results: valid once http1_resp_parse returned > 0 (or http1_resp_eof returned 0). */
-    int status;          /* 100..999 */
-    int minor_version;   /* 0 or 1 (HTTP/1.x) */
-    bool keep_alive;     /* the connection may carry another request after this response */
-    uint64_t body_len;   /* body bytes, after removing chunked framing */
-    uint64_t wire_len;   /* bytes of this response on the wire, head included */
-    const char *error;   /* static text on HTTP1_ERROR, e.g. "invalid status line" */
+    int status;        /* 100..999 */
+    int minor_version; /* 0 or 1 (HTTP/1.x) */
+    bool keep_alive;   /* the connection may carry another request after this response */
+    uint64_t body_len; /* body bytes, after removing chunked framing */
+    uint64_t wire_len; /* bytes of this response on the wire, head included */
+    const char *error; /* static text on HTTP1_ERROR, e.g. "invalid status line" */
 
     /* Private parser state: callers must not touch it. Zero is the start state. */
-    uint8_t st;           /* state machine position */
-    uint8_t body_mode;    /* none yet (in the head) / length / chunked / until close */
-    uint8_t hdr;          /* header being parsed (while its name is read: the names it may be) */
-    uint8_t match;        /* characters of a header name, token or status code matched so far */
-    uint8_t flags;        /* seen content-length, transfer-encoding, chunked last, close, ... */
-    uint8_t tok;          /* token a header list element is being matched against */
-    uint8_t elem;         /* position in a header list element: before, inside, after it */
-    uint32_t head_len;    /* head (and trailer) bytes so far, bounded by HTTP1_MAX_HEAD */
+    uint8_t st;        /* state machine position */
+    uint8_t body_mode; /* none yet (in the head) / length / chunked / until close */
+    uint8_t hdr;       /* header being parsed (while its name is read: the names it may be) */
+    uint8_t match;     /* characters of a header name, token or status code matched so far */
+    uint8_t flags;     /* seen content-length, transfer-encoding, chunked last, close, ... */
+    uint8_t tok;       /* token a header list element is being matched against */
+    uint8_t elem;      /* position in a header list element: before, inside, after it */
+    uint32_t head_len; /* head (and trailer) bytes so far, bounded by HTTP1_MAX_HEAD */
     uint64_t content_length;
-    uint64_t remaining;   /* body or chunk bytes still expected; a number being read in the head */
+    uint64_t remaining; /* body or chunk bytes still expected; a number being read in the head */
 } http1_resp;
 
 /* Feeds `len` bytes of the response stream to r.

@@ -18,8 +18,9 @@ typedef struct report_scenario {
 typedef struct report_run {
     const plan *plan;
     unsigned workers;
-    double duration_s; /* wall time from t0 until the last worker ended */
+    double duration_s; /* from t0 until the last worker ended: at least every window_s */
     bool interrupted;  /* stopped by a signal */
+    bool started;      /* false: stopped before the start, nothing was sent */
     const report_scenario *sc;
     size_t nsc;
 } report_run;

@@ -30,7 +30,7 @@ typedef struct worker_shared {
 typedef struct worker worker;
 
 /* Prepares worker `index` (its thread does not run yet). Returns 0 and *out (free with
- * worker_free), or -ENOMEM. */
+ * worker_free), or -ENOMEM (or eventfd's -errno). */
 int worker_create(worker **out, worker_shared *sh, uint32_t index);
 
 /* Starts the worker's thread. Returns 0 or -errno. */
@@ -50,6 +50,14 @@ metrics_rec *worker_metrics(worker *w, size_t i);
 /* Nanoseconds after t0 at which the worker stopped starting scenario i's requests (its duration,
  * or earlier when stopped). Valid after worker_join. */
 uint64_t worker_window_ns(const worker *w, size_t i);
+
+/* Wakes the worker from any wait so that it sees worker_shared.stop (pre-connect included).
+ * Async-signal-safe: a signal handler may call it. */
+void worker_wake(const worker *w);
+
+/* Nanoseconds after t0 at which the worker ended its run (at least every one of its windows);
+ * 0 when it never ran. Valid after worker_join. */
+uint64_t worker_finished_ns(const worker *w);
 
 /* Frees a worker (joined or never started); NULL is accepted. */
 void worker_free(worker *w);

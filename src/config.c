@@ -33,6 +33,8 @@
 #include <ini.h>
 
 #include "clock.h"
+#include "files.h"
+#include "value.h"
 
 #define CONFIG_MAX_LINE 4096 /* characters of one line, without its line break */
 #define MAX_WORKERS 256
@@ -48,6 +50,7 @@
 #define DEFAULT_MAX_CONNECTIONS 100
 #define DEFAULT_PRE_CONNECTIONS 10
 #define DEFAULT_MAX_QUEUE 100000
+#define MAX_BODY_FILE (1ULL << 30) /* one copy in memory, shared by every connection */
 
 #define EXECUTORS "constant-arrival-rate, constant-vus"
 #define MAX_SOURCES 1024
@@ -85,6 +88,7 @@ enum key {
     K_TLS_CIPHERS,
     K_TLS_CURVES,
     K_TLS_RESUME,
+    K_MAX_BODY_FILE,
     K_COUNT
 };
 
@@ -129,6 +133,7 @@ static const struct {
     [K_TLS_CIPHERS] = {"tls_ciphers", IN_GLOBAL | IN_SCENARIO},
     [K_TLS_CURVES] = {"tls_curves", IN_GLOBAL | IN_SCENARIO},
     [K_TLS_RESUME] = {"tls_resume", IN_GLOBAL | IN_SCENARIO},
+    [K_MAX_BODY_FILE] = {"max_body_file", IN_GLOBAL},
 };
 
 #define TLS_KEYS                                                                                   \
@@ -136,7 +141,7 @@ static const struct {
     "tls_ciphers, tls_curves, tls_resume"
 #define GLOBAL_KEYS                                                                                \
     "base_url, duration, workers, connect_timeout, request_timeout, graceful_stop, "               \
-    "pacing_resolution, source_addresses, " TLS_KEYS
+    "pacing_resolution, source_addresses, max_body_file, " TLS_KEYS
 #define SCENARIO_KEYS                                                                              \
     "executor, rate, vus, duration, max_connections, pre_connections, max_queue, arrival, "        \
     "pacing_resolution, "                                                                          \
@@ -172,6 +177,8 @@ struct ctx {
     int lineno;
     enum line_kind kind; /* of the line inih is about to parse */
     bool key_in_section; /* inih's prev_name is set: indented lines continue a value */
+
+    uint64_t max_body_file; /* bytes an @file body may have ([global] max_body_file) */
 
     struct section *cur;
     struct section *global;
@@ -648,175 +655,6 @@ static int on_value(void *user, const char *section, const char *name, const cha
     return 1;
 }
 
-static int read_file(const char *path, char **buf, size_t *size)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    struct stat st;
-    if (fstat(fd, &st) < 0) {
-        int e = errno;
-        close(fd);
-        return -e;
-    }
-    if (S_ISDIR(st.st_mode)) {
-        close(fd);
-        return -EISDIR;
-    }
-    size_t cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 4096;
-    size_t len = 0;
-    char *p = malloc(cap);
-    if (!p) {
-        close(fd);
-        return -ENOMEM;
-    }
-    for (;;) {
-        if (len + 1 >= cap) {
-            char *q = realloc(p, cap * 2);
-            if (!q) {
-                free(p);
-                close(fd);
-                return -ENOMEM;
-            }
-            p = q;
-            cap *= 2;
-        }
-        ssize_t n = read(fd, p + len, cap - len - 1);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            int e = errno;
-            free(p);
-            close(fd);
-            return -e;
-        }
-        if (n == 0)
-            break;
-        len += (size_t)n;
-    }
-    close(fd);
-    p[len] = '\0';
-    *buf = p;
-    *size = len;
-    return 0;
-}
-
-/* ---- durations and rates ---- */
-
-/* Parses "<digits>[.<digits>]" at *pp: the integer part and the fraction (as fracv / 10^fracn,
- * keeping at most 18 digits). Returns false when there is no digit. */
-static bool parse_decimal(const char **pp, uint64_t *intv, uint64_t *fracv, int *fracn,
-                          bool *overflow)
-{
-    const char *p = *pp;
-    bool digits = false;
-    *intv = 0;
-    *fracv = 0;
-    *fracn = 0;
-    while (*p >= '0' && *p <= '9') {
-        if (__builtin_mul_overflow(*intv, 10, intv) ||
-            __builtin_add_overflow(*intv, (uint64_t)(*p - '0'), intv))
-            *overflow = true;
-        p++;
-        digits = true;
-    }
-    if (*p == '.') {
-        p++;
-        while (*p >= '0' && *p <= '9') {
-            if (*fracn < 18) {
-                *fracv = *fracv * 10 + (uint64_t)(*p - '0');
-                (*fracn)++;
-            }
-            p++;
-            digits = true;
-        }
-    }
-    *pp = p;
-    return digits;
-}
-
-int config_parse_duration(const char *s, uint64_t *ns)
-{
-    if (!s || !*s)
-        return -EINVAL;
-    if (strcmp(s, "0") == 0) { /* the one number that needs no unit */
-        *ns = 0;
-        return 0;
-    }
-    const char *p = s;
-    uint64_t total = 0;
-    bool overflow = false;
-    while (*p) {
-        uint64_t iv, fv;
-        int fn;
-        if (!parse_decimal(&p, &iv, &fv, &fn, &overflow))
-            return -EINVAL;
-        uint64_t unit;
-        if (p[0] == 'u' && p[1] == 's')
-            unit = NS_PER_US, p += 2;
-        else if (p[0] == 'm' && p[1] == 's')
-            unit = NS_PER_MS, p += 2;
-        else if (p[0] == 's')
-            unit = NS_PER_S, p += 1;
-        else if (p[0] == 'm')
-            unit = 60 * NS_PER_S, p += 1;
-        else if (p[0] == 'h')
-            unit = 3600 * NS_PER_S, p += 1;
-        else
-            return -EINVAL;
-        uint64_t part;
-        if (__builtin_mul_overflow(iv, unit, &part))
-            overflow = true;
-        long double pow10 = 1;
-        for (int i = 0; i < fn; i++)
-            pow10 *= 10;
-        uint64_t frac = (uint64_t)((long double)fv * unit / pow10 + 0.5L);
-        if (__builtin_add_overflow(part, frac, &part) ||
-            __builtin_add_overflow(total, part, &total))
-            overflow = true;
-    }
-    if (overflow)
-        return -EINVAL;
-    *ns = total;
-    return 0;
-}
-
-int config_parse_rate(const char *s, double *per_s)
-{
-    if (!s)
-        return -EINVAL;
-    const char *p = s;
-    uint64_t iv, fv;
-    int fn;
-    bool overflow = false;
-    if (!parse_decimal(&p, &iv, &fv, &fn, &overflow) || overflow || *p != '/')
-        return -EINVAL;
-    long double num = (long double)iv;
-    long double pow10 = 1;
-    for (int i = 0; i < fn; i++)
-        pow10 *= 10;
-    num += (long double)fv / pow10;
-    p++;
-    long double per_ns;
-    if (strcmp(p, "s") == 0) {
-        per_ns = NS_PER_S;
-    } else if (strcmp(p, "m") == 0) {
-        per_ns = 60.0L * NS_PER_S;
-    } else if (strcmp(p, "h") == 0) {
-        per_ns = 3600.0L * NS_PER_S;
-    } else {
-        uint64_t d;
-        if (config_parse_duration(p, &d) || d == 0)
-            return -EINVAL;
-        per_ns = (long double)d;
-    }
-    double r = (double)(num * NS_PER_S / per_ns);
-    if (!(r > 0) || !isfinite(r))
-        return -EINVAL;
-    *per_s = r;
-    return 0;
-}
-
 /* ---- interpreting values ---- */
 
 static bool get_uint(struct ctx *c, const struct section *s, int k, uint64_t min, uint64_t max,
@@ -852,7 +690,7 @@ bad:
 static bool get_duration(struct ctx *c, const struct section *s, int k, bool zero_ok, uint64_t *out)
 {
     const struct value *v = &s->v[k];
-    if (config_parse_duration(v->s, out)) {
+    if (value_duration(v->s, out)) {
         fail(c, -EINVAL, v->line, s, keys[k].name,
              "'%.40s' is not a duration (e.g. 30s, 1m30s, 500ms, 1.5h; units us, ms, s, m, h)",
              v->s);
@@ -860,6 +698,27 @@ static bool get_duration(struct ctx *c, const struct section *s, int k, bool zer
     }
     if (!zero_ok && *out == 0) {
         fail(c, -EINVAL, v->line, s, keys[k].name, "must be more than 0 (e.g. 30s)");
+        return false;
+    }
+    return true;
+}
+
+/* A size (value_size) within min..max bytes. */
+static bool get_size(struct ctx *c, const struct section *s, int k, uint64_t min, uint64_t max,
+                     uint64_t *out)
+{
+    const struct value *v = &s->v[k];
+    char lo[32], hi[32];
+    files_size_text(min, lo, sizeof lo);
+    files_size_text(max, hi, sizeof hi);
+    if (value_size(v->s, out)) {
+        fail(c, -EINVAL, v->line, s, keys[k].name,
+             "'%.40s' is not a size (e.g. 512, 64KiB, 1MiB, 2GB; from %s to %s)", v->s, lo, hi);
+        return false;
+    }
+    if (*out < min || *out > max) {
+        fail(c, -EINVAL, v->line, s, keys[k].name, "'%.40s' is out of range (allowed: %s to %s)",
+             v->s, lo, hi);
         return false;
     }
     return true;
@@ -1060,12 +919,16 @@ static bool get_body(struct ctx *c, const struct section *s, plan_step *st)
         oom(c);
         return false;
     }
-    int rc = read_file(path, &st->body, &st->body_len);
+    char why[160];
+    int rc = files_read(path, c->max_body_file, &st->body, &st->body_len, why, sizeof why);
     if (rc == -ENOMEM) {
         oom(c);
+    } else if (rc == -EFBIG) {
+        fail(c, -EINVAL, v->line, s, "body",
+             "'%s' (%s) %s (raise max_body_file in [global], or use body = random SIZE)", name,
+             path, why);
     } else if (rc) {
-        fail(c, -EINVAL, v->line, s, "body", "cannot read '%s' (%s): %s", name, path,
-             strerror(-rc));
+        fail(c, -EINVAL, v->line, s, "body", "cannot read '%s' (%s): %s", name, path, why);
     } else if (st->body_len == 0) {
         free(st->body);
         st->body = NULL;
@@ -1492,11 +1355,19 @@ static bool build_scenario(struct ctx *c, const struct section *s, plan_scenario
     uint64_t n;
     if (arrival) {
         const struct value *r = &s->v[K_RATE];
-        if (r->s && config_parse_rate(r->s, &sc->rate)) {
+        int rrc = r->s ? value_rate(r->s, &sc->rate) : 0;
+        if (rrc == -ERANGE) {
             fail(c, -EINVAL, r->line, s, "rate",
-                 "'%.40s' is not a valid rate (%sa number > 0 per unit: 100/s, 100/m, 5000/30s, "
-                 "0.5/s)",
-                 r->s, strchr(r->s, '/') ? "" : "missing the unit; ");
+                 "'%.40s' is more than one scenario may ask for (at most %.0f/s; split the load "
+                 "over scenarios or load boxes)",
+                 r->s, VALUE_MAX_RATE);
+            return false;
+        }
+        if (rrc) {
+            fail(c, -EINVAL, r->line, s, "rate",
+                 "'%.40s' is not a valid rate (%sa number > 0 and at most %.0f/s, written with "
+                 "digits, per unit: 100/s, 100/m, 5000/30s, 0.5/s)",
+                 r->s, strchr(r->s, '/') ? "" : "missing the unit; ", VALUE_MAX_RATE);
             return false;
         }
         if (ov->rate > 0)
@@ -1591,6 +1462,7 @@ static plan *build(struct ctx *c)
         return NULL;
     }
     p->graceful_stop_ns = DEFAULT_GRACEFUL_STOP_NS;
+    c->max_body_file = FILES_MAX_BODY_DEFAULT;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     p->workers = cpus < 1 ? 1 : cpus > MAX_WORKERS ? MAX_WORKERS : (unsigned)cpus;
 
@@ -1608,6 +1480,9 @@ static plan *build(struct ctx *c)
             goto fail;
         if (g->v[K_GRACEFUL_STOP].s &&
             !get_duration(c, g, K_GRACEFUL_STOP, true, &p->graceful_stop_ns))
+            goto fail;
+        if (g->v[K_MAX_BODY_FILE].s &&
+            !get_size(c, g, K_MAX_BODY_FILE, 1, MAX_BODY_FILE, &c->max_body_file))
             goto fail;
         const struct value *w = &g->v[K_WORKERS];
         if (w->s && strcmp(w->s, "auto") != 0) {
@@ -1670,11 +1545,20 @@ int config_load(const char *path, const config_overrides *ov, plan **out, char *
     if (!path || !out)
         return -EINVAL;
 
-    char *buf;
-    int rc = read_file(path, &buf, &c.size);
+    char *buf, why[160];
+    int rc = files_read(path, FILES_MAX_CONFIG, &buf, &c.size, why, sizeof why);
     if (rc) {
-        if (err && errlen)
-            snprintf(err, errlen, "%s: cannot open: %s", path, strerror(-rc));
+        if (err && errlen) {
+            char max[32];
+            files_size_text(FILES_MAX_CONFIG, max, sizeof max);
+            if (rc == -EFBIG)
+                snprintf(err, errlen, "%s: %s for a scenario file", path, why);
+            else if (rc == -EINVAL || rc == -EISDIR)
+                snprintf(err, errlen, "%s: %s (a scenario file is a regular file of at most %s)",
+                         path, why, max);
+            else
+                snprintf(err, errlen, "%s: cannot open: %s", path, why);
+        }
         return rc;
     }
     c.buf = buf;

@@ -10,20 +10,29 @@
  * the same sigfigs and different ranges merge slot by slot.
  *
  * Memory: counts[] lives apart from the header and is never memset (mem_lazy_alloc), so its
- * pages cost nothing until a value lands in them. A recorder per scenario, step and worker is
- * then as cheap as the values it actually holds.
+ * pages cost nothing until a value lands in them. Until HIST_SPARSE distinct slots have been
+ * used, counts are kept in a small list inside the header instead (sparse mode), so a histogram
+ * that sees few values (a quiet scenario or step, a rare TLS handshake) touches no page of
+ * counts[] at all; the first value of a new slot beyond that moves the list into counts[] for
+ * good (dense mode), after which recording is one branch more than a plain array. A recorder
+ * per scenario, step and worker is then as cheap as the values it actually holds.
  *
- * Invariant: total == sum of counts[] == number of recorded values; sum == sum of those values
+ * Invariant: total == sum of the counts (sparse list or counts[], never both) == number of
+ * recorded values; sum == sum of those values
  * (exact, 128 bits); when total > 0, min and max are the exact extremes; when total == 0,
  * min == UINT64_MAX and max == 0, so recording and merging need no "is it empty" branch.
  */
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "hist.h"
 #include "mem.h"
+
+/* Distinct slots kept in the header before counts[] is used (see "Memory" above). */
+#define HIST_SPARSE 32
 
 /* total counts at most 2^64 values, each below 2^64, so their sum stays below 2^128. A double
  * would round once the sum passes 2^53 (1e10 samples of 1e6 µs already do), and a uint64 sum
@@ -42,6 +51,10 @@ struct hist {
     uint64_t max;
     hist_u128 sum;
     uint64_t *counts;
+    bool dense; /* counts[] holds the counts; else sp_idx/sp_cnt[0 .. nsp) do */
+    uint32_t nsp;
+    uint32_t sp_idx[HIST_SPARSE];
+    uint64_t sp_cnt[HIST_SPARSE];
 };
 
 /* v | sub_mask has at least sub_mag bits, so clz is defined and the bucket is >= 0. */
@@ -71,8 +84,9 @@ static void hist_slot(const hist *h, size_t i, uint64_t *lowest, uint64_t *width
 static void hist_clear(hist *h)
 {
     /* Only the slots between the smallest and the largest value can be nonzero: clearing just
-     * those keeps untouched pages untouched. */
-    if (h->total) {
+     * those keeps untouched pages untouched. A dense histogram stays dense. */
+    h->nsp = 0;
+    if (h->total && h->dense) {
         size_t lo = hist_index(h, h->min), hi = hist_index(h, h->max);
         memset(h->counts + lo, 0, (hi - lo + 1) * sizeof(h->counts[0]));
     }
@@ -131,6 +145,36 @@ void hist_reset(hist *h)
     hist_clear(h);
 }
 
+/* Moves the sparse list into counts[]. */
+static void densify(hist *h)
+{
+    for (uint32_t i = 0; i < h->nsp; i++)
+        h->counts[h->sp_idx[i]] += h->sp_cnt[i];
+    h->nsp = 0;
+    h->dense = true;
+}
+
+/* Adds count to slot i, in whichever form h keeps its counts. */
+static void add_slot(hist *h, size_t i, uint64_t count)
+{
+    if (h->dense) {
+        h->counts[i] += count;
+        return;
+    }
+    for (uint32_t k = 0; k < h->nsp; k++)
+        if (h->sp_idx[k] == i) {
+            h->sp_cnt[k] += count;
+            return;
+        }
+    if (h->nsp < HIST_SPARSE) {
+        h->sp_idx[h->nsp] = (uint32_t)i;
+        h->sp_cnt[h->nsp++] = count;
+        return;
+    }
+    densify(h);
+    h->counts[i] += count;
+}
+
 void hist_record_n(hist *h, uint64_t value, uint64_t count)
 {
     /* Zero occurrences must not move min and max. */
@@ -138,7 +182,11 @@ void hist_record_n(hist *h, uint64_t value, uint64_t count)
         return;
     if (value > h->highest)
         value = h->highest;
-    h->counts[hist_index(h, value)] += count;
+    size_t i = hist_index(h, value);
+    if (__builtin_expect(h->dense, 1))
+        h->counts[i] += count;
+    else
+        add_slot(h, i, count);
     h->total += count;
     h->sum += (hist_u128)value * count;
     if (value < h->min)
@@ -155,10 +203,15 @@ int hist_merge(hist *dst, const hist *src)
         return 0;
     /* Only src's nonzero slots are written, so dst's pages become resident only where values
      * are (reading src's untouched pages maps nothing). */
-    size_t hi = hist_index(src, src->max);
-    for (size_t i = hist_index(src, src->min); i <= hi; i++)
-        if (src->counts[i])
-            dst->counts[i] += src->counts[i];
+    if (!src->dense) {
+        for (uint32_t k = 0; k < src->nsp; k++)
+            add_slot(dst, src->sp_idx[k], src->sp_cnt[k]);
+    } else {
+        size_t hi = hist_index(src, src->max);
+        for (size_t i = hist_index(src, src->min); i <= hi; i++)
+            if (src->counts[i])
+                add_slot(dst, i, src->counts[i]);
+    }
     dst->total += src->total;
     dst->sum += src->sum;
     if (src->min < dst->min)
@@ -214,10 +267,31 @@ uint64_t hist_value_at(const hist *h, double p)
 
     uint64_t seen = 0;
     size_t i = 0;
-    for (; i < h->counts_len; i++) {
-        seen += h->counts[i];
-        if (seen >= rank)
-            break;
+    if (h->dense) {
+        for (; i < h->counts_len; i++) {
+            seen += h->counts[i];
+            if (seen >= rank)
+                break;
+        }
+    } else {
+        /* The sparse list in slot order (insertion sort of at most HIST_SPARSE entries). */
+        uint32_t idx[HIST_SPARSE];
+        uint64_t cnt[HIST_SPARSE];
+        for (uint32_t k = 0; k < h->nsp; k++) {
+            uint32_t j = k;
+            for (; j > 0 && idx[j - 1] > h->sp_idx[k]; j--) {
+                idx[j] = idx[j - 1];
+                cnt[j] = cnt[j - 1];
+            }
+            idx[j] = h->sp_idx[k];
+            cnt[j] = h->sp_cnt[k];
+        }
+        for (uint32_t k = 0; k < h->nsp; k++) {
+            i = idx[k];
+            seen += cnt[k];
+            if (seen >= rank)
+                break;
+        }
     }
 
     uint64_t lowest, width;

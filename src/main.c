@@ -1,5 +1,5 @@
-/* main: the command line. Parses options, loads the plan, runs the workers, prints the progress
- * line and the reports, and turns the outcome into the exit code. Nothing else lives here. */
+/* main: the command line. Parses options, loads and prepares the plan, opens the outputs, hands
+ * the run to run.c, writes the reports and turns the outcome into the exit code. */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -8,19 +8,21 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "clock.h"
 #include "config.h"
+#include "value.h"
+#include "files.h"
 #include "plan.h"
 #include "report.h"
+#include "run.h"
 #include "tls.h"
 #include "version.h"
-#include "worker.h"
 
 enum {
     EXIT_OK = 0,
-    EXIT_USAGE = 2, /* bad command line or scenario file */
-    EXIT_SETUP = 3, /* could not start: unresolvable host, io_uring, output file, threads */
-    EXIT_NO_OK = 4, /* the run completed but not one request succeeded */
+    EXIT_USAGE = 2,  /* bad command line or scenario file */
+    EXIT_SETUP = 3,  /* could not start: unresolvable host, io_uring, output file, threads */
+    EXIT_NO_OK = 4,  /* the run completed but not one request succeeded */
+    EXIT_OUTPUT = 5, /* the run completed but an output could not be written */
     EXIT_THRESHOLDS = 99,
     EXIT_INTERRUPTED = 130,
 };
@@ -28,14 +30,21 @@ enum {
 #define MAX_ENV 256
 #define MAX_OUT 8
 
-static worker_shared shared;
+/* Until outputs are opened nothing needs cleaning up: a signal then ends blast at once. */
+static volatile sig_atomic_t early = 1;
 
 static void on_signal(int sig)
 {
     (void)sig;
+    if (early) {
+        static const char msg[] = "blast: interrupted during setup; nothing was sent\n";
+        ssize_t n = write(STDERR_FILENO, msg, sizeof msg - 1);
+        (void)n;
+        _exit(130);
+    }
     /* First Ctrl-C: stop starting requests and let those in flight finish (graceful_stop).
-     * Second: stop now. */
-    atomic_fetch_add(&shared.stop, 1);
+     * Second: stop now. Either wakes every worker wherever it waits. */
+    run_stop();
 }
 
 static void usage(FILE *f)
@@ -60,62 +69,20 @@ static void usage(FILE *f)
             "  -V, --version          print the version\n"
             "\n"
             "exit codes: 0 run completed; 2 bad command line or scenario file; 3 could not\n"
-            "start (host, io_uring, output file); 4 no request succeeded; 130 interrupted\n");
+            "start (host, io_uring, output file); 4 no request succeeded; 5 an output could\n"
+            "not be written; 130 interrupted\n");
 }
 
-/* An output is written to PATH.tmp and renamed over PATH when complete, so that a run that
- * fails to start, or dies, never leaves a truncated file where an earlier result was. */
 typedef struct out_spec {
     const char *format;
-    const char *path;
-    char tmp[4096];
-    FILE *f;
+    const char *dest;
+    files_out o;
 } out_spec;
-
-/* Frees what a run holds (workers joined or never started; any pointer may be NULL). */
-static void run_free(worker **ws, unsigned nw, report_scenario *rs, metrics_rec *merged,
-                     plan *p)
-{
-    for (unsigned i = 0; ws && i < nw; i++)
-        worker_free(ws[i]);
-    for (size_t i = 0; merged && p && i < p->nscenarios; i++)
-        metrics_rec_free(&merged[i]);
-    free(ws);
-    free(rs);
-    free(merged);
-    plan_free(p);
-    tls_global_cleanup();
-}
 
 static void outs_discard(out_spec *outs, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (outs[i].f && outs[i].f != stdout) {
-            fclose(outs[i].f);
-            unlink(outs[i].tmp);
-            outs[i].f = NULL;
-        }
-}
-
-static void progress(const report_run *run, worker **ws, unsigned nw, uint64_t t0, bool final)
-{
-    uint64_t now = clock_ns();
-    double el = now > t0 ? (double)(now - t0) / 1e9 : 0;
-    fprintf(stderr, "\r[%6.1fs]", el);
-    for (size_t i = 0; i < run->nsc; i++) {
-        metrics_counts tot = {0}, c;
-        for (unsigned w = 0; w < nw; w++) {
-            metrics_read_live(worker_metrics(ws[w], i), &c);
-            tot.scheduled += c.scheduled;
-            tot.ok += c.ok;
-            tot.failed += c.failed;
-            tot.dropped += c.dropped;
-        }
-        fprintf(stderr, " %s: %llu ok %llu failed %llu dropped", run->sc[i].s->name,
-                (unsigned long long)tot.ok, (unsigned long long)tot.failed,
-                (unsigned long long)tot.dropped);
-    }
-    fprintf(stderr, "\033[K%s", final ? "\n" : "");
+        files_out_discard(&outs[i].o);
 }
 
 int main(int argc, char **argv)
@@ -160,7 +127,7 @@ int main(int argc, char **argv)
             env[ov.nenv++] = optarg;
             break;
         case 'd':
-            if (config_parse_duration(optarg, &ov.duration_ns) < 0 || ov.duration_ns == 0) {
+            if (value_duration(optarg, &ov.duration_ns) < 0 || ov.duration_ns == 0) {
                 fprintf(stderr,
                         "blast: --duration %s: expected a positive duration such as "
                         "30s, 1m30s or 500ms\n",
@@ -168,15 +135,20 @@ int main(int argc, char **argv)
                 return EXIT_USAGE;
             }
             break;
-        case 'r':
-            if (config_parse_rate(optarg, &ov.rate) < 0) {
+        case 'r': {
+            int rrc = value_rate(optarg, &ov.rate);
+            if (rrc < 0) {
                 fprintf(stderr,
-                        "blast: --rate %s: expected a positive rate such as 1000/s, "
-                        "60/m or 5000/30s\n",
-                        optarg);
+                        rrc == -ERANGE
+                            ? "blast: --rate %s: more than one scenario may ask for (at most "
+                              "%.0f/s)\n"
+                            : "blast: --rate %s: expected a rate > 0 and at most %.0f/s, such as "
+                              "1000/s, 60/m or 5000/30s\n",
+                        optarg, VALUE_MAX_RATE);
                 return EXIT_USAGE;
             }
             break;
+        }
         case 'u': {
             errno = 0;
             unsigned long v = strtoul(optarg, &end, 10);
@@ -215,7 +187,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "blast: too many --out options (at most %d)\n", MAX_OUT);
                 return EXIT_USAGE;
             }
-            outs[nout++] = (out_spec){.format = optarg, .path = eq + 1};
+            outs[nout++] = (out_spec){.format = optarg, .dest = eq + 1};
             break;
         }
         case 'q':
@@ -246,6 +218,13 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
 
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
     char err[512];
     plan *p = NULL;
     int rc = config_load(file, &ov, &p, err, sizeof(err));
@@ -258,146 +237,62 @@ int main(int argc, char **argv)
         plan_free(p);
         return EXIT_SETUP;
     }
-    /* Open the outputs before any load is sent: a typo in a path must not waste a run. */
+    /* Check and open the outputs before any load is sent: a typo in a path must not waste a
+     * run, and nothing before this point needs cleaning up after a Ctrl-C. */
     for (size_t i = 0; i < nout; i++) {
-        if (strcmp(outs[i].path, "-") == 0) {
-            outs[i].f = stdout;
-            continue;
-        }
-        snprintf(outs[i].tmp, sizeof(outs[i].tmp), "%s.tmp", outs[i].path);
-        outs[i].f = fopen(outs[i].tmp, "w");
-        if (!outs[i].f) {
+        if (files_out_open(&outs[i].o, outs[i].dest, err, sizeof(err)) < 0) {
             outs_discard(outs, i);
-            fprintf(stderr, "blast: --out %s=%s: cannot open: %s\n", outs[i].format, outs[i].path,
-                    strerror(errno));
+            fprintf(stderr, "blast: --out %s=%s: %s\n", outs[i].format, outs[i].dest, err);
             plan_free(p);
             return EXIT_SETUP;
         }
     }
+    early = 0;
 
+    run *r = NULL;
+    int status = EXIT_OK;
     if (tls_global_init() < 0) {
         fprintf(stderr, "blast: wolfSSL failed to initialise\n");
+        status = EXIT_SETUP;
+    } else if ((rc = run_create(&r, p, err, sizeof(err))) < 0 ||
+               (rc = run_start(r, err, sizeof(err))) < 0) {
+        fprintf(stderr, "blast: %s\n", err);
+        status = rc == -EINTR ? EXIT_INTERRUPTED : EXIT_SETUP;
+    }
+    if (status != EXIT_OK) {
+        outs_discard(outs, nout);
+        run_free(r);
         plan_free(p);
-        outs_discard(outs, nout);
-        return EXIT_SETUP;
+        tls_global_cleanup();
+        return status;
     }
-    unsigned nw = p->workers;
-    shared.plan = p;
-    shared.nworkers = nw;
-    pthread_barrier_init(&shared.ready, NULL, nw + 1);
-    pthread_barrier_init(&shared.go, NULL, nw + 1);
-    worker **ws = calloc(nw, sizeof(*ws));
-    report_scenario *rs = calloc(p->nscenarios, sizeof(*rs));
-    metrics_rec *merged = calloc(p->nscenarios, sizeof(*merged));
-    if (!ws || !rs || !merged) {
-        fprintf(stderr, "blast: out of memory\n");
-        outs_discard(outs, nout);
-        run_free(ws, 0, rs, NULL, p);
-        free(merged);
-        return EXIT_SETUP;
-    }
-    for (unsigned i = 0; i < nw; i++) {
-        if (worker_create(&ws[i], &shared, i) < 0) {
-            fprintf(stderr, "blast: out of memory setting up worker %u\n", i);
-            outs_discard(outs, nout);
-            run_free(ws, nw, rs, merged, p);
-            return EXIT_SETUP;
-        }
-    }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
-    for (unsigned i = 0; i < nw; i++) {
-        if ((rc = worker_start(ws[i])) < 0) {
-            fprintf(stderr, "blast: cannot start worker thread: %s\n", strerror(-rc));
-            outs_discard(outs, nout);
-            return EXIT_SETUP; /* threads already started are blocked at a barrier; exit ends them
-                                */
-        }
-    }
-    pthread_barrier_wait(&shared.ready);
-    /* Every worker has its connections; the schedules start together, a little in the future
-     * so that no worker starts late. */
-    uint64_t t0 = clock_ns() + NS_PER_MS;
-    atomic_store(&shared.t0, t0);
-    pthread_barrier_wait(&shared.go);
-
-    bool live = !quiet && isatty(STDERR_FILENO);
-    report_run run = {.plan = p, .workers = nw, .sc = rs, .nsc = p->nscenarios};
-    for (size_t i = 0; i < p->nscenarios; i++)
-        rs[i].s = &p->scenarios[i];
-    uint64_t next_progress = t0 + NS_PER_S;
-    while (atomic_load(&shared.finished) < nw) {
-        struct timespec ts = {0, 50 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-        if (live && !atomic_load(&shared.setup_failed) && clock_ns() >= next_progress) {
-            progress(&run, ws, nw, t0, false);
-            next_progress += NS_PER_S;
-        }
-    }
-    uint64_t t_end = clock_ns();
-    if (live && !atomic_load(&shared.setup_failed))
-        progress(&run, ws, nw, t0, true);
-
-    int setup_err = 0;
-    for (unsigned i = 0; i < nw; i++) {
-        /* Workers fail setup for the same reason: say it once. */
-        if (worker_join(ws[i]) < 0 && !setup_err++)
-            fprintf(stderr, "blast: %s\n", worker_error(ws[i]));
-    }
-    if (setup_err) {
-        outs_discard(outs, nout);
-        run_free(ws, nw, rs, merged, p);
-        return EXIT_SETUP;
-    }
-
+    run_wait(r, !quiet && isatty(STDERR_FILENO));
+    const report_run *rep = run_report(r);
     uint64_t scheduled = 0, ok = 0;
-    for (size_t i = 0; i < p->nscenarios; i++) {
-        /* Merged into worker 0's recorder: a fresh one would make every page the others use
-         * resident a second time. */
-        metrics_rec *m = worker_metrics(ws[0], i);
-        uint64_t window = worker_window_ns(ws[0], i);
-        for (unsigned w = 1; w < nw; w++) {
-            metrics_merge(m, worker_metrics(ws[w], i));
-            if (worker_window_ns(ws[w], i) > window)
-                window = worker_window_ns(ws[w], i);
-        }
-        rs[i].m = m;
-        rs[i].window_s = (double)window / 1e9;
-        scheduled += m->c.scheduled;
-        ok += m->c.ok;
+    for (size_t i = 0; i < rep->nsc; i++) {
+        scheduled += rep->sc[i].m->c.scheduled;
+        ok += rep->sc[i].m->c.ok;
     }
-    int stops = atomic_load(&shared.stop);
-    run.interrupted = stops > 0;
-    run.duration_s = (double)(t_end - t0) / 1e9;
     if (!quiet)
-        report_text(stdout, &run);
-    int status = EXIT_OK;
+        report_text(stdout, rep);
     for (size_t i = 0; i < nout; i++) {
-        bool bad = report_json(outs[i].f, &run) < 0;
-        if (outs[i].f != stdout) {
-            bad |= fclose(outs[i].f) != 0;
-            bad = bad || rename(outs[i].tmp, outs[i].path) != 0;
-            if (bad)
-                unlink(outs[i].tmp);
-            outs[i].f = NULL;
-        }
-        if (bad) {
-            fprintf(stderr, "blast: --out %s=%s: write failed\n", outs[i].format, outs[i].path);
-            status = EXIT_SETUP;
+        int wrc = report_json(outs[i].o.f, rep);
+        char why[256];
+        bool closed = files_out_close(&outs[i].o, why, sizeof(why)) == 0;
+        if (!closed || wrc < 0) {
+            fprintf(stderr, "blast: --out %s=%s: not written: %s\n", outs[i].format, outs[i].dest,
+                    closed ? "write error" : why);
+            status = EXIT_OUTPUT;
         }
     }
     fflush(stdout);
-    run_free(ws, nw, rs, merged, p);
-    pthread_barrier_destroy(&shared.ready);
-    pthread_barrier_destroy(&shared.go);
+    bool interrupted = rep->interrupted;
+    run_free(r);
+    plan_free(p);
+    tls_global_cleanup();
     if (status != EXIT_OK)
         return status;
-    if (run.interrupted)
+    if (interrupted)
         return EXIT_INTERRUPTED;
     if (scheduled > 0 && ok == 0) {
         fprintf(stderr, "blast: no request succeeded\n");

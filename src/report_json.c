@@ -112,6 +112,7 @@ int report_json(FILE *f, const report_run *run)
     fprintf(f, "  \"duration_s\": %.3f,\n", run->duration_s);
     fprintf(f, "  \"workers\": %u,\n", run->workers);
     fprintf(f, "  \"interrupted\": %s,\n", run->interrupted ? "true" : "false");
+    fprintf(f, "  \"started\": %s,\n", run->started ? "true" : "false");
     fprintf(f, "  \"scenarios\": {\n");
     for (size_t i = 0; i < run->nsc; i++)
         scenario(f, &run->sc[i], i + 1 == run->nsc);

@@ -99,6 +99,11 @@ static void scenario(FILE *f, const report_scenario *r)
 
 void report_text(FILE *f, const report_run *run)
 {
+    if (!run->started) {
+        fprintf(f, "blast: stopped before the start (Ctrl-C while connecting): no request was "
+                   "sent\n");
+        return;
+    }
     fprintf(f, "blast: %.2fs, %u worker%s%s\n", run->duration_s, run->workers,
             run->workers == 1 ? "" : "s", run->interrupted ? ", interrupted" : "");
     for (size_t i = 0; i < run->nsc; i++)

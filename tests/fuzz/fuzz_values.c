@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "value.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -28,7 +29,7 @@ static void check_duration(const char *s, size_t len)
 {
     const uint64_t poison = 0xdeadbeefcafef00dULL;
     uint64_t ns = poison;
-    int rc = config_parse_duration(s, &ns);
+    int rc = value_duration(s, &ns);
     if (rc != 0) {
         if (rc != -EINVAL)
             fail("duration: neither 0 nor -EINVAL", s);
@@ -44,7 +45,7 @@ static void check_duration(const char *s, size_t len)
             if (!head)
                 abort();
             uint64_t a = poison, b = poison;
-            int ra = config_parse_duration(head, &a), rb = config_parse_duration(s + i, &b);
+            int ra = value_duration(head, &a), rb = value_duration(s + i, &b);
             free(head);
             if (ra || rb)
                 fail("duration: parts of a valid duration fail alone", s);
@@ -58,7 +59,7 @@ static void check_duration(const char *s, size_t len)
         char buf[4096];
         snprintf(buf, sizeof buf, "1/%s", s);
         double r = -1;
-        if (config_parse_rate(buf, &r) != 0)
+        if (value_rate(buf, &r) != 0)
             fail("rate: 1/<valid nonzero duration> rejected", buf);
         double want = (double)(1.0L * NS_PER_S / (long double)ns);
         if (r != want)
@@ -69,7 +70,7 @@ static void check_duration(const char *s, size_t len)
 static void check_rate(const char *s, size_t len)
 {
     double r = -1;
-    int rc = config_parse_rate(s, &r);
+    int rc = value_rate(s, &r);
     if (rc != 0) {
         if (rc != -EINVAL)
             fail("rate: neither 0 nor -EINVAL", s);
@@ -84,7 +85,7 @@ static void check_rate(const char *s, size_t len)
         char buf[4096];
         snprintf(buf, sizeof buf, "%.*s1%c", (int)(len - 1), s, s[len - 1]);
         double r1 = -1;
-        int rc1 = config_parse_rate(buf, &r1);
+        int rc1 = value_rate(buf, &r1);
         if (rc1 != rc || (rc == 0 && r1 != r))
             fail("rate: N/u and N/1u differ", s);
     }

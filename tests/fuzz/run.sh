@@ -28,8 +28,8 @@ OUT=build/fuzz
 declare -A SRCS=(
     [http1]="src/http1.c"
     [chunked]="src/http1.c"
-    [config]="src/config.c src/plan.c src/http1.c"
-    [values]="src/config.c src/plan.c src/http1.c"
+    [config]="src/config.c src/value.c src/files.c src/plan.c src/http1.c"
+    [values]="src/value.c"
 )
 declare -A LIBS=(
     [http1]=""

@@ -3,12 +3,20 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -369,3 +377,94 @@ void assert_accounted(const blast_run *r, const char *scenario)
     cr_assert_eq(failed, sum, "%s: failed %.0f != sum of failure classes %.0f", scenario, failed,
                  sum);
 }
+
+
+void read_text(const char *path, char *buf, size_t n)
+{
+    buf[0] = '\0';
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    size_t got = fread(buf, 1, n - 1, f);
+    buf[got] = '\0';
+    fclose(f);
+}
+
+/* Makes io_uring_setup fail with ENOSYS in this process and what it execs. */
+static int deny_io_uring(void)
+{
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {(unsigned short)(sizeof(f) / sizeof(f[0])), f};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        return -1;
+    return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+}
+
+/* Runs argv (argv[0] is the program) with stdout and stderr captured in dir; sends SIGINT
+ * sigint_after_s after the start when > 0; waits at most timeout_s (then kills it and fails the
+ * test). */
+void proc_run(proc_result *r, const char *dir, const char *const *argv, how h,
+                     double sigint_after_s, double timeout_s)
+{
+    memset(r, 0, sizeof(*r));
+    char errf[256], outf[256];
+    snprintf(errf, sizeof(errf), "%s/.stderr", dir);
+    snprintf(outf, sizeof(outf), "%s/.stdout", dir);
+    double t0 = now_s();
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        int e = open(errf, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int o = open(outf, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (e < 0 || o < 0 || dup2(e, 2) < 0 || dup2(o, 1) < 0)
+            _exit(126);
+        close(e);
+        close(o);
+        unsetenv("BLAST_TEST_UNSET_VAR");
+        if ((h == UNREADABLE || h == AS_NOBODY) && geteuid() == 0) {
+            /* root reads mode-000 files: drop to nobody so the permission check is real */
+            if (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0)
+                _exit(125);
+        } else if (h == NO_IO_URING) {
+            if (deny_io_uring() != 0)
+                _exit(124);
+        } else if (h == FD_LIMIT) {
+            struct rlimit rl = {64, 64};
+            if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+                _exit(123);
+        }
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    int st = 0;
+    bool sent_int = false;
+    for (;;) {
+        if (wait4(pid, &st, WNOHANG, &r->ru) == pid)
+            break;
+        if (sigint_after_s > 0 && !sent_int && now_s() - t0 >= sigint_after_s) {
+            kill(pid, SIGINT);
+            sent_int = true;
+        }
+        if (now_s() - t0 > timeout_s) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &st, 0);
+            cr_assert_fail("%s did not finish within %.0f s", argv[0], timeout_s);
+        }
+        sleep_s(0.005);
+    }
+    r->wall_s = now_s() - t0;
+    r->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    read_text(errf, r->err, sizeof(r->err));
+    read_text(outf, r->out, sizeof(r->out));
+    unlink(errf);
+    unlink(outf);
+}
+

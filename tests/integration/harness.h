@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 typedef struct server {
@@ -83,5 +84,33 @@ double jnum(const blast_run *r, const char *scenario, const char *a, const char 
 
 /* Asserts scheduled == ok + failed + dropped and failed == sum of failures.* for a scenario. */
 void assert_accounted(const blast_run *r, const char *scenario);
+
+/* ---- running a program as a raw process ---- */
+
+/* How the child is set up before exec. */
+typedef enum how {
+    PLAIN,
+    UNREADABLE,  /* the scenario file is mode 000; as root, blast runs as nobody */
+    NO_IO_URING, /* seccomp makes io_uring_setup fail with ENOSYS (kernel without io_uring) */
+    FD_LIMIT,    /* RLIMIT_NOFILE 64 */
+    AS_NOBODY,   /* as root, blast runs as nobody (the scenario file stays readable) */
+} how;
+
+typedef struct proc_result {
+    int exit_code; /* exit status, or 128 + signal */
+    char err[8192];
+    char out[4096];
+    double wall_s;
+    struct rusage ru; /* the child's: ru_maxrss is its peak RSS in KiB */
+} proc_result;
+
+/* Runs argv (argv[0] is the program) with stdout and stderr captured in dir (r->out, r->err);
+ * sends SIGINT sigint_after_s after the start when > 0; waits at most timeout_s (then kills it
+ * and fails the test). */
+void proc_run(proc_result *r, const char *dir, const char *const *argv, how h,
+              double sigint_after_s, double timeout_s);
+
+/* Reads a text file into buf (at most n - 1 bytes, NUL-terminated; "" when unreadable). */
+void read_text(const char *path, char *buf, size_t n);
 
 #endif

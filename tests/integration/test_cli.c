@@ -37,112 +37,6 @@
 
 #include "harness.h"
 
-/* ---- running blast as a raw process ---- */
-
-/* How the child is set up before exec. */
-typedef enum how {
-    PLAIN,
-    UNREADABLE,  /* the scenario file is mode 000; as root, blast runs as nobody */
-    NO_IO_URING, /* seccomp makes io_uring_setup fail with ENOSYS (kernel without io_uring) */
-    FD_LIMIT,    /* RLIMIT_NOFILE 64 */
-} how;
-
-typedef struct proc_result {
-    int exit_code; /* exit status, or 128 + signal */
-    char err[8192];
-    char out[4096];
-    double wall_s;
-} proc_result;
-
-static void read_file(const char *path, char *buf, size_t n)
-{
-    buf[0] = '\0';
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return;
-    size_t got = fread(buf, 1, n - 1, f);
-    buf[got] = '\0';
-    fclose(f);
-}
-
-/* Makes io_uring_setup fail with ENOSYS in this process and what it execs. */
-static int deny_io_uring(void)
-{
-    struct sock_filter f[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-    };
-    struct sock_fprog prog = {(unsigned short)(sizeof(f) / sizeof(f[0])), f};
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-        return -1;
-    return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
-}
-
-/* Runs argv (argv[0] is the program) with stdout and stderr captured in dir; sends SIGINT
- * sigint_after_s after the start when > 0; waits at most timeout_s (then kills it and fails the
- * test). */
-static void run_proc(proc_result *r, const char *dir, const char *const *argv, how h,
-                     double sigint_after_s, double timeout_s)
-{
-    memset(r, 0, sizeof(*r));
-    char errf[256], outf[256];
-    snprintf(errf, sizeof(errf), "%s/.stderr", dir);
-    snprintf(outf, sizeof(outf), "%s/.stdout", dir);
-    double t0 = now_s();
-    pid_t pid = fork();
-    cr_assert(pid >= 0);
-    if (pid == 0) {
-        int e = open(errf, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int o = open(outf, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (e < 0 || o < 0 || dup2(e, 2) < 0 || dup2(o, 1) < 0)
-            _exit(126);
-        close(e);
-        close(o);
-        unsetenv("BLAST_TEST_UNSET_VAR");
-        if (h == UNREADABLE && geteuid() == 0) {
-            /* root reads mode-000 files: drop to nobody so the permission check is real */
-            if (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0)
-                _exit(125);
-        } else if (h == NO_IO_URING) {
-            if (deny_io_uring() != 0)
-                _exit(124);
-        } else if (h == FD_LIMIT) {
-            struct rlimit rl = {64, 64};
-            if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-                _exit(123);
-        }
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    int st = 0;
-    bool sent_int = false;
-    for (;;) {
-        if (waitpid(pid, &st, WNOHANG) == pid)
-            break;
-        if (sigint_after_s > 0 && !sent_int && now_s() - t0 >= sigint_after_s) {
-            kill(pid, SIGINT);
-            sent_int = true;
-        }
-        if (now_s() - t0 > timeout_s) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &st, 0);
-            cr_assert_fail("%s did not finish within %.0f s", argv[0], timeout_s);
-        }
-        sleep_s(0.005);
-    }
-    r->wall_s = now_s() - t0;
-    r->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    read_file(errf, r->err, sizeof(r->err));
-    read_file(outf, r->out, sizeof(r->out));
-    unlink(errf);
-    unlink(outf);
-}
-
 /* What a test started and made, stopped and removed by its .fini (cleanup) also when an
  * assertion ends the test early. */
 static server srv;
@@ -253,7 +147,31 @@ static row rows[] = {
     {"missing_file", NULL, true, {"-c", "{D}/nope.ini", "--quiet", "--out", "json={OUT}"},
      PLAIN, 2, {"{D}/nope.ini: cannot open", "No such file or directory"}, false},
     {"directory_as_file", NULL, true, {"-c", "{D}", "--quiet", "--out", "json={OUT}"}, PLAIN, 2,
-     {"{D}: cannot open", "Is a directory"}, false},
+     {"{D}: is a directory", "regular file of at most 16.0 MiB"}, false},
+    /* files that never end, block or exceed the bound: refused before a byte is read */
+    {"config_dev_zero", NULL, true, {"-c", "/dev/zero", "--quiet", "--out", "json={OUT}"}, PLAIN,
+     2, {"/dev/zero: is a character device, not a regular file", "at most 16.0 MiB"}, false},
+    {"config_dev_urandom", NULL, true, {"-c", "/dev/urandom", "--quiet", "--out", "json={OUT}"},
+     PLAIN, 2, {"/dev/urandom: is a character device", "regular file"}, false},
+    {"config_fifo_without_writer", NULL, true, {"-c", "{FIFO}", "--quiet", "--out", "json={OUT}"},
+     PLAIN, 2, {"{D}/fifo: is a FIFO, not a regular file", "at most 16.0 MiB"}, false},
+    {"config_too_big", NULL, true, {"-c", "{BIG}", "--quiet", "--out", "json={OUT}"}, PLAIN, 2,
+     {"{D}/big.ini: is 17.0 MiB, more than the 16.0 MiB allowed", "scenario file"}, false},
+    {"body_dev_zero", VALID "body = @/dev/zero\n", false, {NULL}, PLAIN, 2,
+     {"{INI}:7: [scenario a] body: cannot read '/dev/zero'", "not a regular file"}, false},
+    {"body_too_big", "[global]\nbase_url = http://127.0.0.1:{PORT}\nduration = 1s\n"
+     "max_body_file = 16\n" CAR "body = @{BIG}\n", false, {NULL}, PLAIN, 2,
+     {"{INI}:8: [scenario a] body: '{D}/big.ini' ({D}/big.ini) is 17.0 MiB, more than the 16 "
+      "bytes allowed", "max_body_file"}, false},
+    {"rate_exponent", GLOBAL "[scenario a]\nexecutor = constant-arrival-rate\nrate = 1e12/s\n",
+     false, {NULL}, PLAIN, 2, {"{INI}:6: [scenario a] rate: '1e12/s' is not a valid rate",
+     "at most 10000000/s, written with digits"}, false},
+    {"rate_too_high", GLOBAL "[scenario a]\nexecutor = constant-arrival-rate\n"
+     "rate = 1000000000000/s\n", false, {NULL}, PLAIN, 2,
+     {"{INI}:6: [scenario a] rate: '1000000000000/s' is more than", "at most 10000000/s"},
+     false},
+    {"rate_too_high_cli", VALID, false, {"--rate", "20000000/s"}, PLAIN, 2,
+     {"--rate 20000000/s", "at most 10000000/s"}, false},
     {"unreadable_file", VALID, false, {NULL}, UNREADABLE, 2,
      {"{INI}: cannot open", "Permission denied"}, false},
     {"empty_file", "", false, {NULL}, PLAIN, 2, {"{INI}: no scenarios", "[scenario NAME]"}, false},
@@ -271,7 +189,7 @@ static row rows[] = {
      {NULL}, PLAIN, 2, {"{INI}:3: [global] duration: '10x' is not a duration", "units us, ms"},
      false},
     {"rate_zero", GLOBAL "[scenario a]\nexecutor = constant-arrival-rate\nrate = 0/s\n", false,
-     {NULL}, PLAIN, 2, {"{INI}:6: [scenario a] rate: '0/s'", "a number > 0 per unit"}, false},
+     {NULL}, PLAIN, 2, {"{INI}:6: [scenario a] rate: '0/s'", "a number > 0 and at most"}, false},
     {"rate_without_unit", GLOBAL "[scenario a]\nexecutor = constant-arrival-rate\nrate = 100\n",
      false, {NULL}, PLAIN, 2, {"{INI}:6: [scenario a] rate: '100'", "100/s"}, false},
     {"vus_negative", GLOBAL VUS "vus = -3\n", false, {NULL}, PLAIN, 2,
@@ -314,7 +232,7 @@ static row rows[] = {
      {"--duration abc", "30s, 1m30s or 500ms"}, false},
     {"rate_garbage", VALID, false, {"--rate", "lots"}, PLAIN, 2,
      {"--rate lots", "1000/s, 60/m or 5000/30s"}, false},
-    {"rate_zero_cli", VALID, false, {"--rate", "0/s"}, PLAIN, 2, {"--rate 0/s", "positive"},
+    {"rate_zero_cli", VALID, false, {"--rate", "0/s"}, PLAIN, 2, {"--rate 0/s", "rate > 0"},
      false},
     {"vus_negative_cli", VALID, false, {"--vus", "-1"}, PLAIN, 2,
      {"--vus -1", "from 1 to 1000000"}, false},
@@ -330,16 +248,28 @@ static row rows[] = {
     /* could not start */
     {"unresolvable_host", GLOBAL_URL("http://blast-test.invalid:8080") CAR, false, {NULL}, PLAIN,
      3, {"cannot resolve host 'blast-test.invalid'", "base_url"}, false},
-    {"out_unwritable", VALID, true,
+    /* outputs: every destination is checked before any load is sent, with its own reason */
+    {"out_missing_dir", VALID, true,
      {"-c", "{INI}", "--quiet", "--out", "json=/nonexistent/x.json", "--out", "json={OUT}"},
-     PLAIN, 3, {"--out json=/nonexistent/x.json: cannot open", "No such file or directory"},
+     PLAIN, 3, {"--out json=/nonexistent/x.json:", "directory /nonexistent does not exist"},
      false},
-    /* outputs are opened in order before any load: the first is created (empty), then the
-     * second fails */
+    /* the first output is opened (its temp file) and discarded when the second fails: the
+     * destination itself is never created */
     {"out_unwritable_second", VALID, true,
      {"-c", "{INI}", "--quiet", "--out", "json={OUT}", "--out", "json=/nonexistent/x.json"},
-     PLAIN, 3, {"--out json=/nonexistent/x.json: cannot open", "No such file or directory"},
-     true},
+     PLAIN, 3, {"--out json=/nonexistent/x.json:", "does not exist"}, false},
+    {"out_directory", VALID, true, {"-c", "{INI}", "--quiet", "--out", "json={D}"}, PLAIN, 3,
+     {"--out json={D}: is a directory", "give a file name"}, false},
+    {"out_proc_file", VALID, true, {"-c", "{INI}", "--quiet", "--out", "json=/proc/version"},
+     PLAIN, 3, {"--out json=/proc/version: cannot create a file in /proc", "renamed over"},
+     false},
+    {"out_fifo_without_reader", VALID, true, {"-c", "{INI}", "--quiet", "--out", "json={FIFO}"},
+     PLAIN, 3, {"--out json={D}/fifo:", "nothing is reading this FIFO"}, false},
+    {"out_not_writable", VALID, true,
+     {"-c", "{INI}", "--quiet", "--out", "json=/var/lib/blast-test-nobody.json"}, AS_NOBODY, 3,
+     {"--out json=/var/lib/blast-test-nobody.json: cannot create a file in /var/lib",
+      "Permission denied"},
+     false},
     {"io_uring_unavailable", VALID, false, {"--workers", "2"}, NO_IO_URING, 3,
      {"io_uring", "Function not implemented"}, true},
     {"fd_limit_too_low", GLOBAL VUS "vus = 400\n", false, {"--workers", "2"}, FD_LIMIT, 3,
@@ -374,6 +304,19 @@ static void subst(char *dst, size_t n, const char *src, const char *dir, int por
             snprintf(rep, sizeof(rep), "%s/out.json", dir), skip = 5;
         else if (strncmp(src, "{PORT}", 6) == 0)
             snprintf(rep, sizeof(rep), "%d", port), skip = 6;
+        else if (strncmp(src, "{FIFO}", 6) == 0) {
+            /* a FIFO nobody writes to or reads from */
+            snprintf(rep, sizeof(rep), "%s/fifo", dir), skip = 6;
+            if (access(rep, F_OK) != 0)
+                cr_assert_eq(mkfifo(rep, 0644), 0, "mkfifo %s: %s", rep, strerror(errno));
+        } else if (strncmp(src, "{BIG}", 5) == 0) {
+            /* a sparse 17 MiB file: larger than any scenario file may be */
+            snprintf(rep, sizeof(rep), "%s/big.ini", dir), skip = 5;
+            int fd = open(rep, O_WRONLY | O_CREAT, 0644);
+            cr_assert(fd >= 0, "%s: %s", rep, strerror(errno));
+            close(fd);
+            cr_assert_eq(truncate(rep, 17 << 20), 0, "truncate %s: %s", rep, strerror(errno));
+        }
         if (skip) {
             o += (size_t)snprintf(dst + o, n - o, "%s", rep);
             if (o >= n)
@@ -409,9 +352,12 @@ ParameterizedTest(size_t *idx, cli_table, rows, .timeout = 30, .fini = cleanup)
         write_text(ini_path, ini);
     }
     static char bin_copy[300];
-    if (rw->how == UNREADABLE) {
-        cr_assert_eq(chmod(ini_path, 0), 0);
-        cr_assert_eq(chmod(dir, 0711), 0); /* nobody may reach the file, not read it */
+    if (rw->how == UNREADABLE || rw->how == AS_NOBODY) {
+        if (rw->how == UNREADABLE)
+            cr_assert_eq(chmod(ini_path, 0), 0);
+        else
+            cr_assert_eq(chmod(ini_path, 0644), 0);
+        cr_assert_eq(chmod(dir, 0711), 0); /* nobody may reach the file, not list the dir */
         /* The binary may live where nobody cannot reach it (a checkout under /root): run a
          * copy from the temp dir instead. */
         snprintf(bin_copy, sizeof(bin_copy), "%s/blast", dir);
@@ -422,7 +368,8 @@ ParameterizedTest(size_t *idx, cli_table, rows, .timeout = 30, .fini = cleanup)
     }
 
     static char argbuf[16][512];
-    const char *argv[24] = {rw->how == UNREADABLE ? bin_copy : blast_bin()};
+    const char *argv[24] = {rw->how == UNREADABLE || rw->how == AS_NOBODY ? bin_copy
+                                                                          : blast_bin()};
     int argc = 1;
     if (!rw->raw) {
         argv[argc++] = "-c";
@@ -441,7 +388,7 @@ ParameterizedTest(size_t *idx, cli_table, rows, .timeout = 30, .fini = cleanup)
     long req0 = 0, conn0 = 0, req1 = 0, conn1 = 0;
     cr_assert(target_counts(t->port, &req0, &conn0), "blast-target /admin/stats failed");
     proc_result r;
-    run_proc(&r, dir, argv, rw->how, 0, 10);
+    proc_run(&r, dir, argv, rw->how, 0, 10);
     bool stats = target_counts(t->port, &req1, &conn1);
     struct stat st;
     bool out_exists = stat(out, &st) == 0;
@@ -593,9 +540,9 @@ static void valgrind_case(const char *vg, const vg_case *c, int port)
                           logarg,   blast_bin(), "-c", ini_path, "--quiet", "--out", outarg,
                           c->extra, NULL};
     proc_result r;
-    run_proc(&r, dir, argv, PLAIN, c->sigint_s, 120);
+    proc_run(&r, dir, argv, PLAIN, c->sigint_s, 120);
     char vlog[65536];
-    read_file(log, vlog, sizeof(vlog));
+    read_text(log, vlog, sizeof(vlog));
     json_error_t jerr;
     json_t *j = json_load_file(out, 0, &jerr);
     remove_tmpdir(dir);

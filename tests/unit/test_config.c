@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "value.h"
 
 #define S 1000000000ULL
 
@@ -122,9 +123,11 @@ static void expect_error(const char *ini, const char *want)
     "path, header, body"
 #define GLOBAL_KEYS                                                                                \
     "base_url, duration, workers, connect_timeout, request_timeout, graceful_stop, "               \
-    "pacing_resolution, source_addresses, " TLS_KEYS
+    "pacing_resolution, source_addresses, max_body_file, " TLS_KEYS
 #define EXECUTORS "constant-arrival-rate, constant-vus"
-#define RATE_FORMS "(a number > 0 per unit: 100/s, 100/m, 5000/30s, 0.5/s)"
+#define RATE_FORMS                                                                                 \
+    "(a number > 0 and at most 10000000/s, written with digits, per unit: 100/s, 100/m, "         \
+    "5000/30s, 0.5/s)"
 
 /* ---- parsers ---- */
 
@@ -151,7 +154,7 @@ Test(config, durations)
     };
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         uint64_t ns = 12345;
-        cr_expect_eq(config_parse_duration(good[i].in, &ns), 0, "%s", good[i].in);
+        cr_expect_eq(value_duration(good[i].in, &ns), 0, "%s", good[i].in);
         cr_expect_eq(ns, good[i].ns, "%s: %llu", good[i].in, (unsigned long long)ns);
     }
     static const char *const bad[] = {
@@ -161,8 +164,32 @@ Test(config, durations)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         uint64_t ns = 12345;
-        cr_expect_eq(config_parse_duration(bad[i], &ns), -EINVAL, "'%s'", bad[i]);
+        cr_expect_eq(value_duration(bad[i], &ns), -EINVAL, "'%s'", bad[i]);
         cr_expect_eq(ns, 12345, "'%s' wrote *ns", bad[i]);
+    }
+}
+
+Test(config, sizes)
+{
+    static const struct {
+        const char *in;
+        uint64_t bytes;
+    } good[] = {
+        {"0", 0},          {"512", 512},          {"512b", 512},         {"64KiB", 65536},
+        {"1MiB", 1048576}, {"1.5MiB", 1572864},   {"2gib", 2147483648ULL}, {"1KB", 1000},
+        {"2MB", 2000000},  {"3GB", 3000000000ULL}, {"0.5kib", 512},
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        uint64_t n = 12345;
+        cr_expect_eq(value_size(good[i].in, &n), 0, "%s", good[i].in);
+        cr_expect_eq(n, good[i].bytes, "%s: %llu", good[i].in, (unsigned long long)n);
+    }
+    static const char *const bad[] = {"",   "MiB",  "1 MiB", "-1",   "1e3",  "1TiB",
+                                      "1M", "1.5x", "1MiBs", "0x10", "99999999999GiB"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        uint64_t n = 12345;
+        cr_expect_eq(value_size(bad[i], &n), -EINVAL, "'%s'", bad[i]);
+        cr_expect_eq(n, 12345, "'%s' wrote *bytes", bad[i]);
     }
 }
 
@@ -178,7 +205,7 @@ Test(config, rates)
     };
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         double r = -1;
-        cr_expect_eq(config_parse_rate(good[i].in, &r), 0, "%s", good[i].in);
+        cr_expect_eq(value_rate(good[i].in, &r), 0, "%s", good[i].in);
         cr_expect(fabs(r - good[i].per_s) <= 1e-12 * good[i].per_s, "%s: %.17g", good[i].in, r);
     }
     static const char *const bad[] = {
@@ -187,9 +214,17 @@ Test(config, rates)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         double r = -1;
-        cr_expect_eq(config_parse_rate(bad[i], &r), -EINVAL, "'%s'", bad[i]);
+        cr_expect_eq(value_rate(bad[i], &r), -EINVAL, "'%s'", bad[i]);
         cr_expect_eq(r, -1, "'%s' wrote *per_s", bad[i]);
     }
+    /* beyond VALUE_MAX_RATE: a different answer, so the message can name the bound */
+    static const char *const high[] = {"10000001/s", "1000000000000/s", "20000/1ms"};
+    for (size_t i = 0; i < sizeof high / sizeof high[0]; i++) {
+        double r = -1;
+        cr_expect_eq(value_rate(high[i], &r), -ERANGE, "'%s'", high[i]);
+    }
+    double r = 0;
+    cr_expect_eq(value_rate("10000000/s", &r), 0, "the bound itself is allowed");
 }
 
 /* ---- whole files ---- */
@@ -653,7 +688,7 @@ Test(config_errors, table)
          "constant-vus)"},
         /* values */
         {GLOBAL "[scenario a]\nexecutor = constant-arrival-rate\nrate = 10\n",
-         "{F}:6: [scenario a] rate: '10' is not a valid rate (missing the unit; a number > 0 per "
+         "{F}:6: [scenario a] rate: '10' is not a valid rate (missing the unit; a number > 0 and at most 10000000/s, written with digits, per "
          "unit: 100/s, 100/m, 5000/30s, 0.5/s)"},
         {GLOBAL "[scenario a]\nexecutor = constant-arrival-rate\nrate = 0/s\n",
          "{F}:6: [scenario a] rate: '0/s' is not a valid rate " RATE_FORMS},
@@ -715,6 +750,31 @@ Test(config_errors, table)
          "such file or directory"},
         {GLOBAL VUS "body = @\n",
          "{F}:7: [scenario a] body: '@' needs a file name (e.g. body = @payload.json)"},
+        /* bodies that are no regular file, or too big, are refused before a byte is read */
+        {GLOBAL VUS "body = @/dev/zero\n",
+         "{F}:7: [scenario a] body: cannot read '/dev/zero' (/dev/zero): is a character device, "
+         "not a regular file"},
+        {GLOBAL VUS "body = @/dev/urandom\n",
+         "{F}:7: [scenario a] body: cannot read '/dev/urandom' (/dev/urandom): is a character "
+         "device, not a regular file"},
+        {GLOBAL VUS "body = @/tmp\n",
+         "{F}:7: [scenario a] body: cannot read '/tmp' (/tmp): is a directory"},
+        {"[global]\nbase_url = http://127.0.0.1:8080\nduration = 10s\nmax_body_file = 10\n" VUS
+         "body = @t.ini\n",
+         "{F}:8: [scenario a] body: 't.ini' ({F}) is 135 bytes, more than the 10 bytes allowed "
+         "(raise max_body_file in [global], or use body = random SIZE)"},
+        {GLOBAL "max_body_file = 0\n" VUS,
+         "{F}:4: [global] max_body_file: '0' is out of range (allowed: 1 bytes to 1.0 GiB)"},
+        {GLOBAL "max_body_file = 2GiB\n" VUS,
+         "{F}:4: [global] max_body_file: '2GiB' is out of range (allowed: 1 bytes to 1.0 GiB)"},
+        {GLOBAL "max_body_file = lots\n" VUS,
+         "{F}:4: [global] max_body_file: 'lots' is not a size (e.g. 512, 64KiB, 1MiB, 2GB; from 1 "
+         "bytes to 1.0 GiB)"},
+        {GLOBAL "[scenario a]\nexecutor = constant-arrival-rate\nrate = 1e12/s\n",
+         "{F}:6: [scenario a] rate: '1e12/s' is not a valid rate " RATE_FORMS},
+        {GLOBAL "[scenario a]\nexecutor = constant-arrival-rate\nrate = 1000000000000/s\n",
+         "{F}:6: [scenario a] rate: '1000000000000/s' is more than one scenario may ask for (at "
+         "most 10000000/s; split the load over scenarios or load boxes)"},
         {GLOBAL VUS "body = @x.json\n  more\n",
          "{F}:8: [scenario a] body: a body read from a file (@FILE) cannot continue on the next "
          "line"},

@@ -457,3 +457,45 @@ Test(hist, reset_after_scattered_values)
                   "p%g = %llu", PCTS[k], (unsigned long long)hist_value_at(h, PCTS[k]));
     hist_free(h);
 }
+
+/* A histogram starts sparse (its counts in a short list) and turns dense after 32 distinct
+ * slots. Either way it must answer exactly as a histogram that was dense from the start (made
+ * dense by 40 distinct values and a reset: a dense histogram stays dense). Merges cross both. */
+Test(hist, sparse_and_dense_answer_alike)
+{
+    static const int distinct[] = {1, 2, 5, 31, 32, 33, 64, 500};
+    for (size_t d = 0; d < sizeof distinct / sizeof distinct[0]; d++) {
+        hist *fresh = make(HOUR_US, 3), *dense = make(HOUR_US, 3);
+        hist *a = make(HOUR_US, 3), *b = make(HOUR_US, 3);
+        for (uint64_t v = 0; v < 40; v++)
+            hist_record(dense, v * 1000);
+        hist_reset(dense);
+        uint64_t s = 7 + (uint64_t)d;
+        for (int i = 0; i < 5000; i++) {
+            uint64_t v = 100 + (xorshift(&s) % (uint64_t)distinct[d]) * 997;
+            hist_record(fresh, v);
+            hist_record(dense, v);
+            hist_record(i % 2 ? a : b, v);
+        }
+        cr_assert_eq(hist_merge(a, b), 0);
+        const hist *hs[] = {fresh, a};
+        for (size_t k = 0; k < 2; k++) {
+            cr_expect_eq(hist_count(hs[k]), hist_count(dense), "distinct %d", distinct[d]);
+            cr_expect_eq(hist_min(hs[k]), hist_min(dense), "distinct %d", distinct[d]);
+            cr_expect_eq(hist_max(hs[k]), hist_max(dense), "distinct %d", distinct[d]);
+            cr_expect_eq(hist_mean(hs[k]), hist_mean(dense), "distinct %d", distinct[d]);
+            for (size_t p = 0; p < NPCTS; p++)
+                cr_expect_eq(hist_value_at(hs[k], PCTS[p]), hist_value_at(dense, PCTS[p]),
+                             "distinct %d, %s, p%g", distinct[d], k ? "merged" : "fresh",
+                             PCTS[p]);
+        }
+        hist_reset(fresh);
+        cr_expect_eq(hist_count(fresh), 0);
+        hist_record(fresh, 77);
+        cr_expect_eq(hist_value_at(fresh, 50), 77, "distinct %d: after reset", distinct[d]);
+        hist_free(fresh);
+        hist_free(dense);
+        hist_free(a);
+        hist_free(b);
+    }
+}

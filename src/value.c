@@ -1,0 +1,168 @@
+/* value: durations, rates and sizes (see include/value.h). Numbers are read as decimal digits
+ * with an optional fraction, never through strtod, so "1e3", "inf" or a locale's comma are not
+ * numbers here, and every accepted text has one meaning. */
+#include "value.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
+#include <strings.h>
+
+#include "clock.h"
+
+/* Parses "<digits>[.<digits>]" at *pp: the integer part and the fraction (as fracv / 10^fracn,
+ * keeping at most 18 digits). Returns false when there is no digit. */
+static bool parse_decimal(const char **pp, uint64_t *intv, uint64_t *fracv, int *fracn,
+                          bool *overflow)
+{
+    const char *p = *pp;
+    bool digits = false;
+    *intv = 0;
+    *fracv = 0;
+    *fracn = 0;
+    while (*p >= '0' && *p <= '9') {
+        if (__builtin_mul_overflow(*intv, 10, intv) ||
+            __builtin_add_overflow(*intv, (uint64_t)(*p - '0'), intv))
+            *overflow = true;
+        p++;
+        digits = true;
+    }
+    if (*p == '.') {
+        p++;
+        while (*p >= '0' && *p <= '9') {
+            if (*fracn < 18) {
+                *fracv = *fracv * 10 + (uint64_t)(*p - '0');
+                (*fracn)++;
+            }
+            p++;
+            digits = true;
+        }
+    }
+    *pp = p;
+    return digits;
+}
+
+int value_duration(const char *s, uint64_t *ns)
+{
+    if (!s || !*s)
+        return -EINVAL;
+    if (strcmp(s, "0") == 0) { /* the one number that needs no unit */
+        *ns = 0;
+        return 0;
+    }
+    const char *p = s;
+    uint64_t total = 0;
+    bool overflow = false;
+    while (*p) {
+        uint64_t iv, fv;
+        int fn;
+        if (!parse_decimal(&p, &iv, &fv, &fn, &overflow))
+            return -EINVAL;
+        uint64_t unit;
+        if (p[0] == 'u' && p[1] == 's')
+            unit = NS_PER_US, p += 2;
+        else if (p[0] == 'm' && p[1] == 's')
+            unit = NS_PER_MS, p += 2;
+        else if (p[0] == 's')
+            unit = NS_PER_S, p += 1;
+        else if (p[0] == 'm')
+            unit = 60 * NS_PER_S, p += 1;
+        else if (p[0] == 'h')
+            unit = 3600 * NS_PER_S, p += 1;
+        else
+            return -EINVAL;
+        uint64_t part;
+        if (__builtin_mul_overflow(iv, unit, &part))
+            overflow = true;
+        long double pow10 = 1;
+        for (int i = 0; i < fn; i++)
+            pow10 *= 10;
+        uint64_t frac = (uint64_t)((long double)fv * unit / pow10 + 0.5L);
+        if (__builtin_add_overflow(part, frac, &part) ||
+            __builtin_add_overflow(total, part, &total))
+            overflow = true;
+    }
+    if (overflow)
+        return -EINVAL;
+    *ns = total;
+    return 0;
+}
+
+int value_rate(const char *s, double *per_s)
+{
+    if (!s)
+        return -EINVAL;
+    const char *p = s;
+    uint64_t iv, fv;
+    int fn;
+    bool overflow = false;
+    if (!parse_decimal(&p, &iv, &fv, &fn, &overflow) || overflow || *p != '/')
+        return -EINVAL;
+    long double num = (long double)iv;
+    long double pow10 = 1;
+    for (int i = 0; i < fn; i++)
+        pow10 *= 10;
+    num += (long double)fv / pow10;
+    p++;
+    long double per_ns;
+    if (strcmp(p, "s") == 0) {
+        per_ns = NS_PER_S;
+    } else if (strcmp(p, "m") == 0) {
+        per_ns = 60.0L * NS_PER_S;
+    } else if (strcmp(p, "h") == 0) {
+        per_ns = 3600.0L * NS_PER_S;
+    } else {
+        uint64_t d;
+        if (value_duration(p, &d) || d == 0)
+            return -EINVAL;
+        per_ns = (long double)d;
+    }
+    double r = (double)(num * NS_PER_S / per_ns);
+    if (!(r > 0) || !isfinite(r))
+        return -EINVAL;
+    if (r > VALUE_MAX_RATE)
+        return -ERANGE;
+    *per_s = r;
+    return 0;
+}
+
+int value_size(const char *s, uint64_t *bytes)
+{
+    static const struct {
+        const char *unit;
+        uint64_t mult;
+    } units[] = {
+        {"", 1},
+        {"b", 1},
+        {"kib", 1ULL << 10},
+        {"mib", 1ULL << 20},
+        {"gib", 1ULL << 30},
+        {"kb", 1000},
+        {"mb", 1000000},
+        {"gb", 1000000000},
+    };
+    if (!s)
+        return -EINVAL;
+    const char *p = s;
+    uint64_t iv, fv;
+    int fn;
+    bool overflow = false;
+    if (!parse_decimal(&p, &iv, &fv, &fn, &overflow) || overflow)
+        return -EINVAL;
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        if (strcasecmp(p, units[i].unit) != 0)
+            continue;
+        long double pow10 = 1;
+        for (int k = 0; k < fn; k++)
+            pow10 *= 10;
+        long double v = ((long double)iv + (long double)fv / pow10) * units[i].mult;
+        if (!(v < 18446744073709551615.0L))
+            return -EINVAL;
+        uint64_t n = (uint64_t)(v + 0.5L);
+        *bytes = n;
+        return 0;
+    }
+    return -EINVAL;
+}
