@@ -18,6 +18,7 @@
 #   BENCH_RUNS [5]  BENCH_SECONDS [10]  BENCH_CONNS ["50 1000"] (list)
 #   BENCH_RATE [20000] req/s for the paced case   BENCH_CASES ["sat paced"]
 #   BENCH_TOOLS ["blast blast_1ms wrk h2load ab autocannon"] (blast_1ms: pacing_resolution = 1ms, paced only)   BLAST [./blast; "skip" leaves blast out]
+#   BLAST_BASE: a second blast binary, run as tool blast_base (before/after a change: add it to BENCH_TOOLS)
 #   NGINX [/usr/sbin/nginx]  BENCH_CLIENT_CPU [0]  BENCH_SERVER_CPU [1]
 #   BENCH_RESULTS [bench/RESULTS.md]  BENCH_NODE_DIR [~/.cache/blast-bench/node]
 #   BENCH_KEEP=1 keeps the temp dir (configs, outputs, runs.jsonl) for inspection.
@@ -36,8 +37,8 @@ CASES=${BENCH_CASES:-sat paced}
 TOOLS=${BENCH_TOOLS:-blast blast_1ms wrk h2load ab autocannon}
 
 # The parser bench.py uses for each tool's output, and which file it reads.
-declare -A FORMAT=([wrk]=wrk [blast]=blast [blast_1ms]=blast [h2load]=h2load [ab]=ab
-    [autocannon]=autocannon)
+declare -A FORMAT=([wrk]=wrk [blast]=blast [blast_1ms]=blast [blast_base]=blast [h2load]=h2load
+    [ab]=ab [autocannon]=autocannon)
 # The Debian package of each peer.
 declare -A DEB=([wrk]=wrk [h2load]=nghttp2-client [ab]=apache2-utils)
 
@@ -63,6 +64,7 @@ for t in $TOOLS; do
     [[ -n ${FORMAT[$t]:-} ]] || die "unknown tool '$t' (known: ${!FORMAT[*]})"
     case $t in
     blast | blast_1ms) ;;
+    blast_base) [[ -x ${BLAST_BASE:-} ]] || die "blast_base needs BLAST_BASE=path/to/another/blast" ;;
     autocannon)
         if ! AUTOCANNON=$(ensure_autocannon); then
             log "autocannon: npm install failed (see below); left out"
@@ -129,6 +131,10 @@ tool_blast_paced() {
         "max_connections = $1" "pre_connections = $1"
     run_client "$2" "$BLAST" -c "$2.ini" --quiet --out "json=$2.json" --workers 1
 }
+# blast_base: another blast binary ($BLAST_BASE, e.g. the last commit's build), the same cases:
+# a before/after comparison of a change in one interleaved run.
+tool_blast_base_sat() { BLAST=$BLAST_BASE tool_blast_sat "$@"; }
+tool_blast_base_paced() { BLAST=$BLAST_BASE tool_blast_paced "$@"; }
 # blast with pacing_resolution = 1ms: sends batched on a 1 ms grid (paced case only).
 tool_blast_1ms_paced() {
     blast_ini "$2.ini" paced "$URL" "executor = constant-arrival-rate" "rate = $RATE/s" \
