@@ -1,4 +1,4 @@
-# blast: one flat Makefile (see ../shared/CONVENTIONS.md #12, #13).
+# blast: one flat Makefile (see docs/CONVENTIONS.md #12, #13).
 # Objects go to $(BUILD); headers are tracked with -MMD -MP so a header change rebuilds its users.
 
 CC      ?= gcc

@@ -3,6 +3,7 @@
 #ifndef BLAST_VALUE_H
 #define BLAST_VALUE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* The most requests per second one scenario may ask for (one machine offers far less; more is a
@@ -22,5 +23,11 @@ int value_rate(const char *s, double *per_s);
  * (powers of 1000), case-insensitive, e.g. "512", "64KiB", "1.5MiB", "2GB". Returns 0 and
  * *bytes, or -EINVAL (also when it does not fit in 64 bits). */
 int value_size(const char *s, uint64_t *bytes);
+
+/* Of n candidate words, the one nearest to word by edit distance (insertions, deletions,
+ * substitutions and swaps of two neighbours, ASCII case ignored), if it is near enough to be a
+ * typo: at most 1 edit for words up to 4 characters, 2 up to 8, 3 beyond. NULL when none is.
+ * For "did you mean ...?" in messages. */
+const char *value_suggest(const char *word, const char *const *cands, size_t n);
 
 #endif

@@ -341,9 +341,13 @@ static int expand(struct subst *x, const char **pp, int depth, bool emit, struct
             if (emit)
                 sb_add(out, val, strlen(val));
             p = q + 1;
-        } else if (nlen > 0 && q[0] == ':' && q[1] == '-') {
+        } else if (nlen > 0 && q[0] == ':' && (q[1] == '-' || q[1] == '+')) {
             const char *val = lookup(x->c->ov, name, (size_t)nlen);
-            bool use_default = !val || !*val; /* as the shell's :- (unset or empty) */
+            /* As the shell: ${N:-word} is word when N is unset or empty, ${N:+word} is word
+             * when N is set and not empty (and empty otherwise). */
+            bool plus = q[1] == '+';
+            bool set = val && *val;
+            bool use_default = plus ? set : !set;
             if (depth + 1 > SUBST_MAX_DEPTH) {
                 fail(x->c, -EINVAL, x->line, x->s, x->key,
                      "${...} nested too deeply (at most %d levels)", SUBST_MAX_DEPTH);
@@ -354,15 +358,15 @@ static int expand(struct subst *x, const char **pp, int depth, bool emit, struct
                 return -1;
             if (*q != '}')
                 goto unterminated;
-            if (emit && !use_default)
+            if (emit && !use_default && !plus)
                 sb_add(out, val, strlen(val));
             p = q + 1;
         } else if (!strchr(p + 2, '}')) {
             goto unterminated;
         } else {
             fail(x->c, -EINVAL, x->line, x->s, x->key,
-                 "invalid variable reference '%.20s' (expected ${NAME} or ${NAME:-default}, NAME "
-                 "made of letters, digits and '_'; write $${ for a literal ${)",
+                 "invalid variable reference '%.20s' (expected ${NAME}, ${NAME:-default} or "
+                 "${NAME:+text}, NAME made of letters, digits and '_'; write $${ for a literal ${)",
                  p);
             return -1;
         }
@@ -511,13 +515,10 @@ static void classify(struct ctx *c, const char *line)
         return;
     }
     if (*start == '[') {
-        /* inih ends the section name at ']' or at an inline comment (";" after a space) */
+        /* inih ends the section name at ']' (inline comments are off) */
         const char *e = start + 1;
-        bool was_space = false;
-        while (*e && *e != ']' && !(was_space && *e == ';')) {
-            was_space = isspace((unsigned char)*e);
+        while (*e && *e != ']')
             e++;
-        }
         if (*e != ']')
             return; /* inih reports the syntax error */
         c->kind = LINE_SECTION;
@@ -588,8 +589,18 @@ static int on_value(void *user, const char *section, const char *name, const cha
     int k = find_key(name);
     unsigned where = s->global ? IN_GLOBAL : IN_SCENARIO;
     if (k < 0) {
-        fail(c, -EINVAL, lineno, s, name, "unknown key (allowed: %s)",
-             s->global ? GLOBAL_KEYS : SCENARIO_KEYS);
+        const char *names[K_COUNT];
+        size_t n = 0;
+        for (int i = 0; i < K_COUNT; i++)
+            if (keys[i].flags & where)
+                names[n++] = keys[i].name;
+        const char *near = value_suggest(name, names, n);
+        if (near)
+            fail(c, -EINVAL, lineno, s, name, "unknown key; did you mean %s? (allowed: %s)", near,
+                 s->global ? GLOBAL_KEYS : SCENARIO_KEYS);
+        else
+            fail(c, -EINVAL, lineno, s, name, "unknown key (allowed: %s)",
+                 s->global ? GLOBAL_KEYS : SCENARIO_KEYS);
         return 0;
     }
     if (!(keys[k].flags & where)) {
@@ -947,6 +958,10 @@ static bool get_headers(struct ctx *c, const struct section *s, plan_step *st)
     }
     for (size_t i = 0; i < s->nheaders; i++) {
         const struct value *h = &s->headers[i];
+        /* A header that substitution left empty (header = ${TOKEN:+Authorization: ...}) is
+         * left out, so an optional header needs no second scenario file. */
+        if (h->s[strspn(h->s, " \t")] == '\0')
+            continue;
         const char *colon = strchr(h->s, ':');
         if (!colon) {
             fail(c, -EINVAL, h->line, s, "header", "'%.60s' has no ':' (expected Name: value)",
@@ -980,11 +995,11 @@ static bool get_headers(struct ctx *c, const struct section *s, plan_step *st)
                 return false;
             }
         }
-        if (!(st->headers[i] = strdup(h->s))) {
+        if (!(st->headers[st->nheaders] = strdup(h->s))) {
             oom(c);
             return false;
         }
-        st->nheaders = i + 1;
+        st->nheaders++;
     }
     return true;
 }
@@ -1569,6 +1584,9 @@ int config_load(const char *path, const config_overrides *ov, plan **out, char *
     ini_max_line = CONFIG_MAX_LINE + 3;
     ini_stop_on_first_error = true;
     ini_allow_multiline = true;
+    /* Comments are whole lines only: a value keeps every character to the end of its line, so
+     * bodies, header values and URLs may hold " ;" and " #" (README: "Comments"). */
+    ini_allow_inline_comments = false;
 
     rc = ini_parse_stream(reader, &c, on_value, &c);
     if (!c.rc) {

@@ -3,6 +3,7 @@
  * numbers here, and every accepted text has one meaning. */
 #include "value.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdbool.h>
@@ -165,4 +166,49 @@ int value_size(const char *s, uint64_t *bytes)
         return 0;
     }
     return -EINVAL;
+}
+
+/* Optimal string alignment distance (Damerau-Levenshtein without repeated edits of a
+ * substring), case-insensitive; words longer than 63 characters are never near. */
+static unsigned edit_distance(const char *a, const char *b)
+{
+    size_t n = strlen(a), m = strlen(b);
+    if (n > 63 || m > 63)
+        return 1000;
+    unsigned d[64][64];
+    for (size_t i = 0; i <= n; i++)
+        d[i][0] = (unsigned)i;
+    for (size_t j = 0; j <= m; j++)
+        d[0][j] = (unsigned)j;
+    for (size_t i = 1; i <= n; i++)
+        for (size_t j = 1; j <= m; j++) {
+            char x = (char)tolower((unsigned char)a[i - 1]);
+            char y = (char)tolower((unsigned char)b[j - 1]);
+            unsigned best = d[i - 1][j - 1] + (x != y);
+            if (d[i - 1][j] + 1 < best)
+                best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best)
+                best = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && x == tolower((unsigned char)b[j - 2]) &&
+                tolower((unsigned char)a[i - 2]) == y && d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
+        }
+    return d[n][m];
+}
+
+const char *value_suggest(const char *word, const char *const *cands, size_t n)
+{
+    size_t len = strlen(word);
+    unsigned limit = len <= 4 ? 1 : len <= 8 ? 2 : 3;
+    const char *best = NULL;
+    unsigned bestd = limit + 1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned dd = edit_distance(word, cands[i]);
+        if (dd < bestd) {
+            bestd = dd;
+            best = cands[i];
+        }
+    }
+    return best;
 }

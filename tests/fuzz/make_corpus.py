@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Regenerates the seed corpora of fuzz_http1 and fuzz_chunked (tests/fuzz/corpus/{http1,chunked}).
 
-http1 seeds: every case of ../shared/corpus/http-responses.json (llhttp's response tests; see
+http1 seeds: every case of tests/data/llhttp/http-responses.json (llhttp's response tests; see
 its README), named by case index, plus typical responses of blast-target (tools/target.c) and
 nginx. chunked seeds: the body of every corpus case whose head says Transfer-Encoding: chunked,
 plus hand-written chunked bodies. Each file starts with the option bytes the target reads
@@ -18,7 +18,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-DEFAULT_JSON = os.path.join(os.path.dirname(REPO), "shared", "corpus", "http-responses.json")
+DEFAULT_JSON = os.path.join(REPO, "tests", "data", "llhttp", "http-responses.json")
 OWNED = re.compile(r"^(case|target|nginx|chunk)-")
 
 TARGET = [

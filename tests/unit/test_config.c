@@ -126,7 +126,7 @@ static void expect_error(const char *ini, const char *want)
     "pacing_resolution, source_addresses, max_body_file, " TLS_KEYS
 #define EXECUTORS "constant-arrival-rate, constant-vus"
 #define RATE_FORMS                                                                                 \
-    "(a number > 0 and at most 10000000/s, written with digits, per unit: 100/s, 100/m, "         \
+    "(a number > 0 and at most 10000000/s, written with digits, per unit: 100/s, 100/m, "          \
     "5000/30s, 0.5/s)"
 
 /* ---- parsers ---- */
@@ -175,8 +175,8 @@ Test(config, sizes)
         const char *in;
         uint64_t bytes;
     } good[] = {
-        {"0", 0},          {"512", 512},          {"512b", 512},         {"64KiB", 65536},
-        {"1MiB", 1048576}, {"1.5MiB", 1572864},   {"2gib", 2147483648ULL}, {"1KB", 1000},
+        {"0", 0},          {"512", 512},           {"512b", 512},           {"64KiB", 65536},
+        {"1MiB", 1048576}, {"1.5MiB", 1572864},    {"2gib", 2147483648ULL}, {"1KB", 1000},
         {"2MB", 2000000},  {"3GB", 3000000000ULL}, {"0.5kib", 512},
     };
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
@@ -184,7 +184,7 @@ Test(config, sizes)
         cr_expect_eq(value_size(good[i].in, &n), 0, "%s", good[i].in);
         cr_expect_eq(n, good[i].bytes, "%s: %llu", good[i].in, (unsigned long long)n);
     }
-    static const char *const bad[] = {"",   "MiB",  "1 MiB", "-1",   "1e3",  "1TiB",
+    static const char *const bad[] = {"",   "MiB",  "1 MiB", "-1",   "1e3",           "1TiB",
                                       "1M", "1.5x", "1MiBs", "0x10", "99999999999GiB"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         uint64_t n = 12345;
@@ -532,14 +532,33 @@ Test(config, crlf_bom_comments)
 {
     plan *p = ok("\xEF\xBB\xBF[global]\r\n"
                  "base_url = http://h:81\r\n"
-                 "duration = 3s ; inline comment\r\n"
+                 "duration = 3s\r\n"
                  "# comment\r\n"
-                 "[scenario a] ; the only one\r\n"
+                 "; another\r\n"
+                 "[scenario a]\r\n"
                  "executor = constant-arrival-rate\r\n"
-                 "rate = 100/s ; per second\r\n");
+                 "rate = 100/s\r\n");
     cr_expect_eq(p->scenarios[0].duration_ns, 3 * S);
     cr_expect_eq(p->scenarios[0].rate, 100);
     cr_expect_eq(p->scenarios[0].port, 81);
+    plan_free(p);
+}
+
+/* Comments are whole lines (first non-blank character ; or #); a value keeps every character to
+ * the end of its line, " ;" and " #" included. */
+Test(config, comments_are_whole_lines)
+{
+    plan *p = ok("[global]\nbase_url = http://h:81/api\nduration = 3s\n"
+                 "  ; an indented comment\n"
+                 "[scenario a]\nexecutor = constant-vus\nvus = 1\n"
+                 "# a comment between keys\n"
+                 "path = /search;v=1?q=a;b\n"
+                 "header = X-A: 1 ; 2 # 3\n"
+                 "body = {\"a\": 1} ; b\n");
+    const plan_step *st = &p->scenarios[0].steps[0];
+    cr_expect_str_eq(st->target, "/api/search;v=1?q=a;b");
+    cr_expect_str_eq(st->headers[0], "X-A: 1 ; 2 # 3");
+    cr_expect_str_eq(st->body, "{\"a\": 1} ; b");
     plan_free(p);
 }
 
@@ -561,7 +580,11 @@ Test(config, env_substitution)
                     "path = /${BLAST_T_EMPTY:-empty}/${BLAST_T_UNSET:-${BLAST_T_HOST:-x}}/$x$$y\n"
                     "header = Authorization: Bearer ${BLAST_T_TOKEN}\n"
                     "header = X-Template: $${seq} ${BLAST_T_UNSET:-a{b}c\n"
-                    "header = X-Unused: ${BLAST_T_HOST:-${BLAST_T_NOPE}}\n",
+                    "header = X-Unused: ${BLAST_T_HOST:-${BLAST_T_NOPE}}\n"
+                    "header = ${BLAST_T_TOKEN:+X-Token: ${BLAST_T_TOKEN}}\n"
+                    "header = ${BLAST_T_EMPTY:+X-Empty: yes}\n"
+                    "header = ${BLAST_T_UNSET:+X-Unset: ${BLAST_T_NOPE}}\n"
+                    "header = X-Plus: [${BLAST_T_HOST:+set}][${BLAST_T_EMPTY:+set}]\n",
                     &ov);
     plan_scenario *s = &p->scenarios[0];
     cr_expect_str_eq(s->host, "from-env");                         /* environment when no -e */
@@ -572,6 +595,10 @@ Test(config, env_substitution)
     cr_expect_str_eq(s->steps[0].headers[0], "Authorization: Bearer s3cr=t");
     cr_expect_str_eq(s->steps[0].headers[1], "X-Template: ${seq} a{bc"); /* ends at the first } */
     cr_expect_str_eq(s->steps[0].headers[2], "X-Unused: from-env");
+    /* ${N:+text}: text when N is set and not empty; a header left empty is left out */
+    cr_expect_str_eq(s->steps[0].headers[3], "X-Token: s3cr=t");
+    cr_expect_str_eq(s->steps[0].headers[4], "X-Plus: [set][]");
+    cr_expect_eq(s->steps[0].nheaders, 5);
     plan_free(p);
 }
 
@@ -631,6 +658,14 @@ Test(config_errors, table)
          "{F}:7: [scenario a] colour: unknown key (allowed: " SCENARIO_KEYS ")"},
         {"[global]\nthreads = 4\n",
          "{F}:2: [global] threads: unknown key (allowed: " GLOBAL_KEYS ")"},
+        {GLOBAL "[scenario a]\nexecutor = constant-vus\nvus = 1\nduraton = 5s\n",
+         "{F}:7: [scenario a] duraton: unknown key; did you mean duration? (allowed: " SCENARIO_KEYS
+         ")"},
+        {GLOBAL "requst_timeout = 1s\n" VUS, "{F}:4: [global] requst_timeout: unknown key; did you "
+                                             "mean request_timeout? (allowed: " GLOBAL_KEYS ")"},
+        {GLOBAL "[scenario a]\nexecutor = constant-vus\nvus = 1\nHEADER = X: y\n",
+         "{F}:7: [scenario a] HEADER: unknown key; did you mean header? (allowed: " SCENARIO_KEYS
+         ")"},
         {GLOBAL VUS "workers = 2\n",
          "{F}:7: [scenario a] workers: only allowed in [global] (allowed here: " SCENARIO_KEYS ")"},
         {"[global]\nrate = 1/s\n",
@@ -688,7 +723,8 @@ Test(config_errors, table)
          "constant-vus)"},
         /* values */
         {GLOBAL "[scenario a]\nexecutor = constant-arrival-rate\nrate = 10\n",
-         "{F}:6: [scenario a] rate: '10' is not a valid rate (missing the unit; a number > 0 and at most 10000000/s, written with digits, per "
+         "{F}:6: [scenario a] rate: '10' is not a valid rate (missing the unit; a number > 0 and "
+         "at most 10000000/s, written with digits, per "
          "unit: 100/s, 100/m, 5000/30s, 0.5/s)"},
         {GLOBAL "[scenario a]\nexecutor = constant-arrival-rate\nrate = 0/s\n",
          "{F}:6: [scenario a] rate: '0/s' is not a valid rate " RATE_FORMS},
@@ -882,14 +918,17 @@ Test(config_errors, env)
          "{F}:7: [scenario a] path: unterminated ${ (close it with }, or write $${ for a literal "
          "${)"},
         {GLOBAL VUS "path = /${seq % 5000}\n",
-         "{F}:7: [scenario a] path: invalid variable reference '${seq % 5000}' (expected ${NAME} "
-         "or ${NAME:-default}, NAME made of letters, digits and '_'; write $${ for a literal ${)"},
+         "{F}:7: [scenario a] path: invalid variable reference '${seq % 5000}' (expected ${NAME}, "
+         "${NAME:-default} or ${NAME:+text}, NAME made of letters, digits and '_'; write $${ for "
+         "a literal ${)"},
         {GLOBAL VUS "path = /${}\n",
-         "{F}:7: [scenario a] path: invalid variable reference '${}' (expected ${NAME} or "
-         "${NAME:-default}, NAME made of letters, digits and '_'; write $${ for a literal ${)"},
+         "{F}:7: [scenario a] path: invalid variable reference '${}' (expected ${NAME}, "
+         "${NAME:-default} or ${NAME:+text}, NAME made of letters, digits and '_'; write $${ for "
+         "a literal ${)"},
         {GLOBAL VUS "path = /${1X}\n",
-         "{F}:7: [scenario a] path: invalid variable reference '${1X}' (expected ${NAME} or "
-         "${NAME:-default}, NAME made of letters, digits and '_'; write $${ for a literal ${)"},
+         "{F}:7: [scenario a] path: invalid variable reference '${1X}' (expected ${NAME}, "
+         "${NAME:-default} or ${NAME:+text}, NAME made of letters, digits and '_'; write $${ for "
+         "a literal ${)"},
         /* a body continuation line is substituted too, and cited at its own line */
         {GLOBAL VUS "body = a\n  ${BLAST_T_NOPE}\n",
          "{F}:8: [scenario a] body: ${BLAST_T_NOPE} is not set (give -e BLAST_T_NOPE=... or "

@@ -865,7 +865,7 @@ Test(http1_resp, misuse)
     cr_expect_eq(http1_resp_eof(&r), HTTP1_ERROR, "EOF before any byte");
 }
 
-/* The llhttp corpus (../shared/corpus, see its README). */
+/* The llhttp corpus (tests/data/llhttp, see its README). */
 
 static int b64_value(int c)
 {
@@ -932,7 +932,7 @@ static const struct {
 static const char *corpus_path(void)
 {
     const char *e = getenv("BLAST_CORPUS");
-    return e && *e ? e : "../shared/corpus/http-responses.json";
+    return e && *e ? e : "tests/data/llhttp/http-responses.json";
 }
 
 static bool int_list_matches(json_t *list, const outcome *o, bool status)
