@@ -20,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
-FUZZ_TARGETS=${FUZZ_TARGETS:-http1 chunked config values}
+FUZZ_TARGETS=${FUZZ_TARGETS:-http1 chunked config values template}
 CC=${FUZZ_CC:-clang}
 OUT=build/fuzz
 
@@ -30,18 +30,21 @@ declare -A SRCS=(
     [chunked]="src/http1.c"
     [config]="src/config.c src/value.c src/files.c src/plan.c src/http1.c"
     [values]="src/value.c"
+    [template]="src/template.c"
 )
 declare -A LIBS=(
     [http1]=""
     [chunked]=""
     [config]="$(pkg-config --libs inih 2>/dev/null || echo -linih) -lm"
     [values]="$(pkg-config --libs inih 2>/dev/null || echo -linih) -lm"
+    [template]=""
 )
 declare -A DICT=(
     [http1]=tests/fuzz/http1.dict
     [chunked]=tests/fuzz/http1.dict
     [config]=tests/fuzz/config.dict
     [values]=tests/fuzz/values.dict
+    [template]=tests/fuzz/template.dict
 )
 
 if ! command -v "$CC" >/dev/null; then
