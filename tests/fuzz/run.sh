@@ -20,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
-FUZZ_TARGETS=${FUZZ_TARGETS:-http1 chunked config values template}
+FUZZ_TARGETS=${FUZZ_TARGETS:-http1 chunked config values template extract}
 CC=${FUZZ_CC:-clang}
 OUT=build/fuzz
 
@@ -31,6 +31,7 @@ declare -A SRCS=(
     [config]="src/config.c src/value.c src/files.c src/plan.c src/http1.c"
     [values]="src/value.c"
     [template]="src/template.c"
+    [extract]="src/extract.c src/check.c"
 )
 declare -A LIBS=(
     [http1]=""
@@ -38,6 +39,7 @@ declare -A LIBS=(
     [config]="$(pkg-config --libs inih 2>/dev/null || echo -linih) -lm"
     [values]="$(pkg-config --libs inih 2>/dev/null || echo -linih) -lm"
     [template]=""
+    [extract]="-lpcre2-8"
 )
 declare -A DICT=(
     [http1]=tests/fuzz/http1.dict
@@ -45,6 +47,7 @@ declare -A DICT=(
     [config]=tests/fuzz/config.dict
     [values]=tests/fuzz/values.dict
     [template]=tests/fuzz/template.dict
+    [extract]=tests/fuzz/extract.dict
 )
 
 if ! command -v "$CC" >/dev/null; then
