@@ -10,7 +10,7 @@ V       ?= 0
 PKGS := liburing inih wolfssl libpcre2-8
 override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wmissing-prototypes -Werror \
                    -Iinclude -MMD -MP $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -luring -linih -lwolfssl) -lpthread -lm
+LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -luring -linih -lwolfssl -lpcre2-8) -lpthread -lm
 TEST_LIBS := -lcriterion -ljansson
 
 # Debian packages the build, the tests and the demo need (installed by `make deps` if missing).

@@ -20,6 +20,8 @@
 #include "metrics.h"
 #include "tls.h"
 
+struct conn;
+
 /* The worker's ring and its receive buffers. */
 typedef struct conn_io {
     struct io_uring ring;
@@ -39,6 +41,11 @@ typedef struct conn_io {
     struct msghdr rmsg;
     /* The clocks when this batch of completions is handled (conn_io_clock). */
     uint64_t now_mono, now_real;
+    /* Called when the head of a response to a request sent with keep_head is complete: the
+     * bytes are the head as received (status line to the empty line), valid during the call
+     * only. Set by the worker. */
+    void (*on_head)(void *ctx, struct conn *c, const char *head, size_t len);
+    void *head_ctx;
     char scratch[16384]; /* decrypted bytes of one TLS record, parsed before the next is read */
 } conn_io;
 
@@ -101,6 +108,16 @@ typedef enum {
     CONN_BUSY, /* a request is being sent or its response read */
 } conn_state;
 
+/* What a connection keeps of the responses of one VU (buffers set once by the worker): the head
+ * is handed to conn_io.on_head in place when a receive holds all of it and gathered in spill
+ * when it spans receives; body bytes (de-chunked) are copied into body as they arrive. */
+typedef struct conn_keep {
+    char *spill;
+    uint32_t spill_cap;
+    char *body;
+    uint32_t body_cap;
+} conn_keep;
+
 typedef struct conn {
     int fd; /* its fixed-file slot (== idx) while open, -1 when closed */
     uint32_t gen;
@@ -123,6 +140,13 @@ typedef struct conn {
     uint64_t t_done;      /* when its response ended */
     uint64_t deadline;    /* the worker's: when its connect or request times out (0: none) */
     http1_resp resp;
+    /* per request, set by conn_send's caller through conn_keep_set */
+    conn_keep keep;
+    uint8_t keep_head;   /* conn_head: when to hand the head to io->on_head */
+    bool head_done;      /* it has been handed (or was too large to keep) */
+    bool body_truncated; /* the body was longer than keep.body_cap */
+    uint32_t keep_body;  /* body bytes to keep, at most keep.body_cap; 0: none */
+    uint32_t spill_len, body_len;
 } conn;
 
 typedef enum {
@@ -156,9 +180,18 @@ void conn_init(conn *c, uint32_t idx);
 int conn_connect(conn *c, conn_io *io, const struct sockaddr *addr, socklen_t addrlen,
                  const struct sockaddr *src, socklen_t srclen, uint64_t now);
 
-/* Queues the request on an idle connection; intended is when it was due. */
-void conn_send(conn *c, conn_io *io, const http1_req *req, bool head, uint64_t intended,
-               uint64_t now);
+/* When a response's head goes to io->on_head. */
+enum conn_head {
+    CONN_HEAD_NONE,
+    CONN_HEAD_COOKIES, /* when it has a Set-Cookie field (a cookie jar wants it) */
+    CONN_HEAD_ALWAYS,  /* always (checks or extractions read it) */
+};
+
+/* Queues the request on an idle connection; intended is when it was due. req must stay valid
+ * until the response has been reported. keep_head: a conn_head; keep_body: keep up to that many
+ * body bytes in c->keep.body (c->body_len, c->body_truncated). */
+void conn_send(conn *c, conn_io *io, const http1_req *req, bool head, unsigned keep_head,
+               uint32_t keep_body, uint64_t intended, uint64_t now);
 
 /* Handles a completion of c's current generation (the caller checked it) for operation op.
  * Gives back any receive buffer it carried. */

@@ -26,6 +26,10 @@ enum {
 typedef struct http1_resp {
     /* Input: set before the first byte when the request was HEAD (the response has no body). */
     bool head_request;
+    /* Input, optional: called with every piece of the body as it is parsed (de-chunked, in
+     * order, pointing into the caller's buffer), for callers that keep the body. */
+    void (*sink)(void *ctx, const char *p, size_t n);
+    void *sink_ctx;
 
     /* Results: valid once http1_resp_parse returned > 0 (or http1_resp_eof returned 0). */
     int status;        /* 100..999 */
@@ -57,15 +61,50 @@ typedef struct http1_resp {
  * zeroes r (keeping head_request) and goes on parsing for the final response. */
 ssize_t http1_resp_parse(http1_resp *r, const char *buf, size_t len);
 
+#define HTTP1_SET_COOKIE 32 /* in http1_resp.flags: the head has a Set-Cookie field */
+
+/* Whether the head seen so far has a Set-Cookie field. */
+static inline bool http1_resp_set_cookie(const http1_resp *r)
+{
+    return r->flags & HTTP1_SET_COOKIE;
+}
+
+/* Whether r has seen its whole head (status line and header fields): a body, if any, follows.
+ * After a complete response (http1_resp_parse returned > 0) the head was seen too. */
+static inline bool http1_resp_head_seen(const http1_resp *r)
+{
+    return r->body_mode != 0;
+}
+
 /* Tells r that the peer closed the connection. Returns 0 when that completes the response (a
  * body delimited by close), or HTTP1_ERROR when the response was cut short (r->error set, e.g.
  * "connection closed before the response ended"). */
 int http1_resp_eof(http1_resp *r);
 
-/* A compiled request: the exact bytes to send. */
+/* The one character-class table of blast (RFC 9110): config, the request builders and the
+ * parser all ask it. */
+enum { HTTP1_TCHAR = 1, HTTP1_TEXT = 2 };
+extern const uint8_t http1_cls[256];
+
+/* A token character (method, header name). */
+static inline bool http1_is_tchar(unsigned char c)
+{
+    return http1_cls[c] & HTTP1_TCHAR;
+}
+
+/* A field-value character: HT, SP, visible ASCII, obs-text (no CR, LF or other control). */
+static inline bool http1_is_text(unsigned char c)
+{
+    return http1_cls[c] & HTTP1_TEXT;
+}
+
+/* A request to send: bytes[0..len), then body[0..body_len) when body is not NULL (a large body
+ * shared by every connection, sent after a head built per request). */
 typedef struct http1_req {
     char *bytes;
     size_t len;
+    const char *body;
+    size_t body_len;
 } http1_req;
 
 /* What a request is made of. headers are "Name: value" strings as the user wrote them. */

@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 /* Blocks at least this large get a mapping of their own; smaller ones come from calloc. */
-#define MEM_LAZY_BYTES (64u * 1024)
+#define MEM_LAZY_BYTES (16u * 1024)
 
 /* Returns `bytes` zeroed bytes (the caller frees them with mem_lazy_free and the same size), or
  * NULL when out of memory. bytes 0 gives a valid pointer to nothing. */

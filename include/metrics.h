@@ -55,16 +55,6 @@ typedef struct metrics_live {
     _Atomic uint64_t scheduled, ok, failed, dropped;
 } metrics_live;
 
-typedef struct metrics_rec {
-    metrics_counts c;
-    hist *latency;   /* µs from the intended start to the end of the response (corrected) */
-    hist *service;   /* µs from the actual send to the end of the response (uncorrected) */
-    hist *lateness;  /* µs from the intended start to the actual send */
-    hist *handshake; /* µs of each completed TLS handshake; NULL for plain http:// */
-    metrics_reason tls_reasons[METRICS_TLS_REASONS];
-    metrics_live live;
-} metrics_rec;
-
 /* Histograms keep 3 significant digits; each covers 0 µs up to the most its values can be. */
 #define METRICS_HIST_SIGFIGS 3
 
@@ -75,10 +65,52 @@ typedef struct metrics_range {
     uint64_t latency_us, service_us, lateness_us, handshake_us;
 } metrics_range;
 
-/* Prepares an empty recorder whose histograms cover the ranges in rg (each at least 1 s).
- * Histogram memory becomes resident only where values land. Returns 0 or -ENOMEM (r then holds
- * nothing to free). */
-int metrics_rec_init(metrics_rec *r, const metrics_range *rg);
+/* What one step of a scenario's flow recorded. */
+typedef struct metrics_step {
+    uint64_t scheduled, ok, failed;
+    uint64_t fail[METRICS_NFAIL];
+    uint64_t bytes_sent, bytes_received;
+    hist *latency; /* µs from the intended start to the end of the response (corrected) */
+    hist *service; /* µs from the actual send to the end of the response (uncorrected) */
+} metrics_step;
+
+/* Iterations of a scenario. Invariant once a run has ended: scheduled == completed + failed +
+ * interrupted + dropped. */
+typedef struct metrics_iter {
+    uint64_t scheduled, completed, failed, interrupted, dropped;
+} metrics_iter;
+
+typedef struct metrics_check {
+    uint64_t passes, fails;
+} metrics_check;
+
+typedef struct metrics_rec {
+    metrics_counts c; /* the scenario's requests (the sum of its steps' plus dropped), conns */
+    metrics_iter it;
+    /* The scenario's latency and service time over all its steps: made by metrics_finish from
+     * the steps' histograms (NULL before). */
+    hist *latency;
+    hist *service;
+    hist *lateness;  /* µs from the intended start to the actual send, every request */
+    hist *handshake; /* µs of each completed TLS handshake; NULL for plain http:// */
+    hist *iteration; /* µs from an iteration's intended start to the end of its last step */
+    metrics_step *steps;
+    size_t nsteps;
+    metrics_check *checks; /* by the scenario's check index (plan_step.check0 + i) */
+    size_t nchecks;
+    metrics_range range;
+    metrics_reason tls_reasons[METRICS_TLS_REASONS];
+    metrics_live live;
+} metrics_rec;
+
+/* Prepares an empty recorder for nsteps steps and nchecks checks whose histograms cover the
+ * ranges in rg (each at least 1 s). Histogram memory becomes resident only where values land.
+ * Returns 0 or -ENOMEM (r then holds nothing to free). */
+int metrics_rec_init(metrics_rec *r, const metrics_range *rg, size_t nsteps, size_t nchecks);
+
+/* After every worker's recorder has been merged into r: makes r's scenario-wide latency and
+ * service histograms from its steps'. Returns 0 or -ENOMEM. */
+int metrics_finish(metrics_rec *r);
 
 /* Frees what r holds (r itself is the caller's); a zeroed or freed r is accepted. */
 void metrics_rec_free(metrics_rec *r);

@@ -24,17 +24,82 @@ typedef enum {
     PLAN_ARRIVAL_POISSON, /* exponential gaps with mean 1 / rate */
 } plan_arrival;
 
-/* One HTTP request of a scenario's flow. */
+struct tpl;
+struct req_prog;
+struct check;
+struct extract_rule;
+struct data_file;
+
+/* A `tag = key:value` line. */
+typedef struct plan_tag {
+    char *key, *value;
+} plan_tag;
+
+/* An `extract = NAME = SOURCE` line: the value goes into the VU's variable `var`. */
+typedef struct plan_extract {
+    uint32_t var;
+    struct extract_rule *rule;
+} plan_extract;
+
+/* One HTTP request of a scenario's flow, compiled for that scenario (its variables and data
+ * columns). A step is literal when its target, headers and body hold no {{ }}: it is then sent
+ * as the precompiled bytes of req whenever the VU's cookie jar has nothing to add. */
 typedef struct plan_step {
-    char *name;     /* step name; the scenario's name when the scenario holds its request inline */
+    char *name;     /* [step NAME], or METHOD + path template for a scenario's own request */
+    int line;       /* of its [step] header (or the scenario's), for messages */
     char *method;   /* "GET", "POST", ... (upper case) */
     char *target;   /* origin-form request target "/path?query" (base_url path prefix applied) */
-    char **headers; /* "Name: value", as written */
+    char **headers; /* "Name: value", as written (templates inside) */
     size_t nheaders;
-    char *body; /* NULL when there is none; may hold NUL bytes (from @file) */
+    char *body; /* NULL when there is none; may hold NUL bytes (from @file); a template's text
+                   when body_tpl */
     size_t body_len;
-    http1_req req; /* compiled by plan_prepare() */
+    bool body_tpl;         /* the body holds {{ }} */
+    bool chunked;          /* transfer_encoding = chunked */
+    bool head;             /* HEAD: the response has no body */
+    bool literal;          /* no {{ }} anywhere: req holds the whole request */
+    http1_req req;         /* compiled by plan_prepare() (literal steps) */
+    struct req_prog *prog; /* the request program, for templates and cookies */
+    struct tpl *t_target;  /* target, headers and body compiled as templates (prog uses them) */
+    struct tpl **t_headers;
+    struct tpl *t_body;
+    struct check **checks; /* `check =` lines */
+    size_t nchecks;
+    uint32_t check0;     /* index of checks[0] among the scenario's checks */
+    bool status_checked; /* a status check replaces the default "200..399 is ok" rule */
+    plan_extract *extracts;
+    size_t nextracts;
+    plan_tag *tags;
+    size_t ntags;
+    uint32_t keep_body; /* body bytes kept for checks and extraction; 0: the body is discarded */
+    bool need_head;     /* header checks or extractions (cookies need the head too) */
+    bool abort_on_fail; /* on_fail = abort: a failed request ends the iteration */
 } plan_step;
+
+/* A flow compiled to a flat program that flow.c runs for each iteration (see flow.h). */
+typedef enum {
+    PLAN_OP_STEP,   /* send step a */
+    PLAN_OP_SLEEP,  /* think for a uniform time in [lo, hi] ns */
+    PLAN_OP_PICK,   /* a weighted choice: the next a ops are PLAN_OP_BRANCH; lo = total weight */
+    PLAN_OP_BRANCH, /* of a pick: cumulative weight lo, code at b */
+    PLAN_OP_JUMP,   /* go to b */
+    PLAN_OP_REPEAT, /* run the code up to the matching LOOP a times (a >= 1); its end at b */
+    PLAN_OP_LOOP,   /* end of a repeat's body, which starts at b */
+    PLAN_OP_END,    /* the iteration (or the setup) is over */
+} plan_op_kind;
+
+typedef struct plan_op {
+    uint8_t kind;
+    uint32_t a, b;
+    uint64_t lo, hi;
+} plan_op;
+
+/* How a VU takes rows of the scenario's data file. */
+typedef enum {
+    PLAN_DATA_SEQUENTIAL, /* each iteration the next row of the scenario (seq % rows) */
+    PLAN_DATA_RANDOM,     /* each iteration a random row */
+    PLAN_DATA_PER_VU,     /* one row per VU for the whole run ((vu - 1) % rows) */
+} plan_data_order;
 
 /* TLS settings of an https:// scenario. */
 typedef struct plan_tls {
@@ -57,7 +122,7 @@ typedef struct plan_scenario {
     double rate;              /* requests per second (arrival-rate executors) */
     uint64_t duration_ns;     /* how long requests are started */
     uint32_t vus;             /* constant-vus */
-    uint32_t max_connections; /* arrival-rate: open at most this many connections */
+    uint32_t max_connections; /* arrival-rate: VUs (each with its connection) at most: max_vus */
     uint32_t pre_connections; /* arrival-rate: connections opened before the clock starts */
     uint32_t max_queue;       /* arrival-rate: due requests that may wait for a connection; beyond,
                                  a due request is dropped */
@@ -85,8 +150,26 @@ typedef struct plan_scenario {
     struct sockaddr_storage *src;
     uint32_t nsrc;
 
-    plan_step *steps; /* one for now; multi-step flows come later */
+    plan_step *steps; /* every step its flow and setup use */
     size_t nsteps;
+    plan_op *ops; /* the flow of one iteration, ending in PLAN_OP_END */
+    size_t nops;
+    plan_op *setup; /* what each VU runs once before its first iteration (NULL: nothing) */
+    size_t nsetup;
+    bool simple;         /* one step, nothing else: a response never leads to another request */
+    uint32_t first_step; /* the first step of the flow's text: where an iteration that never got
+                            a VU (dropped, or its connection failed) is counted */
+
+    char **vars; /* VU variable names: `repeat`, then every extracted name */
+    uint32_t *var_max;
+    size_t nvars;
+    uint32_t max_var;       /* bytes a variable may hold (max_var_size) */
+    struct data_file *data; /* `data = FILE`, or NULL */
+    plan_data_order data_order;
+    bool cookies;   /* a cookie jar per VU (cookies = on, the default) */
+    size_t nchecks; /* checks over all steps */
+    plan_tag *tags; /* the scenario's own tags (on every step) */
+    size_t ntags;
 } plan_scenario;
 
 typedef struct plan {

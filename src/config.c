@@ -35,6 +35,7 @@
 #include "clock.h"
 #include "files.h"
 #include "value.h"
+#include "config_int.h"
 
 #define CONFIG_MAX_LINE 4096 /* characters of one line, without its line break */
 #define MAX_WORKERS 256
@@ -51,6 +52,7 @@
 #define DEFAULT_PRE_CONNECTIONS 10
 #define DEFAULT_MAX_QUEUE 100000
 #define MAX_BODY_FILE (1ULL << 30) /* one copy in memory, shared by every connection */
+#define MAX_DATA_FILE (4ULL << 30) /* one copy in memory, shared by every VU */
 
 #define EXECUTORS "constant-arrival-rate, constant-vus"
 #define MAX_SOURCES 1024
@@ -58,136 +60,86 @@
     "a comma-separated list of IP addresses or IPv4 ranges, e.g. 127.0.0.2-127.0.0.9, at most "    \
     "1024 addresses, all IPv4 or all IPv6"
 
-enum key {
-    K_BASE_URL,
-    K_DURATION,
-    K_WORKERS,
-    K_CONNECT_TIMEOUT,
-    K_REQUEST_TIMEOUT,
-    K_GRACEFUL_STOP,
-    K_EXECUTOR,
-    K_RATE,
-    K_VUS,
-    K_MAX_CONNECTIONS,
-    K_PRE_CONNECTIONS,
-    K_MAX_QUEUE,
-    K_ARRIVAL,
-    K_PACING_RESOLUTION,
-    K_METHOD,
-    K_URL,
-    K_PATH,
-    K_HEADER,
-    K_BODY,
-    K_SOURCE_ADDRESSES,
-    K_INSECURE,
-    K_CA_FILE,
-    K_CLIENT_CERT,
-    K_CLIENT_KEY,
-    K_SERVER_NAME,
-    K_TLS_MIN_VERSION,
-    K_TLS_CIPHERS,
-    K_TLS_CURVES,
-    K_TLS_RESUME,
-    K_MAX_BODY_FILE,
-    K_COUNT
+#define G IN_GLOBAL
+#define S IN_SCENARIO
+#define T IN_STEP
+#define F IN_FLOW
+const cfg_key cfg_keys[K_COUNT] = {
+    [K_BASE_URL] = {"base_url", G | S},
+    [K_DURATION] = {"duration", G | S},
+    [K_WORKERS] = {"workers", G},
+    [K_CONNECT_TIMEOUT] = {"connect_timeout", G | S},
+    [K_REQUEST_TIMEOUT] = {"request_timeout", G | S},
+    [K_GRACEFUL_STOP] = {"graceful_stop", G},
+    [K_EXECUTOR] = {"executor", S},
+    [K_RATE] = {"rate", S | ARRIVAL_ONLY},
+    [K_VUS] = {"vus", S | VUS_ONLY},
+    [K_MAX_CONNECTIONS] = {"max_connections", S | ARRIVAL_ONLY},
+    [K_MAX_VUS] = {"max_vus", S | ARRIVAL_ONLY},
+    [K_PRE_CONNECTIONS] = {"pre_connections", S | ARRIVAL_ONLY},
+    [K_MAX_QUEUE] = {"max_queue", S | ARRIVAL_ONLY},
+    [K_ARRIVAL] = {"arrival", S | ARRIVAL_ONLY},
+    [K_PACING_RESOLUTION] = {"pacing_resolution", G | S | ARRIVAL_ONLY},
+    [K_FLOW] = {"flow", S | F},
+    [K_SETUP] = {"setup", S},
+    [K_DATA] = {"data", S},
+    [K_DATA_ORDER] = {"data_order", S},
+    [K_COOKIES] = {"cookies", G | S},
+    [K_METHOD] = {"method", S | T | REQUEST},
+    [K_URL] = {"url", S | T | REQUEST},
+    [K_PATH] = {"path", S | T | REQUEST},
+    [K_HEADER] = {"header", S | T | IS_LIST | REQUEST},
+    [K_BODY] = {"body", S | T | REQUEST},
+    [K_TRANSFER_ENCODING] = {"transfer_encoding", S | T | REQUEST},
+    [K_CHECK] = {"check", S | T | IS_LIST | REQUEST},
+    [K_EXTRACT] = {"extract", S | T | IS_LIST | REQUEST},
+    [K_TAG] = {"tag", S | T | IS_LIST},
+    [K_SLEEP] = {"sleep", S | T | F | REQUEST},
+    [K_KEEP_BODY] = {"keep_body", G | S | T},
+    [K_ON_FAIL] = {"on_fail", S | T | REQUEST},
+    [K_STEP] = {"step", F},
+    [K_PICK] = {"pick", F},
+    [K_REPEAT] = {"repeat", F},
+    [K_SOURCE_ADDRESSES] = {"source_addresses", G | S},
+    [K_INSECURE] = {"insecure_skip_tls_verify", G | S},
+    [K_CA_FILE] = {"ca_file", G | S},
+    [K_CLIENT_CERT] = {"client_cert", G | S},
+    [K_CLIENT_KEY] = {"client_key", G | S},
+    [K_SERVER_NAME] = {"server_name", G | S},
+    [K_TLS_MIN_VERSION] = {"tls_min_version", G | S},
+    [K_TLS_CIPHERS] = {"tls_ciphers", G | S},
+    [K_TLS_CURVES] = {"tls_curves", G | S},
+    [K_TLS_RESUME] = {"tls_resume", G | S},
+    [K_MAX_BODY_FILE] = {"max_body_file", G},
+    [K_MAX_DATA_FILE] = {"max_data_file", G},
+    [K_MAX_VAR_SIZE] = {"max_var_size", G | S},
 };
+#undef G
+#undef S
+#undef T
+#undef F
+#define keys cfg_keys
 
-enum {
-    IN_GLOBAL = 1,
-    IN_SCENARIO = 2,
-    IS_LIST = 4,      /* repeatable: every occurrence is kept */
-    ARRIVAL_ONLY = 8, /* applies to constant-arrival-rate only */
-    VUS_ONLY = 16,    /* applies to constant-vus only */
-};
+static unsigned scope_of(const struct section *s)
+{
+    static const unsigned scope[] = {IN_GLOBAL, IN_SCENARIO, IN_STEP, IN_FLOW};
+    return scope[s->kind];
+}
 
-static const struct {
-    const char *name;
-    unsigned flags;
-} keys[K_COUNT] = {
-    [K_BASE_URL] = {"base_url", IN_GLOBAL | IN_SCENARIO},
-    [K_DURATION] = {"duration", IN_GLOBAL | IN_SCENARIO},
-    [K_WORKERS] = {"workers", IN_GLOBAL},
-    [K_CONNECT_TIMEOUT] = {"connect_timeout", IN_GLOBAL | IN_SCENARIO},
-    [K_REQUEST_TIMEOUT] = {"request_timeout", IN_GLOBAL | IN_SCENARIO},
-    [K_GRACEFUL_STOP] = {"graceful_stop", IN_GLOBAL},
-    [K_EXECUTOR] = {"executor", IN_SCENARIO},
-    [K_RATE] = {"rate", IN_SCENARIO | ARRIVAL_ONLY},
-    [K_VUS] = {"vus", IN_SCENARIO | VUS_ONLY},
-    [K_MAX_CONNECTIONS] = {"max_connections", IN_SCENARIO | ARRIVAL_ONLY},
-    [K_PRE_CONNECTIONS] = {"pre_connections", IN_SCENARIO | ARRIVAL_ONLY},
-    [K_MAX_QUEUE] = {"max_queue", IN_SCENARIO | ARRIVAL_ONLY},
-    [K_ARRIVAL] = {"arrival", IN_SCENARIO | ARRIVAL_ONLY},
-    [K_PACING_RESOLUTION] = {"pacing_resolution", IN_GLOBAL | IN_SCENARIO | ARRIVAL_ONLY},
-    [K_METHOD] = {"method", IN_SCENARIO},
-    [K_URL] = {"url", IN_SCENARIO},
-    [K_PATH] = {"path", IN_SCENARIO},
-    [K_HEADER] = {"header", IN_SCENARIO | IS_LIST},
-    [K_BODY] = {"body", IN_SCENARIO},
-    [K_SOURCE_ADDRESSES] = {"source_addresses", IN_GLOBAL | IN_SCENARIO},
-    [K_INSECURE] = {"insecure_skip_tls_verify", IN_GLOBAL | IN_SCENARIO},
-    [K_CA_FILE] = {"ca_file", IN_GLOBAL | IN_SCENARIO},
-    [K_CLIENT_CERT] = {"client_cert", IN_GLOBAL | IN_SCENARIO},
-    [K_CLIENT_KEY] = {"client_key", IN_GLOBAL | IN_SCENARIO},
-    [K_SERVER_NAME] = {"server_name", IN_GLOBAL | IN_SCENARIO},
-    [K_TLS_MIN_VERSION] = {"tls_min_version", IN_GLOBAL | IN_SCENARIO},
-    [K_TLS_CIPHERS] = {"tls_ciphers", IN_GLOBAL | IN_SCENARIO},
-    [K_TLS_CURVES] = {"tls_curves", IN_GLOBAL | IN_SCENARIO},
-    [K_TLS_RESUME] = {"tls_resume", IN_GLOBAL | IN_SCENARIO},
-    [K_MAX_BODY_FILE] = {"max_body_file", IN_GLOBAL},
-};
-
-#define TLS_KEYS                                                                                   \
-    "insecure_skip_tls_verify, ca_file, client_cert, client_key, server_name, tls_min_version, "   \
-    "tls_ciphers, tls_curves, tls_resume"
-#define GLOBAL_KEYS                                                                                \
-    "base_url, duration, workers, connect_timeout, request_timeout, graceful_stop, "               \
-    "pacing_resolution, source_addresses, max_body_file, " TLS_KEYS
-#define SCENARIO_KEYS                                                                              \
-    "executor, rate, vus, duration, max_connections, pre_connections, max_queue, arrival, "        \
-    "pacing_resolution, "                                                                          \
-    "base_url, connect_timeout, request_timeout, source_addresses, " TLS_KEYS ", method, url, "    \
-    "path, header, body"
-
-struct value {
-    char *s; /* NULL: not set */
-    size_t len;
-    int line;
-};
-
-struct section {
-    bool global;
-    char *name; /* scenario name */
-    int line;   /* line of the [header] */
-    struct value v[K_COUNT];
-    struct value *headers; /* K_HEADER occurrences, in file order */
-    size_t nheaders;
-};
-
-enum line_kind { LINE_NONE, LINE_SECTION, LINE_KEY, LINE_CONT };
-
-struct ctx {
-    const char *file;
-    const config_overrides *ov;
-    char *err;
-    size_t errlen;
-    int rc; /* first error (negative), 0 while all is well */
-
-    const char *buf; /* the whole file */
-    size_t size, pos;
-    int lineno;
-    enum line_kind kind; /* of the line inih is about to parse */
-    bool key_in_section; /* inih's prev_name is set: indented lines continue a value */
-
-    uint64_t max_body_file; /* bytes an @file body may have ([global] max_body_file) */
-
-    struct section *cur;
-    struct section *global;
-    struct section **scen;
-    size_t nscen, capscen;
-};
-
-static void fail(struct ctx *c, int rc, int line, const struct section *s, const char *key,
-                 const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* "base_url, duration, ...": the keys a section of s's kind may hold, for messages. */
+static const char *allowed_keys(const struct section *s)
+{
+    static char buf[4][1024];
+    char *b = buf[s->kind];
+    if (!b[0]) {
+        size_t o = 0;
+        for (int k = 0; k < K_COUNT; k++)
+            if (keys[k].flags & scope_of(s))
+                o +=
+                    (size_t)snprintf(b + o, sizeof buf[0] - o, "%s%s", o ? ", " : "", keys[k].name);
+    }
+    return b;
+}
 
 /* snprintf at off, clamped: returns the new offset (never past the end of the buffer). */
 static size_t app(char *b, size_t cap, size_t off, const char *fmt, ...)
@@ -208,8 +160,8 @@ static size_t app(char *b, size_t cap, size_t off, const char *fmt, ...)
 
 /* Records the first error as one line: "FILE:LINE: [section] key: message" (no line when
  * line <= 0, "[section]: message" without a key, "key: message" outside any section). */
-static void fail(struct ctx *c, int rc, int line, const struct section *s, const char *key,
-                 const char *fmt, ...)
+void cfg_fail(struct ctx *c, int rc, int line, const struct section *s, const char *key,
+              const char *fmt, ...)
 {
     if (c->rc)
         return;
@@ -219,10 +171,11 @@ static void fail(struct ctx *c, int rc, int line, const struct section *s, const
     size_t cap = c->errlen, off = 0;
     off = line > 0 ? app(c->err, cap, off, "%s:%d: ", c->file, line)
                    : app(c->err, cap, off, "%s: ", c->file);
+    static const char *const kind[] = {"global", "scenario", "step", "flow"};
     if (s && s->global)
         off = app(c->err, cap, off, key ? "[global] " : "[global]: ");
     else if (s)
-        off = app(c->err, cap, off, key ? "[scenario %s] " : "[scenario %s]: ", s->name);
+        off = app(c->err, cap, off, key ? "[%s %s] " : "[%s %s]: ", kind[s->kind], s->name);
     if (key)
         off = app(c->err, cap, off, "%s: ", key);
     if (off + 1 < cap) {
@@ -237,9 +190,9 @@ static void fail(struct ctx *c, int rc, int line, const struct section *s, const
             *p = ' ';
 }
 
-static void oom(struct ctx *c)
+void cfg_oom(struct ctx *c)
 {
-    fail(c, -ENOMEM, 0, NULL, NULL, "out of memory");
+    cfg_fail(c, -ENOMEM, 0, NULL, NULL, "out of memory");
 }
 
 /* ---- growable string ---- */
@@ -333,9 +286,9 @@ static int expand(struct subst *x, const char **pp, int depth, bool emit, struct
         if (nlen > 0 && *q == '}') {
             const char *val = lookup(x->c->ov, name, (size_t)nlen);
             if (!val && emit) {
-                fail(x->c, -EINVAL, x->line, x->s, x->key,
-                     "${%.*s} is not set (give -e %.*s=... or ${%.*s:-default})", nlen, name, nlen,
-                     name, nlen, name);
+                cfg_fail(x->c, -EINVAL, x->line, x->s, x->key,
+                         "${%.*s} is not set (give -e %.*s=... or ${%.*s:-default})", nlen, name,
+                         nlen, name, nlen, name);
                 return -1;
             }
             if (emit)
@@ -349,8 +302,8 @@ static int expand(struct subst *x, const char **pp, int depth, bool emit, struct
             bool set = val && *val;
             bool use_default = plus ? set : !set;
             if (depth + 1 > SUBST_MAX_DEPTH) {
-                fail(x->c, -EINVAL, x->line, x->s, x->key,
-                     "${...} nested too deeply (at most %d levels)", SUBST_MAX_DEPTH);
+                cfg_fail(x->c, -EINVAL, x->line, x->s, x->key,
+                         "${...} nested too deeply (at most %d levels)", SUBST_MAX_DEPTH);
                 return -1;
             }
             q += 2;
@@ -364,18 +317,19 @@ static int expand(struct subst *x, const char **pp, int depth, bool emit, struct
         } else if (!strchr(p + 2, '}')) {
             goto unterminated;
         } else {
-            fail(x->c, -EINVAL, x->line, x->s, x->key,
-                 "invalid variable reference '%.20s' (expected ${NAME}, ${NAME:-default} or "
-                 "${NAME:+text}, NAME made of letters, digits and '_'; write $${ for a literal ${)",
-                 p);
+            cfg_fail(
+                x->c, -EINVAL, x->line, x->s, x->key,
+                "invalid variable reference '%.20s' (expected ${NAME}, ${NAME:-default} or "
+                "${NAME:+text}, NAME made of letters, digits and '_'; write $${ for a literal ${)",
+                p);
             return -1;
         }
     }
     *pp = p;
     return 0;
 unterminated:
-    fail(x->c, -EINVAL, x->line, x->s, x->key,
-         "unterminated ${ (close it with }, or write $${ for a literal ${)");
+    cfg_fail(x->c, -EINVAL, x->line, x->s, x->key,
+             "unterminated ${ (close it with }, or write $${ for a literal ${)");
     return -1;
 }
 
@@ -393,7 +347,7 @@ static char *substitute(struct ctx *c, int line, const struct section *s, const 
     }
     if (out.oom) {
         free(out.p);
-        oom(c);
+        cfg_oom(c);
         return NULL;
     }
     *len = out.len;
@@ -402,33 +356,47 @@ static char *substitute(struct ctx *c, int line, const struct section *s, const 
 
 /* ---- reading the file ---- */
 
-static struct section *section_new(struct ctx *c, bool global, const char *name, size_t nlen)
+/* Appends s to a growable array of sections. */
+static bool push_section(struct ctx *c, struct section ***v, size_t *n, size_t *cap,
+                         struct section *s)
+{
+    if (*n == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 8;
+        struct section **nv = realloc(*v, ncap * sizeof *nv);
+        if (!nv) {
+            cfg_oom(c);
+            return false;
+        }
+        *v = nv;
+        *cap = ncap;
+    }
+    (*v)[(*n)++] = s;
+    return true;
+}
+
+static struct section *section_new(struct ctx *c, enum sec_kind kind, const char *name, size_t nlen)
 {
     struct section *s = calloc(1, sizeof *s);
-    if (!s || (!global && !(s->name = strndup(name, nlen)))) {
+    if (!s || (kind != SEC_GLOBAL && !(s->name = strndup(name, nlen)))) {
         free(s);
-        oom(c);
+        cfg_oom(c);
         return NULL;
     }
-    s->global = global;
+    s->kind = kind;
+    s->global = kind == SEC_GLOBAL;
     s->line = c->lineno;
-    if (global) {
+    bool ok = true;
+    if (kind == SEC_GLOBAL)
         c->global = s;
-        return s;
+    else if (kind == SEC_SCENARIO)
+        ok = push_section(c, &c->scen, &c->nscen, &c->capscen, s);
+    else
+        ok = push_section(c, &c->named, &c->nnamed, &c->capnamed, s);
+    if (!ok) {
+        free(s->name);
+        free(s);
+        return NULL;
     }
-    if (c->nscen == c->capscen) {
-        size_t cap = c->capscen ? c->capscen * 2 : 8;
-        struct section **v = realloc(c->scen, cap * sizeof *v);
-        if (!v) {
-            free(s->name);
-            free(s);
-            oom(c);
-            return NULL;
-        }
-        c->scen = v;
-        c->capscen = cap;
-    }
-    c->scen[c->nscen++] = s;
     return s;
 }
 
@@ -438,16 +406,28 @@ static void section_free(struct section *s)
         return;
     for (int k = 0; k < K_COUNT; k++)
         free(s->v[k].s);
-    for (size_t i = 0; i < s->nheaders; i++)
-        free(s->headers[i].s);
-    free(s->headers);
+    for (size_t i = 0; i < s->nitems; i++)
+        free(s->items[i].v.s);
+    free(s->items);
     free(s->name);
     free(s);
 }
 
-/* A "[text]" header line: [global] or [scenario NAME]. */
+struct section *cfg_named(struct ctx *c, const char *name)
+{
+    for (size_t i = 0; i < c->nnamed; i++)
+        if (strcmp(c->named[i]->name, name) == 0)
+            return c->named[i];
+    return NULL;
+}
+
+/* A "[text]" header line: [global], [scenario NAME], [step NAME] or [flow NAME]. */
 static void open_section(struct ctx *c, const char *text, size_t len)
 {
+    static const struct {
+        const char *word;
+        enum sec_kind kind;
+    } kinds[] = {{"scenario", SEC_SCENARIO}, {"step", SEC_STEP}, {"flow", SEC_FLOW}};
     while (len && isspace((unsigned char)*text))
         text++, len--;
     while (len && isspace((unsigned char)text[len - 1]))
@@ -455,46 +435,69 @@ static void open_section(struct ctx *c, const char *text, size_t len)
     c->cur = NULL;
     if (len == 6 && memcmp(text, "global", 6) == 0) {
         if (c->global) {
-            fail(c, -EINVAL, c->lineno, c->global, NULL,
-                 "duplicate section (first on line %d; one [global] per file)", c->global->line);
+            cfg_fail(c, -EINVAL, c->lineno, c->global, NULL,
+                     "duplicate section (first on line %d; one [global] per file)",
+                     c->global->line);
             return;
         }
-        c->cur = section_new(c, true, NULL, 0);
+        c->cur = section_new(c, SEC_GLOBAL, NULL, 0);
         return;
     }
-    if (len >= 8 && memcmp(text, "scenario", 8) == 0 &&
-        (len == 8 || isspace((unsigned char)text[8]))) {
-        const char *name = text + 8;
-        size_t nlen = len - 8;
+    for (size_t kd = 0; kd < sizeof kinds / sizeof kinds[0]; kd++) {
+        size_t wl = strlen(kinds[kd].word);
+        if (!(len >= wl && memcmp(text, kinds[kd].word, wl) == 0 &&
+              (len == wl || isspace((unsigned char)text[wl]))))
+            continue;
+        const char *name = text + wl;
+        size_t nlen = len - wl;
         while (nlen && isspace((unsigned char)*name))
             name++, nlen--;
         if (nlen == 0) {
-            fail(c, -EINVAL, c->lineno, NULL, NULL,
-                 "[scenario]: missing scenario name (write [scenario NAME])");
+            cfg_fail(c, -EINVAL, c->lineno, NULL, NULL, "[%s]: missing %s name (write [%s NAME])",
+                     kinds[kd].word, kinds[kd].word, kinds[kd].word);
             return;
         }
         for (size_t i = 0; i < nlen; i++) {
             char ch = name[i];
             if (!is_name_char(ch) && ch != '.' && ch != '-') {
-                fail(c, -EINVAL, c->lineno, NULL, NULL,
-                     "[%.*s]: invalid scenario name '%.*s' (allowed: letters, digits, '_', '.', "
-                     "'-')",
-                     (int)len, text, (int)nlen, name);
+                cfg_fail(c, -EINVAL, c->lineno, NULL, NULL,
+                         "[%.*s]: invalid %s name '%.*s' (allowed: letters, digits, '_', '.', "
+                         "'-')",
+                         (int)len, text, kinds[kd].word, (int)nlen, name);
                 return;
             }
         }
-        for (size_t i = 0; i < c->nscen; i++) {
-            if (strlen(c->scen[i]->name) == nlen && memcmp(c->scen[i]->name, name, nlen) == 0) {
-                fail(c, -EINVAL, c->lineno, c->scen[i], NULL,
-                     "duplicate scenario (first defined on line %d)", c->scen[i]->line);
+        struct section **same = kinds[kd].kind == SEC_SCENARIO ? c->scen : c->named;
+        size_t nsame = kinds[kd].kind == SEC_SCENARIO ? c->nscen : c->nnamed;
+        for (size_t i = 0; i < nsame; i++) {
+            if (strlen(same[i]->name) == nlen && memcmp(same[i]->name, name, nlen) == 0) {
+                cfg_fail(c, -EINVAL, c->lineno, NULL, NULL,
+                         kinds[kd].kind == SEC_SCENARIO
+                             ? "[%.*s]: duplicate scenario (first defined on line %d)"
+                             : "[%.*s]: a step or flow of that name is defined on line %d (steps "
+                               "and flows share one namespace)",
+                         (int)len, text, same[i]->line);
                 return;
             }
         }
-        c->cur = section_new(c, false, name, nlen);
+        c->cur = section_new(c, kinds[kd].kind, name, nlen);
         return;
     }
-    fail(c, -EINVAL, c->lineno, NULL, NULL,
-         "[%.*s]: unknown section (allowed: [global], [scenario NAME])", (int)len, text);
+    const char *words[] = {"global", "scenario", "step", "flow"};
+    char first[32];
+    size_t fl = strcspn(text, " \t");
+    snprintf(first, sizeof first, "%.*s", (int)(fl < len ? fl : len), text);
+    const char *near = value_suggest(first, words, 4);
+    if (near)
+        cfg_fail(c, -EINVAL, c->lineno, NULL, NULL,
+                 "[%.*s]: unknown section; did you mean [%s%s]? (allowed: [global], [scenario "
+                 "NAME], [step NAME], [flow NAME])",
+                 (int)len, text, near, strcmp(near, "global") ? " NAME" : "");
+    else
+        cfg_fail(c, -EINVAL, c->lineno, NULL, NULL,
+                 "[%.*s]: unknown section (allowed: [global], [scenario NAME], [step NAME], "
+                 "[flow NAME])",
+                 (int)len, text);
 }
 
 /* Decides what inih will make of the line, with inih's own rules and in its order: comment or
@@ -545,12 +548,12 @@ static char *reader(char *str, int num, void *stream)
         content--;
     c->lineno++;
     if (content > CONFIG_MAX_LINE || len > (size_t)num - 1) {
-        fail(c, -EINVAL, c->lineno, NULL, NULL, "line too long (%zu characters; at most %d)",
-             content, CONFIG_MAX_LINE);
+        cfg_fail(c, -EINVAL, c->lineno, NULL, NULL, "line too long (%zu characters; at most %d)",
+                 content, CONFIG_MAX_LINE);
         return NULL;
     }
     if (memchr(p, '\0', len)) {
-        fail(c, -EINVAL, c->lineno, NULL, NULL, "NUL byte in line (a scenario file is text)");
+        cfg_fail(c, -EINVAL, c->lineno, NULL, NULL, "NUL byte in line (a scenario file is text)");
         return NULL;
     }
     memcpy(str, p, len);
@@ -578,16 +581,17 @@ static int on_value(void *user, const char *section, const char *name, const cha
         return 0;
     struct section *s = c->cur;
     if (!s) {
-        fail(c, -EINVAL, lineno, NULL, name,
-             "key outside any section (put it under [global] or [scenario NAME])");
+        cfg_fail(c, -EINVAL, lineno, NULL, name,
+                 "key outside any section (put it under [global], [scenario NAME], [step NAME] or "
+                 "[flow NAME])");
         return 0;
     }
     if (!*name) {
-        fail(c, -EINVAL, lineno, s, NULL, "missing key name (expected key = value)");
+        cfg_fail(c, -EINVAL, lineno, s, NULL, "missing key name (expected key = value)");
         return 0;
     }
     int k = find_key(name);
-    unsigned where = s->global ? IN_GLOBAL : IN_SCENARIO;
+    unsigned where = scope_of(s);
     if (k < 0) {
         const char *names[K_COUNT];
         size_t n = 0;
@@ -596,18 +600,19 @@ static int on_value(void *user, const char *section, const char *name, const cha
                 names[n++] = keys[i].name;
         const char *near = value_suggest(name, names, n);
         if (near)
-            fail(c, -EINVAL, lineno, s, name, "unknown key; did you mean %s? (allowed: %s)", near,
-                 s->global ? GLOBAL_KEYS : SCENARIO_KEYS);
+            cfg_fail(c, -EINVAL, lineno, s, name, "unknown key; did you mean %s? (allowed: %s)",
+                     near, allowed_keys(s));
         else
-            fail(c, -EINVAL, lineno, s, name, "unknown key (allowed: %s)",
-                 s->global ? GLOBAL_KEYS : SCENARIO_KEYS);
+            cfg_fail(c, -EINVAL, lineno, s, name, "unknown key (allowed: %s)", allowed_keys(s));
         return 0;
     }
     if (!(keys[k].flags & where)) {
-        fail(c, -EINVAL, lineno, s, name,
-             s->global ? "only allowed in [scenario NAME] (allowed here: %s)"
-                       : "only allowed in [global] (allowed here: %s)",
-             s->global ? GLOBAL_KEYS : SCENARIO_KEYS);
+        const char *home = keys[k].flags & IN_SCENARIO ? "[scenario NAME]"
+                           : keys[k].flags & IN_GLOBAL ? "[global]"
+                           : keys[k].flags & IN_FLOW   ? "[flow NAME]"
+                                                       : "[step NAME]";
+        cfg_fail(c, -EINVAL, lineno, s, name, "only allowed in %s (allowed here: %s)", home,
+                 allowed_keys(s));
         return 0;
     }
     size_t len;
@@ -619,19 +624,19 @@ static int on_value(void *user, const char *section, const char *name, const cha
     if (c->kind == LINE_CONT) {
         /* an indented line after a key: inih passes it as more of that key's value */
         if (k != K_BODY) {
-            fail(c, -EINVAL, lineno, s, name,
-                 "this indented line continues the value of %s; only body may span lines "
-                 "(remove the indentation)",
-                 name);
+            cfg_fail(c, -EINVAL, lineno, s, name,
+                     "this indented line continues the value of %s; only body may span lines "
+                     "(remove the indentation)",
+                     name);
         } else if (slot->s[0] == '@' && slot->s[1] != '@') {
-            fail(c, -EINVAL, lineno, s, name,
-                 "a body read from a file (@FILE) cannot continue on the next line");
+            cfg_fail(c, -EINVAL, lineno, s, name,
+                     "a body read from a file (@FILE) cannot continue on the next line");
         } else {
             /* multi-line bodies keep their line breaks; "body =" alone starts no empty line */
             size_t sep = slot->len ? 1 : 0;
             char *joined = malloc(slot->len + sep + len + 1);
             if (!joined) {
-                oom(c);
+                cfg_oom(c);
             } else {
                 memcpy(joined, slot->s, slot->len);
                 if (sep)
@@ -646,20 +651,21 @@ static int on_value(void *user, const char *section, const char *name, const cha
         return c->rc ? 0 : 1;
     }
 
-    if (keys[k].flags & IS_LIST) {
-        struct value *h = realloc(s->headers, (s->nheaders + 1) * sizeof *h);
-        if (!h) {
+    /* List keys, and every line of a [flow] (its items, in order), are kept in file order. */
+    if ((keys[k].flags & IS_LIST) || s->kind == SEC_FLOW) {
+        struct item *it = realloc(s->items, (s->nitems + 1) * sizeof *it);
+        if (!it) {
             free(v);
-            oom(c);
+            cfg_oom(c);
             return 0;
         }
-        s->headers = h;
-        h[s->nheaders++] = (struct value){v, len, lineno};
+        s->items = it;
+        it[s->nitems++] = (struct item){k, {v, len, lineno}};
         return 1;
     }
     if (slot->s) {
         free(v);
-        fail(c, -EINVAL, lineno, s, name, "duplicate key (first set on line %d)", slot->line);
+        cfg_fail(c, -EINVAL, lineno, s, name, "duplicate key (first set on line %d)", slot->line);
         return 0;
     }
     *slot = (struct value){v, len, lineno};
@@ -668,8 +674,8 @@ static int on_value(void *user, const char *section, const char *name, const cha
 
 /* ---- interpreting values ---- */
 
-static bool get_uint(struct ctx *c, const struct section *s, int k, uint64_t min, uint64_t max,
-                     uint64_t *out)
+bool cfg_get_uint(struct ctx *c, const struct section *s, int k, uint64_t min, uint64_t max,
+                  uint64_t *out)
 {
     const struct value *v = &s->v[k];
     const char *p = v->s;
@@ -685,51 +691,52 @@ static bool get_uint(struct ctx *c, const struct section *s, int k, uint64_t min
             overflow = true;
     }
     if (overflow || n < min || n > max) {
-        fail(c, -EINVAL, v->line, s, keys[k].name, "%.40s is out of range (allowed: %llu..%llu)",
-             v->s, (unsigned long long)min, (unsigned long long)max);
+        cfg_fail(c, -EINVAL, v->line, s, keys[k].name,
+                 "%.40s is out of range (allowed: %llu..%llu)", v->s, (unsigned long long)min,
+                 (unsigned long long)max);
         return false;
     }
     *out = n;
     return true;
 bad:
-    fail(c, -EINVAL, v->line, s, keys[k].name,
-         "'%.40s' is not a whole number (allowed: %llu..%llu)", v->s, (unsigned long long)min,
-         (unsigned long long)max);
+    cfg_fail(c, -EINVAL, v->line, s, keys[k].name,
+             "'%.40s' is not a whole number (allowed: %llu..%llu)", v->s, (unsigned long long)min,
+             (unsigned long long)max);
     return false;
 }
 
-static bool get_duration(struct ctx *c, const struct section *s, int k, bool zero_ok, uint64_t *out)
+bool cfg_get_duration(struct ctx *c, const struct section *s, int k, bool zero_ok, uint64_t *out)
 {
     const struct value *v = &s->v[k];
     if (value_duration(v->s, out)) {
-        fail(c, -EINVAL, v->line, s, keys[k].name,
-             "'%.40s' is not a duration (e.g. 30s, 1m30s, 500ms, 1.5h; units us, ms, s, m, h)",
-             v->s);
+        cfg_fail(c, -EINVAL, v->line, s, keys[k].name,
+                 "'%.40s' is not a duration (e.g. 30s, 1m30s, 500ms, 1.5h; units us, ms, s, m, h)",
+                 v->s);
         return false;
     }
     if (!zero_ok && *out == 0) {
-        fail(c, -EINVAL, v->line, s, keys[k].name, "must be more than 0 (e.g. 30s)");
+        cfg_fail(c, -EINVAL, v->line, s, keys[k].name, "must be more than 0 (e.g. 30s)");
         return false;
     }
     return true;
 }
 
 /* A size (value_size) within min..max bytes. */
-static bool get_size(struct ctx *c, const struct section *s, int k, uint64_t min, uint64_t max,
-                     uint64_t *out)
+bool cfg_get_size(struct ctx *c, const struct section *s, int k, uint64_t min, uint64_t max,
+                  uint64_t *out)
 {
     const struct value *v = &s->v[k];
     char lo[32], hi[32];
     files_size_text(min, lo, sizeof lo);
     files_size_text(max, hi, sizeof hi);
     if (value_size(v->s, out)) {
-        fail(c, -EINVAL, v->line, s, keys[k].name,
-             "'%.40s' is not a size (e.g. 512, 64KiB, 1MiB, 2GB; from %s to %s)", v->s, lo, hi);
+        cfg_fail(c, -EINVAL, v->line, s, keys[k].name,
+                 "'%.40s' is not a size (e.g. 512, 64KiB, 1MiB, 2GB; from %s to %s)", v->s, lo, hi);
         return false;
     }
     if (*out < min || *out > max) {
-        fail(c, -EINVAL, v->line, s, keys[k].name, "'%.40s' is out of range (allowed: %s to %s)",
-             v->s, lo, hi);
+        cfg_fail(c, -EINVAL, v->line, s, keys[k].name,
+                 "'%.40s' is out of range (allowed: %s to %s)", v->s, lo, hi);
         return false;
     }
     return true;
@@ -740,9 +747,9 @@ static bool get_inherited_duration(struct ctx *c, const struct section *s, int k
                                    uint64_t *out)
 {
     if (s->v[k].s)
-        return get_duration(c, s, k, false, out);
+        return cfg_get_duration(c, s, k, false, out);
     if (c->global && c->global->v[k].s)
-        return get_duration(c, c->global, k, false, out);
+        return cfg_get_duration(c, c->global, k, false, out);
     *out = def;
     return true;
 }
@@ -754,25 +761,19 @@ static bool get_pacing_resolution(struct ctx *c, const struct section *s, uint64
     *out = 0;
     if (!from || !from->v[K_PACING_RESOLUTION].s)
         return true;
-    if (!get_duration(c, from, K_PACING_RESOLUTION, true, out))
+    if (!cfg_get_duration(c, from, K_PACING_RESOLUTION, true, out))
         return false;
     if (*out > MAX_PACING_RESOLUTION_NS) {
-        fail(c, -EINVAL, from->v[K_PACING_RESOLUTION].line, from, "pacing_resolution",
-             "'%.40s' is too coarse (allowed: 0 for exact pacing, up to 100ms)",
-             from->v[K_PACING_RESOLUTION].s);
+        cfg_fail(c, -EINVAL, from->v[K_PACING_RESOLUTION].line, from, "pacing_resolution",
+                 "'%.40s' is too coarse (allowed: 0 for exact pacing, up to 100ms)",
+                 from->v[K_PACING_RESOLUTION].s);
         return false;
     }
     return true;
 }
 
-/* RFC 9110 token characters (methods and header names). */
-static bool is_tchar(unsigned char ch)
-{
-    return isalnum(ch) || (ch && strchr("!#$%&'*+-.^_`|~", ch));
-}
-
 /* Visible ASCII and non-ASCII bytes: what a request target may hold as written. */
-static bool target_ok(const char *p)
+bool cfg_target_ok(const char *p)
 {
     for (; *p; p++)
         if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '#')
@@ -780,17 +781,8 @@ static bool target_ok(const char *p)
     return true;
 }
 
-struct url {
-    bool tls; /* https:// */
-    const char *host;
-    size_t hostlen;
-    bool ipv6;
-    uint16_t port;
-    const char *rest; /* path and query after the authority, maybe "" */
-};
-
 /* Parses http://host[:port][/path][?query]. Returns NULL, or what is wrong (in msg). */
-static const char *url_parse(const char *s, struct url *u, char *msg, size_t msglen)
+const char *cfg_url_parse(const char *s, struct url *u, char *msg, size_t msglen)
 {
     u->tls = strncasecmp(s, "https://", 8) == 0;
     if (!u->tls && strncasecmp(s, "http://", 7) != 0) {
@@ -862,7 +854,7 @@ static const char *url_parse(const char *s, struct url *u, char *msg, size_t msg
         return msg;
     }
     u->rest = end;
-    if (!target_ok(end)) {
+    if (!cfg_target_ok(end)) {
         if (strchr(end, '#'))
             return "fragments (#...) are not sent to servers; remove it";
         return "the path contains a space or control character (percent-encode it)";
@@ -874,17 +866,17 @@ static bool get_url(struct ctx *c, const struct section *s, int k, bool base, st
 {
     const struct value *v = &s->v[k];
     char msg[256];
-    const char *e = url_parse(v->s, u, msg, sizeof msg);
+    const char *e = cfg_url_parse(v->s, u, msg, sizeof msg);
     if (!e && base && strchr(u->rest, '?'))
         e = "base_url cannot have a query (put it in path)";
     if (e) {
-        fail(c, -EINVAL, v->line, s, keys[k].name, "%s", e);
+        cfg_fail(c, -EINVAL, v->line, s, keys[k].name, "%s", e);
         return false;
     }
     return true;
 }
 
-static char *concat(const char *a, size_t alen, const char *b)
+char *cfg_concat(const char *a, size_t alen, const char *b)
 {
     size_t blen = strlen(b);
     char *r = malloc(alen + blen + 1);
@@ -895,113 +887,13 @@ static char *concat(const char *a, size_t alen, const char *b)
     return r;
 }
 
-/* body = text, @@text (a literal leading @) or @FILE (read now, relative to the INI's folder). */
 /* name, resolved against the scenario file's folder unless absolute (malloc'd; NULL: no memory). */
-static char *relative_path(struct ctx *c, const char *name)
+char *cfg_relative_path(struct ctx *c, const char *name)
 {
     const char *slash = strrchr(c->file, '/');
     if (name[0] == '/' || !slash)
         return strdup(name);
-    return concat(c->file, (size_t)(slash - c->file) + 1, name);
-}
-
-static bool get_body(struct ctx *c, const struct section *s, plan_step *st)
-{
-    const struct value *v = &s->v[K_BODY];
-    if (!v->s || v->len == 0)
-        return true;
-    if (v->s[0] != '@' || v->s[1] == '@') {
-        size_t skip = v->s[0] == '@' ? 1 : 0;
-        st->body_len = v->len - skip;
-        if (!(st->body = malloc(st->body_len + 1))) {
-            oom(c);
-            return false;
-        }
-        memcpy(st->body, v->s + skip, st->body_len + 1);
-        return true;
-    }
-    const char *name = v->s + 1;
-    if (!*name) {
-        fail(c, -EINVAL, v->line, s, "body", "'@' needs a file name (e.g. body = @payload.json)");
-        return false;
-    }
-    char *path = relative_path(c, name);
-    if (!path) {
-        oom(c);
-        return false;
-    }
-    char why[160];
-    int rc = files_read(path, c->max_body_file, &st->body, &st->body_len, why, sizeof why);
-    if (rc == -ENOMEM) {
-        oom(c);
-    } else if (rc == -EFBIG) {
-        fail(c, -EINVAL, v->line, s, "body",
-             "'%s' (%s) %s (raise max_body_file in [global], or use body = random SIZE)", name,
-             path, why);
-    } else if (rc) {
-        fail(c, -EINVAL, v->line, s, "body", "cannot read '%s' (%s): %s", name, path, why);
-    } else if (st->body_len == 0) {
-        free(st->body);
-        st->body = NULL;
-    }
-    free(path);
-    return rc == 0;
-}
-
-static bool get_headers(struct ctx *c, const struct section *s, plan_step *st)
-{
-    if (s->nheaders == 0)
-        return true;
-    if (!(st->headers = calloc(s->nheaders, sizeof *st->headers))) {
-        oom(c);
-        return false;
-    }
-    for (size_t i = 0; i < s->nheaders; i++) {
-        const struct value *h = &s->headers[i];
-        /* A header that substitution left empty (header = ${TOKEN:+Authorization: ...}) is
-         * left out, so an optional header needs no second scenario file. */
-        if (h->s[strspn(h->s, " \t")] == '\0')
-            continue;
-        const char *colon = strchr(h->s, ':');
-        if (!colon) {
-            fail(c, -EINVAL, h->line, s, "header", "'%.60s' has no ':' (expected Name: value)",
-                 h->s);
-            return false;
-        }
-        bool ok = colon > h->s;
-        for (const char *p = h->s; p < colon; p++)
-            ok = ok && is_tchar((unsigned char)*p);
-        if (!ok) {
-            fail(c, -EINVAL, h->line, s, "header",
-                 "invalid header name '%.*s' (expected Name: value; a name is letters, digits and "
-                 "!#$%%&'*+-.^_`|~, no spaces)",
-                 (int)(colon - h->s > 60 ? 60 : colon - h->s), h->s);
-            return false;
-        }
-        if (strpbrk(colon, "\r\n")) {
-            fail(c, -EINVAL, h->line, s, "header",
-                 "the value contains a line break (from an environment variable?)");
-            return false;
-        }
-        /* The same rule as the request compiler: no control bytes but tab, so that every
-         * header the file accepts can be sent. */
-        for (const char *p = colon + 1; *p; p++) {
-            unsigned char ch = (unsigned char)*p;
-            if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
-                fail(c, -EINVAL, h->line, s, "header",
-                     "the value of '%.*s' contains control byte 0x%02x (allowed: visible "
-                     "characters, spaces and tabs)",
-                     (int)(colon - h->s > 60 ? 60 : colon - h->s), h->s, ch);
-                return false;
-            }
-        }
-        if (!(st->headers[st->nheaders] = strdup(h->s))) {
-            oom(c);
-            return false;
-        }
-        st->nheaders++;
-    }
-    return true;
+    return cfg_concat(c->file, (size_t)(slash - c->file) + 1, name);
 }
 
 /* Which key set in s, if any, does not apply to its executor: the first one in the file. */
@@ -1012,95 +904,6 @@ static int misplaced_key(const struct section *s, unsigned wrong)
         if ((keys[k].flags & wrong) && s->v[k].s && (found < 0 || s->v[k].line < s->v[found].line))
             found = k;
     return found;
-}
-
-static bool build_request(struct ctx *c, const struct section *s, plan_scenario *sc)
-{
-    const struct section *g = c->global;
-    plan_step *st = &sc->steps[0];
-    struct url u;
-    const struct value *url = &s->v[K_URL], *path = &s->v[K_PATH];
-    if (url->s) {
-        if (path->s) {
-            fail(c, -EINVAL, path->line, s, "path",
-                 "cannot be combined with url (url is absolute; path joins base_url)");
-            return false;
-        }
-        if (s->v[K_BASE_URL].s) {
-            fail(c, -EINVAL, url->line, s, "url",
-                 "cannot be combined with base_url in the same scenario (url is absolute; use "
-                 "path with base_url)");
-            return false;
-        }
-        if (!get_url(c, s, K_URL, false, &u))
-            return false;
-        sc->url_line = url->line;
-        sc->url_key = "url";
-        st->target = u.rest[0] == '/' ? strdup(u.rest) : concat("/", 1, u.rest);
-    } else {
-        const struct section *from = s->v[K_BASE_URL].s ? s : g && g->v[K_BASE_URL].s ? g : NULL;
-        if (!from) {
-            fail(c, -EINVAL, s->line, s, NULL,
-                 "no target (set url here, or base_url here or in [global])");
-            return false;
-        }
-        if (!get_url(c, from, K_BASE_URL, true, &u))
-            return false;
-        sc->url_line = from->v[K_BASE_URL].line;
-        sc->url_key = "base_url";
-        sc->url_global = from->global;
-        if (path->s) {
-            if (path->s[0] != '/') {
-                fail(c, -EINVAL, path->line, s, "path",
-                     "'%.60s' must start with '/' (e.g. /api/v1/items)", path->s);
-                return false;
-            }
-            if (!target_ok(path->s)) {
-                fail(c, -EINVAL, path->line, s, "path",
-                     strchr(path->s, '#')
-                         ? "fragments (#...) are not sent to servers; remove it"
-                         : "contains a space or control character (percent-encode it)");
-                return false;
-            }
-            size_t plen = strlen(u.rest);
-            while (plen && u.rest[plen - 1] == '/')
-                plen--; /* base .../api/ + /v1 is /api/v1, not /api//v1 */
-            st->target = concat(u.rest, plen, path->s);
-        } else {
-            st->target = strdup(u.rest[0] ? u.rest : "/");
-        }
-    }
-    sc->port = u.port;
-    sc->tls = u.tls;
-    sc->host = strndup(u.host, u.hostlen);
-    size_t hh = u.hostlen + 2 + 7;
-    sc->host_header = malloc(hh);
-    if (!st->target || !sc->host || !sc->host_header) {
-        oom(c);
-        return false;
-    }
-    if (u.port == (u.tls ? 443 : 80))
-        snprintf(sc->host_header, hh, u.ipv6 ? "[%s]" : "%s", sc->host);
-    else
-        snprintf(sc->host_header, hh, u.ipv6 ? "[%s]:%u" : "%s:%u", sc->host, (unsigned)u.port);
-
-    const struct value *m = &s->v[K_METHOD];
-    st->method = strdup(m->s ? m->s : "GET");
-    if (!st->method) {
-        oom(c);
-        return false;
-    }
-    bool ok = st->method[0] != '\0';
-    for (char *p = st->method; *p; p++) {
-        ok = ok && is_tchar((unsigned char)*p);
-        *p = (char)toupper((unsigned char)*p);
-    }
-    if (!ok) {
-        fail(c, -EINVAL, m->line, s, "method",
-             "'%.40s' is not a valid method (a token such as GET, POST, PUT, DELETE)", m->s);
-        return false;
-    }
-    return get_headers(c, s, st) && get_body(c, s, st);
 }
 
 /* Appends one address (or an IPv4 range a-b) to sc->src. Returns false with an error message. */
@@ -1131,20 +934,20 @@ static bool add_sources(struct ctx *c, const struct section *s, const struct val
         lo = ntohl(lo4.s_addr);
         hi = ntohl(hi4.s_addr);
         if (hi < lo) {
-            fail(c, -EINVAL, v->line, s, "source_addresses",
-                 "range '%.80s' ends before it starts (" SOURCES_ALLOWED ")", item);
+            cfg_fail(c, -EINVAL, v->line, s, "source_addresses",
+                     "range '%.80s' ends before it starts (" SOURCES_ALLOWED ")", item);
             return false;
         }
     }
     uint64_t count = (uint64_t)hi - lo + 1;
     if (sc->nsrc + count > MAX_SOURCES) {
-        fail(c, -EINVAL, v->line, s, "source_addresses",
-             "too many addresses (" SOURCES_ALLOWED ")");
+        cfg_fail(c, -EINVAL, v->line, s, "source_addresses",
+                 "too many addresses (" SOURCES_ALLOWED ")");
         return false;
     }
     struct sockaddr_storage *n = realloc(sc->src, (sc->nsrc + count) * sizeof *n);
     if (!n) {
-        oom(c);
+        cfg_oom(c);
         return false;
     }
     sc->src = n;
@@ -1161,15 +964,15 @@ static bool add_sources(struct ctx *c, const struct section *s, const struct val
             in6->sin6_addr = one6;
         }
         if (ss->ss_family != sc->src[0].ss_family) {
-            fail(c, -EINVAL, v->line, s, "source_addresses",
-                 "mixes IPv4 and IPv6 (" SOURCES_ALLOWED ")");
+            cfg_fail(c, -EINVAL, v->line, s, "source_addresses",
+                     "mixes IPv4 and IPv6 (" SOURCES_ALLOWED ")");
             return false;
         }
     }
     return true;
 bad:
-    fail(c, -EINVAL, v->line, s, "source_addresses",
-         "'%.80s' is not an address (" SOURCES_ALLOWED ")", item);
+    cfg_fail(c, -EINVAL, v->line, s, "source_addresses",
+             "'%.80s' is not an address (" SOURCES_ALLOWED ")", item);
     return false;
 }
 
@@ -1182,7 +985,7 @@ static bool get_sources(struct ctx *c, const struct section *s, plan_scenario *s
     const struct value *v = &from->v[K_SOURCE_ADDRESSES];
     char *copy = strdup(v->s);
     if (!copy) {
-        oom(c);
+        cfg_oom(c);
         return false;
     }
     bool ok = true;
@@ -1192,15 +995,15 @@ static bool get_sources(struct ctx *c, const struct section *s, plan_scenario *s
         ok = add_sources(c, from, v, sc, item);
     free(copy);
     if (ok && sc->nsrc == 0) {
-        fail(c, -EINVAL, v->line, from, "source_addresses", "is empty (" SOURCES_ALLOWED ")");
+        cfg_fail(c, -EINVAL, v->line, from, "source_addresses", "is empty (" SOURCES_ALLOWED ")");
         ok = false;
     }
     return ok;
 }
 
 /* A TLS key's value: the scenario's, else [global]'s, else NULL. *line tells where. */
-static const struct value *inherited(struct ctx *c, const struct section *s, int k,
-                                     const struct section **from)
+const struct value *cfg_inherited(struct ctx *c, const struct section *s, int k,
+                                  const struct section **from)
 {
     if (s->v[k].s) {
         *from = s;
@@ -1213,10 +1016,10 @@ static const struct value *inherited(struct ctx *c, const struct section *s, int
     return NULL;
 }
 
-static bool get_bool(struct ctx *c, const struct section *s, int k, bool def, bool *out)
+bool cfg_get_bool(struct ctx *c, const struct section *s, int k, bool def, bool *out)
 {
     const struct section *from;
-    const struct value *v = inherited(c, s, k, &from);
+    const struct value *v = cfg_inherited(c, s, k, &from);
     *out = def;
     if (!v)
         return true;
@@ -1227,8 +1030,8 @@ static bool get_bool(struct ctx *c, const struct section *s, int k, bool def, bo
              !strcasecmp(v->s, "off"))
         *out = false;
     else {
-        fail(c, -EINVAL, v->line, from, keys[k].name,
-             "'%.40s' is not a boolean (allowed: true, false)", v->s);
+        cfg_fail(c, -EINVAL, v->line, from, keys[k].name,
+                 "'%.40s' is not a boolean (allowed: true, false)", v->s);
         return false;
     }
     return true;
@@ -1238,18 +1041,18 @@ static bool get_bool(struct ctx *c, const struct section *s, int k, bool def, bo
 static bool get_file(struct ctx *c, const struct section *s, int k, char **out)
 {
     const struct section *from;
-    const struct value *v = inherited(c, s, k, &from);
+    const struct value *v = cfg_inherited(c, s, k, &from);
     *out = NULL;
     if (!v)
         return true;
-    char *path = relative_path(c, v->s);
+    char *path = cfg_relative_path(c, v->s);
     if (!path) {
-        oom(c);
+        cfg_oom(c);
         return false;
     }
     if (access(path, R_OK) != 0) {
-        fail(c, -EINVAL, v->line, from, keys[k].name, "cannot read '%.200s': %s", path,
-             strerror(errno));
+        cfg_fail(c, -EINVAL, v->line, from, keys[k].name, "cannot read '%.200s': %s", path,
+                 strerror(errno));
         free(path);
         return false;
     }
@@ -1260,12 +1063,12 @@ static bool get_file(struct ctx *c, const struct section *s, int k, char **out)
 static bool get_string(struct ctx *c, const struct section *s, int k, char **out)
 {
     const struct section *from;
-    const struct value *v = inherited(c, s, k, &from);
+    const struct value *v = cfg_inherited(c, s, k, &from);
     *out = NULL;
     if (!v)
         return true;
     if (!(*out = strdup(v->s))) {
-        oom(c);
+        cfg_oom(c);
         return false;
     }
     return true;
@@ -1276,8 +1079,8 @@ static bool get_tls(struct ctx *c, const struct section *s, plan_scenario *sc)
 {
     plan_tls *t = &sc->tls_opts;
     const struct section *from;
-    if (!get_bool(c, s, K_INSECURE, false, &t->insecure) ||
-        !get_bool(c, s, K_TLS_RESUME, true, &t->resume) ||
+    if (!cfg_get_bool(c, s, K_INSECURE, false, &t->insecure) ||
+        !cfg_get_bool(c, s, K_TLS_RESUME, true, &t->resume) ||
         !get_file(c, s, K_CA_FILE, &t->ca_file) ||
         !get_file(c, s, K_CLIENT_CERT, &t->client_cert) ||
         !get_file(c, s, K_CLIENT_KEY, &t->client_key) ||
@@ -1287,37 +1090,39 @@ static bool get_tls(struct ctx *c, const struct section *s, plan_scenario *sc)
         return false;
     if (!t->client_cert != !t->client_key) {
         const struct value *v =
-            inherited(c, s, t->client_cert ? K_CLIENT_CERT : K_CLIENT_KEY, &from);
-        fail(c, -EINVAL, v->line, from, keys[t->client_cert ? K_CLIENT_CERT : K_CLIENT_KEY].name,
-             "client_cert and client_key go together (give both for mutual TLS)");
+            cfg_inherited(c, s, t->client_cert ? K_CLIENT_CERT : K_CLIENT_KEY, &from);
+        cfg_fail(c, -EINVAL, v->line, from,
+                 keys[t->client_cert ? K_CLIENT_CERT : K_CLIENT_KEY].name,
+                 "client_cert and client_key go together (give both for mutual TLS)");
         return false;
     }
     t->min_version = 12;
-    const struct value *v = inherited(c, s, K_TLS_MIN_VERSION, &from);
+    const struct value *v = cfg_inherited(c, s, K_TLS_MIN_VERSION, &from);
     if (v) {
         if (!strcmp(v->s, "1.2"))
             t->min_version = 12;
         else if (!strcmp(v->s, "1.3"))
             t->min_version = 13;
         else {
-            fail(c, -EINVAL, v->line, from, "tls_min_version",
-                 "'%.40s' is not supported (allowed: 1.2, 1.3)", v->s);
+            cfg_fail(c, -EINVAL, v->line, from, "tls_min_version",
+                     "'%.40s' is not supported (allowed: 1.2, 1.3)", v->s);
             return false;
         }
     }
-    if ((v = inherited(c, s, K_TLS_CURVES, &from))) {
+    if ((v = cfg_inherited(c, s, K_TLS_CURVES, &from))) {
         char *copy = strdup(v->s), *save = NULL;
         if (!copy) {
-            oom(c);
+            cfg_oom(c);
             return false;
         }
         for (char *n = strtok_r(copy, ":, ", &save); n; n = strtok_r(NULL, ":, ", &save)) {
             if (strcasecmp(n, "X25519") && strcasecmp(n, "P-256") && strcasecmp(n, "P-384") &&
                 strcasecmp(n, "P-521")) {
-                fail(c, -EINVAL, v->line, from, "tls_curves",
-                     "unknown curve '%.40s' (allowed: X25519, P-256, P-384, P-521, separated by "
-                     "':')",
-                     n);
+                cfg_fail(
+                    c, -EINVAL, v->line, from, "tls_curves",
+                    "unknown curve '%.40s' (allowed: X25519, P-256, P-384, P-521, separated by "
+                    "':')",
+                    n);
                 free(copy);
                 return false;
             }
@@ -1327,21 +1132,72 @@ static bool get_tls(struct ctx *c, const struct section *s, plan_scenario *sc)
     return true;
 }
 
+/* Where a scenario's requests go: its own url (a scenario that is one request), else base_url
+ * here or in [global]. Fills sc's host, port, TLS flag, Host header and where the URL was set. */
+static bool build_origin(struct ctx *c, const struct section *s, plan_scenario *sc, struct url *u)
+{
+    const struct section *g = c->global;
+    const struct value *url = &s->v[K_URL], *path = &s->v[K_PATH];
+    if (url->s) {
+        if (path->s) {
+            cfg_fail(c, -EINVAL, path->line, s, "path",
+                     "cannot be combined with url (url is absolute; path joins base_url)");
+            return false;
+        }
+        if (s->v[K_BASE_URL].s) {
+            cfg_fail(c, -EINVAL, url->line, s, "url",
+                     "cannot be combined with base_url in the same scenario (url is absolute; "
+                     "use path with base_url)");
+            return false;
+        }
+        if (!get_url(c, s, K_URL, false, u))
+            return false;
+        u->absolute = true;
+        sc->url_line = url->line;
+        sc->url_key = "url";
+    } else {
+        const struct section *from = s->v[K_BASE_URL].s ? s : g && g->v[K_BASE_URL].s ? g : NULL;
+        if (!from) {
+            cfg_fail(c, -EINVAL, s->line, s, NULL,
+                     "no target (set url here, or base_url here or in [global])");
+            return false;
+        }
+        if (!get_url(c, from, K_BASE_URL, true, u))
+            return false;
+        u->absolute = false;
+        sc->url_line = from->v[K_BASE_URL].line;
+        sc->url_key = "base_url";
+        sc->url_global = from->global;
+    }
+    sc->port = u->port;
+    sc->tls = u->tls;
+    sc->host = strndup(u->host, u->hostlen);
+    size_t hh = u->hostlen + 2 + 7;
+    sc->host_header = malloc(hh);
+    if (!sc->host || !sc->host_header) {
+        cfg_oom(c);
+        return false;
+    }
+    if (u->port == (u->tls ? 443 : 80))
+        snprintf(sc->host_header, hh, u->ipv6 ? "[%s]" : "%s", sc->host);
+    else
+        snprintf(sc->host_header, hh, u->ipv6 ? "[%s]:%u" : "%s:%u", sc->host, (unsigned)u->port);
+    return true;
+}
+
 static bool build_scenario(struct ctx *c, const struct section *s, plan_scenario *sc)
 {
     const config_overrides *ov = c->ov;
     const struct section *g = c->global;
-    if (!(sc->name = strdup(s->name)) || !(sc->steps = calloc(1, sizeof *sc->steps)) ||
-        !(sc->steps[0].name = strdup(s->name))) {
-        oom(c);
+    if (!(sc->name = strdup(s->name))) {
+        cfg_oom(c);
         return false;
     }
-    sc->nsteps = 1;
     sc->line = s->line;
 
     const struct value *ex = &s->v[K_EXECUTOR];
     if (!ex->s) {
-        fail(c, -EINVAL, s->line, s, NULL, "executor is required (allowed: " EXECUTORS ")");
+        cfg_fail(c, -EINVAL, s->line, s, NULL, "executor is required (allowed: " EXECUTORS ")");
         return false;
     }
     if (strcmp(ex->s, "constant-arrival-rate") == 0) {
@@ -1350,20 +1206,20 @@ static bool build_scenario(struct ctx *c, const struct section *s, plan_scenario
         sc->executor = PLAN_CONSTANT_VUS;
     } else if (strcmp(ex->s, "ramping-arrival-rate") == 0 || strcmp(ex->s, "ramping-vus") == 0 ||
                strcmp(ex->s, "per-vu-iterations") == 0 || strcmp(ex->s, "shared-iterations") == 0) {
-        fail(c, -EINVAL, ex->line, s, "executor",
-             "%s is not supported yet (allowed: " EXECUTORS ")", ex->s);
+        cfg_fail(c, -EINVAL, ex->line, s, "executor",
+                 "%s is not supported yet (allowed: " EXECUTORS ")", ex->s);
         return false;
     } else {
-        fail(c, -EINVAL, ex->line, s, "executor",
-             "unknown executor '%.40s' (allowed: " EXECUTORS ")", ex->s);
+        cfg_fail(c, -EINVAL, ex->line, s, "executor",
+                 "unknown executor '%.40s' (allowed: " EXECUTORS ")", ex->s);
         return false;
     }
     bool arrival = sc->executor == PLAN_CONSTANT_ARRIVAL_RATE;
 
     int k = misplaced_key(s, arrival ? VUS_ONLY : ARRIVAL_ONLY);
     if (k >= 0) {
-        fail(c, -EINVAL, s->v[k].line, s, keys[k].name, "only for %s (this scenario is %s)",
-             arrival ? "constant-vus" : "constant-arrival-rate", ex->s);
+        cfg_fail(c, -EINVAL, s->v[k].line, s, keys[k].name, "only for %s (this scenario is %s)",
+                 arrival ? "constant-vus" : "constant-arrival-rate", ex->s);
         return false;
     }
 
@@ -1372,29 +1228,38 @@ static bool build_scenario(struct ctx *c, const struct section *s, plan_scenario
         const struct value *r = &s->v[K_RATE];
         int rrc = r->s ? value_rate(r->s, &sc->rate) : 0;
         if (rrc == -ERANGE) {
-            fail(c, -EINVAL, r->line, s, "rate",
-                 "'%.40s' is more than one scenario may ask for (at most %.0f/s; split the load "
-                 "over scenarios or load boxes)",
-                 r->s, VALUE_MAX_RATE);
+            cfg_fail(
+                c, -EINVAL, r->line, s, "rate",
+                "'%.40s' is more than one scenario may ask for (at most %.0f/s; split the load "
+                "over scenarios or load boxes)",
+                r->s, VALUE_MAX_RATE);
             return false;
         }
         if (rrc) {
-            fail(c, -EINVAL, r->line, s, "rate",
-                 "'%.40s' is not a valid rate (%sa number > 0 and at most %.0f/s, written with "
-                 "digits, per unit: 100/s, 100/m, 5000/30s, 0.5/s)",
-                 r->s, strchr(r->s, '/') ? "" : "missing the unit; ", VALUE_MAX_RATE);
+            cfg_fail(c, -EINVAL, r->line, s, "rate",
+                     "'%.40s' is not a valid rate (%sa number > 0 and at most %.0f/s, written with "
+                     "digits, per unit: 100/s, 100/m, 5000/30s, 0.5/s)",
+                     r->s, strchr(r->s, '/') ? "" : "missing the unit; ", VALUE_MAX_RATE);
             return false;
         }
         if (ov->rate > 0)
             sc->rate = ov->rate;
         else if (!r->s) {
-            fail(c, -EINVAL, s->line, s, NULL,
-                 "rate is required for constant-arrival-rate (e.g. rate = 100/s)");
+            cfg_fail(c, -EINVAL, s->line, s, NULL,
+                     "rate is required for constant-arrival-rate (e.g. rate = 100/s)");
             return false;
         }
         sc->max_connections = DEFAULT_MAX_CONNECTIONS;
-        if (s->v[K_MAX_CONNECTIONS].s) {
-            if (!get_uint(c, s, K_MAX_CONNECTIONS, 1, MAX_CONNECTIONS, &n))
+        /* max_vus (k6's name) and max_connections are one limit: each VU has its connection */
+        int km = s->v[K_MAX_VUS].s ? K_MAX_VUS : K_MAX_CONNECTIONS;
+        if (s->v[K_MAX_VUS].s && s->v[K_MAX_CONNECTIONS].s) {
+            cfg_fail(c, -EINVAL, s->v[K_MAX_VUS].line, s, "max_vus",
+                     "cannot be combined with max_connections (the same limit: each VU has one "
+                     "connection; keep one of them)");
+            return false;
+        }
+        if (s->v[km].s) {
+            if (!cfg_get_uint(c, s, km, 1, MAX_CONNECTIONS, &n))
                 return false;
             sc->max_connections = (uint32_t)n;
         }
@@ -1402,19 +1267,19 @@ static bool build_scenario(struct ctx *c, const struct section *s, plan_scenario
                                   ? sc->max_connections
                                   : DEFAULT_PRE_CONNECTIONS;
         if (s->v[K_PRE_CONNECTIONS].s) {
-            if (!get_uint(c, s, K_PRE_CONNECTIONS, 0, MAX_CONNECTIONS, &n))
+            if (!cfg_get_uint(c, s, K_PRE_CONNECTIONS, 0, MAX_CONNECTIONS, &n))
                 return false;
             if (n > sc->max_connections) {
-                fail(c, -EINVAL, s->v[K_PRE_CONNECTIONS].line, s, "pre_connections",
-                     "%llu is more than max_connections (allowed: 0..%u)", (unsigned long long)n,
-                     sc->max_connections);
+                cfg_fail(c, -EINVAL, s->v[K_PRE_CONNECTIONS].line, s, "pre_connections",
+                         "%llu is more than max_vus / max_connections (allowed: 0..%u)",
+                         (unsigned long long)n, sc->max_connections);
                 return false;
             }
             sc->pre_connections = (uint32_t)n;
         }
         sc->max_queue = DEFAULT_MAX_QUEUE;
         if (s->v[K_MAX_QUEUE].s) {
-            if (!get_uint(c, s, K_MAX_QUEUE, 1, MAX_QUEUE, &n))
+            if (!cfg_get_uint(c, s, K_MAX_QUEUE, 1, MAX_QUEUE, &n))
                 return false;
             sc->max_queue = (uint32_t)n;
         }
@@ -1423,33 +1288,34 @@ static bool build_scenario(struct ctx *c, const struct section *s, plan_scenario
         if (a->s && strcmp(a->s, "poisson") == 0) {
             sc->arrival = PLAN_ARRIVAL_POISSON;
         } else if (a->s && strcmp(a->s, "uniform") != 0) {
-            fail(c, -EINVAL, a->line, s, "arrival",
-                 "unknown arrival '%.40s' (allowed: uniform, poisson)", a->s);
+            cfg_fail(c, -EINVAL, a->line, s, "arrival",
+                     "unknown arrival '%.40s' (allowed: uniform, poisson)", a->s);
             return false;
         }
     } else {
         if (s->v[K_VUS].s) {
-            if (!get_uint(c, s, K_VUS, 1, MAX_VUS, &n))
+            if (!cfg_get_uint(c, s, K_VUS, 1, MAX_VUS, &n))
                 return false;
             sc->vus = (uint32_t)n;
         }
         if (ov->vus)
             sc->vus = ov->vus;
         else if (!s->v[K_VUS].s) {
-            fail(c, -EINVAL, s->line, s, NULL, "vus is required for constant-vus (e.g. vus = 10)");
+            cfg_fail(c, -EINVAL, s->line, s, NULL,
+                     "vus is required for constant-vus (e.g. vus = 10)");
             return false;
         }
     }
 
     if (s->v[K_DURATION].s) {
-        if (!get_duration(c, s, K_DURATION, false, &sc->duration_ns))
+        if (!cfg_get_duration(c, s, K_DURATION, false, &sc->duration_ns))
             return false;
     } else if (g && g->v[K_DURATION].s) {
-        if (!get_duration(c, g, K_DURATION, false, &sc->duration_ns))
+        if (!cfg_get_duration(c, g, K_DURATION, false, &sc->duration_ns))
             return false;
     } else if (!ov->duration_ns) {
-        fail(c, -EINVAL, s->line, s, NULL,
-             "duration is required (set it here or in [global], or give --duration)");
+        cfg_fail(c, -EINVAL, s->line, s, NULL,
+                 "duration is required (set it here or in [global], or give --duration)");
         return false;
     }
     if (ov->duration_ns)
@@ -1463,7 +1329,8 @@ static bool build_scenario(struct ctx *c, const struct section *s, plan_scenario
         return false;
     if (!get_sources(c, s, sc) || !get_tls(c, s, sc))
         return false;
-    return build_request(c, s, sc);
+    struct url u;
+    return build_origin(c, s, sc, &u) && cfg_build_flow(c, s, sc, &u);
 }
 
 static plan *build(struct ctx *c)
@@ -1473,11 +1340,12 @@ static plan *build(struct ctx *c)
     plan *p = calloc(1, sizeof *p);
     if (!p || !(p->file = strdup(c->file))) {
         free(p);
-        oom(c);
+        cfg_oom(c);
         return NULL;
     }
     p->graceful_stop_ns = DEFAULT_GRACEFUL_STOP_NS;
     c->max_body_file = FILES_MAX_BODY_DEFAULT;
+    c->max_data_file = FILES_MAX_DATA_DEFAULT;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     p->workers = cpus < 1 ? 1 : cpus > MAX_WORKERS ? MAX_WORKERS : (unsigned)cpus;
 
@@ -1487,56 +1355,59 @@ static plan *build(struct ctx *c)
         uint64_t n;
         if (g->v[K_BASE_URL].s && !get_url(c, g, K_BASE_URL, true, &u))
             goto fail;
-        if (g->v[K_DURATION].s && !get_duration(c, g, K_DURATION, false, &n))
+        if (g->v[K_DURATION].s && !cfg_get_duration(c, g, K_DURATION, false, &n))
             goto fail;
-        if (g->v[K_CONNECT_TIMEOUT].s && !get_duration(c, g, K_CONNECT_TIMEOUT, false, &n))
+        if (g->v[K_CONNECT_TIMEOUT].s && !cfg_get_duration(c, g, K_CONNECT_TIMEOUT, false, &n))
             goto fail;
-        if (g->v[K_REQUEST_TIMEOUT].s && !get_duration(c, g, K_REQUEST_TIMEOUT, false, &n))
+        if (g->v[K_REQUEST_TIMEOUT].s && !cfg_get_duration(c, g, K_REQUEST_TIMEOUT, false, &n))
             goto fail;
         if (g->v[K_GRACEFUL_STOP].s &&
-            !get_duration(c, g, K_GRACEFUL_STOP, true, &p->graceful_stop_ns))
+            !cfg_get_duration(c, g, K_GRACEFUL_STOP, true, &p->graceful_stop_ns))
             goto fail;
         if (g->v[K_MAX_BODY_FILE].s &&
-            !get_size(c, g, K_MAX_BODY_FILE, 1, MAX_BODY_FILE, &c->max_body_file))
+            !cfg_get_size(c, g, K_MAX_BODY_FILE, 1, MAX_BODY_FILE, &c->max_body_file))
+            goto fail;
+        if (g->v[K_MAX_DATA_FILE].s &&
+            !cfg_get_size(c, g, K_MAX_DATA_FILE, 1, MAX_DATA_FILE, &c->max_data_file))
             goto fail;
         const struct value *w = &g->v[K_WORKERS];
         if (w->s && strcmp(w->s, "auto") != 0) {
             bool digits = w->s[0] != '\0' && strspn(w->s, "0123456789") == w->len;
             if (!digits) {
-                fail(c, -EINVAL, w->line, g, "workers",
-                     "'%.40s' is not a number (allowed: 1..%d or auto)", w->s, MAX_WORKERS);
+                cfg_fail(c, -EINVAL, w->line, g, "workers",
+                         "'%.40s' is not a number (allowed: 1..%d or auto)", w->s, MAX_WORKERS);
                 goto fail;
             }
-            if (!get_uint(c, g, K_WORKERS, 1, MAX_WORKERS, &n))
+            if (!cfg_get_uint(c, g, K_WORKERS, 1, MAX_WORKERS, &n))
                 goto fail;
             p->workers = (unsigned)n;
         }
     }
     if (ov->workers) {
         if (ov->workers > MAX_WORKERS) {
-            fail(c, -EINVAL, 0, NULL, NULL, "--workers %u is out of range (allowed: 1..%d)",
-                 ov->workers, MAX_WORKERS);
+            cfg_fail(c, -EINVAL, 0, NULL, NULL, "--workers %u is out of range (allowed: 1..%d)",
+                     ov->workers, MAX_WORKERS);
             goto fail;
         }
         p->workers = ov->workers;
     }
     if (ov->vus > MAX_VUS) {
-        fail(c, -EINVAL, 0, NULL, NULL, "--vus %u is out of range (allowed: 1..%d)", ov->vus,
-             MAX_VUS);
+        cfg_fail(c, -EINVAL, 0, NULL, NULL, "--vus %u is out of range (allowed: 1..%d)", ov->vus,
+                 MAX_VUS);
         goto fail;
     }
     if (ov->rate < 0 || isnan(ov->rate) || isinf(ov->rate)) {
-        fail(c, -EINVAL, 0, NULL, NULL, "--rate must be a number > 0 per second");
+        cfg_fail(c, -EINVAL, 0, NULL, NULL, "--rate must be a number > 0 per second");
         goto fail;
     }
 
     if (c->nscen == 0) {
-        fail(c, -EINVAL, 0, NULL, NULL,
-             "no scenarios (add a [scenario NAME] section with an executor)");
+        cfg_fail(c, -EINVAL, 0, NULL, NULL,
+                 "no scenarios (add a [scenario NAME] section with an executor)");
         goto fail;
     }
     if (!(p->scenarios = calloc(c->nscen, sizeof *p->scenarios))) {
-        oom(c);
+        cfg_oom(c);
         goto fail;
     }
     p->nscenarios = c->nscen;
@@ -1591,11 +1462,12 @@ int config_load(const char *path, const config_overrides *ov, plan **out, char *
     rc = ini_parse_stream(reader, &c, on_value, &c);
     if (!c.rc) {
         if (rc > 0)
-            fail(&c, -EINVAL, rc, NULL, NULL, "syntax error (expected key = value or [section])");
+            cfg_fail(&c, -EINVAL, rc, NULL, NULL,
+                     "syntax error (expected key = value or [section])");
         else if (rc == -2)
-            oom(&c);
+            cfg_oom(&c);
         else if (rc < 0)
-            fail(&c, -EIO, 0, NULL, NULL, "cannot read the file (inih error %d)", rc);
+            cfg_fail(&c, -EIO, 0, NULL, NULL, "cannot read the file (inih error %d)", rc);
     }
     plan *p = c.rc ? NULL : build(&c);
 
@@ -1604,6 +1476,9 @@ int config_load(const char *path, const config_overrides *ov, plan **out, char *
     for (size_t i = 0; i < c.nscen; i++)
         section_free(c.scen[i]);
     free(c.scen);
+    for (size_t i = 0; i < c.nnamed; i++)
+        section_free(c.named[i]);
+    free(c.named);
     if (c.rc) {
         plan_free(p);
         return c.rc;

@@ -212,8 +212,20 @@ static void queue_send(conn *c, conn_io *io, const char *buf, size_t len)
     sqe->flags |= IOSQE_FIXED_FILE;
     io_uring_sqe_set_data64(sqe, conn_ud_pack(CONN_OP_SEND, c->idx, c->gen));
     c->send_inflight = true;
-    if (c->state == CONN_BUSY && c->req->len > SMALL_SEND)
+    if (c->state == CONN_BUSY && c->req->len + c->req->body_len > SMALL_SEND)
         mark_followup(c, io);
+}
+
+/* The next piece of the request to hand over: from the head, then from the body. */
+static const char *unsent(const conn *c, size_t *n)
+{
+    const http1_req *r = c->req;
+    if (c->sent < r->len) {
+        *n = r->len - c->sent;
+        return r->bytes + c->sent;
+    }
+    *n = r->len + r->body_len - c->sent;
+    return r->body + (c->sent - r->len);
 }
 
 /* Queues a SEND of what is waiting, if nothing is in flight: the rest of the request (plain), or
@@ -223,16 +235,20 @@ static int flush(conn *c, conn_io *io)
 {
     if (c->send_inflight || c->state == CONN_CLOSED)
         return 0;
-    bool more = c->state == CONN_BUSY && c->sent < c->req->len;
+    bool more = c->state == CONN_BUSY && c->sent < c->req->len + c->req->body_len;
+    size_t left;
     if (!c->tls) {
-        if (more)
-            queue_send(c, io, c->req->bytes + c->sent, c->req->len - c->sent);
+        if (more) {
+            const char *p = unsent(c, &left);
+            queue_send(c, io, p, left);
+        }
         return 0;
     }
     size_t n;
     const char *out = tls_out(c->tls, &n);
     if (n == 0 && more) {
-        ssize_t w = tls_write(c->tls, c->req->bytes + c->sent, c->req->len - c->sent);
+        const char *p = unsent(c, &left);
+        ssize_t w = tls_write(c->tls, p, left);
         if (w < 0)
             return TLS_ERROR;
         c->sent += (uint32_t)w;
@@ -286,16 +302,45 @@ int conn_connect(conn *c, conn_io *io, const struct sockaddr *addr, socklen_t ad
     return 0;
 }
 
-void conn_send(conn *c, conn_io *io, const http1_req *req, bool head, uint64_t intended,
-               uint64_t now)
+/* The parser's body sink: keeps what fits of the body. */
+static void keep_body(void *ctx, const char *p, size_t n)
+{
+    conn *c = ctx;
+    uint32_t room = c->keep_body - c->body_len;
+    if (n > room) {
+        c->body_truncated = true;
+        n = room;
+    }
+    memcpy(c->keep.body + c->body_len, p, n);
+    c->body_len += (uint32_t)n;
+}
+
+/* A fresh parser for the next response on c (also after an interim 1xx response). */
+static void resp_reset(conn *c)
+{
+    bool head = c->resp.head_request;
+    memset(&c->resp, 0, sizeof(c->resp));
+    c->resp.head_request = head;
+    if (c->keep_body) {
+        c->resp.sink = keep_body;
+        c->resp.sink_ctx = c;
+    }
+    c->spill_len = c->body_len = 0;
+    c->head_done = c->body_truncated = false;
+}
+
+void conn_send(conn *c, conn_io *io, const http1_req *req, bool head, unsigned keep_head,
+               uint32_t keep_body_bytes, uint64_t intended, uint64_t now)
 {
     c->req = req;
     c->sent = 0;
     c->t_intended = intended;
     c->t_sent = now;
     c->resp_done = false;
-    memset(&c->resp, 0, sizeof(c->resp));
+    c->keep_head = io->on_head ? (uint8_t)keep_head : CONN_HEAD_NONE;
+    c->keep_body = keep_body_bytes < c->keep.body_cap ? keep_body_bytes : c->keep.body_cap;
     c->resp.head_request = head;
+    resp_reset(c);
     c->state = CONN_BUSY;
     flush(c, io); /* with TLS the out buffer is empty here, so encryption cannot fail */
 }
@@ -359,6 +404,38 @@ static conn_ev ev_response(conn *c, conn_io *io, bool reusable, bool by_server)
     return ev;
 }
 
+/* The head bytes a parse took from data (they start at data: the head comes first): hands the
+ * head to io->on_head once it is whole, in place when one receive held all of it, else from
+ * the spill buffer it was gathered in. Interim 1xx heads are not handed over. A head larger
+ * than the spill buffer is not kept (the callback is not called). */
+static void track_head(conn *c, conn_io *io, const char *data, uint32_t got, bool complete)
+{
+    bool whole = complete || http1_resp_head_seen(&c->resp);
+    if (whole && c->resp.status >= 100 && c->resp.status < 200 && c->resp.status != 101)
+        return; /* interim: resp_reset follows */
+    /* With only a cookie jar to feed, a head without Set-Cookie is nobody's business. */
+    bool wanted = c->keep_head == CONN_HEAD_ALWAYS || http1_resp_set_cookie(&c->resp);
+    if (whole && c->spill_len == 0 && c->resp.head_len == got) {
+        c->head_done = true;
+        if (wanted)
+            io->on_head(io->head_ctx, c, data, got);
+        return;
+    }
+    if (c->spill_len != UINT32_MAX) {
+        if (got > c->keep.spill_cap - c->spill_len)
+            c->spill_len = UINT32_MAX; /* too large: given up */
+        else {
+            memcpy(c->keep.spill + c->spill_len, data, got);
+            c->spill_len += got;
+        }
+    }
+    if (whole) {
+        c->head_done = true;
+        if (c->spill_len != UINT32_MAX && wanted)
+            io->on_head(io->head_ctx, c, c->keep.spill, c->spill_len);
+    }
+}
+
 /* Feeds received bytes to the parser of the request in flight. */
 static conn_ev on_data(conn *c, conn_io *io, const char *data, size_t len, uint64_t now)
 {
@@ -370,17 +447,18 @@ static conn_ev on_data(conn *c, conn_io *io, const char *data, size_t len, uint6
             .type = CONN_EV_CLOSED, .why = "unsolicited bytes from the server", .closed = true};
     }
     for (;;) {
+        uint32_t before = c->resp.head_len;
         ssize_t n = http1_resp_parse(&c->resp, data, len);
-        if (n == HTTP1_PARTIAL)
-            return (conn_ev){.type = CONN_EV_NONE};
         if (n == HTTP1_ERROR)
             return ev_fail(c, io, METRICS_FAIL_PARSE, 0, c->resp.error);
+        if (c->keep_head && !c->head_done)
+            track_head(c, io, data, c->resp.head_len - before, n > 0);
+        if (n == HTTP1_PARTIAL)
+            return (conn_ev){.type = CONN_EV_NONE};
         int st = c->resp.status;
         if (st >= 100 && st < 200 && st != 101) {
             /* Interim response (100 Continue, 103 Early Hints): the final one follows. */
-            bool head = c->resp.head_request;
-            memset(&c->resp, 0, sizeof(c->resp));
-            c->resp.head_request = head;
+            resp_reset(c);
             data += n;
             len -= (size_t)n;
             if (len == 0)

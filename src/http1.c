@@ -84,8 +84,12 @@ enum state {
 
 enum body_mode { B_NONE, B_LENGTH, B_CHUNKED, B_CLOSE };
 
-enum hdr { H_OTHER, H_CONTENT_LENGTH, H_TRANSFER_ENCODING, H_CONNECTION, H_COUNT };
-#define TRACKED ((1u << H_CONTENT_LENGTH) | (1u << H_TRANSFER_ENCODING) | (1u << H_CONNECTION))
+/* H_SET_COOKIE's value is not parsed: its presence is only noted (F_SET_COOKIE), so that a
+ * client with a cookie jar looks at the head only when there is something for it. */
+enum hdr { H_OTHER, H_CONTENT_LENGTH, H_TRANSFER_ENCODING, H_CONNECTION, H_SET_COOKIE, H_COUNT };
+#define TRACKED                                                                                    \
+    ((1u << H_CONTENT_LENGTH) | (1u << H_TRANSFER_ENCODING) | (1u << H_CONNECTION) |               \
+     (1u << H_SET_COOKIE))
 
 enum tok { T_NONE, T_CHUNKED, T_CLOSE, T_KEEP_ALIVE };
 
@@ -97,6 +101,7 @@ enum flag {
     F_CHUNKED = 4, /* "chunked" is the last coding seen so far */
     F_CLOSE = 8,
     F_KEEP_ALIVE = 16,
+    F_SET_COOKIE = HTTP1_SET_COOKIE,
 };
 
 /* Lowercase, so names compare against lowercased input; NUL-terminated, so a match that runs
@@ -105,6 +110,7 @@ static const char *const hdr_name[H_COUNT] = {
     [H_CONTENT_LENGTH] = "content-length",
     [H_TRANSFER_ENCODING] = "transfer-encoding",
     [H_CONNECTION] = "connection",
+    [H_SET_COOKIE] = "set-cookie",
 };
 
 static const char *const tok_name[] = {
@@ -115,13 +121,15 @@ static const char *const tok_name[] = {
 };
 
 enum {
-    C_TCHAR = 1,  /* token: ALPHA DIGIT ! # $ % & ' * + - . ^ _ ` | ~ */
-    C_TEXT = 2,   /* field value and reason phrase: HT SP VCHAR obs-text */
-    C_QDTEXT = 4, /* inside a quoted-string: C_TEXT but '"' and '\' */
+    C_TCHAR = HTTP1_TCHAR, /* token: ALPHA DIGIT ! # $ % & ' * + - . ^ _ ` | ~ */
+    C_TEXT = HTTP1_TEXT,   /* field value and reason phrase: HT SP VCHAR obs-text */
+    C_QDTEXT = 4,          /* inside a quoted-string: C_TEXT but '"' and '\' */
 };
 
+#define cls http1_cls
+
 /* RFC 9110 5.6.2 (tchar), 5.5 (field-vchar), 5.6.4 (qdtext). */
-static const uint8_t cls[256] = {
+const uint8_t http1_cls[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, /* 0x00 */
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x10 */
     6, 7, 2, 7, 7, 7, 7, 7, 6, 6, 7, 7, 6, 7, 7, 6, /* 0x20 */
@@ -186,8 +194,10 @@ static uint8_t name_end(uint8_t set, uint8_t i)
  * and name_end, which do the same a byte at a time when the name is split. */
 static uint8_t name_whole(const uint8_t *name, size_t n)
 {
-    static const uint8_t len[H_COUNT] = {
-        [H_CONTENT_LENGTH] = 14, [H_TRANSFER_ENCODING] = 17, [H_CONNECTION] = 10};
+    static const uint8_t len[H_COUNT] = {[H_CONTENT_LENGTH] = 14,
+                                         [H_TRANSFER_ENCODING] = 17,
+                                         [H_CONNECTION] = 10,
+                                         [H_SET_COOKIE] = 10};
     for (uint8_t h = H_OTHER + 1; h < H_COUNT; h++) {
         if (n != len[h])
             continue;
@@ -205,6 +215,10 @@ static void value_start(http1_resp *r)
 {
     if (r->hdr == H_TRANSFER_ENCODING)
         r->flags |= F_TRANSFER_ENCODING;
+    if (r->hdr == H_SET_COOKIE) {
+        r->flags |= F_SET_COOKIE;
+        r->hdr = H_OTHER; /* its value is skipped */
+    }
     r->match = 0;
     r->tok = T_NONE;
     r->elem = E_BEFORE;
@@ -546,7 +560,7 @@ static const struct known_name {
     KNOWN('l', "location", H_OTHER),
     KNOWN('p', "pragma", H_OTHER),
     KNOWN('s', "server", H_OTHER),
-    KNOWN('s', "set-cookie", H_OTHER),
+    KNOWN('s', "set-cookie", H_SET_COOKIE),
     KNOWN('v', "vary", H_OTHER),
 };
 #undef KNOWN
@@ -645,7 +659,9 @@ static unsigned head_whole(http1_resp *r, const uint8_t **pp, const uint8_t *lim
         if (p + n >= q || !(cr = line_end(&map, q)))
             return S_START;
 
-        if (h != H_OTHER) {
+        if (h == H_SET_COOKIE) {
+            flags |= F_SET_COOKIE;
+        } else if (h != H_OTHER) {
             const uint8_t *v = p + n + 1, *ve = cr;
             while (v < ve && is_ws(*v))
                 v++;
@@ -1037,6 +1053,8 @@ static ssize_t parse(http1_resp *r, const char *buf, size_t len)
             uint64_t n = (uint64_t)(end - p);
             if (n > r->remaining)
                 n = r->remaining;
+            if (r->sink)
+                r->sink(r->sink_ctx, (const char *)p, (size_t)n);
             p += n;
             r->remaining -= n;
             r->body_len += n;
@@ -1048,6 +1066,8 @@ static ssize_t parse(http1_resp *r, const char *buf, size_t len)
             break;
         }
         case S_CLOSE:
+            if (r->sink)
+                r->sink(r->sink_ctx, (const char *)p, (size_t)(end - p));
             r->body_len += (uint64_t)(end - p);
             p = end;
             break;
@@ -1101,6 +1121,8 @@ static ssize_t parse_whole(http1_resp *r, const char *buf, size_t len)
     }
     if (st == S_LENGTH && r->remaining <= len - head) {
         /* The common end: the whole body is in view too. */
+        if (r->sink)
+            r->sink(r->sink_ctx, buf + head, (size_t)r->remaining);
         r->body_len = r->remaining;
         head += r->remaining;
         r->wire_len += r->remaining;

@@ -3,6 +3,7 @@
  * read by the main thread for the progress line. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "metrics.h"
@@ -27,18 +28,33 @@ static uint64_t at_least_1s(uint64_t us)
     return us < 1000000 ? 1000000 : us;
 }
 
-int metrics_rec_init(metrics_rec *r, const metrics_range *rg)
+static int hist_new(hist **h, uint64_t highest)
+{
+    return hist_init(h, at_least_1s(highest), METRICS_HIST_SIGFIGS);
+}
+
+int metrics_rec_init(metrics_rec *r, const metrics_range *rg, size_t nsteps, size_t nchecks)
 {
     memset(r, 0, sizeof(*r));
-    if (hist_init(&r->latency, at_least_1s(rg->latency_us), METRICS_HIST_SIGFIGS) < 0 ||
-        hist_init(&r->service, at_least_1s(rg->service_us), METRICS_HIST_SIGFIGS) < 0 ||
-        hist_init(&r->lateness, at_least_1s(rg->lateness_us), METRICS_HIST_SIGFIGS) < 0 ||
-        (rg->handshake_us &&
-         hist_init(&r->handshake, at_least_1s(rg->handshake_us), METRICS_HIST_SIGFIGS) < 0)) {
-        metrics_rec_free(r);
-        return -ENOMEM;
-    }
+    r->range = *rg;
+    r->steps = calloc(nsteps ? nsteps : 1, sizeof(*r->steps));
+    r->checks = calloc(nchecks ? nchecks : 1, sizeof(*r->checks));
+    if (!r->steps || !r->checks)
+        goto nomem;
+    r->nsteps = nsteps;
+    r->nchecks = nchecks;
+    if (hist_new(&r->lateness, rg->lateness_us) < 0 ||
+        hist_new(&r->iteration, rg->latency_us) < 0 ||
+        (rg->handshake_us && hist_new(&r->handshake, rg->handshake_us) < 0))
+        goto nomem;
+    for (size_t i = 0; i < nsteps; i++)
+        if (hist_new(&r->steps[i].latency, rg->latency_us) < 0 ||
+            hist_new(&r->steps[i].service, rg->service_us) < 0)
+            goto nomem;
     return 0;
+nomem:
+    metrics_rec_free(r);
+    return -ENOMEM;
 }
 
 void metrics_rec_free(metrics_rec *r)
@@ -49,7 +65,30 @@ void metrics_rec_free(metrics_rec *r)
     hist_free(r->service);
     hist_free(r->lateness);
     hist_free(r->handshake);
-    r->latency = r->service = r->lateness = r->handshake = NULL;
+    hist_free(r->iteration);
+    for (size_t i = 0; r->steps && i < r->nsteps; i++) {
+        hist_free(r->steps[i].latency);
+        hist_free(r->steps[i].service);
+    }
+    free(r->steps);
+    free(r->checks);
+    r->steps = NULL;
+    r->checks = NULL;
+    r->nsteps = r->nchecks = 0;
+    r->latency = r->service = r->lateness = r->handshake = r->iteration = NULL;
+}
+
+int metrics_finish(metrics_rec *r)
+{
+    if (!r->latency && hist_new(&r->latency, r->range.latency_us) < 0)
+        return -ENOMEM;
+    if (!r->service && hist_new(&r->service, r->range.service_us) < 0)
+        return -ENOMEM;
+    for (size_t i = 0; i < r->nsteps; i++) {
+        hist_merge(r->latency, r->steps[i].latency);
+        hist_merge(r->service, r->steps[i].service);
+    }
+    return 0;
 }
 
 void metrics_publish(metrics_rec *r)
@@ -73,12 +112,36 @@ void metrics_read_live(const metrics_rec *r, metrics_counts *out)
 int metrics_merge(metrics_rec *dst, const metrics_rec *src)
 {
     int rc = 0;
-    if ((rc = hist_merge(dst->latency, src->latency)) < 0 ||
-        (rc = hist_merge(dst->service, src->service)) < 0 ||
-        (rc = hist_merge(dst->lateness, src->lateness)) < 0 ||
+    if (dst->nsteps != src->nsteps || dst->nchecks != src->nchecks)
+        return -EINVAL;
+    if ((rc = hist_merge(dst->lateness, src->lateness)) < 0 ||
+        (rc = hist_merge(dst->iteration, src->iteration)) < 0 ||
         (src->handshake && !dst->handshake) ||
         (src->handshake && (rc = hist_merge(dst->handshake, src->handshake)) < 0))
         return rc < 0 ? rc : -EINVAL;
+    for (size_t i = 0; i < src->nsteps; i++) {
+        metrics_step *d = &dst->steps[i];
+        const metrics_step *s = &src->steps[i];
+        if ((rc = hist_merge(d->latency, s->latency)) < 0 ||
+            (rc = hist_merge(d->service, s->service)) < 0)
+            return rc;
+        d->scheduled += s->scheduled;
+        d->ok += s->ok;
+        d->failed += s->failed;
+        for (int k = 0; k < METRICS_NFAIL; k++)
+            d->fail[k] += s->fail[k];
+        d->bytes_sent += s->bytes_sent;
+        d->bytes_received += s->bytes_received;
+    }
+    for (size_t i = 0; i < src->nchecks; i++) {
+        dst->checks[i].passes += src->checks[i].passes;
+        dst->checks[i].fails += src->checks[i].fails;
+    }
+    dst->it.scheduled += src->it.scheduled;
+    dst->it.completed += src->it.completed;
+    dst->it.failed += src->it.failed;
+    dst->it.interrupted += src->it.interrupted;
+    dst->it.dropped += src->it.dropped;
     for (int i = 0; i < METRICS_TLS_REASONS && src->tls_reasons[i].count; i++)
         metrics_tls_reason(dst, src->tls_reasons[i].text, src->tls_reasons[i].count);
     metrics_counts *d = &dst->c;

@@ -17,8 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "clock.h"
+#include "data.h"
+#include "extract.h"
 #include "metrics.h"
+#include "request.h"
+#include "template.h"
 
 /* Poisson gaps are capped here (~146 years) so a caller adding gaps cannot wrap around. */
 #define POISSON_MAX_GAP_NS (UINT64_C(1) << 62)
@@ -28,11 +33,29 @@ static void step_free(plan_step *st)
     free(st->name);
     free(st->method);
     free(st->target);
-    for (size_t i = 0; i < st->nheaders; i++)
+    for (size_t i = 0; i < st->nheaders; i++) {
         free(st->headers[i]);
+        if (st->t_headers)
+            tpl_free(st->t_headers[i]);
+    }
     free(st->headers);
+    free(st->t_headers);
     free(st->body);
+    tpl_free(st->t_target);
+    tpl_free(st->t_body);
     http1_req_free(&st->req);
+    req_prog_free(st->prog);
+    for (size_t i = 0; i < st->nchecks; i++)
+        check_free(st->checks[i]);
+    free(st->checks);
+    for (size_t i = 0; i < st->nextracts; i++)
+        extract_free(st->extracts[i].rule);
+    free(st->extracts);
+    for (size_t i = 0; i < st->ntags; i++) {
+        free(st->tags[i].key);
+        free(st->tags[i].value);
+    }
+    free(st->tags);
 }
 
 void plan_free(plan *p)
@@ -45,6 +68,18 @@ void plan_free(plan *p)
             for (size_t j = 0; j < s->nsteps; j++)
                 step_free(&s->steps[j]);
         free(s->steps);
+        free(s->ops);
+        free(s->setup);
+        for (size_t j = 0; j < s->nvars; j++)
+            free(s->vars[j]);
+        free(s->vars);
+        free(s->var_max);
+        data_free(s->data);
+        for (size_t j = 0; j < s->ntags; j++) {
+            free(s->tags[j].key);
+            free(s->tags[j].value);
+        }
+        free(s->tags);
         free(s->name);
         free(s->host);
         free(s->host_header);
@@ -161,6 +196,8 @@ int plan_prepare(plan *p, char *err, size_t errlen)
 
         for (size_t j = 0; j < s->nsteps; j++) {
             plan_step *st = &s->steps[j];
+            if (!st->literal)
+                continue; /* built per request from its program */
             http1_req_spec spec = plan_step_spec(s, st);
             http1_req_free(&st->req); /* preparing twice is harmless */
             memset(&st->req, 0, sizeof st->req);

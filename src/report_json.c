@@ -4,6 +4,9 @@
 #include <errno.h>
 #include <inttypes.h>
 
+#include <string.h>
+
+#include "check.h"
 #include "report.h"
 #include "version.h"
 
@@ -30,6 +33,13 @@ static void ms(FILE *f, uint64_t us)
 
 static void times(FILE *f, const char *indent, const char *name, const hist *h)
 {
+    static hist *none; /* a histogram that could not be made reads as empty */
+    if (!h && !none && hist_init(&none, 2, 1) < 0) {
+        fprintf(f, "%s\"%s\": null", indent, name);
+        return;
+    }
+    if (!h)
+        h = none;
     static const struct {
         const char *key;
         double p;
@@ -45,6 +55,70 @@ static void times(FILE *f, const char *indent, const char *name, const hist *h)
     fprintf(f, ", \"max\": ");
     ms(f, hist_max(h));
     fprintf(f, "}");
+}
+
+static void failures(FILE *f, const uint64_t *fail)
+{
+    fprintf(f, "{");
+    for (int i = 0; i < METRICS_NFAIL; i++)
+        fprintf(f, "%s\"%s\": %" PRIu64, i ? ", " : "", metrics_fail_name((metrics_fail)i),
+                fail[i]);
+    fprintf(f, "}");
+}
+
+static void step(FILE *f, const plan_step *st, const metrics_step *m, bool last)
+{
+    fprintf(f, "        ");
+    jstr(f, st->name);
+    fprintf(f,
+            ": {\n          \"requests\": {\"scheduled\": %" PRIu64 ", \"ok\": %" PRIu64
+            ", \"failed\": %" PRIu64 "},\n          \"failures\": ",
+            m->scheduled, m->ok, m->failed);
+    failures(f, m->fail);
+    fprintf(f, ",\n");
+    times(f, "          ", "latency_ms", m->latency);
+    fprintf(f, ",\n");
+    times(f, "          ", "service_time_ms", m->service);
+    fprintf(f,
+            ",\n          \"bytes\": {\"sent\": %" PRIu64 ", \"received\": %" PRIu64
+            "},\n          \"tags\": {",
+            m->bytes_sent, m->bytes_received);
+    for (size_t i = 0; i < st->ntags; i++) {
+        fprintf(f, "%s", i ? ", " : "");
+        jstr(f, st->tags[i].key);
+        fprintf(f, ": ");
+        jstr(f, st->tags[i].value);
+    }
+    fprintf(f, "}\n        }%s\n", last ? "" : ",");
+}
+
+/* checks.NAME: passes and fails, summed over the checks of that name (as k6 counts them). */
+static void checks(FILE *f, const plan_scenario *s, const metrics_rec *m)
+{
+    bool first = true;
+    for (size_t i = 0; i < s->nsteps; i++)
+        for (size_t j = 0; j < s->steps[i].nchecks; j++) {
+            const char *name = check_name(s->steps[i].checks[j]);
+            bool seen = false; /* only the first check of a name prints, with the sums */
+            for (size_t a = 0; a <= i && !seen; a++)
+                for (size_t b = 0; b < (a == i ? j : s->steps[a].nchecks) && !seen; b++)
+                    seen = strcmp(check_name(s->steps[a].checks[b]), name) == 0;
+            if (seen)
+                continue;
+            uint64_t passes = 0, fails = 0;
+            for (size_t a = 0; a < s->nsteps; a++)
+                for (size_t b = 0; b < s->steps[a].nchecks; b++)
+                    if (strcmp(check_name(s->steps[a].checks[b]), name) == 0) {
+                        passes += m->checks[s->steps[a].check0 + b].passes;
+                        fails += m->checks[s->steps[a].check0 + b].fails;
+                    }
+            fprintf(f, "%s\n        ", first ? "" : ",");
+            jstr(f, name);
+            fprintf(f, ": {\"passes\": %" PRIu64 ", \"fails\": %" PRIu64 "}", passes, fails);
+            first = false;
+        }
+    if (!first)
+        fprintf(f, "\n      ");
 }
 
 static void scenario(FILE *f, const report_scenario *r, bool last)
@@ -86,9 +160,20 @@ static void scenario(FILE *f, const report_scenario *r, bool last)
             c->bytes_sent, c->bytes_received);
     fprintf(f,
             "      \"connections\": {\"opened\": %" PRIu64 ", \"max_open\": %" PRIu64
-            ", \"closed_by_server\": %" PRIu64 ", \"failed\": %" PRIu64 "}%s\n",
-            c->conns_opened, c->conns_max_open, c->conns_server_closed, c->conns_failed,
-            s->tls ? "," : "");
+            ", \"closed_by_server\": %" PRIu64 ", \"failed\": %" PRIu64 "},\n",
+            c->conns_opened, c->conns_max_open, c->conns_server_closed, c->conns_failed);
+    const metrics_iter *it = &r->m->it;
+    fprintf(f,
+            "      \"iterations\": {\"scheduled\": %" PRIu64 ", \"completed\": %" PRIu64
+            ", \"failed\": %" PRIu64 ", \"interrupted\": %" PRIu64 ", \"dropped\": %" PRIu64 "},\n",
+            it->scheduled, it->completed, it->failed, it->interrupted, it->dropped);
+    times(f, "      ", "iteration_duration_ms", r->m->iteration);
+    fprintf(f, ",\n      \"steps\": {\n");
+    for (size_t i = 0; i < s->nsteps; i++)
+        step(f, &s->steps[i], &r->m->steps[i], i + 1 == s->nsteps);
+    fprintf(f, "      },\n      \"checks\": {");
+    checks(f, s, r->m);
+    fprintf(f, "}%s\n", s->tls ? "," : "");
     if (s->tls) {
         fprintf(f,
                 "      \"tls\": {\"verified\": %s, \"handshakes\": {\"full\": %" PRIu64

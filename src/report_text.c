@@ -2,6 +2,7 @@
  * request's intended start) comes first: it is the number a user of the service would see. */
 #include <inttypes.h>
 
+#include "check.h"
 #include "report.h"
 
 double report_achieved_rate(const report_scenario *r)
@@ -27,7 +28,7 @@ static void latency_row(FILE *f, const char *label, const hist *h)
 {
     char b[32];
     fprintf(f, "    %-10s", label);
-    if (hist_count(h) == 0) {
+    if (!h || hist_count(h) == 0) {
         fprintf(f, " (no responses)\n");
         return;
     }
@@ -43,9 +44,14 @@ static void scenario(FILE *f, const report_scenario *r)
 {
     const metrics_counts *c = &r->m->c;
     const plan_scenario *s = r->s;
-    fprintf(f, "\nscenario %s (%s, %s)\n", s->name,
-            s->executor == PLAN_CONSTANT_VUS ? "constant-vus" : "constant-arrival-rate",
-            s->steps[0].target);
+    if (s->nsteps == 1 && s->simple)
+        fprintf(f, "\nscenario %s (%s, %s)\n", s->name,
+                s->executor == PLAN_CONSTANT_VUS ? "constant-vus" : "constant-arrival-rate",
+                s->steps[0].target);
+    else
+        fprintf(f, "\nscenario %s (%s, %zu steps)\n", s->name,
+                s->executor == PLAN_CONSTANT_VUS ? "constant-vus" : "constant-arrival-rate",
+                s->nsteps);
     fprintf(f,
             "  requests   %" PRIu64 " scheduled: %" PRIu64 " ok, %" PRIu64 " failed, %" PRIu64
             " dropped\n",
@@ -71,6 +77,32 @@ static void scenario(FILE *f, const report_scenario *r)
             "p99.99", "max");
     latency_row(f, "corrected", r->m->latency);
     latency_row(f, "service", r->m->service);
+    if (!s->simple) {
+        const metrics_iter *it = &r->m->it;
+        fprintf(f,
+                "  iterations %" PRIu64 " scheduled: %" PRIu64 " completed, %" PRIu64
+                " failed, %" PRIu64 " interrupted, %" PRIu64 " dropped\n",
+                it->scheduled, it->completed, it->failed, it->interrupted, it->dropped);
+        latency_row(f, "iteration", r->m->iteration);
+        for (size_t i = 0; i < s->nsteps; i++) {
+            const metrics_step *m = &r->m->steps[i];
+            char p50[32], p95[32], p99[32];
+            fmt_us(p50, sizeof p50, hist_value_at(m->latency, 50));
+            fmt_us(p95, sizeof p95, hist_value_at(m->latency, 95));
+            fmt_us(p99, sizeof p99, hist_value_at(m->latency, 99));
+            fprintf(f,
+                    "  step       %-24s %8" PRIu64 " ok %6" PRIu64 " failed   p50 %8s  p95 %8s  "
+                    "p99 %8s\n",
+                    s->steps[i].name, m->ok, m->failed, p50, p95, p99);
+        }
+    }
+    for (size_t i = 0; i < s->nsteps; i++)
+        for (size_t j = 0; j < s->steps[i].nchecks; j++) {
+            const metrics_check *mc = &r->m->checks[s->steps[i].check0 + j];
+            fprintf(f, "  check      %-40s %" PRIu64 " passed, %" PRIu64 " failed%s\n",
+                    check_name(s->steps[i].checks[j]), mc->passes, mc->fails,
+                    mc->fails ? "  <--" : "");
+        }
     fprintf(f, "  bytes      %" PRIu64 " sent, %" PRIu64 " received\n", c->bytes_sent,
             c->bytes_received);
     fprintf(f,

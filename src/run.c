@@ -191,6 +191,7 @@ const report_run *run_report(run *r)
             if (worker_window_ns(r->ws[w], i) > window)
                 window = worker_window_ns(r->ws[w], i);
         }
+        metrics_finish(m); /* on failure (no memory) the scenario-wide histograms stay NULL */
         r->rs[i].s = &p->scenarios[i];
         r->rs[i].m = m;
         r->rs[i].window_s = (double)window / 1e9;

@@ -1,12 +1,14 @@
 /* worker: the per-core event loop (see worker.h).
  *
- * Each loop pass: read the clock once, start every request that has come due (or queue it),
- * open connections the queue needs, check timeouts a few times a second, then hand all queued
- * SQEs to the kernel and wait for completions or the next due time in one io_uring_enter.
+ * Each loop pass: read the clock once, start every iteration that has come due (or queue it),
+ * open connections the queue needs, handle the deadlines that have passed (timeouts, think
+ * times), then hand all queued SQEs to the kernel and wait for completions or the next deadline
+ * in one io_uring_enter. What a VU does within an iteration is vu.c's.
  *
- * Invariant (accounting): every request counted in `scheduled` is, at any moment, exactly one of:
- * in the queue, in flight on a busy connection, or counted as ok / failed / dropped. At the end
- * the queue and the busy connections are empty, so scheduled == ok + failed + dropped. */
+ * Invariant (accounting): every iteration counted in `it.scheduled` is, at any moment, exactly
+ * one of: in the queue, on an active VU, or counted as completed / failed / interrupted /
+ * dropped; every request counted in `scheduled` is on an active VU (pending or busy) or counted
+ * as ok / failed / dropped. At the end the queue is empty and no VU is active. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,11 +19,9 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "conn.h"
-#include "dheap.h"
 #include "mem.h"
 #include "tls.h"
-#include "worker.h"
+#include "worker_int.h"
 
 #define RING_ENTRIES 4096
 /* Receive buffers: the kernel takes them from its ring in order and they come back to its tail,
@@ -31,66 +31,16 @@
 #define RECV_BUFS_MIN 64
 #define RECV_BUFS_MAX 1024
 #define PUBLISH_EVERY_NS (500 * NS_PER_MS)
-#define NOT_IDLE UINT32_MAX
 /* A lazy wait still returns once this many completions are ready (well inside the CQ ring). */
 #define LAZY_WAIT 4096
 /* Only sleeps at least this long are lazy (see run). */
 #define LAZY_MIN_SLEEP_NS (50 * NS_PER_US)
-
-/* One scenario as this worker runs it. */
-typedef struct wscen {
-    const plan_scenario *s;
-    const plan_step *step;
-    bool head;
-    bool vus; /* closed model */
-    plan_share sh;
-    metrics_rec m;
-    uint32_t first, count; /* its slice of the worker's connection table */
-    uint32_t *idle;        /* stack of idle connection indices */
-    uint32_t nidle;
-    uint32_t nopen; /* connecting or connected */
-    uint32_t nconnecting;
-    uint32_t nbusy;
-    uint64_t *q; /* intended start times of due requests waiting for a connection (a ring) */
-    uint32_t qhead, qlen, qcap;
-    uint64_t k;        /* number of the next request */
-    uint64_t next_due; /* absolute time it is due */
-    uint64_t end;      /* absolute time requests stop being started */
-    uint64_t rng;
-    uint32_t next_src; /* round robin over source_addresses */
-    tls_ctx *tls;      /* https:// scenarios: this worker's TLS settings and session */
-    bool scheduling;
-} wscen;
-
 /* The eventfd read that wakes a worker when the run is stopped (see worker_wake). */
 #define WAKE_UD conn_ud_pack(CONN_OP_CANCEL + 1, 0, 0)
+/* A deferred restart (wvu.restart) waits this long: past the current loop pass. */
+#define RESTART_NS 1000
 
-struct worker {
-    worker_shared *sh;
-    uint32_t index;
-    pthread_t thread;
-    bool started;
-    int err;
-    char errmsg[256];
-    int wakefd;       /* eventfd: written by worker_wake, read through the ring */
-    uint64_t wakebuf; /* the eventfd's counter, read into here */
-    conn_io io;
-    conn *conns;
-    uint32_t *idle_pos; /* per connection: its place in its scenario's idle stack, or NOT_IDLE */
-    uint32_t nconns;
-    dheap timers; /* per connection: when its connect or request times out */
-    wscen *sc;
-    size_t nsc;
-    uint64_t t0, hard_stop, next_publish, finished;
-};
-
-static inline uint64_t to_us(uint64_t ns)
-{
-    return (ns + NS_PER_US / 2) / NS_PER_US;
-}
-
-/* A connection's one deadline: its connect or request timeout; 0 for none. */
-static inline void set_deadline(worker *w, conn *c, uint64_t when)
+void worker_set_deadline(worker *w, conn *c, uint64_t when)
 {
     if (when == c->deadline)
         return;
@@ -101,9 +51,13 @@ static inline void set_deadline(worker *w, conn *c, uint64_t when)
         dheap_del(&w->timers, c->idx);
 }
 
+static inline wvu *vu_of(wscen *s, const conn *c)
+{
+    return &s->vu[c->idx - s->first];
+}
+
 static void idle_push(worker *w, wscen *s, conn *c)
 {
-    set_deadline(w, c, 0);
     w->idle_pos[c->idx] = s->nidle;
     s->idle[s->nidle++] = c->idx;
 }
@@ -126,22 +80,9 @@ static void idle_remove(worker *w, wscen *s, conn *c)
     w->idle_pos[c->idx] = NOT_IDLE;
 }
 
-static void count_fail(wscen *s, metrics_fail f)
-{
-    s->m.c.failed++;
-    s->m.c.fail[f]++;
-}
-
-static void send_request(worker *w, wscen *s, conn *c, uint64_t due, uint64_t now)
-{
-    conn_send(c, &w->io, &s->step->req, s->head, due, now);
-    set_deadline(w, c, now + s->s->request_timeout_ns);
-    s->nbusy++;
-    uint64_t late = now > due ? now - due : 0;
-    hist_record(s->m.lateness, to_us(late));
-}
-
-static void open_conn(worker *w, wscen *s, conn *c, uint64_t now)
+/* Opens c's connection. Returns false when no socket could be made (the caller decides what
+ * fails). */
+static bool open_conn(worker *w, wscen *s, conn *c, uint64_t now)
 {
     const struct sockaddr *src = NULL;
     socklen_t srclen = 0;
@@ -155,58 +96,109 @@ static void open_conn(worker *w, wscen *s, conn *c, uint64_t now)
     int rc = conn_connect(c, &w->io, (const struct sockaddr *)&s->s->addr, s->s->addrlen, src,
                           srclen, now);
     if (rc < 0) {
-        /* No socket (fd limit): treated like a failed connect, the caller decides what fails. */
         s->m.c.conns_failed++;
-        return;
+        return false;
     }
     s->nopen++;
     s->nconnecting++;
-    set_deadline(w, c, now + s->s->connect_timeout_ns);
+    worker_set_deadline(w, c, now + s->s->connect_timeout_ns);
+    return true;
 }
 
-/* Open model: a closed connection slot to reuse, or NULL. */
+void worker_vu_connect(worker *w, wscen *s, wvu *v, uint64_t now)
+{
+    conn *c = &w->conns[s->first + (uint32_t)(v - s->vu)];
+    if (!open_conn(w, s, c, now))
+        vu_failed(w, s, v, METRICS_FAIL_CONNECT, now, now);
+}
+
+/* An arrival that never got a VU fails (its connection could not be made) or is dropped:
+ * counted as one request of the flow's first step. */
+static void arrival_lost(wscen *s, metrics_fail f)
+{
+    metrics_step *st = &s->m.steps[s->s->first_step];
+    s->m.c.scheduled++;
+    st->scheduled++;
+    if (f == METRICS_NFAIL) {
+        s->m.c.dropped++;
+        s->m.it.dropped++;
+    } else {
+        count_fail(s, st, f);
+        s->m.it.failed++;
+    }
+}
+
+static void queue_fail_one(wscen *s, metrics_fail f)
+{
+    s->qhead = (s->qhead + 1) % s->qcap;
+    s->qlen--;
+    arrival_lost(s, f);
+}
+
+/* Open model: a free VU whose connection is closed, or NULL. */
 static conn *free_slot(worker *w, wscen *s)
 {
     for (uint32_t i = 0; i < s->count; i++) {
         conn *c = &w->conns[s->first + i];
-        if (c->state == CONN_CLOSED)
+        if (c->state == CONN_CLOSED && !s->vu[i].active)
             return c;
     }
     return NULL;
 }
 
-/* Open model: makes sure every queued request has a connection on its way, within the limit. */
+/* Open model: makes sure every queued arrival has a connection on its way, within the limit. */
 static void open_for_queue(worker *w, wscen *s, uint64_t now)
 {
     while (s->qlen > s->nconnecting && s->nopen < s->sh.max_connections) {
         conn *c = free_slot(w, s);
         if (!c)
             return;
-        uint32_t before = s->nopen;
-        open_conn(w, s, c, now);
-        if (s->nopen == before) {
-            /* The socket could not even be made: the request it was for fails now. */
-            s->qhead = (s->qhead + 1) % s->qcap;
-            s->qlen--;
-            count_fail(s, METRICS_FAIL_CONNECT);
-        }
+        if (!open_conn(w, s, c, now))
+            queue_fail_one(s, METRICS_FAIL_CONNECT); /* no socket: the arrival fails now */
     }
 }
 
-/* A connection became idle: give it the oldest queued request, the next VU iteration, or park. */
-static void conn_ready(worker *w, wscen *s, conn *c, uint64_t now)
+/* A free VU's connection is idle: it takes the oldest queued arrival, or waits (open model). */
+static void free_vu_ready(worker *w, wscen *s, conn *c, uint64_t now)
 {
+    if (s->vus) /* closed model: VUs start at t0 and loop; before t0 they just wait */
+        return;
     if (s->qlen) {
         uint64_t due = s->q[s->qhead];
         s->qhead = (s->qhead + 1) % s->qcap;
         s->qlen--;
         s->m.c.late_sends++;
-        send_request(w, s, c, due, now);
-    } else if (s->vus && s->scheduling && now < s->end &&
-               !atomic_load_explicit(&w->sh->stop, memory_order_relaxed)) {
-        s->m.c.scheduled++;
-        send_request(w, s, c, now, now);
+        vu_start(w, s, vu_of(s, c), due, now);
     } else {
+        idle_push(w, s, c);
+    }
+}
+
+void worker_vu_done(worker *w, wscen *s, wvu *v, uint64_t now)
+{
+    conn *c = &w->conns[s->first + (uint32_t)(v - s->vu)];
+    /* An iteration that ended in the loop pass it began (it failed before waiting for anything)
+     * is followed up in a later pass: an endless run of such iterations must not recurse. */
+    if (v->started_at == now && (s->vus ? s->scheduling : s->qlen > 0)) {
+        v->restart = true;
+        worker_set_deadline(w, c, now + RESTART_NS);
+        return;
+    }
+    if (s->vus) {
+        if (s->scheduling && now < s->end &&
+            !atomic_load_explicit(&w->sh->stop, memory_order_relaxed)) {
+            s->m.it.scheduled++;
+            vu_start(w, s, v, now, now);
+        }
+        return;
+    }
+    if (s->qlen) {
+        uint64_t due = s->q[s->qhead];
+        s->qhead = (s->qhead + 1) % s->qcap;
+        s->qlen--;
+        s->m.c.late_sends++;
+        vu_start(w, s, v, due, now);
+    } else if (c->state == CONN_IDLE) {
         idle_push(w, s, c);
     }
 }
@@ -215,60 +207,34 @@ static void conn_ready(worker *w, wscen *s, conn *c, uint64_t now)
 static void conn_gone(worker *w, wscen *s, conn *c, bool was_connected, bool by_server,
                       uint64_t now)
 {
+    wvu *v = vu_of(s, c);
     idle_remove(w, s, c);
-    set_deadline(w, c, 0);
+    if (!v->thinking && !v->restart)
+        worker_set_deadline(w, c, 0);
     s->nopen--;
     if (was_connected)
         s->m.c.conns_open--;
     if (by_server)
         s->m.c.conns_server_closed++;
-    if (s->vus) {
-        if (s->scheduling && now < s->end)
-            open_conn(w, s, c, now);
-    } else {
+    if (!s->vus && !v->active)
         open_for_queue(w, s, now);
-    }
 }
 
 static void connect_failed(worker *w, wscen *s, conn *c, metrics_fail f, const char *why,
                            uint64_t now)
 {
+    wvu *v = vu_of(s, c);
     s->nconnecting--;
     s->m.c.conns_failed++;
-    /* The connection was opened for a request that is waiting (open model) or for the VU's next
-     * iteration (closed model): that request fails as a connect failure. */
-    if (s->vus) {
-        if (s->scheduling && now < s->end) {
-            s->m.c.scheduled++;
-            count_fail(s, f);
-        }
-    } else if (s->qlen) {
-        s->qhead = (s->qhead + 1) % s->qcap;
-        s->qlen--;
-        count_fail(s, f);
-    }
     if (f == METRICS_FAIL_TLS && why)
         metrics_tls_reason(&s->m, why, 1);
     conn_gone(w, s, c, false, false, now);
-}
-
-static void on_response(worker *w, wscen *s, conn *c)
-{
-    s->nbusy--;
-    /* Reaped after its deadline but ended after it too: a timeout, as if the worker had woken
-     * exactly then (the arrival stamp says when it really ended). */
-    if (c->t_done - c->t_sent > s->s->request_timeout_ns) {
-        count_fail(s, METRICS_FAIL_TIMEOUT);
-        return;
-    }
-    int st = c->resp.status;
-    hist_record(s->m.latency, to_us(c->t_done - c->t_intended));
-    hist_record(s->m.service, to_us(c->t_done - c->t_sent));
-    if (st >= 200 && st < 400)
-        s->m.c.ok++;
-    else
-        count_fail(s, METRICS_FAIL_STATUS);
-    (void)w;
+    /* The connection was opened for a VU's step (that step fails) or, open model, for a queued
+     * arrival (the oldest one fails). */
+    if (v->active && v->pending)
+        vu_failed(w, s, v, f, now, now);
+    else if (!v->active && !s->vus && s->qlen)
+        queue_fail_one(s, f);
 }
 
 /* Reads the wake eventfd through the ring: its completion ends any wait (worker_wake). */
@@ -300,10 +266,15 @@ static void handle_cqe(worker *w, const struct io_uring_cqe *cqe, uint64_t now)
         return;
     }
     wscen *s = &w->sc[c->owner];
+    wvu *v = vu_of(s, c);
     bool was_connected = c->state == CONN_IDLE || c->state == CONN_BUSY;
     conn_ev ev = conn_complete(c, &w->io, cqe, op, now);
     s->m.c.bytes_received += ev.bytes_in;
     s->m.c.bytes_sent += ev.bytes_out;
+    if (v->active) {
+        s->m.steps[v->step].bytes_received += ev.bytes_in;
+        s->m.steps[v->step].bytes_sent += ev.bytes_out;
+    }
     switch (ev.type) {
     case CONN_EV_NONE:
         break;
@@ -319,24 +290,29 @@ static void handle_cqe(worker *w, const struct io_uring_cqe *cqe, uint64_t now)
         }
         if (++s->m.c.conns_open > s->m.c.conns_max_open)
             s->m.c.conns_max_open = s->m.c.conns_open;
-        conn_ready(w, s, c, now);
+        worker_set_deadline(w, c, 0);
+        if (v->active && v->pending)
+            vu_send(w, s, v, c, now);
+        else if (!v->active)
+            free_vu_ready(w, s, c, now);
         break;
     case CONN_EV_CONNECT_FAILED:
         connect_failed(w, s, c, ev.fail, ev.why, now);
         break;
     case CONN_EV_RESPONSE:
-        on_response(w, s, c);
         if (ev.closed)
             conn_gone(w, s, c, true, ev.by_server, now);
         else
-            conn_ready(w, s, c, now);
+            worker_set_deadline(w, c, 0);
+        if (v->active && v->busy)
+            vu_response(w, s, v, c, now);
         break;
     case CONN_EV_FAILED:
-        s->nbusy--;
-        count_fail(s, ev.fail);
         if (ev.fail == METRICS_FAIL_TLS && ev.why)
             metrics_tls_reason(&s->m, ev.why, 1);
         conn_gone(w, s, c, was_connected, false, now);
+        if (v->active && v->busy)
+            vu_failed(w, s, v, ev.fail, now, now);
         break;
     case CONN_EV_CLOSED:
         conn_gone(w, s, c, was_connected, ev.by_server, now);
@@ -344,63 +320,62 @@ static void handle_cqe(worker *w, const struct io_uring_cqe *cqe, uint64_t now)
     }
 }
 
-/* Starts every request of s that is due by now. */
+/* Starts every arrival of s that is due by now (open model). */
 static void schedule(worker *w, wscen *s, uint64_t now)
 {
     if (!s->scheduling)
         return;
     if (s->vus) {
-        if (now >= s->end) {
+        if (now >= s->end)
             s->scheduling = false;
-            return;
-        }
-        /* VUs whose connection broke get a new one while the scenario runs. */
-        if (s->nopen < s->count)
-            for (uint32_t i = 0; i < s->count; i++) {
-                conn *c = &w->conns[s->first + i];
-                if (c->state == CONN_CLOSED)
-                    open_conn(w, s, c, now);
-            }
         return;
     }
-    /* Every request due before the end is started, even when the loop wakes after the end (a
-     * late wake-up must not lose requests: they are sent late and their latency says so). */
+    /* Every arrival due before the end is started, even when the loop wakes after the end (a
+     * late wake-up must not lose them: they are sent late and their latency says so). */
     while (s->next_due <= now || s->next_due >= s->end) {
         if (s->next_due >= s->end) {
             s->scheduling = false;
             break;
         }
         uint64_t due = s->next_due;
-        s->m.c.scheduled++;
         s->k++;
         if (s->s->arrival == PLAN_ARRIVAL_POISSON)
             s->next_due += plan_poisson_gap_ns(&s->sh, &s->rng);
         else
             s->next_due = w->t0 + plan_due_ns(&s->sh, s->k);
+        s->m.it.scheduled++;
         if (s->nidle) {
-            send_request(w, s, idle_pop(w, s), due, now);
+            vu_start(w, s, vu_of(s, idle_pop(w, s)), due, now);
         } else if (s->qlen < s->qcap) {
             s->q[(s->qhead + s->qlen) % s->qcap] = due;
             s->qlen++;
         } else {
-            s->m.c.dropped++;
+            arrival_lost(s, METRICS_NFAIL);
         }
     }
     open_for_queue(w, s, now);
 }
 
-/* Fails the requests and connects whose deadline has passed. */
+/* Handles the deadlines that have passed: think times end, requests and connects time out. */
 static void expire(worker *w, uint64_t now)
 {
     while (dheap_min_key(&w->timers) <= now) {
         conn *c = &w->conns[dheap_min_id(&w->timers)];
         wscen *s = &w->sc[c->owner];
-        set_deadline(w, c, 0);
-        if (c->state == CONN_BUSY) {
+        wvu *v = vu_of(s, c);
+        worker_set_deadline(w, c, 0);
+        if (v->restart) {
+            v->restart = false;
+            v->started_at = 0;
+            worker_vu_done(w, s, v, now);
+        } else if (v->thinking) {
+            v->thinking = false;
+            vu_advance(w, s, v, v->t_due, now);
+        } else if (c->state == CONN_BUSY) {
             conn_close(c, &w->io);
-            s->nbusy--;
-            count_fail(s, METRICS_FAIL_TIMEOUT);
             conn_gone(w, s, c, true, false, now);
+            if (v->active && v->busy)
+                vu_failed(w, s, v, METRICS_FAIL_TIMEOUT, now, now);
         } else if (c->state == CONN_CONNECTING) {
             bool hs = c->handshaking;
             conn_close(c, &w->io);
@@ -410,22 +385,22 @@ static void expire(worker *w, uint64_t now)
     }
 }
 
-/* The hard stop: whatever is still queued is dropped, whatever is in flight has timed out. */
+/* The hard stop: queued arrivals are dropped, iterations in flight are interrupted (their
+ * requests time out), every connection is closed. */
 static void force_end(worker *w)
 {
     for (size_t i = 0; i < w->nsc; i++) {
         wscen *s = &w->sc[i];
         s->scheduling = false;
-        s->m.c.dropped += s->qlen;
-        s->qlen = 0;
+        while (s->qlen)
+            queue_fail_one(s, METRICS_NFAIL);
+        for (uint32_t j = 0; j < s->count; j++)
+            if (s->vu[j].active)
+                vu_interrupt(w, s, &s->vu[j]);
     }
     for (uint32_t i = 0; i < w->nconns; i++) {
         conn *c = &w->conns[i];
         wscen *s = &w->sc[c->owner];
-        if (c->state == CONN_BUSY) {
-            s->nbusy--;
-            count_fail(s, METRICS_FAIL_TIMEOUT);
-        }
         if (c->state == CONN_IDLE || c->state == CONN_BUSY)
             s->m.c.conns_open--;
         if (c->state != CONN_CLOSED) {
@@ -439,7 +414,7 @@ static bool all_done(const worker *w, uint64_t now)
 {
     for (size_t i = 0; i < w->nsc; i++) {
         const wscen *s = &w->sc[i];
-        if (s->scheduling || s->qlen || s->nbusy || now < s->end)
+        if (s->scheduling || s->qlen || s->nactive || now < s->end)
             return false;
     }
     return true;
@@ -448,7 +423,8 @@ static bool all_done(const worker *w, uint64_t now)
 /* Whether the next wait may sleep through response arrivals until the next due request: only
  * while an arrival-rate scenario is scheduling (so a wake-up is coming anyway), and only when
  * nothing waits on a completion: no closed-model VU (its next request follows its response), no
- * request queued for a connection, no connect or handshake, no follow-up send. */
+ * flow whose response leads to another request, no request queued for a VU, no connect or
+ * handshake, no follow-up send. */
 static bool lazy_ok(const worker *w, bool stopping)
 {
     if (stopping || w->io.followups || w->io.unstamped)
@@ -456,9 +432,9 @@ static bool lazy_ok(const worker *w, bool stopping)
     bool open_scheduling = false;
     for (size_t i = 0; i < w->nsc; i++) {
         const wscen *s = &w->sc[i];
-        if (s->vus && (s->scheduling || s->nbusy))
+        if (s->vus && (s->scheduling || s->nactive))
             return false;
-        if (s->qlen || s->nconnecting)
+        if ((!s->s->simple && s->nactive) || s->qlen || s->nconnecting)
             return false;
         open_scheduling |= !s->vus && s->scheduling;
     }
@@ -532,7 +508,7 @@ static void preconnect(worker *w)
         if (c->state == CONN_CONNECTING) {
             wscen *s = &w->sc[c->owner];
             conn_close(c, &w->io);
-            set_deadline(w, c, 0);
+            worker_set_deadline(w, c, 0);
             s->nconnecting--;
             s->nopen--;
         }
@@ -556,17 +532,22 @@ static void run(worker *w)
         if (s->end > last_end)
             last_end = s->end;
         /* A worker with no share of an arrival-rate scenario (fewer connections than workers)
-         * starts none of its requests. */
+         * starts none of its iterations. */
         s->scheduling = !stopped && (s->vus || s->sh.rate > 0);
         s->k = 0;
         if (s->s->arrival == PLAN_ARRIVAL_POISSON)
             s->next_due = w->t0 + plan_poisson_gap_ns(&s->sh, &s->rng);
         else
             s->next_due = w->t0 + plan_due_ns(&s->sh, 0);
-        /* VUs already connected start their first iteration at t0. */
-        if (s->vus && s->scheduling)
-            while (s->nidle)
-                conn_ready(w, s, idle_pop(w, s), w->t0);
+        /* Every VU starts its first iteration at t0 (on its connection, or opening it). */
+        if (s->vus && s->scheduling) {
+            s->nidle = 0;
+            for (uint32_t j = 0; j < s->count; j++) {
+                w->idle_pos[s->first + j] = NOT_IDLE;
+                s->m.it.scheduled++;
+                vu_start(w, s, &s->vu[j], w->t0, w->t0);
+            }
+        }
     }
     w->hard_stop = last_end + p->graceful_stop_ns;
     w->next_publish = w->t0 + PUBLISH_EVERY_NS;
@@ -693,6 +674,8 @@ static void *thread_main(void *arg)
         snprintf(w->errmsg, sizeof(w->errmsg), "worker %u: out of memory", w->index);
         atomic_store(&w->sh->setup_failed, 1);
     } else if (!w->err) {
+        w->io.on_head = vu_on_head;
+        w->io.head_ctx = w;
         arm_wake(w);
         preconnect(w);
     }
@@ -703,6 +686,39 @@ static void *thread_main(void *arg)
     tls_thread_cleanup();
     atomic_fetch_add(&w->sh->finished, 1);
     return NULL;
+}
+
+/* Sets up what scenario i of worker w needs: its share, VUs, recorder, queue. */
+static int scen_init(worker *w, size_t i)
+{
+    const plan *p = w->sh->plan;
+    wscen *s = &w->sc[i];
+    s->s = &p->scenarios[i];
+    s->vus = s->s->executor == PLAN_CONSTANT_VUS;
+    plan_share_of(s->s, w->index, w->sh->nworkers, &s->sh);
+    s->first = w->nconns;
+    s->count = s->vus ? s->sh.vus : s->sh.max_connections;
+    w->nconns += s->count;
+    s->rng = 0x9e3779b97f4a7c15ULL * (w->index + 1) + i;
+    metrics_range rg;
+    plan_ranges(p, s->s, &rg);
+    if (metrics_rec_init(&s->m, &rg, s->s->nsteps, s->s->nchecks) < 0)
+        return -ENOMEM;
+    s->idle = calloc(s->count ? s->count : 1, sizeof(*s->idle));
+    s->vu = calloc(s->count ? s->count : 1, sizeof(*s->vu));
+    s->qcap = s->vus || s->sh.max_queue == 0 ? 1 : s->sh.max_queue;
+    /* Only pages the queue and the VUs' slices actually use become resident. */
+    s->q = mem_lazy_alloc((size_t)s->qcap * sizeof(*s->q));
+    uint32_t reqcap;
+    s->slot = vu_slot_size(s->s, &reqcap);
+    s->block_len = s->slot * (s->count ? s->count : 1);
+    s->block = mem_lazy_alloc(s->block_len);
+    if (!s->idle || !s->vu || !s->q || !s->block)
+        return -ENOMEM;
+    /* VU numbers interleave over the workers, as arrivals do: 1..vus in all. */
+    for (uint32_t j = 0; j < s->count; j++)
+        vu_bind(s, j, j * s->sh.nworkers + s->sh.worker + 1);
+    return 0;
 }
 
 int worker_create(worker **out, worker_shared *sh, uint32_t index)
@@ -720,30 +736,11 @@ int worker_create(worker **out, worker_shared *sh, uint32_t index)
     }
     w->nsc = p->nscenarios;
     w->sc = calloc(w->nsc, sizeof(*w->sc));
-    if (!w->sc)
+    if (!w->sc || extract_scratch_new(&w->xs) < 0)
         goto nomem;
-    for (size_t i = 0; i < w->nsc; i++) {
-        wscen *s = &w->sc[i];
-        s->s = &p->scenarios[i];
-        s->step = &s->s->steps[0];
-        s->head = strcmp(s->step->method, "HEAD") == 0;
-        s->vus = s->s->executor == PLAN_CONSTANT_VUS;
-        plan_share_of(s->s, index, sh->nworkers, &s->sh);
-        s->first = w->nconns;
-        s->count = s->vus ? s->sh.vus : s->sh.max_connections;
-        w->nconns += s->count;
-        s->rng = 0x9e3779b97f4a7c15ULL * (index + 1) + i;
-        metrics_range rg;
-        plan_ranges(p, s->s, &rg);
-        if (metrics_rec_init(&s->m, &rg) < 0)
+    for (size_t i = 0; i < w->nsc; i++)
+        if (scen_init(w, i) < 0)
             goto nomem;
-        s->idle = calloc(s->count ? s->count : 1, sizeof(*s->idle));
-        s->qcap = s->vus || s->sh.max_queue == 0 ? 1 : s->sh.max_queue;
-        /* Only pages the queue actually uses become resident. */
-        s->q = mem_lazy_alloc((size_t)s->qcap * sizeof(*s->q));
-        if (!s->idle || !s->q)
-            goto nomem;
-    }
     w->conns = calloc(w->nconns ? w->nconns : 1, sizeof(*w->conns));
     w->idle_pos = malloc((w->nconns ? w->nconns : 1) * sizeof(*w->idle_pos));
     if (!w->conns || !w->idle_pos)
@@ -757,6 +754,7 @@ int worker_create(worker **out, worker_shared *sh, uint32_t index)
              * a VU reads at once, where the stamp would only cost time. */
             w->conns[idx].stamped = !w->sc[i].vus;
             w->idle_pos[idx] = NOT_IDLE;
+            vu_bind_conn(&w->sc[i], j, &w->conns[idx]);
         }
     *out = w;
     return 0;
@@ -817,15 +815,19 @@ void worker_free(worker *w)
     conn_io_free(&w->io);
     dheap_free(&w->timers);
     close(w->wakefd);
+    extract_scratch_free(w->xs);
     for (uint32_t i = 0; w->conns && i < w->nconns; i++)
         tls_conn_free(w->conns[i].tls);
     for (size_t i = 0; w->sc && i < w->nsc; i++)
         tls_ctx_free(w->sc[i].tls);
     if (w->sc)
         for (size_t i = 0; i < w->nsc; i++) {
-            metrics_rec_free(&w->sc[i].m);
-            free(w->sc[i].idle);
-            mem_lazy_free(w->sc[i].q, (size_t)w->sc[i].qcap * sizeof(*w->sc[i].q));
+            wscen *s = &w->sc[i];
+            metrics_rec_free(&s->m);
+            free(s->idle);
+            free(s->vu);
+            mem_lazy_free(s->q, (size_t)s->qcap * sizeof(*s->q));
+            mem_lazy_free(s->block, s->block_len);
         }
     free(w->sc);
     free(w->conns);

@@ -178,7 +178,7 @@ static row rows[] = {
     {"syntax_error", GLOBAL "this is not ini\n" CAR, false, {NULL}, PLAIN, 2,
      {"{INI}:4: syntax error", "key = value"}, false},
     {"unknown_key", VALID "bogus = 1\n", false, {NULL}, PLAIN, 2,
-     {"{INI}:7: [scenario a] bogus: unknown key", "allowed: executor, rate, vus"}, false},
+     {"{INI}:7: [scenario a] bogus: unknown key", "allowed: base_url, duration, connect_timeout"}, false},
     {"unknown_section", VALID "[foo]\n", false, {NULL}, PLAIN, 2,
      {"{INI}:7: [foo]: unknown section", "allowed: [global], [scenario NAME]"}, false},
     {"duplicate_key", VALID "rate = 20/s\n", false, {NULL}, PLAIN, 2,

@@ -101,7 +101,7 @@ static void expect_error_ov(const char *ini, const config_overrides *ov, const c
     int rc = load(ini, ov, &p, err, sizeof err);
     cr_expect_eq(rc, -EINVAL, "rc %d for:\n%s", rc, ini);
     cr_expect_null(p);
-    cr_expect_str_eq(err, exp, "\n--- file:\n%s", ini);
+    cr_expect_str_eq(err, exp, "\n--- got:  %s\n--- want: %s\n--- file:\n%s", err, exp, ini);
     cr_expect_null(strchr(err, '\n'));
 }
 
@@ -117,13 +117,14 @@ static void expect_error(const char *ini, const char *want)
     "insecure_skip_tls_verify, ca_file, client_cert, client_key, server_name, tls_min_version, "   \
     "tls_ciphers, tls_curves, tls_resume"
 #define SCENARIO_KEYS                                                                              \
-    "executor, rate, vus, duration, max_connections, pre_connections, max_queue, arrival, "        \
-    "pacing_resolution, "                                                                          \
-    "base_url, connect_timeout, request_timeout, source_addresses, " TLS_KEYS ", method, url, "    \
-    "path, header, body"
+    "base_url, duration, connect_timeout, request_timeout, executor, rate, vus, max_connections, " \
+    "max_vus, pre_connections, max_queue, arrival, pacing_resolution, flow, setup, data, "        \
+    "data_order, cookies, method, url, path, header, body, transfer_encoding, check, extract, "   \
+    "tag, sleep, keep_body, on_fail, source_addresses, " TLS_KEYS ", max_var_size"
 #define GLOBAL_KEYS                                                                                \
     "base_url, duration, workers, connect_timeout, request_timeout, graceful_stop, "               \
-    "pacing_resolution, source_addresses, max_body_file, " TLS_KEYS
+    "pacing_resolution, cookies, keep_body, source_addresses, " TLS_KEYS                           \
+    ", max_body_file, max_data_file, max_var_size"
 #define EXECUTORS "constant-arrival-rate, constant-vus"
 #define RATE_FORMS                                                                                 \
     "(a number > 0 and at most 10000000/s, written with digits, per unit: 100/s, 100/m, "          \
@@ -262,7 +263,7 @@ Test(config, minimal_arrival_rate)
     cr_expect_str_eq(s->host_header, "127.0.0.1:8080");
     cr_assert_eq(s->nsteps, 1);
     plan_step *st = &s->steps[0];
-    cr_expect_str_eq(st->name, "heartbeat");
+    cr_expect_str_eq(st->name, "GET /");
     cr_expect_str_eq(st->method, "GET");
     cr_expect_str_eq(st->target, "/");
     cr_expect_eq(st->nheaders, 0);
@@ -355,7 +356,7 @@ Test(config, all_keys)
     cr_expect_eq(b->port, 81);
     cr_expect_str_eq(b->host_header, "other:81");
     cr_expect_str_eq(b->steps[0].target, "/p/");
-    cr_expect_str_eq(b->steps[0].name, "two.v-2_x");
+    cr_expect_str_eq(b->steps[0].name, "GET /p/");
     plan_free(p);
 }
 
@@ -671,9 +672,14 @@ Test(config_errors, table)
         {"[global]\nrate = 1/s\n",
          "{F}:2: [global] rate: only allowed in [scenario NAME] (allowed here: " GLOBAL_KEYS ")"},
         {GLOBAL "[scenarios a]\nexecutor = constant-vus\n",
-         "{F}:4: [scenarios a]: unknown section (allowed: [global], [scenario NAME])"},
-        {GLOBAL VUS "[step get]\n",
-         "{F}:7: [step get]: unknown section (allowed: [global], [scenario NAME])"},
+         "{F}:4: [scenarios a]: unknown section; did you mean [scenario NAME]? (allowed: [global], "
+         "[scenario NAME], [step NAME], [flow NAME])"},
+        {GLOBAL VUS "[stpe get]\n",
+         "{F}:7: [stpe get]: unknown section; did you mean [step NAME]? (allowed: [global], "
+         "[scenario NAME], [step NAME], [flow NAME])"},
+        {GLOBAL VUS "[request get]\n",
+         "{F}:7: [request get]: unknown section (allowed: [global], [scenario NAME], [step NAME], "
+         "[flow NAME])"},
         {GLOBAL "[scenario]\n", "{F}:4: [scenario]: missing scenario name (write [scenario NAME])"},
         {GLOBAL "[scenario a/b]\n",
          "{F}:4: [scenario a/b]: invalid scenario name 'a/b' (allowed: letters, digits, '_', '.', "
@@ -687,7 +693,8 @@ Test(config_errors, table)
         {GLOBAL VUS "[global]\n",
          "{F}:7: [global]: duplicate section (first on line 1; one [global] per file)"},
         {"duration = 1s\n" GLOBAL,
-         "{F}:1: duration: key outside any section (put it under [global] or [scenario NAME])"},
+         "{F}:1: duration: key outside any section (put it under [global], [scenario NAME], "
+         "[step NAME] or [flow NAME])"},
         {GLOBAL VUS "just words\n", "{F}:7: syntax error (expected key = value or [section])"},
         {GLOBAL VUS "= 5\n", "{F}:7: [scenario a]: missing key name (expected key = value)"},
         {GLOBAL "[scenario a\nexecutor = constant-vus\n",
@@ -733,9 +740,9 @@ Test(config_errors, table)
         {GLOBAL CAR "max_connections = 1000001\n",
          "{F}:7: [scenario a] max_connections: 1000001 is out of range (allowed: 1..1000000)"},
         {GLOBAL CAR "max_connections = 5\npre_connections = 6\n",
-         "{F}:8: [scenario a] pre_connections: 6 is more than max_connections (allowed: 0..5)"},
+         "{F}:8: [scenario a] pre_connections: 6 is more than max_vus / max_connections (allowed: 0..5)"},
         {GLOBAL CAR "pre_connections = 101\n",
-         "{F}:7: [scenario a] pre_connections: 101 is more than max_connections (allowed: "
+         "{F}:7: [scenario a] pre_connections: 101 is more than max_vus / max_connections (allowed: "
          "0..100)"},
         {GLOBAL CAR "max_queue = -1\n",
          "{F}:7: [scenario a] max_queue: '-1' is not a whole number (allowed: 1..100000000)"},

@@ -1,0 +1,181 @@
+/* config_int: what the two halves of the scenario-file reader share (not a public header).
+ *
+ * config.c reads the INI into sections (one value slot per key, list keys and flow items in
+ * file order) and builds the global and executor parts of the plan; config_flow.c builds each
+ * scenario's steps, flow program, variables and data file. Both report errors through
+ * cfg_fail: one line, "FILE:LINE: [section NAME] key: what is wrong (what is allowed)", the
+ * first error wins. */
+#ifndef BLAST_CONFIG_INT_H
+#define BLAST_CONFIG_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+enum key {
+    K_BASE_URL,
+    K_DURATION,
+    K_WORKERS,
+    K_CONNECT_TIMEOUT,
+    K_REQUEST_TIMEOUT,
+    K_GRACEFUL_STOP,
+    K_EXECUTOR,
+    K_RATE,
+    K_VUS,
+    K_MAX_CONNECTIONS,
+    K_MAX_VUS,
+    K_PRE_CONNECTIONS,
+    K_MAX_QUEUE,
+    K_ARRIVAL,
+    K_PACING_RESOLUTION,
+    K_FLOW,
+    K_SETUP,
+    K_DATA,
+    K_DATA_ORDER,
+    K_COOKIES,
+    K_METHOD,
+    K_URL,
+    K_PATH,
+    K_HEADER,
+    K_BODY,
+    K_TRANSFER_ENCODING,
+    K_CHECK,
+    K_EXTRACT,
+    K_TAG,
+    K_SLEEP,
+    K_KEEP_BODY,
+    K_ON_FAIL,
+    K_STEP,
+    K_PICK,
+    K_REPEAT,
+    K_SOURCE_ADDRESSES,
+    K_INSECURE,
+    K_CA_FILE,
+    K_CLIENT_CERT,
+    K_CLIENT_KEY,
+    K_SERVER_NAME,
+    K_TLS_MIN_VERSION,
+    K_TLS_CIPHERS,
+    K_TLS_CURVES,
+    K_TLS_RESUME,
+    K_MAX_BODY_FILE,
+    K_MAX_DATA_FILE,
+    K_MAX_VAR_SIZE,
+    K_COUNT
+};
+
+enum {
+    IN_GLOBAL = 1,
+    IN_SCENARIO = 2,
+    IN_STEP = 4,
+    IN_FLOW = 8,
+    IS_LIST = 16,      /* repeatable: every occurrence is kept, in order */
+    ARRIVAL_ONLY = 32, /* applies to constant-arrival-rate only */
+    VUS_ONLY = 64,     /* applies to constant-vus only */
+    REQUEST = 128,     /* describes a request: a scenario with a flow may not have it */
+};
+
+typedef struct cfg_key {
+    const char *name;
+    unsigned flags;
+} cfg_key;
+
+extern const cfg_key cfg_keys[K_COUNT];
+
+struct value {
+    char *s; /* NULL: not set */
+    size_t len;
+    int line;
+};
+
+enum sec_kind { SEC_GLOBAL, SEC_SCENARIO, SEC_STEP, SEC_FLOW };
+
+/* A list key occurrence or a flow item, in file order. */
+struct item {
+    int key;
+    struct value v;
+};
+
+struct section {
+    enum sec_kind kind;
+    bool global;
+    char *name; /* scenario, step or flow name */
+    int line;   /* line of the [header] */
+    struct value v[K_COUNT];
+    struct item *items;
+    size_t nitems;
+};
+
+enum line_kind { LINE_NONE, LINE_SECTION, LINE_KEY, LINE_CONT };
+
+struct ctx {
+    const char *file;
+    const config_overrides *ov;
+    char *err;
+    size_t errlen;
+    int rc; /* first error (negative), 0 while all is well */
+
+    const char *buf; /* the whole file */
+    size_t size, pos;
+    int lineno;
+    enum line_kind kind; /* of the line inih is about to parse */
+    bool key_in_section; /* inih's prev_name is set: indented lines continue a value */
+
+    uint64_t max_body_file; /* bytes an @file body may have ([global] max_body_file) */
+    uint64_t max_data_file; /* bytes a data file may have ([global] max_data_file) */
+
+    struct section *cur;
+    struct section *global;
+    struct section **scen;
+    size_t nscen, capscen;
+    struct section **named; /* [step NAME] and [flow NAME] sections: one namespace */
+    size_t nnamed, capnamed;
+};
+
+/* The parsed origin of a scenario's requests. */
+struct url {
+    bool tls; /* https:// */
+    const char *host;
+    size_t hostlen;
+    bool ipv6;
+    uint16_t port;
+    const char *rest; /* path and query after the authority, maybe "" */
+    bool absolute;    /* from a scenario's url: rest is its request's target, not a prefix */
+};
+
+void cfg_fail(struct ctx *c, int rc, int line, const struct section *s, const char *key,
+              const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+void cfg_oom(struct ctx *c);
+
+/* Value getters: each records an error (and returns false) when the value is not valid. */
+bool cfg_get_uint(struct ctx *c, const struct section *s, int k, uint64_t min, uint64_t max,
+                  uint64_t *out);
+bool cfg_get_duration(struct ctx *c, const struct section *s, int k, bool zero_ok, uint64_t *out);
+bool cfg_get_size(struct ctx *c, const struct section *s, int k, uint64_t min, uint64_t max,
+                  uint64_t *out);
+/* The value of key k in s, else in [global] (*from tells which), else NULL. */
+const struct value *cfg_inherited(struct ctx *c, const struct section *s, int k,
+                                  const struct section **from);
+bool cfg_get_bool(struct ctx *c, const struct section *s, int k, bool def, bool *out);
+
+/* name resolved against the scenario file's folder unless absolute (malloc'd; NULL: no memory). */
+char *cfg_relative_path(struct ctx *c, const char *name);
+char *cfg_concat(const char *a, size_t alen, const char *b);
+
+/* Whether a request target as written is sendable (no space, control byte or '#'). */
+bool cfg_target_ok(const char *p);
+
+/* Parses http://host[:port][/path][?query]. Returns NULL, or what is wrong (in msg). */
+const char *cfg_url_parse(const char *s, struct url *u, char *msg, size_t msglen);
+
+/* The [step] or [flow] section of that name, or NULL. */
+struct section *cfg_named(struct ctx *c, const char *name);
+
+/* Builds sc's steps, flow program, setup, variables, data file and request programs from the
+ * scenario section s (its origin, timeouts and TLS already in sc; u is its parsed base URL or
+ * url). Returns false with the error recorded. In config_flow.c. */
+bool cfg_build_flow(struct ctx *c, const struct section *s, plan_scenario *sc, const struct url *u);
+
+#endif

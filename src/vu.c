@@ -1,0 +1,366 @@
+/* vu: what one VU does within an iteration: run its flow, build and send each step's request,
+ * and judge each response (status rule, checks, extractions into its variables, cookies).
+ * worker.c owns the loop, the connections and when iterations start; this file never touches
+ * the ring except through conn_send.
+ *
+ * Invariant: an active VU is in exactly one of: a step pending (waiting for its connection),
+ * busy (its request on the connection), thinking (its deadline ends the think time), or in a
+ * call of this file that ends by making it one of those or ending the iteration. Every step
+ * counted as scheduled ends as ok or failed (a timeout when the run is cut). */
+#include <stdio.h>
+#include <string.h>
+
+#include "check.h"
+#include "clock.h"
+#include "data.h"
+#include "request.h"
+#include "worker_int.h"
+
+#define ALIGN(x) (((x) + 63) & ~(size_t)63)
+
+/* What a slice holds, in order. */
+struct layout {
+    size_t vars, cols, varbuf, jar, req, spill, body, size;
+};
+
+static void layout_of(const plan_scenario *p, struct layout *l, uint32_t *reqcap)
+{
+    size_t ncols = p->data ? p->data->ncols : 0, cap = 0, keep = 0;
+    bool head = p->cookies;
+    for (size_t i = 0; i < p->nsteps; i++) {
+        const plan_step *st = &p->steps[i];
+        if (st->prog && req_prog_cap(st->prog) > cap)
+            cap = req_prog_cap(st->prog);
+        if (st->keep_body > keep)
+            keep = st->keep_body;
+        head |= st->need_head;
+    }
+    size_t o = 0;
+    l->vars = o;
+    o = ALIGN(o + p->nvars * sizeof(tpl_str));
+    l->cols = o;
+    o = ALIGN(o + ncols * sizeof(tpl_str));
+    l->varbuf = o;
+    o = ALIGN(o + p->nvars * (size_t)p->max_var);
+    l->jar = o;
+    o = ALIGN(o + (p->cookies ? sizeof(cookie_jar) : 0));
+    l->req = o;
+    o = ALIGN(o + cap);
+    l->spill = o;
+    o = ALIGN(o + (head ? VU_SPILL : 0));
+    l->body = o;
+    o = ALIGN(o + keep);
+    l->size = o;
+    *reqcap = (uint32_t)cap;
+}
+
+size_t vu_slot_size(const plan_scenario *p, uint32_t *reqcap)
+{
+    struct layout l;
+    layout_of(p, &l, reqcap);
+    return l.size;
+}
+
+void vu_bind(wscen *s, uint32_t i, uint32_t number)
+{
+    const plan_scenario *p = s->s;
+    struct layout l;
+    uint32_t reqcap;
+    layout_of(p, &l, &reqcap);
+    wvu *v = &s->vu[i];
+    char *base = s->block + (size_t)i * s->slot;
+    v->number = number;
+    v->vars = (tpl_str *)(void *)(base + l.vars);
+    v->cols = (tpl_str *)(void *)(base + l.cols);
+    v->varbuf = base + l.varbuf;
+    v->jar = p->cookies ? (cookie_jar *)(void *)(base + l.jar) : NULL;
+    v->reqbuf = base + l.req;
+    v->reqcap = reqcap;
+    v->rng = 0x9e3779b97f4a7c15ULL * number ^ (uintptr_t)s;
+}
+
+void vu_bind_conn(wscen *s, uint32_t i, conn *c)
+{
+    struct layout l;
+    uint32_t reqcap;
+    layout_of(s->s, &l, &reqcap);
+    char *base = s->block + (size_t)i * s->slot;
+    c->keep.spill = base + l.spill;
+    c->keep.spill_cap = (uint32_t)(l.body - l.spill);
+    c->keep.body = base + l.body;
+    c->keep.body_cap = (uint32_t)(l.size - l.body);
+}
+
+static inline conn *conn_of(worker *w, wscen *s, wvu *v)
+{
+    return &w->conns[s->first + (uint32_t)(v - s->vu)];
+}
+
+static void iteration_end(worker *w, wscen *s, wvu *v, uint64_t end, bool interrupted, uint64_t now)
+{
+    v->active = v->pending = v->thinking = v->busy = v->in_setup = false;
+    s->nactive--;
+    if (interrupted) {
+        s->m.it.interrupted++;
+        return;
+    }
+    if (v->failed)
+        s->m.it.failed++;
+    else
+        s->m.it.completed++;
+    hist_record(s->m.iteration, to_us(end > v->t_iter ? end - v->t_iter : 0));
+    worker_vu_done(w, s, v, now);
+}
+
+void vu_start(worker *w, wscen *s, wvu *v, uint64_t due, uint64_t now)
+{
+    const plan_scenario *p = s->s;
+    v->active = true;
+    s->nactive++;
+    v->started_at = now;
+    v->failed = false;
+    v->seq = s->started * s->sh.nworkers + s->sh.worker;
+    s->started++;
+    v->iter++;
+    v->t_iter = due;
+    if (p->data) {
+        const data_file *d = p->data;
+        uint64_t row = p->data_order == PLAN_DATA_PER_VU   ? (uint64_t)(v->number - 1) % d->nrows
+                       : p->data_order == PLAN_DATA_RANDOM ? flow_random(&v->rng) % d->nrows
+                                                           : v->seq % d->nrows;
+        for (size_t c = 0; c < d->ncols; c++)
+            v->cols[c] = (tpl_str){d->cells[row * d->ncols + c], d->lens[row * d->ncols + c]};
+    }
+    v->in_setup = p->setup && !v->setup_done;
+    flow_start(&v->cur);
+    vu_advance(w, s, v, due, now);
+}
+
+void vu_advance(worker *w, wscen *s, wvu *v, uint64_t due, uint64_t now)
+{
+    const plan_scenario *p = s->s;
+    for (;;) {
+        flow_action a = flow_next(v->in_setup ? p->setup : p->ops, &v->cur, &v->rng);
+        if (a.kind == FLOW_SEND) {
+            v->step = a.step;
+            v->t_due = due;
+            s->m.c.scheduled++;
+            s->m.steps[a.step].scheduled++;
+            conn *c = conn_of(w, s, v);
+            if (c->state == CONN_IDLE) {
+                vu_send(w, s, v, c, now);
+            } else {
+                v->pending = true;
+                if (c->state == CONN_CLOSED)
+                    worker_vu_connect(w, s, v, now);
+            }
+            return;
+        }
+        if (a.kind == FLOW_SLEEP) {
+            /* Think time runs from when the step ended (intended time), not from when the
+             * worker got round to it; the next step is due at its end. */
+            due += a.ns;
+            if (due <= now)
+                continue;
+            v->t_due = due;
+            v->thinking = true;
+            worker_set_deadline(w, conn_of(w, s, v), due);
+            return;
+        }
+        if (v->in_setup) {
+            /* The setup part is done: the iteration proper starts now, so the setup's time is
+             * in its own steps' figures, not in the iteration's. */
+            v->in_setup = false;
+            v->setup_done = true;
+            v->t_iter = due;
+            flow_start(&v->cur);
+            continue;
+        }
+        iteration_end(w, s, v, due, false, now);
+        return;
+    }
+}
+
+/* The request of v's step: the step's precompiled bytes, or built into v's buffer. Returns 0, or
+ * a negative code with *why (the step then fails with class check). */
+static int build(worker *w, wscen *s, wvu *v, const plan_step *st, const http1_req **out,
+                 const char **why)
+{
+    const plan_scenario *p = s->s;
+    if (st->literal && (!v->jar || v->jar->n == 0)) {
+        *out = &st->req;
+        return 0;
+    }
+    /* {{ repeat }}: the pass of the innermost repeat, as text */
+    char *rb = v->varbuf;
+    int n = snprintf(rb, p->max_var, "%u", flow_repeat_index(&v->cur));
+    v->vars[0] = (tpl_str){rb, (uint32_t)n};
+    tpl_env env = {.vu = v->number,
+                   .iter = v->iter - 1,
+                   .seq = v->seq,
+                   .rng = &v->rng,
+                   .vars = v->vars,
+                   .cols = v->cols};
+    size_t clen = 0;
+    if (v->jar && v->jar->n) {
+        size_t plen = strcspn(st->target, "?{");
+        clen = cookie_jar_header(v->jar, p->host, strlen(p->host), st->target, plen, p->tls,
+                                 (int64_t)(w->io.now_real / NS_PER_S), w->cookie, sizeof w->cookie);
+    }
+    size_t missing = 0;
+    int rc =
+        req_build(st->prog, &env, w->cookie, clen, v->reqbuf, v->reqcap, &v->req, &missing, why);
+    if (rc == -ENOENT)
+        *why = "a variable the request needs has no value";
+    else if (rc == -EDOM)
+        *why = "bad arithmetic in a template";
+    else if (rc == -ENOSPC)
+        *why = "the request does not fit its buffer";
+    *out = &v->req;
+    return rc;
+}
+
+void vu_send(worker *w, wscen *s, wvu *v, conn *c, uint64_t now)
+{
+    const plan_step *st = &s->s->steps[v->step];
+    const http1_req *req;
+    const char *why = NULL;
+    v->pending = false;
+    if (build(w, s, v, st, &req, &why) < 0) {
+        /* A request that cannot be built from what the VU has (a value an earlier step did not
+         * extract): the step fails as a check, and the rest of the iteration is skipped. */
+        count_fail(s, &s->m.steps[v->step], METRICS_FAIL_CHECK);
+        v->failed = true;
+        iteration_end(w, s, v, now, false, now);
+        return;
+    }
+    unsigned head = st->need_head ? CONN_HEAD_ALWAYS : v->jar ? CONN_HEAD_COOKIES : CONN_HEAD_NONE;
+    conn_send(c, &w->io, req, st->head, head, st->keep_body, v->t_due, now);
+    worker_set_deadline(w, c, now + s->s->request_timeout_ns);
+    v->busy = true;
+    v->head_len = 0;
+    s->nbusy++;
+    hist_record(s->m.lateness, to_us(now > v->t_due ? now - v->t_due : 0));
+}
+
+/* After a step: on to the next, unless the iteration must stop here. */
+static void next(worker *w, wscen *s, wvu *v, bool abort, uint64_t when, uint64_t now)
+{
+    if (abort)
+        iteration_end(w, s, v, when, false, now);
+    else
+        vu_advance(w, s, v, when, now);
+}
+
+void vu_failed(worker *w, wscen *s, wvu *v, metrics_fail f, uint64_t when, uint64_t now)
+{
+    if (v->busy)
+        s->nbusy--;
+    v->busy = v->pending = false;
+    count_fail(s, &s->m.steps[v->step], f);
+    v->failed = true;
+    next(w, s, v, s->s->steps[v->step].abort_on_fail || v->in_setup, when, now);
+}
+
+void vu_response(worker *w, wscen *s, wvu *v, conn *c, uint64_t now)
+{
+    const plan_scenario *p = s->s;
+    const plan_step *st = &p->steps[v->step];
+    metrics_step *ms = &s->m.steps[v->step];
+    s->nbusy--;
+    v->busy = false;
+    /* Reaped after its deadline but ended after it too: a timeout, as if the worker had woken
+     * exactly then (the arrival stamp says when it really ended). */
+    if (c->t_done - c->t_sent > p->request_timeout_ns) {
+        count_fail(s, ms, METRICS_FAIL_TIMEOUT);
+        v->failed = true;
+        next(w, s, v, st->abort_on_fail || v->in_setup, c->t_done, now);
+        return;
+    }
+    hist_record(ms->latency, to_us(c->t_done - c->t_intended));
+    hist_record(ms->service, to_us(c->t_done - c->t_sent));
+    int status = c->resp.status;
+    metrics_fail f = METRICS_NFAIL;
+    bool abort = false;
+    if (!st->status_checked && !(status >= 200 && status < 400))
+        f = METRICS_FAIL_STATUS;
+    if (st->nchecks || st->nextracts) {
+        check_resp r = {
+            .status = status,
+            .head = v->head_len ? c->keep.spill : NULL,
+            .head_len = v->head_len,
+            .body = st->keep_body ? c->keep.body : NULL,
+            .body_len = st->keep_body ? c->body_len : 0,
+            .body_truncated = c->body_truncated,
+        };
+        for (size_t i = 0; i < st->nchecks; i++) {
+            metrics_check *mc = &s->m.checks[st->check0 + i];
+            if (check_eval(st->checks[i], &r)) {
+                mc->passes++;
+            } else {
+                mc->fails++;
+                if (f == METRICS_NFAIL)
+                    f = METRICS_FAIL_CHECK;
+            }
+        }
+        for (size_t i = 0; i < st->nextracts; i++) {
+            const plan_extract *x = &st->extracts[i];
+            char *dst = v->varbuf + (size_t)x->var * p->max_var;
+            size_t len = 0;
+            if (extract_run(x->rule, w->xs, &r, dst, p->max_var, &len) == 0) {
+                v->vars[x->var] = (tpl_str){dst, (uint32_t)len};
+            } else {
+                /* A value the flow needs is missing: the step fails as a check and the rest of
+                 * the iteration is skipped (its later requests would be built without it). */
+                v->vars[x->var] = (tpl_str){NULL, 0};
+                if (f == METRICS_NFAIL)
+                    f = METRICS_FAIL_CHECK;
+                abort = true;
+            }
+        }
+    }
+    v->head_len = 0;
+    if (f != METRICS_NFAIL) {
+        count_fail(s, ms, f);
+        v->failed = true;
+        abort |= st->abort_on_fail;
+    } else {
+        s->m.c.ok++;
+        ms->ok++;
+    }
+    next(w, s, v, abort || (v->in_setup && v->failed), c->t_done, now);
+}
+
+void vu_interrupt(worker *w, wscen *s, wvu *v)
+{
+    if (v->busy || v->pending) {
+        if (v->busy)
+            s->nbusy--;
+        count_fail(s, &s->m.steps[v->step], METRICS_FAIL_TIMEOUT);
+    }
+    iteration_end(w, s, v, 0, true, 0);
+}
+
+void vu_on_head(void *ctx, conn *c, const char *head, size_t len)
+{
+    worker *w = ctx;
+    wscen *s = &w->sc[c->owner];
+    wvu *v = &s->vu[c->idx - s->first];
+    const plan_scenario *p = s->s;
+    const plan_step *st = &p->steps[v->step];
+    if (v->jar && http1_resp_set_cookie(&c->resp)) {
+        head_iter it;
+        const char *val;
+        size_t vlen;
+        size_t plen = strcspn(st->target, "?{");
+        head_iter_init(&it, head, len);
+        while (head_next(&it, "set-cookie", 10, &val, &vlen))
+            cookie_jar_set(v->jar, p->host, strlen(p->host), st->target, plen, p->tls, val, vlen,
+                           (int64_t)(w->io.now_real / NS_PER_S));
+    }
+    if (st->need_head && len <= c->keep.spill_cap) {
+        if (head != c->keep.spill)
+            memcpy(c->keep.spill, head, len);
+        v->head_len = (uint32_t)len;
+    }
+}

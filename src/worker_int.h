@@ -1,0 +1,150 @@
+/* worker_int: the types worker.c (the loop, schedules, connections) and vu.c (what a VU does
+ * within an iteration) share; not a public header.
+ *
+ * A VU is its connection slot: VU i of a scenario owns connection s->first + i of the worker's
+ * table, one deadline in the worker's heap (a connect or request timeout, or the end of a think
+ * time) and a slice of the scenario's VU block (variables, cookie jar, request buffer, the
+ * spill buffer for response heads and the kept body). */
+#ifndef BLAST_WORKER_INT_H
+#define BLAST_WORKER_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conn.h"
+#include "cookie.h"
+#include "dheap.h"
+#include "extract.h"
+#include "flow.h"
+#include "template.h"
+#include "worker.h"
+
+#define NOT_IDLE UINT32_MAX
+#define VU_SPILL (16u * 1024) /* a response head that spans receives is gathered here */
+
+typedef struct wvu {
+    uint32_t number;     /* the VU's number in its scenario, 1-based ({{ vu }}) */
+    bool active;         /* in an iteration (or its setup) */
+    bool in_setup;       /* running the scenario's setup part */
+    bool setup_done;     /* the setup part has run to its end */
+    bool failed;         /* a request of this iteration failed */
+    bool pending;        /* step is due but waits for the connection */
+    bool thinking;       /* its deadline ends a think time */
+    bool busy;           /* step's request is on the connection */
+    bool restart;        /* its deadline hands it to worker_vu_done (an iteration that ended in the
+                            loop pass it started in: no I/O was waited for) */
+    uint64_t started_at; /* the loop pass (clock reading) its iteration started in */
+    uint32_t step;       /* the step due or in flight */
+    flow_cursor cur;
+    uint64_t iter;   /* iterations this VU has started ({{ iter }} is the current one's) */
+    uint64_t seq;    /* the current iteration's number in the scenario ({{ seq }}) */
+    uint64_t t_iter; /* intended start of the current iteration */
+    uint64_t t_due;  /* intended start of the current step */
+    uint64_t rng;
+    uint32_t head_len; /* bytes of the current response's head kept in spill (0: none) */
+    http1_req req;     /* a request built for this VU (req_build) */
+    tpl_str *vars;     /* into the VU's slice: nvars values */
+    tpl_str *cols;     /* the current data row */
+    char *varbuf;      /* nvars * max_var bytes */
+    cookie_jar *jar;   /* NULL when cookies are off */
+    char *reqbuf;
+    uint32_t reqcap;
+} wvu;
+
+/* One scenario as this worker runs it. */
+typedef struct wscen {
+    const plan_scenario *s;
+    bool vus; /* closed model */
+    plan_share sh;
+    metrics_rec m;
+    uint32_t first, count; /* its slice of the worker's connection table (= its VUs) */
+    wvu *vu;               /* count VUs */
+    uint32_t *idle;        /* arrival model: free VUs whose connection is idle (a stack) */
+    uint32_t nidle;
+    uint32_t nopen; /* connections connecting or connected */
+    uint32_t nconnecting;
+    uint32_t nbusy;   /* requests on connections */
+    uint32_t nactive; /* VUs in an iteration */
+    uint64_t *q;      /* intended starts of arrivals waiting for a VU (a ring) */
+    uint32_t qhead, qlen, qcap;
+    uint64_t k;        /* number of the next arrival */
+    uint64_t next_due; /* absolute time it is due */
+    uint64_t end;      /* absolute time iterations stop being started */
+    uint64_t started;  /* iterations this worker has started ({{ seq }} = started * n + w) */
+    uint64_t rng;
+    uint32_t next_src; /* round robin over source_addresses */
+    tls_ctx *tls;      /* https:// scenarios: this worker's TLS settings and session */
+    bool scheduling;
+    bool keep_any; /* some step keeps heads or bodies, or cookies are on */
+    char *block;   /* the VUs' slices */
+    size_t slot, block_len;
+} wscen;
+
+struct worker {
+    worker_shared *sh;
+    uint32_t index;
+    pthread_t thread;
+    bool started;
+    int err;
+    char errmsg[256];
+    int wakefd;       /* eventfd: written by worker_wake, read through the ring */
+    uint64_t wakebuf; /* the eventfd's counter, read into here */
+    conn_io io;
+    conn *conns;
+    uint32_t *idle_pos; /* per connection: its place in its scenario's idle stack, or NOT_IDLE */
+    uint32_t nconns;
+    dheap timers; /* per connection (= VU): its connect or request timeout, or think end */
+    wscen *sc;
+    size_t nsc;
+    extract_scratch *xs; /* regex match data for extractions and checks */
+    char cookie[4096];   /* the Cookie header being built */
+    uint64_t t0, hard_stop, next_publish, finished;
+};
+
+static inline uint64_t to_us(uint64_t ns)
+{
+    return (ns + 500) / 1000;
+}
+
+static inline void count_fail(wscen *s, metrics_step *st, metrics_fail f)
+{
+    s->m.c.failed++;
+    s->m.c.fail[f]++;
+    st->failed++;
+    st->fail[f]++;
+}
+
+/* A connection's (and its VU's) one deadline; 0 for none. In worker.c. */
+void worker_set_deadline(worker *w, conn *c, uint64_t when);
+/* Sends v's pending step on its idle connection, or opens the connection for it. In worker.c. */
+void worker_vu_connect(worker *w, wscen *s, wvu *v, uint64_t now);
+/* v has ended an iteration (arrival model: it is free again, or takes the next arrival; closed
+ * model: it starts the next one). In worker.c. */
+void worker_vu_done(worker *w, wscen *s, wvu *v, uint64_t now);
+
+/* ---- vu.c ---- */
+
+/* Lays out the scenario's VU block (the caller allocates s->block of s->block_len bytes) and
+ * points each VU at its slice; before the run. */
+size_t vu_slot_size(const plan_scenario *p, uint32_t *reqcap);
+void vu_bind(wscen *s, uint32_t i, uint32_t number);
+/* Points connection c (VU i's) at its VU's spill and body buffers. */
+void vu_bind_conn(wscen *s, uint32_t i, conn *c);
+
+/* Starts an iteration on a free VU, intended to start at due. */
+void vu_start(worker *w, wscen *s, wvu *v, uint64_t due, uint64_t now);
+/* Runs v's flow from where it is (the next step due at `due`) until it sends, thinks or ends. */
+void vu_advance(worker *w, wscen *s, wvu *v, uint64_t due, uint64_t now);
+/* Sends v's step on its idle connection c. */
+void vu_send(worker *w, wscen *s, wvu *v, conn *c, uint64_t now);
+/* The response to v's step ended (c->resp holds it): checks, extraction, accounting, next. */
+void vu_response(worker *w, wscen *s, wvu *v, conn *c, uint64_t now);
+/* v's step failed with class f (the connection, the request or its build): accounting, next.
+ * when: when it failed (the next step is due then). */
+void vu_failed(worker *w, wscen *s, wvu *v, metrics_fail f, uint64_t when, uint64_t now);
+/* The hard stop cuts v's iteration (its request, if any, counted as a timeout). */
+void vu_interrupt(worker *w, wscen *s, wvu *v);
+/* conn_io.on_head: cookies, and the head kept for checks that read it. */
+void vu_on_head(void *ctx, conn *c, const char *head, size_t len);
+
+#endif
