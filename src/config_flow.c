@@ -663,6 +663,12 @@ static bool step_headers(struct build *b, const struct section *sec, plan_step *
         if (h->s[strspn(h->s, " \t")] == '\0')
             continue;
         const char *colon = strchr(h->s, ':');
+        const char *brace = strstr(h->s, "{{");
+        if (brace && (!colon || brace < colon)) {
+            cfg_fail(c, -EINVAL, h->line, sec, "header",
+                     "a header name cannot be a template (only its value)");
+            return false;
+        }
         if (!colon) {
             cfg_fail(c, -EINVAL, h->line, sec, "header",
                      "'%.60s' has no ':' (expected Name: value)", h->s);
@@ -764,7 +770,10 @@ static bool step_rules(struct build *b, const struct section *sec, plan_step *st
             snprintf(name, sizeof name, "%.*s", (int)(eq - it->v.s), it->v.s);
             plan_extract *x = &st->extracts[st->nextracts];
             x->var = (uint32_t)var_index(sc, trim(name));
-            rc = extract_parse(&x->rule, eq + 1, err, sizeof err);
+            const char *src = eq + 1;
+            while (*src == ' ' || *src == '\t')
+                src++; /* columns in messages count from the source's first character */
+            rc = extract_parse(&x->rule, src, err, sizeof err);
             if (rc == 0) {
                 st->nextracts++;
                 need_body |= extract_needs_body(x->rule);
@@ -872,12 +881,6 @@ static bool step_program(struct build *b, const struct section *sec, plan_step *
         if (it->key != K_HEADER || it->v.s[strspn(it->v.s, " \t")] == '\0')
             continue;
         const char *h = st->headers[hi];
-        const char *brace = strstr(h, "{{");
-        if (brace && brace < strchr(h, ':')) {
-            cfg_fail(b->c, -EINVAL, it->v.line, sec, "header",
-                     "a header name cannot be a template (only its value)");
-            return false;
-        }
         if (!compile_tpl(b, sec, "header", it->v.line, h, strlen(h), &st->t_headers[hi]))
             return false;
         literal &= tpl_is_literal(st->t_headers[hi]);
