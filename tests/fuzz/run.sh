@@ -30,8 +30,8 @@ declare -A SRCS=(
     [chunked]="src/http1.c"
     [config]="src/config.c src/value.c src/files.c src/plan.c src/http1.c"
     [values]="src/value.c"
-    [template]="src/template.c"
-    [extract]="src/extract.c src/check.c"
+    [template]="src/template.c src/template_expand.c"
+    [extract]="src/extract.c src/json.c src/check.c"
 )
 declare -A LIBS=(
     [http1]=""
