@@ -9,12 +9,20 @@
  * a connection always leave in request order. Large bodies are generated piecewise as the output
  * buffer drains, never allocated whole.
  *
+ * Request bodies (Content-Length or chunked, decoded incrementally as bytes arrive) are
+ * discarded, counted, or captured into one HB_BODY_MAX buffer per connection. A job that needs
+ * its whole body (a chunked request, an upload chunk, a heartbeat) is the ring's last job and
+ * waits (JF_BODY) until the body ends; so its counters are settled before its answer leaves, and
+ * malformed framing turns it into a closing 400. The /api/v1/ workload routes (uploads, HLS,
+ * login with bearer and cookie checks, browse, agent heartbeats) issue ids from counters, so
+ * "issued" is 1 <= N <= count, and report what they saw in /admin/stats.
+ *
  * Invariants: nothing is allocated per request (buffers grow per connection, geometrically, up to
  * fixed caps); per-connection memory is bounded, because reading stops while the ring is full and
  * rendering stops while OUT_SOFT bytes are unsent, so a client that does not read holds at most
- * ~OUT_MAX + HEAD_MAX bytes and blocks nobody else. A connection is referenced from at most the
- * epoll set, the timer heap, the stall list, the run queue and the all-connections list, and
- * conn_close() unlinks it from every one before freeing it.
+ * ~OUT_MAX + HEAD_MAX (+ HB_BODY_MAX) bytes and blocks nobody else. A connection is referenced
+ * from at most the epoll set, the timer heap, the stall list, the run queue and the
+ * all-connections list, and conn_close() unlinks it from every one before freeing it.
  */
 
 #include <arpa/inet.h>
@@ -42,7 +50,7 @@
 #define OUT_INIT 8192u                     /* initial output buffer */
 #define OUT_SOFT (256u * 1024)             /* stop rendering responses while this much is unsent */
 #define OUT_MAX (OUT_SOFT + 16u * 1024)    /* OUT_SOFT plus the largest single render step */
-#define HEAD_ROOM 512u                     /* largest response head plus a short body */
+#define HEAD_ROOM 2048u                    /* largest response head plus a short body */
 #define RING 64u                           /* pending responses per connection (power of two) */
 #define CHUNK_MAX 4096u                    /* /chunked/N chunk size */
 #define BODY_MAX (64ull * 1024 * 1024)     /* /bytes/N and /chunked/N limit */
@@ -51,22 +59,123 @@
 #define ACCEPT_RETRY_NS (100ull * 1000000) /* retry after EMFILE when no connection closes */
 #define MAX_EVENTS 512
 #define ROUNDS_MAX 32 /* read/write rounds per turn, so one busy client cannot starve the rest */
+#define HB_BODY_MAX 4096u    /* heartbeat request body limit; beyond it: 413 */
+#define CHUNK_LINE_MAX 1024u /* chunk-size line with its extensions; beyond it: 400 */
+#define TRAILER_MAX 8192u    /* trailer section of a chunked request body; beyond it: 400 */
+#define SEGMENT_BYTES 16384u /* HLS segment body */
+#define AGENTS_MAX 99999u    /* heartbeat agent numbers are 00001..99999 */
 
-enum job_kind { JOB_TEXT, JOB_BYTES, JOB_CHUNKED, JOB_STATS, JOB_CONTINUE };
+enum job_kind { JOB_TEXT, JOB_BYTES, JOB_CHUNKED, JOB_STATS, JOB_CONTINUE, JOB_API };
 
 enum job_flag {
     JF_CLOSE = 1,       /* close the connection after this response */
     JF_HEAD = 2,        /* HEAD request: headers only */
     JF_KEEPALIVE10 = 4, /* HTTP/1.0 keep-alive: say so in the response */
     JF_ADMIN = 8,       /* /admin/ paths: not held by a stall, not counted */
+    JF_BODY = 16,       /* not rendered until the request body has been read */
+};
+
+/* The /api/v1/ workload routes; a job's api says which one answers it (API_NONE: the others). */
+enum api {
+    API_NONE,
+    API_INITIATE,
+    API_CHUNK,
+    API_MASTER,
+    API_PLAYLIST,
+    API_SEGMENT, /* a JOB_BYTES job: the generic body generator with its own content type */
+    API_LOGIN,
+    API_ME,
+    API_SESSION,
+    API_SEARCH,
+    API_TRACKS,
+    API_TRACK,
+    API_PRODUCTS,
+    API_ORDERS,
+    API_HEARTBEAT,
+    API_NO_GET,  /* 405 on a GET route */
+    API_NO_POST, /* 405 on a POST route */
+};
+
+/* /admin/stats counters after requests, connections and open, in the order they are printed. */
+enum counter {
+    ST_UPLOADS_INITIATED,
+    ST_CHUNKS_OK,
+    ST_CHUNKS_REJECTED,
+    ST_CHUNK_BODY_BYTES,
+    ST_LOGINS,
+    ST_AUTH_OK,
+    ST_AUTH_REJECTED,
+    ST_SESSION_OK,
+    ST_SESSION_REJECTED,
+    ST_HLS_MASTER,
+    ST_HLS_PLAYLIST,
+    ST_HLS_SEGMENT,
+    ST_SEARCH,
+    ST_TRACKS_LIST,
+    ST_TRACK_DETAIL,
+    ST_PRODUCTS,
+    ST_ORDERS,
+    ST_HEARTBEATS,
+    ST_HEARTBEAT_AGENTS,
+    ST_HEARTBEAT_BAD_BODY,
+    ST_CHUNKED_BODIES,
+    ST_COUNT
+};
+
+static const char *const stat_names[ST_COUNT] = {
+    "uploads_initiated",
+    "chunks_ok",
+    "chunks_rejected",
+    "chunk_body_bytes",
+    "logins",
+    "auth_ok",
+    "auth_rejected",
+    "session_ok",
+    "session_rejected",
+    "hls_master",
+    "hls_playlist",
+    "hls_segment",
+    "search",
+    "tracks_list",
+    "track_detail",
+    "products",
+    "orders",
+    "heartbeats",
+    "heartbeat_agents",
+    "heartbeat_bad_body",
+    "chunked_bodies",
+};
+
+/* What follows the current request head on the wire. */
+enum in_body { IN_NONE, IN_LENGTH, IN_CHUNKED };
+
+/* Where request body bytes go. */
+enum sink { SINK_DISCARD, SINK_COUNT, SINK_CAPTURE };
+
+/* Chunked request body decoder states (RFC 9112 7.1); framing is CRLF, strictly. */
+enum chunk_state {
+    CH_SIZE0,   /* first hex digit of a chunk-size line */
+    CH_SIZE,    /* more hex digits */
+    CH_BWS,     /* blanks after the size: only more of them or ';' may follow */
+    CH_EXT,     /* chunk extensions, up to CR */
+    CH_SIZE_LF, /* LF ending the chunk-size line */
+    CH_DATA,    /* chunk data; conn->discard bytes left */
+    CH_DATA_CR, /* CRLF after the chunk data */
+    CH_DATA_LF,
+    CH_TR_LINE, /* start of a trailer field line, or the CR of the final empty line */
+    CH_TR_NAME,
+    CH_TR_VALUE,
+    CH_TR_LF,
+    CH_END_LF, /* LF of the final empty line */
 };
 
 struct job {
     uint64_t ready_at; /* CLOCK_MONOTONIC ns before which it must not be rendered */
-    uint64_t n;        /* body length for JOB_BYTES and JOB_CHUNKED */
+    uint64_t n;        /* body length for JOB_BYTES and JOB_CHUNKED; the id for JOB_API */
     uint16_t status;
     uint8_t kind;
     uint8_t flags;
+    uint8_t api; /* enum api */
 };
 
 struct link {
@@ -94,7 +203,15 @@ struct conn {
     int32_t heap_idx; /* position in the timer heap, -1 when not there */
     uint64_t deadline;
     uint64_t work;       /* bumped on every step that changes state; drives conn_process */
-    uint64_t discard;    /* request body bytes still to skip */
+    uint8_t bmode;       /* enum in_body: the body being read, if any */
+    uint8_t bsink;       /* enum sink: where its bytes go */
+    uint8_t cstate;      /* enum chunk_state */
+    bool body_job;       /* the ring's last job waits for this body (JF_BODY) */
+    bool body_close;     /* ... and closes the connection once answered */
+    uint32_t cline;      /* bytes of the current chunk-size line, or of the trailer section */
+    uint64_t discard;    /* IN_LENGTH: body bytes left; IN_CHUNKED: size, then bytes left */
+    uint64_t body_len;   /* body bytes decoded so far */
+    char *cap;           /* captured body (HB_BODY_MAX), allocated on first need, kept */
     uint64_t stream_off; /* body bytes of the head job already rendered */
     char *in;
     uint32_t in_cap, in_len, in_off;
@@ -113,6 +230,8 @@ static struct server {
     uint64_t now;         /* CLOCK_MONOTONIC ns, refreshed after every epoll wait */
     uint64_t stall_until; /* responses outside /admin/ are held until then */
     uint64_t requests, connections, open;
+    uint64_t stat[ST_COUNT];
+    uint8_t agents_seen[AGENTS_MAX / 8 + 1]; /* bit n: agent n has sent a heartbeat */
     bool accept_pending; /* the listener edge fired and accept has not yet seen EAGAIN */
     bool accept_paused;  /* out of descriptors: wait for a close or accept_retry_at */
     uint64_t accept_retry_at;
@@ -356,19 +475,26 @@ static const char *reason(unsigned status)
 
 enum body_framing { BODY_LENGTH, BODY_CHUNKED, BODY_NONE };
 
-/* Renders a response head; at most ~200 bytes, well inside HEAD_ROOM. */
+static const char *const ctypes[] = {"text/plain", "application/json",
+                                     "application/vnd.apple.mpegurl", "video/mp2t"};
+
+enum ctype { CT_TEXT, CT_JSON, CT_M3U8, CT_MP2T };
+
+/*
+ * Renders a response head with extra header lines x[0..xn) (each ending in CRLF); at most
+ * ~200 + xn bytes, well inside HEAD_ROOM.
+ */
 static char *put_head(char *p, unsigned status, unsigned flags, enum body_framing framing,
-                      uint64_t len, bool json)
+                      uint64_t len, enum ctype ct, const char *x, size_t xn)
 {
     const char *r = reason(status);
     p = PUTS(p, "HTTP/1.1 ");
     p = put_u64(p, status);
     *p++ = ' ';
     p = put(p, r, strlen(r));
-    if (json)
-        p = PUTS(p, "\r\nContent-Type: application/json\r\n");
-    else
-        p = PUTS(p, "\r\nContent-Type: text/plain\r\n");
+    p = PUTS(p, "\r\nContent-Type: ");
+    p = put(p, ctypes[ct], strlen(ctypes[ct]));
+    p = PUTS(p, "\r\n");
     if (framing == BODY_LENGTH) {
         p = PUTS(p, "Content-Length: ");
         p = put_u64(p, len);
@@ -376,6 +502,7 @@ static char *put_head(char *p, unsigned status, unsigned flags, enum body_framin
     } else if (framing == BODY_CHUNKED) {
         p = PUTS(p, "Transfer-Encoding: chunked\r\n");
     }
+    p = put(p, x, xn);
     if (flags & JF_CLOSE)
         p = PUTS(p, "Connection: close\r\n");
     else if (flags & JF_KEEPALIVE10)
@@ -432,6 +559,128 @@ static const char OK_RESPONSE[] = "HTTP/1.1 200 OK\r\n"
                                   "\r\n"
                                   "ok\n";
 
+static const char HLS_MASTER[] = "#EXTM3U\n"
+                                 "#EXT-X-VERSION:3\n"
+                                 "#EXT-X-STREAM-INF:BANDWIDTH=256000,CODECS=\"mp4a.40.2\"\n"
+                                 "256k/playlist.m3u8\n";
+
+static const char HLS_PLAYLIST[] = "#EXTM3U\n"
+                                   "#EXT-X-VERSION:3\n"
+                                   "#EXT-X-TARGETDURATION:10\n"
+                                   "#EXT-X-MEDIA-SEQUENCE:0\n"
+                                   "#EXT-X-PLAYLIST-TYPE:VOD\n"
+                                   "#EXTINF:10.0,\nsegment-0.ts\n"
+                                   "#EXTINF:10.0,\nsegment-1.ts\n"
+                                   "#EXTINF:10.0,\nsegment-2.ts\n"
+                                   "#EXTINF:10.0,\nsegment-3.ts\n"
+                                   "#EXT-X-ENDLIST\n";
+
+static const char SEARCH_BODY[] = "{\"results\":["
+                                  "{\"id\":1,\"title\":\"Track 1\",\"artist\":\"Artist 1\"},"
+                                  "{\"id\":2,\"title\":\"Track 2\",\"artist\":\"Artist 2\"},"
+                                  "{\"id\":3,\"title\":\"Track 3\",\"artist\":\"Artist 3\"}]}";
+
+static const char TRACKS_BODY[] = "[{\"id\":1,\"title\":\"Track 1\",\"duration_s\":180},"
+                                  "{\"id\":2,\"title\":\"Track 2\",\"duration_s\":200},"
+                                  "{\"id\":3,\"title\":\"Track 3\",\"duration_s\":220}]";
+
+static const char PRODUCTS_BODY[] = "[{\"id\":1,\"name\":\"Product 1\",\"price_cents\":999},"
+                                    "{\"id\":2,\"name\":\"Product 2\",\"price_cents\":1999},"
+                                    "{\"id\":3,\"name\":\"Product 3\",\"price_cents\":2999}]";
+
+static const char UNAUTHORIZED[] = "{\"error\":\"unauthorized\"}";
+
+_Static_assert(sizeof(HLS_PLAYLIST) < 400 && sizeof(SEARCH_BODY) < 400 &&
+                   sizeof(PRODUCTS_BODY) < 400 && sizeof(TRACKS_BODY) < 400,
+               "render_api's body buffer holds every fixed body");
+
+/* Renders a JOB_API response: JSON or a playlist, at most ~450 bytes of body. */
+static char *render_api(const struct job *j, char *p)
+{
+    char body[512], extra[96];
+    char *b = body, *x = extra;
+    enum ctype ct = CT_JSON;
+    bool ok = j->status == 200;
+    switch (j->api) {
+    case API_INITIATE:
+        b = PUTS(b, "{\"data\":{\"upload_id\":\"up-");
+        b = put_u64(b, j->n);
+        b = PUTS(b, "\"}}");
+        break;
+    case API_CHUNK:
+        b = ok ? PUTS(b, "{\"ok\":true}") : PUTS(b, "{\"error\":\"unknown upload id\"}");
+        break;
+    case API_MASTER:
+        ct = CT_M3U8;
+        b = PUTS(b, HLS_MASTER);
+        break;
+    case API_PLAYLIST:
+        ct = CT_M3U8;
+        b = PUTS(b, HLS_PLAYLIST);
+        break;
+    case API_LOGIN:
+        b = PUTS(b, "{\"tokens\":{\"accessToken\":\"tok-");
+        b = put_u64(b, j->n);
+        b = PUTS(b, "\",\"refreshToken\":\"ref-");
+        b = put_u64(b, j->n);
+        b = PUTS(b, "\"}}");
+        x = PUTS(x, "Set-Cookie: session=s-");
+        x = put_u64(x, j->n);
+        x = PUTS(x, "; Path=/; HttpOnly\r\n");
+        break;
+    case API_ME:
+    case API_SESSION:
+        if (!ok) {
+            /* RFC 9110 11.6.1: a 401 names the scheme it wants. */
+            x = PUTS(x, "WWW-Authenticate: Bearer\r\n");
+            b = PUTS(b, UNAUTHORIZED);
+            break;
+        }
+        b = PUTS(b, "{\"user\":\"u-");
+        b = put_u64(b, j->n);
+        if (j->api == API_SESSION) {
+            b = PUTS(b, "\",\"session\":\"s-");
+            b = put_u64(b, j->n);
+        }
+        b = PUTS(b, "\"}");
+        break;
+    case API_SEARCH:
+        b = PUTS(b, SEARCH_BODY);
+        break;
+    case API_TRACKS:
+        b = PUTS(b, TRACKS_BODY);
+        break;
+    case API_TRACK:
+        b = PUTS(b, "{\"id\":");
+        b = put_u64(b, j->n);
+        b = PUTS(b, ",\"title\":\"Track ");
+        b = put_u64(b, j->n);
+        b = PUTS(b, "\",\"duration_s\":180,\"hls\":\"hls/master.m3u8\"}");
+        break;
+    case API_PRODUCTS:
+        b = PUTS(b, PRODUCTS_BODY);
+        break;
+    case API_ORDERS:
+        b = PUTS(b, "{\"error\":\"unknown product\"}");
+        break;
+    case API_HEARTBEAT:
+        if (ok)
+            b = PUTS(b, "{\"status\":\"ok\"}");
+        else if (j->status == 413)
+            b = PUTS(b, "{\"error\":\"body too large\"}");
+        else
+            b = PUTS(b, "{\"error\":\"unknown agent\"}");
+        break;
+    default: /* API_NO_GET, API_NO_POST */
+        x = j->api == API_NO_GET ? PUTS(x, "Allow: GET, HEAD\r\n") : PUTS(x, "Allow: POST\r\n");
+        b = PUTS(b, "{\"error\":\"method not allowed\"}");
+        break;
+    }
+    p = put_head(p, j->status, j->flags, BODY_LENGTH, (uint64_t)(b - body), ct, extra,
+                 (size_t)(x - extra));
+    return j->flags & JF_HEAD ? p : put(p, body, (size_t)(b - body));
+}
+
 /* Renders the head (and a short body) of job j at p; returns the new end. */
 static char *render_start(const struct job *j, char *p)
 {
@@ -440,18 +689,31 @@ static char *render_start(const struct job *j, char *p)
     case JOB_CONTINUE:
         return PUTS(p, "HTTP/1.1 100 Continue\r\n\r\n");
     case JOB_BYTES:
-        return put_head(p, j->status, j->flags, BODY_LENGTH, j->n, false);
+        return put_head(p, j->status, j->flags, BODY_LENGTH, j->n,
+                        j->api == API_SEGMENT ? CT_MP2T : CT_TEXT, "", 0);
     case JOB_CHUNKED:
-        return put_head(p, j->status, j->flags, BODY_CHUNKED, 0, false);
+        return put_head(p, j->status, j->flags, BODY_CHUNKED, 0, CT_TEXT, "", 0);
     case JOB_STATS: {
-        char body[160];
-        int n =
-            snprintf(body, sizeof(body), "{\"requests\":%llu,\"connections\":%llu,\"open\":%llu}\n",
-                     (unsigned long long)srv.requests, (unsigned long long)srv.connections,
-                     (unsigned long long)srv.open);
-        p = put_head(p, 200, j->flags, BODY_LENGTH, (uint64_t)n, true);
-        return head ? p : put(p, body, (size_t)n);
+        /* Worst case: 24 entries of name, punctuation and 20 digits, about 850 bytes. */
+        char body[1024];
+        char *b = PUTS(body, "{\"requests\":");
+        b = put_u64(b, srv.requests);
+        b = PUTS(b, ",\"connections\":");
+        b = put_u64(b, srv.connections);
+        b = PUTS(b, ",\"open\":");
+        b = put_u64(b, srv.open);
+        for (unsigned i = 0; i < ST_COUNT; i++) {
+            b = PUTS(b, ",\"");
+            b = put(b, stat_names[i], strlen(stat_names[i]));
+            b = PUTS(b, "\":");
+            b = put_u64(b, srv.stat[i]);
+        }
+        b = PUTS(b, "}\n");
+        p = put_head(p, 200, j->flags, BODY_LENGTH, (uint64_t)(b - body), CT_JSON, "", 0);
+        return head ? p : put(p, body, (size_t)(b - body));
     }
+    case JOB_API:
+        return render_api(j, p);
     default:
         break;
     }
@@ -459,9 +721,9 @@ static char *render_start(const struct job *j, char *p)
     if (j->status == 200 && (j->flags & ~JF_ADMIN) == 0)
         return PUTS(p, OK_RESPONSE);
     if (j->status == 204 || j->status == 304)
-        return put_head(p, j->status, j->flags, BODY_NONE, 0, false);
+        return put_head(p, j->status, j->flags, BODY_NONE, 0, CT_TEXT, "", 0);
     if (j->status == 205)
-        return put_head(p, j->status, j->flags, BODY_LENGTH, 0, false);
+        return put_head(p, j->status, j->flags, BODY_LENGTH, 0, CT_TEXT, "", 0);
     char body[64];
     char *b = body;
     if (j->status == 200) {
@@ -473,7 +735,7 @@ static char *render_start(const struct job *j, char *p)
         b = put(b, r, strlen(r));
         *b++ = '\n';
     }
-    p = put_head(p, j->status, j->flags, BODY_LENGTH, (uint64_t)(b - body), false);
+    p = put_head(p, j->status, j->flags, BODY_LENGTH, (uint64_t)(b - body), CT_TEXT, "", 0);
     return head ? p : put(p, body, (size_t)(b - body));
 }
 
@@ -534,6 +796,8 @@ static int conn_pump(struct conn *c)
         const struct job *j = &c->jobs[c->jhead];
         int rc;
         if (!c->streaming) {
+            if (j->flags & JF_BODY)
+                return 0; /* body_done or body_fail releases it as more input arrives */
             if (j->ready_at > srv.now)
                 return timer_set(c, j->ready_at);
             if (!(j->flags & JF_ADMIN) && srv.stall_until > srv.now) {
@@ -621,6 +885,7 @@ static struct job *job_push(struct conn *c, enum job_kind kind, unsigned status,
     j->status = (uint16_t)status;
     j->kind = (uint8_t)kind;
     j->flags = (uint8_t)flags;
+    j->api = API_NONE;
     if (flags & JF_CLOSE)
         c->done_reading = true;
     c->work++;
@@ -629,12 +894,97 @@ static struct job *job_push(struct conn *c, enum job_kind kind, unsigned status,
 
 /*
  * A request we cannot frame: answer status and close, since the next request cannot be found.
- * Returns 0, the body length left to discard, for parse_request's convenience.
+ * Returns -EPROTO, for parse_request's convenience.
  */
-static uint64_t reject(struct conn *c, unsigned status)
+static int reject(struct conn *c, unsigned status)
 {
     job_push(c, JOB_TEXT, status, JF_CLOSE);
+    return -EPROTO;
+}
+
+/*
+ * The N of an id "<tag>N" in s[0..n) when N is canonical decimal (no sign, no leading zero) and
+ * 1 <= N <= issued; else 0. Ids are issued by counting, so this is the whole "was it issued" test.
+ */
+static uint64_t issued_id(const char *s, size_t n, const char *tag, uint64_t issued)
+{
+    size_t r;
+    uint64_t v;
+    if (!has_prefix(s, n, tag, &r) || r == n || s[r] == '0' ||
+        !parse_num(s + r, n - r, 1ull << 62, &v))
+        return 0;
+    return v <= issued ? v : 0;
+}
+
+/* The login number of an "Authorization: Bearer tok-N" value, 0 unless N was issued. */
+static uint64_t bearer_id(const char *v, size_t n)
+{
+    size_t i = 0;
+    while (i < n && v[i] != ' ')
+        i++;
+    if (!token_eq(v, i, "bearer")) /* RFC 9110 11.1: the scheme is case-insensitive */
+        return 0;
+    while (i < n && v[i] == ' ')
+        i++;
+    return issued_id(v + i, n - i, "tok-", srv.stat[ST_LOGINS]);
+}
+
+/* The login number of the first issued "session=s-N" among "; "-separated cookies, or 0. */
+static uint64_t session_id(const char *v, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        while (i < n && (v[i] == ' ' || v[i] == ';'))
+            i++;
+        size_t start = i;
+        while (i < n && v[i] != ';')
+            i++;
+        size_t r;
+        if (has_prefix(v + start, i - start, "session=", &r)) {
+            uint64_t id = issued_id(v + start + r, i - start - r, "s-", srv.stat[ST_LOGINS]);
+            if (id)
+                return id;
+        }
+    }
     return 0;
+}
+
+/* What the Transfer-Encoding field lines of one request said, summed over all of them. */
+struct te {
+    bool seen;
+    bool bad;         /* an element that is not a coding token (with optional parameters) */
+    unsigned chunked; /* plain "chunked" elements */
+    unsigned other;   /* any other coding, or chunked with parameters */
+};
+
+/* Adds the comma-separated codings of one field value v[0..n) to *t. */
+static void te_scan(struct te *t, const char *v, size_t n)
+{
+    size_t i = 0;
+    t->seen = true;
+    while (i < n) {
+        while (i < n && (v[i] == ',' || v[i] == ' ' || v[i] == '\t'))
+            i++;
+        if (i == n)
+            break;
+        size_t start = i;
+        while (i < n && is_tchar((unsigned char)v[i]))
+            i++;
+        size_t tlen = i - start;
+        while (i < n && (v[i] == ' ' || v[i] == '\t'))
+            i++;
+        bool params = i < n && v[i] == ';';
+        if (tlen == 0 || (i < n && v[i] != ',' && !params)) {
+            t->bad = true;
+            return;
+        }
+        if (!params && token_eq(v + start, tlen, "chunked"))
+            t->chunked++;
+        else
+            t->other++;
+        while (i < n && v[i] != ',')
+            i++;
+    }
 }
 
 /* Fills in job j from the request path (query already stripped). */
@@ -681,6 +1031,251 @@ static void route(struct job *j, const char *path, size_t n)
         } else {
             j->status = 404;
         }
+    }
+}
+
+/* ---- /api/v1/ workload routes ---- */
+
+/* The request as the routes see it: method, path without its query, and what headers named. */
+struct req {
+    const char *method, *path;
+    size_t mlen, plen;
+    uint64_t clen;
+    bool chunked;
+    uint64_t upload_n, bearer_n, session_n; /* issued ids the headers name; 0: none */
+};
+
+#define SEG_MAX 6
+
+struct seg {
+    const char *s;
+    size_t n;
+};
+
+/* Splits p[0..n) at '/' into segs; returns the count, or 0 for an empty segment or too many. */
+static unsigned split_path(const char *p, size_t n, struct seg *segs)
+{
+    unsigned k = 0;
+    size_t i = 0;
+    for (;;) {
+        size_t start = i;
+        while (i < n && p[i] != '/')
+            i++;
+        if (i == start || k == SEG_MAX)
+            return 0;
+        segs[k].s = p + start;
+        segs[k++].n = i - start;
+        if (i == n)
+            return k;
+        i++;
+    }
+}
+
+/*
+ * Whether segs match pattern pat: '/'-separated literal segments, "*" for any segment, and one
+ * '#' inside a segment for a decimal number (its value goes to *num).
+ */
+static bool seg_match(const char *pat, const struct seg *segs, unsigned nseg, uint64_t *num)
+{
+    unsigned k = 0;
+    while (*pat) {
+        const char *e = strchr(pat, '/');
+        size_t pl = e ? (size_t)(e - pat) : strlen(pat);
+        if (k == nseg)
+            return false;
+        const struct seg *g = &segs[k++];
+        const char *hash = memchr(pat, '#', pl);
+        if (pl == 1 && *pat == '*') {
+            /* any segment */
+        } else if (hash) {
+            size_t pre = (size_t)(hash - pat), suf = pl - pre - 1;
+            if (g->n <= pre + suf || memcmp(g->s, pat, pre) != 0 ||
+                memcmp(g->s + g->n - suf, hash + 1, suf) != 0 ||
+                !parse_num(g->s + pre, g->n - pre - suf, 1ull << 62, num))
+                return false;
+        } else if (g->n != pl || memcmp(g->s, pat, pl) != 0) {
+            return false;
+        }
+        pat += pl;
+        if (*pat == '/')
+            pat++;
+    }
+    return k == nseg;
+}
+
+static const struct api_route {
+    const char *pat; /* below /api/v1/ */
+    bool post;       /* POST only; otherwise GET and HEAD */
+    uint8_t api;
+} api_routes[] = {
+    {"tracks/upload/initiate", true, API_INITIATE},
+    {"tracks/upload/chunk", true, API_CHUNK},
+    {"tracks/*/hls/master.m3u8", false, API_MASTER},
+    {"tracks/*/hls/*/playlist.m3u8", false, API_PLAYLIST},
+    {"tracks/*/hls/*/segment-#.ts", false, API_SEGMENT},
+    {"tracks", false, API_TRACKS},
+    {"tracks/*", false, API_TRACK},
+    {"auth/login", true, API_LOGIN},
+    {"me", false, API_ME},
+    {"session", false, API_SESSION},
+    {"search", false, API_SEARCH},
+    {"marketplace/products", false, API_PRODUCTS},
+    {"marketplace/orders", true, API_ORDERS},
+    {"agents/*/heartbeat", true, API_HEARTBEAT},
+};
+
+/* Counted when answered, for the routes that have just one counter. */
+static const int8_t api_stat[] = {
+    [API_MASTER] = ST_HLS_MASTER, [API_PLAYLIST] = ST_HLS_PLAYLIST, [API_SEGMENT] = ST_HLS_SEGMENT,
+    [API_SEARCH] = ST_SEARCH,     [API_TRACKS] = ST_TRACKS_LIST,    [API_TRACK] = ST_TRACK_DETAIL,
+    [API_PRODUCTS] = ST_PRODUCTS, [API_ORDERS] = ST_ORDERS,
+};
+
+/* The agent number of "ag-loadtest-NNNNN" (exactly five digits, 00001..99999), or 0. */
+static uint64_t agent_id(const struct seg *g)
+{
+    size_t r;
+    uint64_t v;
+    if (!has_prefix(g->s, g->n, "ag-loadtest-", &r) || g->n - r != 5 ||
+        !parse_num(g->s + r, 5, AGENTS_MAX, &v))
+        return 0;
+    return v;
+}
+
+/*
+ * Fills in job j for an /api/v1/ workload route and says where its body goes. Returns false for
+ * any other path, which then behaves as before these routes existed.
+ */
+static bool api_route(struct job *j, const struct req *r, enum sink *sink)
+{
+    size_t pre;
+    struct seg segs[SEG_MAX];
+    if (!has_prefix(r->path, r->plen, "/api/v1/", &pre))
+        return false;
+    unsigned nseg = split_path(r->path + pre, r->plen - pre, segs);
+    const struct api_route *rt = NULL;
+    uint64_t num = 0;
+    for (size_t i = 0; nseg && i < sizeof(api_routes) / sizeof(api_routes[0]); i++) {
+        if (seg_match(api_routes[i].pat, segs, nseg, &num)) {
+            rt = &api_routes[i];
+            break;
+        }
+    }
+    if (!rt)
+        return false;
+    /* Heartbeats for other ids (ag-00001 in the demo and older tests) keep the catch-all 200. */
+    if (rt->api == API_HEARTBEAT && !has_prefix(segs[1].s, segs[1].n, "ag-loadtest-", &pre))
+        return false;
+    j->kind = JOB_API;
+    j->api = rt->api;
+    bool is_post = r->mlen == 4 && memcmp(r->method, "POST", 4) == 0;
+    bool is_get = (r->mlen == 3 && memcmp(r->method, "GET", 3) == 0) || (j->flags & JF_HEAD);
+    if (rt->post ? !is_post : !is_get) {
+        j->api = rt->post ? API_NO_POST : API_NO_GET;
+        j->status = 405;
+        return true;
+    }
+    switch (rt->api) {
+    case API_CHUNK:
+        j->status = r->upload_n ? 200 : 404;
+        *sink = SINK_COUNT;
+        break;
+    case API_ME:
+        j->n = r->bearer_n;
+        j->status = j->n ? 200 : 401;
+        break;
+    case API_SESSION:
+        j->n = r->session_n;
+        j->status = j->n ? 200 : 401;
+        break;
+    case API_SEGMENT:
+        j->kind = JOB_BYTES;
+        j->n = SEGMENT_BYTES;
+        break;
+    case API_TRACK:
+        if (!parse_num(segs[1].s, segs[1].n, 1ull << 62, &j->n))
+            j->n = 0;
+        break;
+    case API_ORDERS:
+        j->status = 400;
+        break;
+    case API_HEARTBEAT:
+        j->n = agent_id(&segs[1]);
+        if (!j->n) {
+            j->status = 404;
+        } else if (!r->chunked && r->clen > HB_BODY_MAX) {
+            /* Closing: a client that waits for 100 Continue would never send this body. */
+            j->status = 413;
+            j->flags |= JF_CLOSE;
+        } else {
+            *sink = SINK_CAPTURE;
+        }
+        break;
+    default:
+        break;
+    }
+    return true;
+}
+
+/* Counts an accepted heartbeat: its body must name the agent of its path. */
+static void heartbeat_commit(const struct conn *c, const struct job *j)
+{
+    char want[40];
+    char *w = PUTS(want, "\"hostname\":\"loadtest-");
+    for (uint64_t d = 10000; d; d /= 10)
+        *w++ = (char)('0' + j->n / d % 10);
+    *w++ = '.';
+    srv.stat[ST_HEARTBEATS]++;
+    if (!c->cap || !memmem(c->cap, c->body_len, want, (size_t)(w - want)))
+        srv.stat[ST_HEARTBEAT_BAD_BODY]++;
+    uint8_t bit = (uint8_t)(1u << (j->n & 7));
+    if (!(srv.agents_seen[j->n >> 3] & bit)) {
+        srv.agents_seen[j->n >> 3] |= bit;
+        srv.stat[ST_HEARTBEAT_AGENTS]++;
+    }
+}
+
+/*
+ * Settles what job j's answer depends on and counts it: ids are issued here, so a login whose
+ * body is still arriving has no token yet. Runs once per job, when its body (if any) is read.
+ */
+static void api_commit(const struct conn *c, struct job *j)
+{
+    bool ok = j->status == 200;
+    switch (j->api) {
+    case API_NONE:
+    case API_NO_GET:
+    case API_NO_POST:
+        break;
+    case API_INITIATE:
+        j->n = ++srv.stat[ST_UPLOADS_INITIATED];
+        break;
+    case API_LOGIN:
+        j->n = ++srv.stat[ST_LOGINS];
+        break;
+    case API_CHUNK:
+        srv.stat[ok ? ST_CHUNKS_OK : ST_CHUNKS_REJECTED]++;
+        break;
+    case API_ME:
+        srv.stat[ok ? ST_AUTH_OK : ST_AUTH_REJECTED]++;
+        break;
+    case API_SESSION:
+        srv.stat[ok ? ST_SESSION_OK : ST_SESSION_REJECTED]++;
+        break;
+    case API_HEARTBEAT:
+        if (ok)
+            heartbeat_commit(c, j);
+        break;
+    case API_MASTER:
+    case API_PLAYLIST:
+    case API_SEGMENT:
+    case API_SEARCH:
+    case API_TRACKS:
+    case API_TRACK:
+    case API_PRODUCTS:
+    case API_ORDERS:
+        srv.stat[api_stat[j->api]]++;
+        break;
     }
 }
 
@@ -735,11 +1330,207 @@ static uint32_t head_end(struct conn *c)
     return 0;
 }
 
+/* ---- request bodies ---- */
+
+static void body_reset(struct conn *c)
+{
+    c->bmode = IN_NONE;
+    c->bsink = SINK_DISCARD;
+    c->cstate = CH_SIZE0;
+    c->body_job = c->body_close = false;
+    c->cline = 0;
+    c->discard = c->body_len = 0;
+}
+
+/* The job waiting for the body being read: the ring's last, since nothing is parsed after it. */
+static struct job *body_waiter(struct conn *c)
+{
+    return &c->jobs[(c->jhead + c->jcount - 1) & (RING - 1)];
+}
+
+/* The body cannot be read (bad framing, too large, cut short): answer status and close. */
+static void body_fail(struct conn *c, unsigned status)
+{
+    struct job *j = body_waiter(c);
+    j->kind = status == 413 ? JOB_API : JOB_TEXT;
+    j->api = status == 413 ? API_HEARTBEAT : API_NONE;
+    j->status = (uint16_t)status;
+    j->flags = (uint8_t)(JF_CLOSE | (j->flags & (JF_ADMIN | JF_HEAD)));
+    body_reset(c);
+    c->done_reading = true;
+    c->work++;
+}
+
+static void body_done(struct conn *c)
+{
+    if (c->body_job) {
+        struct job *j = body_waiter(c);
+        j->flags &= (uint8_t)~JF_BODY;
+        if (c->body_close) {
+            j->flags |= JF_CLOSE;
+            c->done_reading = true;
+        }
+        api_commit(c, j);
+    }
+    body_reset(c);
+    c->work++;
+}
+
+/* Hands k decoded body bytes to the sink. Returns false when the body must be refused. */
+static bool body_sink(struct conn *c, const char *p, uint32_t k)
+{
+    if (c->bsink == SINK_CAPTURE) {
+        if (k > HB_BODY_MAX - c->body_len) {
+            body_fail(c, 413);
+            return false;
+        }
+        memcpy(c->cap + c->body_len, p, k);
+    } else if (c->bsink == SINK_COUNT) {
+        srv.stat[ST_CHUNK_BODY_BYTES] += k;
+    }
+    c->body_len += k;
+    return true;
+}
+
+static int hex_value(unsigned char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    ch |= 0x20;
+    return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+static bool is_ctl(unsigned char ch)
+{
+    return (ch < 0x20 && ch != '\t') || ch == 0x7f;
+}
+
 /*
- * Parses one complete request head h[0..n) and queues its response. Returns the Content-Length
- * to discard (0 when none or when the request was rejected).
+ * Advances the chunked decoder over one framing byte (anything but chunk data). Returns 0 to go
+ * on, 1 when the body (with its trailer section) is complete, -1 for malformed framing.
  */
-static uint64_t parse_request(struct conn *c, const char *h, uint32_t n)
+static int chunk_byte(struct conn *c, unsigned char ch)
+{
+    if (c->cstate <= CH_EXT && ++c->cline > CHUNK_LINE_MAX)
+        return -1;
+    if (c->cstate >= CH_TR_LINE && ++c->cline > TRAILER_MAX)
+        return -1;
+    switch (c->cstate) {
+    case CH_SIZE0:
+    case CH_SIZE: {
+        int v = hex_value(ch);
+        if (v >= 0) {
+            if (c->discard >> 58) /* 2^62 and more: the Content-Length bound, no overflow */
+                return -1;
+            c->discard = c->discard << 4 | (uint64_t)v;
+            c->cstate = CH_SIZE;
+        } else if (c->cstate == CH_SIZE0) {
+            return -1;
+        } else if (ch == ';') {
+            c->cstate = CH_EXT;
+        } else if (ch == ' ' || ch == '\t') {
+            c->cstate = CH_BWS;
+        } else if (ch == '\r') {
+            c->cstate = CH_SIZE_LF;
+        } else {
+            return -1;
+        }
+        return 0;
+    }
+    case CH_BWS:
+        if (ch == ';')
+            c->cstate = CH_EXT;
+        else if (ch != ' ' && ch != '\t')
+            return -1;
+        return 0;
+    case CH_EXT:
+        if (ch == '\r')
+            c->cstate = CH_SIZE_LF;
+        else if (is_ctl(ch))
+            return -1;
+        return 0;
+    case CH_SIZE_LF:
+        if (ch != '\n')
+            return -1;
+        c->cline = 0;
+        c->cstate = c->discard ? CH_DATA : CH_TR_LINE;
+        return 0;
+    case CH_DATA_CR:
+        if (ch != '\r')
+            return -1;
+        c->cstate = CH_DATA_LF;
+        return 0;
+    case CH_DATA_LF:
+        if (ch != '\n')
+            return -1;
+        c->cstate = CH_SIZE0;
+        return 0;
+    case CH_TR_LINE:
+        if (ch == '\r')
+            c->cstate = CH_END_LF;
+        else if (is_tchar(ch))
+            c->cstate = CH_TR_NAME;
+        else
+            return -1; /* also obsolete line folding */
+        return 0;
+    case CH_TR_NAME:
+        if (ch == ':')
+            c->cstate = CH_TR_VALUE;
+        else if (!is_tchar(ch))
+            return -1;
+        return 0;
+    case CH_TR_VALUE:
+        if (ch == '\r')
+            c->cstate = CH_TR_LF;
+        else if (is_ctl(ch))
+            return -1;
+        return 0;
+    case CH_TR_LF:
+        if (ch != '\n')
+            return -1;
+        c->cstate = CH_TR_LINE;
+        return 0;
+    case CH_END_LF:
+        return ch == '\n' ? 1 : -1;
+    default: /* CH_DATA: never handed to this function */
+        return -1;
+    }
+}
+
+/* Consumes buffered body bytes: a run of data, or framing up to the next data or the end. */
+static void body_step(struct conn *c)
+{
+    const char *p = c->in + c->in_off;
+    uint32_t avail = c->in_len - c->in_off;
+    c->work++;
+    if (c->bmode == IN_LENGTH || c->cstate == CH_DATA) {
+        uint32_t k = c->discard < avail ? (uint32_t)c->discard : avail;
+        c->in_off += k;
+        c->discard -= k;
+        if (!body_sink(c, p, k) || c->discard)
+            return;
+        if (c->bmode == IN_LENGTH)
+            body_done(c);
+        else
+            c->cstate = CH_DATA_CR;
+        return;
+    }
+    uint32_t i = 0;
+    int rc = 0;
+    while (i < avail && c->cstate != CH_DATA && rc == 0)
+        rc = chunk_byte(c, (unsigned char)p[i++]);
+    c->in_off += i;
+    if (rc < 0)
+        body_fail(c, 400);
+    else if (rc > 0)
+        body_done(c);
+}
+
+/*
+ * Parses one complete request head h[0..n), queues its response and sets up the reading of its
+ * body. Returns 0, or -EPROTO when the request was refused with a closing answer.
+ */
+static int parse_request(struct conn *c, const char *h, uint32_t n)
 {
     const char *p = h, *e = h + n;
     const char *m = p;
@@ -765,9 +1556,10 @@ static uint64_t parse_request(struct conn *c, const char *h, uint32_t n)
         return reject(c, 400);
     p++;
 
-    bool conn_close = false, conn_keepalive = false, chunked = false, expect = false;
+    bool conn_close = false, conn_keepalive = false, expect = false;
     bool have_len = false;
-    uint64_t clen = 0;
+    struct te te = {0};
+    struct req rq = {.method = m, .mlen = mlen};
     for (;;) {
         if (p >= e)
             return reject(c, 400);
@@ -801,12 +1593,12 @@ static uint64_t parse_request(struct conn *c, const char *h, uint32_t n)
         if (token_eq(name, nlen, "content-length")) {
             uint64_t x;
             /* 2^62 bounds the count; a differing duplicate is request smuggling material. */
-            if (!parse_num(v, vlen, 1ull << 62, &x) || (have_len && x != clen))
+            if (!parse_num(v, vlen, 1ull << 62, &x) || (have_len && x != rq.clen))
                 return reject(c, 400);
             have_len = true;
-            clen = x;
+            rq.clen = x;
         } else if (token_eq(name, nlen, "transfer-encoding")) {
-            chunked = true; /* any transfer coding: we cannot frame it, chunked or not */
+            te_scan(&te, v, vlen);
         } else if (token_eq(name, nlen, "connection")) {
             const char *s = v;
             while (s < ve) {
@@ -822,10 +1614,26 @@ static uint64_t parse_request(struct conn *c, const char *h, uint32_t n)
             }
         } else if (token_eq(name, nlen, "expect")) {
             expect = token_eq(v, vlen, "100-continue");
+        } else if (token_eq(name, nlen, "x-upload-id")) {
+            rq.upload_n = issued_id(v, vlen, "up-", srv.stat[ST_UPLOADS_INITIATED]);
+        } else if (token_eq(name, nlen, "authorization")) {
+            rq.bearer_n = bearer_id(v, vlen);
+        } else if (token_eq(name, nlen, "cookie")) {
+            uint64_t id = session_id(v, vlen);
+            if (id)
+                rq.session_n = id;
         }
     }
-    if (chunked)
-        return reject(c, 501);
+    if (te.seen) {
+        /* RFC 9112 6.1 and 6.3: chunked exactly once, never with a length, never in 1.0. */
+        if (te.bad || te.chunked > 1 || (te.chunked == 0 && te.other == 0))
+            return reject(c, 400);
+        if (te.other)
+            return reject(c, 501);
+        if (have_len || http10)
+            return reject(c, 400);
+        rq.chunked = true;
+    }
 
     const char *path = t;
     size_t plen = tlen;
@@ -834,11 +1642,11 @@ static uint64_t parse_request(struct conn *c, const char *h, uint32_t n)
         const char *sep = tlen > 3 ? memmem(t, tlen, "://", 3) : NULL;
         if (!sep)
             return reject(c, 400);
-        const char *a = sep + 3, *te = t + tlen;
-        while (a < te && *a != '/' && *a != '?' && *a != '#')
+        const char *a = sep + 3, *tend = t + tlen;
+        while (a < tend && *a != '/' && *a != '?' && *a != '#')
             a++;
-        path = a < te && *a == '/' ? a : "/";
-        plen = a < te && *a == '/' ? (size_t)(te - a) : 1;
+        path = a < tend && *a == '/' ? a : "/";
+        plen = a < tend && *a == '/' ? (size_t)(tend - a) : 1;
     }
     for (size_t i = 0; i < plen; i++) {
         if (path[i] == '?' || path[i] == '#') {
@@ -846,6 +1654,8 @@ static uint64_t parse_request(struct conn *c, const char *h, uint32_t n)
             break;
         }
     }
+    rq.path = path;
+    rq.plen = plen;
 
     unsigned flags = 0;
     if (token_eq(m, mlen, "HEAD"))
@@ -855,22 +1665,56 @@ static uint64_t parse_request(struct conn *c, const char *h, uint32_t n)
     else if (http10)
         flags |= JF_KEEPALIVE10;
 
-    /* Ask for a body the client is holding back, unless it is already here. */
+    struct job r = {.status = 200, .kind = JOB_TEXT, .flags = (uint8_t)flags};
+    enum sink sink = SINK_DISCARD;
+    if (!api_route(&r, &rq, &sink))
+        route(&r, path, plen);
+    /* RFC 9112 6.1: never send chunked to an HTTP/1.0 client; fall back to Content-Length. */
+    if (http10 && r.kind == JOB_CHUNKED)
+        r.kind = JOB_BYTES;
+    if (rq.chunked && !(r.flags & JF_ADMIN))
+        srv.stat[ST_CHUNKED_BODIES]++;
+
+    /* Ask for a body the client is holding back, unless it is already here or refused. */
     uint32_t buffered = c->in_len - c->in_off - n;
-    if (expect && !http10 && clen > buffered)
+    bool more = rq.chunked ? buffered == 0 : rq.clen > buffered;
+    if (expect && !http10 && more && r.status != 413)
         job_push(c, JOB_CONTINUE, 100, JF_ADMIN);
 
-    struct job *j = job_push(c, JOB_TEXT, 200, flags);
-    route(j, path, plen);
-    /* RFC 9112 6.1: never send chunked to an HTTP/1.0 client; fall back to Content-Length. */
-    if (http10 && j->kind == JOB_CHUNKED)
-        j->kind = JOB_BYTES;
-    if (j->flags & JF_CLOSE) {
-        c->done_reading = true;
-        /* Connection: close told us no more requests follow; its body still needs no reading. */
+    /*
+     * A chunked body is read before the answer, so bad framing can still turn it into a 400; so
+     * is a body the route counts or inspects. Other bodies are skipped behind the answer.
+     */
+    bool body = rq.chunked || rq.clen;
+    bool wait = body && (rq.chunked || sink != SINK_DISCARD) && !(r.status == 413);
+    if (wait && sink == SINK_CAPTURE && !c->cap && !(c->cap = malloc(HB_BODY_MAX)))
+        return reject(c, 503); /* the body cannot be read: close */
+    unsigned jflags = r.flags;
+    if (wait)
+        jflags = (jflags & ~(unsigned)JF_CLOSE) | JF_BODY;
+    struct job *j = job_push(c, (enum job_kind)r.kind, r.status, jflags);
+    j->ready_at = r.ready_at;
+    j->n = r.n;
+    j->api = r.api;
+    if (!wait) {
+        api_commit(c, j);
+        /* A closing answer: whatever follows, body or not, is never read. */
+        if (j->flags & JF_CLOSE) {
+            c->done_reading = true;
+            return 0;
+        }
+        if (rq.clen) {
+            c->bmode = IN_LENGTH;
+            c->discard = rq.clen;
+        }
         return 0;
     }
-    return clen;
+    c->bmode = rq.chunked ? IN_CHUNKED : IN_LENGTH;
+    c->discard = rq.chunked ? 0 : rq.clen;
+    c->bsink = (uint8_t)sink;
+    c->body_job = true;
+    c->body_close = r.flags & JF_CLOSE;
+    return 0;
 }
 
 /* Turns buffered input into jobs while the ring has room for a request (and its 100 Continue). */
@@ -878,14 +1722,15 @@ static void conn_parse(struct conn *c)
 {
     while (!c->done_reading) {
         uint32_t avail = c->in_len - c->in_off;
-        if (c->discard) {
-            uint32_t k = c->discard < avail ? (uint32_t)c->discard : avail;
-            if (!k)
-                return;
-            c->in_off += k;
-            c->discard -= k;
-            c->work++;
-            continue;
+        if (c->bmode != IN_NONE) {
+            if (avail) {
+                body_step(c);
+                continue;
+            }
+            /* The peer's FIN cut the body short: the waiting answer can no longer be given. */
+            if (c->rd_eof && c->body_job)
+                body_fail(c, 400);
+            return;
         }
         if (c->jcount + 2 > RING)
             return;
@@ -906,10 +1751,9 @@ static void conn_parse(struct conn *c)
                 reject(c, 400);
             return;
         }
-        uint64_t clen = parse_request(c, c->in + c->in_off, n);
+        parse_request(c, c->in + c->in_off, n);
         c->in_off += n;
         c->scan = 0;
-        c->discard = clen;
     }
 }
 
@@ -1001,6 +1845,7 @@ static void conn_close(struct conn *c)
     close(c->fd);
     free(c->in);
     free(c->out);
+    free(c->cap);
     free(c);
     srv.open--;
     /* A descriptor came free: resume accepting if we had run out. */
@@ -1025,9 +1870,12 @@ static void conn_linger(struct conn *c)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return;
-        break;
+        conn_close(c);
+        return;
     }
-    conn_close(c);
+    /* More is coming (a refused upload, say): drain on in a later turn, as the others get theirs.
+     */
+    runq_add(c);
 }
 
 static void conn_start_linger(struct conn *c)
@@ -1173,7 +2021,7 @@ static void usage(FILE *f)
           "                    one --port and the kernel spreads connections over them\n"
           "                    (each process is still capped by its own descriptor limit)\n"
           "\n"
-          "endpoints (any method; query strings ignored):\n"
+          "endpoints (any method unless given; query strings ignored):\n"
           "  /                  200 \"ok\\n\"\n"
           "  /status/NNN        status NNN (200..599)\n"
           "  /delay/MS          200 after MS ms (0..600000)\n"
@@ -1181,8 +2029,35 @@ static void usage(FILE *f)
           "  /chunked/N         N-byte body, chunked encoding\n"
           "  /close             200, then close the connection\n"
           "  /admin/stall/MS    hold every other response until MS ms from now\n"
-          "  /admin/stats       {\"requests\":N,\"connections\":N,\"open\":N}\n"
-          "  anything else      200 \"ok\\n\"\n",
+          "  /admin/stats       {\"requests\":N,\"connections\":N,\"open\":N, and the\n"
+          "                     counters of the routes below}\n"
+          "  anything else      200 \"ok\\n\"\n"
+          "\n"
+          "workload routes (JSON; a wrong method is 405; N counts up from 1 per call):\n"
+          "  POST /api/v1/tracks/upload/initiate       {\"data\":{\"upload_id\":\"up-N\"}}\n"
+          "  POST /api/v1/tracks/upload/chunk          200 with X-Upload-Id: up-N (issued),\n"
+          "                                            else 404; the body is counted\n"
+          "  GET  /api/v1/tracks/ID/hls/master.m3u8    master playlist naming 256k/playlist.m3u8\n"
+          "  GET  /api/v1/tracks/ID/hls/Q/playlist.m3u8  media playlist, segment-0..3.ts\n"
+          "  GET  /api/v1/tracks/ID/hls/Q/segment-N.ts   16 KiB of video/mp2t\n"
+          "  POST /api/v1/auth/login                   tokens tok-N, ref-N; cookie session=s-N\n"
+          "  GET  /api/v1/me                           200 with Authorization: Bearer tok-N\n"
+          "                                            (issued), else 401\n"
+          "  GET  /api/v1/session                      200 with Cookie: session=s-N, else 401\n"
+          "  GET  /api/v1/search?q=...                 {\"results\":[...]}\n"
+          "  GET  /api/v1/tracks?page=..&limit=..      a list of tracks\n"
+          "  GET  /api/v1/tracks/ID                    one track\n"
+          "  GET  /api/v1/marketplace/products?limit=..  a list of products\n"
+          "  POST /api/v1/marketplace/orders           400 {\"error\":\"unknown product\"}\n"
+          "  POST /api/v1/agents/ag-loadtest-NNNNN/heartbeat\n"
+          "                                            {\"status\":\"ok\"}; NNNNN 00001..99999,\n"
+          "                                            else 404; body <= 4 KiB (else 413) must\n"
+          "                                            hold \"hostname\":\"loadtest-NNNNN. (else\n"
+          "                                            counted as heartbeat_bad_body)\n"
+          "  (other agent ids under /api/v1/agents/ answer like \"anything else\")\n"
+          "\n"
+          "request bodies: Content-Length or Transfer-Encoding: chunked (bad framing: 400 and\n"
+          "close; other transfer codings: 501)\n",
           f);
 }
 
