@@ -1,6 +1,7 @@
 /* report_text: the summary a person reads at the end of a run. Corrected latency (from each
  * request's intended start) comes first: it is the number a user of the service would see. */
 #include <inttypes.h>
+#include <string.h>
 
 #include "check.h"
 #include "report.h"
@@ -96,12 +97,24 @@ static void scenario(FILE *f, const report_scenario *r)
                     s->steps[i].name, m->ok, m->failed, p50, p95, p99);
         }
     }
+    /* one line per check name, summed over the steps that have it (as k6 counts checks) */
     for (size_t i = 0; i < s->nsteps; i++)
         for (size_t j = 0; j < s->steps[i].nchecks; j++) {
-            const metrics_check *mc = &r->m->checks[s->steps[i].check0 + j];
-            fprintf(f, "  check      %-40s %" PRIu64 " passed, %" PRIu64 " failed%s\n",
-                    check_name(s->steps[i].checks[j]), mc->passes, mc->fails,
-                    mc->fails ? "  <--" : "");
+            const char *name = check_name(s->steps[i].checks[j]);
+            uint64_t passes = 0, fails = 0;
+            bool first = true;
+            for (size_t a = 0; a < s->nsteps; a++)
+                for (size_t b = 0; b < s->steps[a].nchecks; b++) {
+                    if (strcmp(check_name(s->steps[a].checks[b]), name) != 0)
+                        continue;
+                    if (a < i || (a == i && b < j))
+                        first = false;
+                    passes += r->m->checks[s->steps[a].check0 + b].passes;
+                    fails += r->m->checks[s->steps[a].check0 + b].fails;
+                }
+            if (first)
+                fprintf(f, "  check      %-40s %" PRIu64 " passed, %" PRIu64 " failed%s\n", name,
+                        passes, fails, fails ? "  <--" : "");
         }
     fprintf(f, "  bytes      %" PRIu64 " sent, %" PRIu64 " received\n", c->bytes_sent,
             c->bytes_received);

@@ -44,7 +44,7 @@ static void write_at(const char *name, const char *text)
 }
 
 #define HEAD "[global]\nbase_url = http://127.0.0.1:8080\nduration = 10s\n" /* lines 1-3 */
-#define VUS "[scenario s]\nexecutor = constant-vus\nvus = 1\n"               /* lines 4-6 */
+#define VUS "[scenario s]\nexecutor = constant-vus\nvus = 1\n"              /* lines 4-6 */
 
 static plan *load_ok(const char *ini)
 {
@@ -108,8 +108,7 @@ Test(flow, traces)
         {"[flow login]\nstep = auth\n[step auth]\n[step a]\n", "flow = a\nsetup = login\n", "a",
          "auth"},
         /* steps are shared within a scenario: a and a again are one step */
-        {"[flow f]\nstep = a\nflow = g\n[flow g]\nstep = a\n[step a]\n", "flow = f\n", "a a",
-         NULL},
+        {"[flow f]\nstep = a\nflow = g\n[flow g]\nstep = a\n[step a]\n", "flow = f\n", "a a", NULL},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         char ini[2048];
@@ -297,8 +296,7 @@ Test(flow_errors, table)
         {"flow = f\n[flow f]\nstep = a\n[step f]\n",
          "{F}:10: [step f]: a step or flow of that name is defined on line 8 (steps and flows "
          "share one namespace)"},
-        {"data_order = random\n",
-         "{F}:7: [scenario s] data_order: needs data = FILE"},
+        {"data_order = random\n", "{F}:7: [scenario s] data_order: needs data = FILE"},
         {"data = users.csv\n", "{F}:7: [scenario s] data: {D}/users.csv:3: row has 1 field, the "
                                "header has 2"},
     };

@@ -36,42 +36,105 @@ typedef struct row {
 } row;
 
 static const row rows[] = {
-    {"GET", "/a/{{ id }}", {NULL}, NULL, NULL, false, NULL,
-     "GET /a/42 HTTP/1.1\r\nHost: h:81\r\n" UA "\r\n", NULL},
-    {"GET", "/x", {"Authorization: Bearer {{ token }}", "X-N: {{ seq % 5 + 1 | %03d }}"}, NULL,
-     NULL, false, NULL,
+    {"GET",
+     "/a/{{ id }}",
+     {NULL},
+     NULL,
+     NULL,
+     false,
+     NULL,
+     "GET /a/42 HTTP/1.1\r\nHost: h:81\r\n" UA "\r\n",
+     NULL},
+    {"GET",
+     "/x",
+     {"Authorization: Bearer {{ token }}", "X-N: {{ seq % 5 + 1 | %03d }}"},
+     NULL,
+     NULL,
+     false,
+     NULL,
      "GET /x HTTP/1.1\r\nHost: h:81\r\n" UA "Authorization: Bearer t0k\r\nX-N: 003\r\n\r\n",
      NULL},
     /* a templated body: Content-Length from its expansion */
-    {"POST", "/hb", {"Content-Type: application/json"}, NULL, "{\"n\":\"{{ vu | %05d }}\"}", false,
+    {"POST",
+     "/hb",
+     {"Content-Type: application/json"},
+     NULL,
+     "{\"n\":\"{{ vu | %05d }}\"}",
+     false,
      NULL,
      "POST /hb HTTP/1.1\r\nHost: h:81\r\n" UA
      "Content-Type: application/json\r\nContent-Length: 13\r\n\r\n{\"n\":\"00007\"}",
      NULL},
     /* a static body is not copied: it follows as the second segment */
-    {"POST", "/up", {"X-Upload-Id: {{ id }}"}, "0123456789", NULL, false, NULL,
+    {"POST",
+     "/up",
+     {"X-Upload-Id: {{ id }}"},
+     "0123456789",
+     NULL,
+     false,
+     NULL,
      "POST /up HTTP/1.1\r\nHost: h:81\r\n" UA "X-Upload-Id: 42\r\nContent-Length: 10\r\n\r\n",
      "0123456789"},
     /* chunked: one chunk and the last chunk */
-    {"POST", "/up", {NULL}, "hello", NULL, true, NULL,
+    {"POST",
+     "/up",
+     {NULL},
+     "hello",
+     NULL,
+     true,
+     NULL,
      "POST /up HTTP/1.1\r\nHost: h:81\r\n" UA "Transfer-Encoding: chunked\r\n\r\n",
      "5\r\nhello\r\n0\r\n\r\n"},
-    {"POST", "/up", {NULL}, NULL, "id={{ id }}", true, NULL,
+    {"POST",
+     "/up",
+     {NULL},
+     NULL,
+     "id={{ id }}",
+     true,
+     NULL,
      "POST /up HTTP/1.1\r\nHost: h:81\r\n" UA
      "Transfer-Encoding: chunked\r\n\r\n5\r\nid=42\r\n0\r\n\r\n",
      NULL},
     /* no body but POST: Content-Length 0, as http1_req_compile does */
-    {"POST", "/p", {NULL}, NULL, NULL, false, NULL,
-     "POST /p HTTP/1.1\r\nHost: h:81\r\n" UA "Content-Length: 0\r\n\r\n", NULL},
+    {"POST",
+     "/p",
+     {NULL},
+     NULL,
+     NULL,
+     false,
+     NULL,
+     "POST /p HTTP/1.1\r\nHost: h:81\r\n" UA "Content-Length: 0\r\n\r\n",
+     NULL},
     /* the user's Host and User-Agent replace blast's own */
-    {"GET", "/", {"Host: other", "user-agent: me"}, NULL, NULL, false, NULL,
-     "GET / HTTP/1.1\r\nHost: other\r\nuser-agent: me\r\n\r\n", NULL},
+    {"GET",
+     "/",
+     {"Host: other", "user-agent: me"},
+     NULL,
+     NULL,
+     false,
+     NULL,
+     "GET / HTTP/1.1\r\nHost: other\r\nuser-agent: me\r\n\r\n",
+     NULL},
     /* cookies from the jar */
-    {"GET", "/c", {NULL}, NULL, NULL, false, "a=1; b=2",
-     "GET /c HTTP/1.1\r\nHost: h:81\r\n" UA "Cookie: a=1; b=2\r\n\r\n", NULL},
+    {"GET",
+     "/c",
+     {NULL},
+     NULL,
+     NULL,
+     false,
+     "a=1; b=2",
+     "GET /c HTTP/1.1\r\nHost: h:81\r\n" UA "Cookie: a=1; b=2\r\n\r\n",
+     NULL},
     /* a header whose template expands to nothing at all is left out */
-    {"GET", "/", {"{{ \"\" }}"}, NULL, NULL, false, NULL,
-     "GET / HTTP/1.1\r\nHost: h:81\r\n" UA "\r\n", NULL},
+    {"GET",
+     "/",
+     {"{{ \"\" }}"},
+     NULL,
+     NULL,
+     false,
+     NULL,
+     "GET / HTTP/1.1\r\nHost: h:81\r\n" UA "\r\n",
+     NULL},
 };
 
 static tpl_str vals[3] = {{"1", 1}, {"t0k", 3}, {"42", 2}};
@@ -151,8 +214,8 @@ Test(request, refuses_what_would_break_the_request)
 {
     /* token unset: the step needs it */
     tpl_str unset[3] = {{"1", 1}, {NULL, 0}, {"42", 2}};
-    row r1 = {"GET", "/x", {"Authorization: Bearer {{ token }}"}, NULL, NULL, false, NULL, "",
-              NULL};
+    row r1 = {"GET", "/x", {"Authorization: Bearer {{ token }}"}, NULL, NULL, false, NULL,
+              "",    NULL};
     build_row(&r1, 100, unset, -ENOENT, NULL);
     /* a value with a line break would inject a header */
     tpl_str crlf[3] = {{"1", 1}, {"a\r\nX-Evil: 1", 12}, {"42", 2}};
@@ -167,8 +230,12 @@ Test(request, too_small_a_buffer_is_refused_not_overrun)
 {
     tpl *target = tc("/a/{{ id }}"), *h = tc("X-T: {{ token }}");
     const char *text[] = {"X-T: {{ token }}"};
-    req_spec spec = {.method = "GET", .target = target, .host = "h", .headers =
-                     (const tpl *const *)&h, .header_text = text, .nheaders = 1};
+    req_spec spec = {.method = "GET",
+                     .target = target,
+                     .host = "h",
+                     .headers = (const tpl *const *)&h,
+                     .header_text = text,
+                     .nheaders = 1};
     req_prog *p = NULL;
     char err[128];
     cr_assert_eq(req_prog_new(&p, &spec, err, sizeof err), 0);
@@ -207,9 +274,13 @@ Test(request, compile_errors)
     for (size_t i = 0; i < sizeof rows_e / sizeof rows_e[0]; i++) {
         tpl *h = rows_e[i].header ? tc(rows_e[i].header) : NULL;
         const char *text[] = {rows_e[i].header};
-        req_spec spec = {.method = rows_e[i].method, .target = target, .host = "h",
-                         .headers = (const tpl *const *)&h, .header_text = text,
-                         .nheaders = h ? 1 : 0, .chunked = rows_e[i].chunked};
+        req_spec spec = {.method = rows_e[i].method,
+                         .target = target,
+                         .host = "h",
+                         .headers = (const tpl *const *)&h,
+                         .header_text = text,
+                         .nheaders = h ? 1 : 0,
+                         .chunked = rows_e[i].chunked};
         req_prog *p = NULL;
         char err[200] = "";
         cr_expect_eq(req_prog_new(&p, &spec, err, sizeof err), -EINVAL, "row %zu", i);
