@@ -2,8 +2,9 @@
  *
  * Threads: the caller's (main) thread creates the workers, meets them at two barriers (ready:
  * connections opened; go: t0 set), then sleeps and draws progress until every worker has ended.
- * Signals are handled on the main thread only: worker threads block them, so a handler never
- * interrupts a worker, and run_stop wakes each worker through its eventfd instead. */
+ * A signal may be handled on any thread (run_stop only touches atomics and eventfds); valgrind
+ * in particular may starve the main thread while a worker waits, so no thread blocks signals.
+ * run_stop wakes each worker through its eventfd, wherever it waits. */
 #include "run.h"
 
 #include <errno.h>
@@ -96,17 +97,10 @@ int run_start(run *r, char *err, size_t errlen)
     pthread_barrier_init(&shared.ready, NULL, r->nw + 1);
     pthread_barrier_init(&shared.go, NULL, r->nw + 1);
     r->barriers = true;
-    /* Workers inherit this mask: they never run a signal handler. */
-    sigset_t block, old;
-    sigemptyset(&block);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &block, &old);
     int rc = 0;
     for (unsigned i = 0; i < r->nw && rc == 0; i++)
         if ((rc = worker_start(r->ws[i])) == 0)
             r->started++;
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc < 0) {
         /* The threads already started wait at the ready barrier for one that never comes; they
          * end with the process, which the caller exits. */

@@ -31,6 +31,9 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "data.h"
+#include "flow.h"
+#include "request.h"
 #include "http1.h"
 #include "plan.h"
 
@@ -119,15 +122,16 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-/* True when some line has '@' with a '/' after it: a body that could name any file. */
+/* True when some line has '@' with a '/' after it (a body that could name any file), or a data
+ * file named with a '/'. */
 static bool names_a_path(const uint8_t *data, size_t size)
 {
     bool at = false;
     for (size_t i = 0; i < size; i++) {
         if (data[i] == '\n')
             at = false;
-        else if (data[i] == '@')
-            at = true;
+        else if (data[i] == '@' || (i + 4 <= size && memcmp(data + i, "data", 4) == 0))
+            at = true; /* "data" also names data_order, which needs no file: harmless */
         else if (data[i] == '/' && at)
             return true;
     }
@@ -154,6 +158,10 @@ static void check_plan(const plan *p)
                 fail("step without method or origin-form target", s->name);
             if (!st->body != !st->body_len)
                 fail("body and body_len disagree", s->name);
+            if (!st->literal) {
+                check_build(s, st);
+                continue;
+            }
             http1_req_spec spec = plan_step_spec(s, st);
             http1_req req;
             int rc = http1_req_compile(&req, &spec);
@@ -166,6 +174,9 @@ static void check_plan(const plan *p)
             }
             http1_req_free(&req);
         }
+        check_flow(s, s->ops, s->nops);
+        if (s->setup)
+            check_flow(s, s->setup, s->nsetup);
         /* Shares over the plan's worker count add up to the scenario's totals. */
         uint32_t n = p->workers, vus = 0, maxc = 0;
         for (uint32_t w = 0; w < n; w++) {
@@ -181,6 +192,55 @@ static void check_plan(const plan *p)
         if (s->executor == PLAN_CONSTANT_ARRIVAL_RATE && s->max_connections &&
             maxc != s->max_connections)
             fail("connection shares do not add up", s->name);
+    }
+}
+
+/* A templated step's program builds for a VU that has no values yet: into exactly the
+ * capacity it asks for (ASan catches a byte past it), with one of the documented answers. */
+static void check_build(const plan_scenario *s, const plan_step *st)
+{
+    if (!st->prog)
+        fail("a templated step without a request program", st->name);
+    size_t cap = req_prog_cap(st->prog);
+    char *buf = malloc(cap ? cap : 1);
+    tpl_str vars[256] = {{0}}, cols[DATA_MAX_COLS];
+    size_t ncols = s->data ? s->data->ncols : 0;
+    for (size_t c = 0; c < ncols; c++)
+        cols[c] = (tpl_str){s->data->cells[c], s->data->lens[c]};
+    if (s->nvars > 256) {
+        free(buf);
+        return;
+    }
+    vars[0] = (tpl_str){"0", 1}; /* repeat */
+    uint64_t rng = 1;
+    tpl_env env = {.vu = 1, .iter = 0, .seq = 0, .rng = &rng, .vars = vars, .cols = cols};
+    http1_req out;
+    size_t missing;
+    const char *why;
+    int rc = req_build(st->prog, &env, "a=1", 3, buf, cap, &out, &missing, &why);
+    if (rc != 0 && rc != -ENOENT && rc != -EDOM && rc != -EINVAL)
+        fail("req_build gave an undocumented answer", strerror(-rc));
+    if (rc == 0 && (out.len > cap || out.bytes != buf))
+        fail("req_build wrote past its capacity", st->name);
+    free(buf);
+}
+
+/* A flow program ends, names only the scenario's steps, and keeps its repeat stack in bounds. */
+static void check_flow(const plan_scenario *s, const plan_op *ops, size_t nops)
+{
+    if (!ops || nops < 1 || ops[nops - 1].kind != PLAN_OP_END)
+        fail("a flow program that does not end in END", s->name);
+    flow_cursor c;
+    flow_start(&c);
+    uint64_t rng = 3;
+    for (int i = 0; i < 20000; i++) {
+        flow_action a = flow_next(ops, &c, &rng);
+        if (c.pc >= nops || c.depth > FLOW_MAX_DEPTH)
+            fail("a flow ran outside its program", s->name);
+        if (a.kind == FLOW_DONE)
+            return;
+        if (a.kind == FLOW_SEND && a.step >= s->nsteps)
+            fail("a flow sent a step the scenario does not have", s->name);
     }
 }
 
