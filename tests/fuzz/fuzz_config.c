@@ -138,6 +138,55 @@ static bool names_a_path(const uint8_t *data, size_t size)
     return false;
 }
 
+/* A templated step's program builds for a VU that has no values yet: into exactly the
+ * capacity it asks for (ASan catches a byte past it), with one of the documented answers. */
+static void check_build(const plan_scenario *s, const plan_step *st)
+{
+    if (!st->prog)
+        fail("a templated step without a request program", st->name);
+    size_t cap = req_prog_cap(st->prog);
+    char *buf = malloc(cap ? cap : 1);
+    tpl_str vars[256] = {{0}}, cols[DATA_MAX_COLS];
+    size_t ncols = s->data ? s->data->ncols : 0;
+    for (size_t c = 0; c < ncols; c++)
+        cols[c] = (tpl_str){s->data->cells[c], s->data->lens[c]};
+    if (s->nvars > 256) {
+        free(buf);
+        return;
+    }
+    vars[0] = (tpl_str){"0", 1}; /* repeat */
+    uint64_t rng = 1;
+    tpl_env env = {.vu = 1, .iter = 0, .seq = 0, .rng = &rng, .vars = vars, .cols = cols};
+    http1_req out;
+    size_t missing;
+    const char *why;
+    int rc = req_build(st->prog, &env, "a=1", 3, buf, cap, &out, &missing, &why);
+    if (rc != 0 && rc != -ENOENT && rc != -EDOM && rc != -EINVAL)
+        fail("req_build gave an undocumented answer", strerror(-rc));
+    if (rc == 0 && (out.len > cap || out.bytes != buf))
+        fail("req_build wrote past its capacity", st->name);
+    free(buf);
+}
+
+/* A flow program ends, names only the scenario's steps, and keeps its repeat stack in bounds. */
+static void check_flow(const plan_scenario *s, const plan_op *ops, size_t nops)
+{
+    if (!ops || nops < 1 || ops[nops - 1].kind != PLAN_OP_END)
+        fail("a flow program that does not end in END", s->name);
+    flow_cursor c;
+    flow_start(&c);
+    uint64_t rng = 3;
+    for (int i = 0; i < 20000; i++) {
+        flow_action a = flow_next(ops, &c, &rng);
+        if (c.pc >= nops || c.depth > FLOW_MAX_DEPTH)
+            fail("a flow ran outside its program", s->name);
+        if (a.kind == FLOW_DONE)
+            return;
+        if (a.kind == FLOW_SEND && a.step >= s->nsteps)
+            fail("a flow sent a step the scenario does not have", s->name);
+    }
+}
+
 static void check_plan(const plan *p)
 {
     if (p->workers < 1)
@@ -192,55 +241,6 @@ static void check_plan(const plan *p)
         if (s->executor == PLAN_CONSTANT_ARRIVAL_RATE && s->max_connections &&
             maxc != s->max_connections)
             fail("connection shares do not add up", s->name);
-    }
-}
-
-/* A templated step's program builds for a VU that has no values yet: into exactly the
- * capacity it asks for (ASan catches a byte past it), with one of the documented answers. */
-static void check_build(const plan_scenario *s, const plan_step *st)
-{
-    if (!st->prog)
-        fail("a templated step without a request program", st->name);
-    size_t cap = req_prog_cap(st->prog);
-    char *buf = malloc(cap ? cap : 1);
-    tpl_str vars[256] = {{0}}, cols[DATA_MAX_COLS];
-    size_t ncols = s->data ? s->data->ncols : 0;
-    for (size_t c = 0; c < ncols; c++)
-        cols[c] = (tpl_str){s->data->cells[c], s->data->lens[c]};
-    if (s->nvars > 256) {
-        free(buf);
-        return;
-    }
-    vars[0] = (tpl_str){"0", 1}; /* repeat */
-    uint64_t rng = 1;
-    tpl_env env = {.vu = 1, .iter = 0, .seq = 0, .rng = &rng, .vars = vars, .cols = cols};
-    http1_req out;
-    size_t missing;
-    const char *why;
-    int rc = req_build(st->prog, &env, "a=1", 3, buf, cap, &out, &missing, &why);
-    if (rc != 0 && rc != -ENOENT && rc != -EDOM && rc != -EINVAL)
-        fail("req_build gave an undocumented answer", strerror(-rc));
-    if (rc == 0 && (out.len > cap || out.bytes != buf))
-        fail("req_build wrote past its capacity", st->name);
-    free(buf);
-}
-
-/* A flow program ends, names only the scenario's steps, and keeps its repeat stack in bounds. */
-static void check_flow(const plan_scenario *s, const plan_op *ops, size_t nops)
-{
-    if (!ops || nops < 1 || ops[nops - 1].kind != PLAN_OP_END)
-        fail("a flow program that does not end in END", s->name);
-    flow_cursor c;
-    flow_start(&c);
-    uint64_t rng = 3;
-    for (int i = 0; i < 20000; i++) {
-        flow_action a = flow_next(ops, &c, &rng);
-        if (c.pc >= nops || c.depth > FLOW_MAX_DEPTH)
-            fail("a flow ran outside its program", s->name);
-        if (a.kind == FLOW_DONE)
-            return;
-        if (a.kind == FLOW_SEND && a.step >= s->nsteps)
-            fail("a flow sent a step the scenario does not have", s->name);
     }
 }
 
