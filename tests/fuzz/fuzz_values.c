@@ -1,5 +1,5 @@
 /* fuzz_values: libFuzzer target for the value parsers of src/config.c that stand alone:
- * config_parse_duration and config_parse_rate. The input, NUL-terminated, is given to both.
+ * value_duration and value_rate. The input, NUL-terminated, is given to both.
  *
  * Checked, from config.h's contract: a failure leaves the output untouched; a rate is > 0 and
  * finite. And from the grammar: a duration of several parts is the sum of its parts (split
@@ -59,11 +59,16 @@ static void check_duration(const char *s, size_t len)
         char buf[4096];
         snprintf(buf, sizeof buf, "1/%s", s);
         double r = -1;
-        if (value_rate(buf, &r) != 0)
-            fail("rate: 1/<valid nonzero duration> rejected", buf);
         double want = (double)(1.0L * NS_PER_S / (long double)ns);
-        if (r != want)
+        int rc = value_rate(buf, &r);
+        if (want > VALUE_MAX_RATE) {
+            if (rc != -ERANGE)
+                fail("rate: 1/D above the bound not -ERANGE", buf);
+        } else if (rc != 0) {
+            fail("rate: 1/<valid nonzero duration> rejected", buf);
+        } else if (r != want) {
             fail("rate: 1/D is not 1e9/D", buf);
+        }
     }
 }
 
@@ -72,12 +77,12 @@ static void check_rate(const char *s, size_t len)
     double r = -1;
     int rc = value_rate(s, &r);
     if (rc != 0) {
-        if (rc != -EINVAL)
-            fail("rate: neither 0 nor -EINVAL", s);
+        if (rc != -EINVAL && rc != -ERANGE)
+            fail("rate: neither 0, -EINVAL nor -ERANGE", s);
         if (r != -1)
             fail("rate: failure wrote *per_s", s);
-    } else if (!(r > 0) || !isfinite(r)) {
-        fail("rate: not > 0 and finite", s);
+    } else if (!(r > 0) || !isfinite(r) || r > VALUE_MAX_RATE) {
+        fail("rate: not > 0, finite and within VALUE_MAX_RATE", s);
     }
     /* "N/s" and "N/1s" (likewise m, h) name the same rate. */
     if (len >= 2 && len < 4000 && s[len - 2] == '/' &&
