@@ -42,10 +42,8 @@
 #define MAX_VUS 1000000
 #define MAX_CONNECTIONS 1000000
 #define MAX_QUEUE 100000000
-#define SUBST_MAX_DEPTH 16 /* ${A:-${B:-...}} nesting */
 
 #define DEFAULT_CONNECT_TIMEOUT_NS (10 * NS_PER_S)
-#define MAX_PACING_RESOLUTION_NS (100 * NS_PER_MS)
 #define DEFAULT_REQUEST_TIMEOUT_NS (60 * NS_PER_S)
 #define DEFAULT_GRACEFUL_STOP_NS (10 * NS_PER_S)
 #define DEFAULT_MAX_CONNECTIONS 100
@@ -55,10 +53,6 @@
 #define MAX_DATA_FILE (4ULL << 30) /* one copy in memory, shared by every VU */
 
 #define EXECUTORS "constant-arrival-rate, constant-vus"
-#define MAX_SOURCES 1024
-#define SOURCES_ALLOWED                                                                            \
-    "a comma-separated list of IP addresses or IPv4 ranges, e.g. 127.0.0.2-127.0.0.9, at most "    \
-    "1024 addresses, all IPv4 or all IPv6"
 
 #define G IN_GLOBAL
 #define S IN_SCENARIO
@@ -195,165 +189,6 @@ void cfg_oom(struct ctx *c)
     cfg_fail(c, -ENOMEM, 0, NULL, NULL, "out of memory");
 }
 
-/* ---- growable string ---- */
-
-struct sbuf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-};
-
-static void sb_add(struct sbuf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-/* ---- ${NAME} substitution ---- */
-
-static bool is_name_start(char ch)
-{
-    return ch == '_' || (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z');
-}
-
-static bool is_name_char(char ch)
-{
-    return is_name_start(ch) || (ch >= '0' && ch <= '9');
-}
-
-/* -e NAME=VALUE first (the last one given wins), then the environment. */
-static const char *lookup(const config_overrides *ov, const char *name, size_t len)
-{
-    for (size_t i = ov->env ? ov->nenv : 0; i-- > 0;) {
-        const char *e = ov->env[i];
-        if (e && strncmp(e, name, len) == 0 && e[len] == '=')
-            return e + len + 1;
-    }
-    char tmp[256];
-    if (len >= sizeof tmp)
-        return NULL;
-    memcpy(tmp, name, len);
-    tmp[len] = '\0';
-    return getenv(tmp);
-}
-
-struct subst {
-    struct ctx *c;
-    int line;
-    const struct section *s;
-    const char *key;
-};
-
-/* Expands *pp into out until the end of the string or, when depth > 0, the '}' closing a default
- * (left at *pp for the caller to check). With emit false (an unused default) it only finds the
- * end: unset variables in it are no error, as in the shell. */
-static int expand(struct subst *x, const char **pp, int depth, bool emit, struct sbuf *out)
-{
-    const char *p = *pp;
-    while (*p && !(depth > 0 && *p == '}')) {
-        if (p[0] == '$' && p[1] == '$' && p[2] == '{') {
-            if (emit)
-                sb_add(out, "${", 2);
-            p += 3;
-            continue;
-        }
-        if (p[0] != '$' || p[1] != '{') {
-            if (emit)
-                sb_add(out, p, 1);
-            p++;
-            continue;
-        }
-        const char *name = p + 2, *q = name;
-        if (is_name_start(*q))
-            while (is_name_char(*q))
-                q++;
-        int nlen = (int)(q - name);
-        if (nlen > 0 && *q == '}') {
-            const char *val = lookup(x->c->ov, name, (size_t)nlen);
-            if (!val && emit) {
-                cfg_fail(x->c, -EINVAL, x->line, x->s, x->key,
-                         "${%.*s} is not set (give -e %.*s=... or ${%.*s:-default})", nlen, name,
-                         nlen, name, nlen, name);
-                return -1;
-            }
-            if (emit)
-                sb_add(out, val, strlen(val));
-            p = q + 1;
-        } else if (nlen > 0 && q[0] == ':' && (q[1] == '-' || q[1] == '+')) {
-            const char *val = lookup(x->c->ov, name, (size_t)nlen);
-            /* As the shell: ${N:-word} is word when N is unset or empty, ${N:+word} is word
-             * when N is set and not empty (and empty otherwise). */
-            bool plus = q[1] == '+';
-            bool set = val && *val;
-            bool use_default = plus ? set : !set;
-            if (depth + 1 > SUBST_MAX_DEPTH) {
-                cfg_fail(x->c, -EINVAL, x->line, x->s, x->key,
-                         "${...} nested too deeply (at most %d levels)", SUBST_MAX_DEPTH);
-                return -1;
-            }
-            q += 2;
-            if (expand(x, &q, depth + 1, emit && use_default, out))
-                return -1;
-            if (*q != '}')
-                goto unterminated;
-            if (emit && !use_default && !plus)
-                sb_add(out, val, strlen(val));
-            p = q + 1;
-        } else if (!strchr(p + 2, '}')) {
-            goto unterminated;
-        } else {
-            cfg_fail(
-                x->c, -EINVAL, x->line, x->s, x->key,
-                "invalid variable reference '%.20s' (expected ${NAME}, ${NAME:-default} or "
-                "${NAME:+text}, NAME made of letters, digits and '_'; write $${ for a literal ${)",
-                p);
-            return -1;
-        }
-    }
-    *pp = p;
-    return 0;
-unterminated:
-    cfg_fail(x->c, -EINVAL, x->line, x->s, x->key,
-             "unterminated ${ (close it with }, or write $${ for a literal ${)");
-    return -1;
-}
-
-/* Returns a new string with the value's ${...} replaced, or NULL with the error recorded. */
-static char *substitute(struct ctx *c, int line, const struct section *s, const char *key,
-                        const char *value, size_t *len)
-{
-    struct subst x = {c, line, s, key};
-    struct sbuf out = {0};
-    const char *p = value;
-    sb_add(&out, "", 0);
-    if (expand(&x, &p, 0, true, &out)) {
-        free(out.p);
-        return NULL;
-    }
-    if (out.oom) {
-        free(out.p);
-        cfg_oom(c);
-        return NULL;
-    }
-    *len = out.len;
-    return out.p;
-}
-
 /* ---- reading the file ---- */
 
 /* Appends s to a growable array of sections. */
@@ -459,7 +294,7 @@ static void open_section(struct ctx *c, const char *text, size_t len)
         }
         for (size_t i = 0; i < nlen; i++) {
             char ch = name[i];
-            if (!is_name_char(ch) && ch != '.' && ch != '-') {
+            if (!cfg_is_name_char(ch) && ch != '.' && ch != '-') {
                 cfg_fail(c, -EINVAL, c->lineno, NULL, NULL,
                          "[%.*s]: invalid %s name '%.*s' (allowed: letters, digits, '_', '.', "
                          "'-')",
@@ -616,7 +451,7 @@ static int on_value(void *user, const char *section, const char *name, const cha
         return 0;
     }
     size_t len;
-    char *v = substitute(c, lineno, s, name, value, &len);
+    char *v = cfg_substitute(c, lineno, s, name, value, &len);
     if (!v)
         return 0;
     struct value *slot = &s->v[k];
@@ -672,230 +507,6 @@ static int on_value(void *user, const char *section, const char *name, const cha
     return 1;
 }
 
-/* ---- interpreting values ---- */
-
-bool cfg_get_uint(struct ctx *c, const struct section *s, int k, uint64_t min, uint64_t max,
-                  uint64_t *out)
-{
-    const struct value *v = &s->v[k];
-    const char *p = v->s;
-    uint64_t n = 0;
-    bool overflow = false;
-    if (!*p)
-        goto bad;
-    for (; *p; p++) {
-        if (*p < '0' || *p > '9')
-            goto bad;
-        if (__builtin_mul_overflow(n, 10, &n) ||
-            __builtin_add_overflow(n, (uint64_t)(*p - '0'), &n))
-            overflow = true;
-    }
-    if (overflow || n < min || n > max) {
-        cfg_fail(c, -EINVAL, v->line, s, keys[k].name,
-                 "%.40s is out of range (allowed: %llu..%llu)", v->s, (unsigned long long)min,
-                 (unsigned long long)max);
-        return false;
-    }
-    *out = n;
-    return true;
-bad:
-    cfg_fail(c, -EINVAL, v->line, s, keys[k].name,
-             "'%.40s' is not a whole number (allowed: %llu..%llu)", v->s, (unsigned long long)min,
-             (unsigned long long)max);
-    return false;
-}
-
-bool cfg_get_duration(struct ctx *c, const struct section *s, int k, bool zero_ok, uint64_t *out)
-{
-    const struct value *v = &s->v[k];
-    if (value_duration(v->s, out)) {
-        cfg_fail(c, -EINVAL, v->line, s, keys[k].name,
-                 "'%.40s' is not a duration (e.g. 30s, 1m30s, 500ms, 1.5h; units us, ms, s, m, h)",
-                 v->s);
-        return false;
-    }
-    if (!zero_ok && *out == 0) {
-        cfg_fail(c, -EINVAL, v->line, s, keys[k].name, "must be more than 0 (e.g. 30s)");
-        return false;
-    }
-    return true;
-}
-
-/* A size (value_size) within min..max bytes. */
-bool cfg_get_size(struct ctx *c, const struct section *s, int k, uint64_t min, uint64_t max,
-                  uint64_t *out)
-{
-    const struct value *v = &s->v[k];
-    char lo[32], hi[32];
-    files_size_text(min, lo, sizeof lo);
-    files_size_text(max, hi, sizeof hi);
-    if (value_size(v->s, out)) {
-        cfg_fail(c, -EINVAL, v->line, s, keys[k].name,
-                 "'%.40s' is not a size (e.g. 512, 64KiB, 1MiB, 2GB; from %s to %s)", v->s, lo, hi);
-        return false;
-    }
-    if (*out < min || *out > max) {
-        cfg_fail(c, -EINVAL, v->line, s, keys[k].name,
-                 "'%.40s' is out of range (allowed: %s to %s)", v->s, lo, hi);
-        return false;
-    }
-    return true;
-}
-
-/* A duration from the scenario, else from [global], else the default. */
-static bool get_inherited_duration(struct ctx *c, const struct section *s, int k, uint64_t def,
-                                   uint64_t *out)
-{
-    if (s->v[k].s)
-        return cfg_get_duration(c, s, k, false, out);
-    if (c->global && c->global->v[k].s)
-        return cfg_get_duration(c, c->global, k, false, out);
-    *out = def;
-    return true;
-}
-
-/* pacing_resolution: 0 (exact, the default) up to MAX_PACING_RESOLUTION_NS. */
-static bool get_pacing_resolution(struct ctx *c, const struct section *s, uint64_t *out)
-{
-    const struct section *from = s->v[K_PACING_RESOLUTION].s ? s : c->global;
-    *out = 0;
-    if (!from || !from->v[K_PACING_RESOLUTION].s)
-        return true;
-    if (!cfg_get_duration(c, from, K_PACING_RESOLUTION, true, out))
-        return false;
-    if (*out > MAX_PACING_RESOLUTION_NS) {
-        cfg_fail(c, -EINVAL, from->v[K_PACING_RESOLUTION].line, from, "pacing_resolution",
-                 "'%.40s' is too coarse (allowed: 0 for exact pacing, up to 100ms)",
-                 from->v[K_PACING_RESOLUTION].s);
-        return false;
-    }
-    return true;
-}
-
-/* Visible ASCII and non-ASCII bytes: what a request target may hold as written. */
-bool cfg_target_ok(const char *p)
-{
-    for (; *p; p++)
-        if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '#')
-            return false;
-    return true;
-}
-
-/* Parses http://host[:port][/path][?query]. Returns NULL, or what is wrong (in msg). */
-const char *cfg_url_parse(const char *s, struct url *u, char *msg, size_t msglen)
-{
-    u->tls = strncasecmp(s, "https://", 8) == 0;
-    if (!u->tls && strncasecmp(s, "http://", 7) != 0) {
-        const char *sep = strstr(s, "://");
-        if (sep) {
-            snprintf(msg, msglen,
-                     "unsupported scheme '%.*s' (allowed: http:// or https://host[:port][/path])",
-                     (int)(sep - s > 20 ? 20 : sep - s), s);
-            return msg;
-        }
-        snprintf(msg, msglen, "'%.60s' is not an absolute URL (expected http://host[:port][/path])",
-                 s);
-        return msg;
-    }
-    const char *p = s + (u->tls ? 8 : 7);
-    const char *end = p + strcspn(p, "/?#");
-    if (memchr(p, '@', (size_t)(end - p)))
-        return "user info (user@host) is not supported in URLs";
-    u->ipv6 = false;
-    if (*p == '[') {
-        const char *close = memchr(p, ']', (size_t)(end - p));
-        char tmp[INET6_ADDRSTRLEN + 1];
-        struct in6_addr a;
-        if (!close || (size_t)(close - p - 1) >= sizeof tmp) {
-            snprintf(msg, msglen, "invalid IPv6 address in '%.60s' (e.g. http://[::1]:8080)", s);
-            return msg;
-        }
-        memcpy(tmp, p + 1, (size_t)(close - p - 1));
-        tmp[close - p - 1] = '\0';
-        if (inet_pton(AF_INET6, tmp, &a) != 1) {
-            snprintf(msg, msglen, "invalid IPv6 address '[%s]' (e.g. http://[::1]:8080)", tmp);
-            return msg;
-        }
-        u->host = p + 1;
-        u->hostlen = (size_t)(close - p - 1);
-        u->ipv6 = true;
-        p = close + 1;
-    } else {
-        u->host = p;
-        while (p < end && *p != ':') {
-            if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.' && *p != '_') {
-                snprintf(msg, msglen,
-                         "invalid host in '%.60s' (letters, digits, '-', '.', '_'; IPv6 in "
-                         "brackets: http://[::1]:8080)",
-                         s);
-                return msg;
-            }
-            p++;
-        }
-        u->hostlen = (size_t)(p - u->host);
-        if (u->hostlen == 0)
-            return "missing host (expected http://host[:port][/path])";
-    }
-    u->port = u->tls ? 443 : 80;
-    if (p < end && *p == ':') {
-        p++;
-        unsigned long port = 0;
-        const char *digits = p;
-        while (p < end && *p >= '0' && *p <= '9' && port <= 65535)
-            port = port * 10 + (unsigned long)(*p++ - '0');
-        if (p == digits || p != end || port == 0 || port > 65535) {
-            snprintf(msg, msglen, "invalid port '%.*s' (allowed: 1..65535)",
-                     (int)(end - digits > 20 ? 20 : end - digits), digits);
-            return msg;
-        }
-        u->port = (uint16_t)port;
-    } else if (p != end) {
-        snprintf(msg, msglen, "invalid host in '%.60s' (expected http://host[:port][/path])", s);
-        return msg;
-    }
-    u->rest = end;
-    if (!cfg_target_ok(end)) {
-        if (strchr(end, '#'))
-            return "fragments (#...) are not sent to servers; remove it";
-        return "the path contains a space or control character (percent-encode it)";
-    }
-    return NULL;
-}
-
-static bool get_url(struct ctx *c, const struct section *s, int k, bool base, struct url *u)
-{
-    const struct value *v = &s->v[k];
-    char msg[256];
-    const char *e = cfg_url_parse(v->s, u, msg, sizeof msg);
-    if (!e && base && strchr(u->rest, '?'))
-        e = "base_url cannot have a query (put it in path)";
-    if (e) {
-        cfg_fail(c, -EINVAL, v->line, s, keys[k].name, "%s", e);
-        return false;
-    }
-    return true;
-}
-
-char *cfg_concat(const char *a, size_t alen, const char *b)
-{
-    size_t blen = strlen(b);
-    char *r = malloc(alen + blen + 1);
-    if (r) {
-        memcpy(r, a, alen);
-        memcpy(r + alen, b, blen + 1);
-    }
-    return r;
-}
-
-/* name, resolved against the scenario file's folder unless absolute (malloc'd; NULL: no memory). */
-char *cfg_relative_path(struct ctx *c, const char *name)
-{
-    const char *slash = strrchr(c->file, '/');
-    if (name[0] == '/' || !slash)
-        return strdup(name);
-    return cfg_concat(c->file, (size_t)(slash - c->file) + 1, name);
-}
-
 /* Which key set in s, if any, does not apply to its executor: the first one in the file. */
 static int misplaced_key(const struct section *s, unsigned wrong)
 {
@@ -904,285 +515,6 @@ static int misplaced_key(const struct section *s, unsigned wrong)
         if ((keys[k].flags & wrong) && s->v[k].s && (found < 0 || s->v[k].line < s->v[found].line))
             found = k;
     return found;
-}
-
-/* Appends one address (or an IPv4 range a-b) to sc->src. Returns false with an error message. */
-static bool add_sources(struct ctx *c, const struct section *s, const struct value *v,
-                        plan_scenario *sc, const char *item)
-{
-    char a[INET6_ADDRSTRLEN + 1], b[INET6_ADDRSTRLEN + 1];
-    const char *dash = strchr(item, '-');
-    size_t alen = dash ? (size_t)(dash - item) : strlen(item);
-    struct in_addr lo4, hi4;
-    struct in6_addr one6;
-    uint32_t lo, hi;
-    if (alen == 0 || alen >= sizeof a || (dash && strlen(dash + 1) >= sizeof b))
-        goto bad;
-    memcpy(a, item, alen);
-    a[alen] = '\0';
-    if (!dash && inet_pton(AF_INET6, a, &one6) == 1) {
-        lo = hi = 0;
-    } else {
-        if (inet_pton(AF_INET, a, &lo4) != 1)
-            goto bad;
-        hi4 = lo4;
-        if (dash) {
-            strcpy(b, dash + 1);
-            if (inet_pton(AF_INET, b, &hi4) != 1)
-                goto bad;
-        }
-        lo = ntohl(lo4.s_addr);
-        hi = ntohl(hi4.s_addr);
-        if (hi < lo) {
-            cfg_fail(c, -EINVAL, v->line, s, "source_addresses",
-                     "range '%.80s' ends before it starts (" SOURCES_ALLOWED ")", item);
-            return false;
-        }
-    }
-    uint64_t count = (uint64_t)hi - lo + 1;
-    if (sc->nsrc + count > MAX_SOURCES) {
-        cfg_fail(c, -EINVAL, v->line, s, "source_addresses",
-                 "too many addresses (" SOURCES_ALLOWED ")");
-        return false;
-    }
-    struct sockaddr_storage *n = realloc(sc->src, (sc->nsrc + count) * sizeof *n);
-    if (!n) {
-        cfg_oom(c);
-        return false;
-    }
-    sc->src = n;
-    for (uint64_t i = 0; i < count; i++) {
-        struct sockaddr_storage *ss = &sc->src[sc->nsrc++];
-        memset(ss, 0, sizeof *ss);
-        if (dash || inet_pton(AF_INET6, a, &one6) != 1) {
-            struct sockaddr_in *in = (struct sockaddr_in *)ss;
-            in->sin_family = AF_INET;
-            in->sin_addr.s_addr = htonl(lo + (uint32_t)i);
-        } else {
-            struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-            in6->sin6_family = AF_INET6;
-            in6->sin6_addr = one6;
-        }
-        if (ss->ss_family != sc->src[0].ss_family) {
-            cfg_fail(c, -EINVAL, v->line, s, "source_addresses",
-                     "mixes IPv4 and IPv6 (" SOURCES_ALLOWED ")");
-            return false;
-        }
-    }
-    return true;
-bad:
-    cfg_fail(c, -EINVAL, v->line, s, "source_addresses",
-             "'%.80s' is not an address (" SOURCES_ALLOWED ")", item);
-    return false;
-}
-
-/* source_addresses, from the scenario or else [global]. */
-static bool get_sources(struct ctx *c, const struct section *s, plan_scenario *sc)
-{
-    const struct section *from = s->v[K_SOURCE_ADDRESSES].s ? s : c->global;
-    if (!from || !from->v[K_SOURCE_ADDRESSES].s)
-        return true;
-    const struct value *v = &from->v[K_SOURCE_ADDRESSES];
-    char *copy = strdup(v->s);
-    if (!copy) {
-        cfg_oom(c);
-        return false;
-    }
-    bool ok = true;
-    char *save = NULL;
-    for (char *item = strtok_r(copy, ", \t", &save); item && ok;
-         item = strtok_r(NULL, ", \t", &save))
-        ok = add_sources(c, from, v, sc, item);
-    free(copy);
-    if (ok && sc->nsrc == 0) {
-        cfg_fail(c, -EINVAL, v->line, from, "source_addresses", "is empty (" SOURCES_ALLOWED ")");
-        ok = false;
-    }
-    return ok;
-}
-
-/* A TLS key's value: the scenario's, else [global]'s, else NULL. *line tells where. */
-const struct value *cfg_inherited(struct ctx *c, const struct section *s, int k,
-                                  const struct section **from)
-{
-    if (s->v[k].s) {
-        *from = s;
-        return &s->v[k];
-    }
-    if (c->global && c->global->v[k].s) {
-        *from = c->global;
-        return &c->global->v[k];
-    }
-    return NULL;
-}
-
-bool cfg_get_bool(struct ctx *c, const struct section *s, int k, bool def, bool *out)
-{
-    const struct section *from;
-    const struct value *v = cfg_inherited(c, s, k, &from);
-    *out = def;
-    if (!v)
-        return true;
-    if (!strcasecmp(v->s, "true") || !strcasecmp(v->s, "yes") || !strcmp(v->s, "1") ||
-        !strcasecmp(v->s, "on"))
-        *out = true;
-    else if (!strcasecmp(v->s, "false") || !strcasecmp(v->s, "no") || !strcmp(v->s, "0") ||
-             !strcasecmp(v->s, "off"))
-        *out = false;
-    else {
-        cfg_fail(c, -EINVAL, v->line, from, keys[k].name,
-                 "'%.40s' is not a boolean (allowed: true, false)", v->s);
-        return false;
-    }
-    return true;
-}
-
-/* A file name value, made absolute against the scenario file's folder; the file must exist. */
-static bool get_file(struct ctx *c, const struct section *s, int k, char **out)
-{
-    const struct section *from;
-    const struct value *v = cfg_inherited(c, s, k, &from);
-    *out = NULL;
-    if (!v)
-        return true;
-    char *path = cfg_relative_path(c, v->s);
-    if (!path) {
-        cfg_oom(c);
-        return false;
-    }
-    if (access(path, R_OK) != 0) {
-        cfg_fail(c, -EINVAL, v->line, from, keys[k].name, "cannot read '%.200s': %s", path,
-                 strerror(errno));
-        free(path);
-        return false;
-    }
-    *out = path;
-    return true;
-}
-
-static bool get_string(struct ctx *c, const struct section *s, int k, char **out)
-{
-    const struct section *from;
-    const struct value *v = cfg_inherited(c, s, k, &from);
-    *out = NULL;
-    if (!v)
-        return true;
-    if (!(*out = strdup(v->s))) {
-        cfg_oom(c);
-        return false;
-    }
-    return true;
-}
-
-/* The TLS settings of a scenario (only read for https:// targets). */
-static bool get_tls(struct ctx *c, const struct section *s, plan_scenario *sc)
-{
-    plan_tls *t = &sc->tls_opts;
-    const struct section *from;
-    if (!cfg_get_bool(c, s, K_INSECURE, false, &t->insecure) ||
-        !cfg_get_bool(c, s, K_TLS_RESUME, true, &t->resume) ||
-        !get_file(c, s, K_CA_FILE, &t->ca_file) ||
-        !get_file(c, s, K_CLIENT_CERT, &t->client_cert) ||
-        !get_file(c, s, K_CLIENT_KEY, &t->client_key) ||
-        !get_string(c, s, K_SERVER_NAME, &t->server_name) ||
-        !get_string(c, s, K_TLS_CIPHERS, &t->ciphers) ||
-        !get_string(c, s, K_TLS_CURVES, &t->curves))
-        return false;
-    if (!t->client_cert != !t->client_key) {
-        const struct value *v =
-            cfg_inherited(c, s, t->client_cert ? K_CLIENT_CERT : K_CLIENT_KEY, &from);
-        cfg_fail(c, -EINVAL, v->line, from,
-                 keys[t->client_cert ? K_CLIENT_CERT : K_CLIENT_KEY].name,
-                 "client_cert and client_key go together (give both for mutual TLS)");
-        return false;
-    }
-    t->min_version = 12;
-    const struct value *v = cfg_inherited(c, s, K_TLS_MIN_VERSION, &from);
-    if (v) {
-        if (!strcmp(v->s, "1.2"))
-            t->min_version = 12;
-        else if (!strcmp(v->s, "1.3"))
-            t->min_version = 13;
-        else {
-            cfg_fail(c, -EINVAL, v->line, from, "tls_min_version",
-                     "'%.40s' is not supported (allowed: 1.2, 1.3)", v->s);
-            return false;
-        }
-    }
-    if ((v = cfg_inherited(c, s, K_TLS_CURVES, &from))) {
-        char *copy = strdup(v->s), *save = NULL;
-        if (!copy) {
-            cfg_oom(c);
-            return false;
-        }
-        for (char *n = strtok_r(copy, ":, ", &save); n; n = strtok_r(NULL, ":, ", &save)) {
-            if (strcasecmp(n, "X25519") && strcasecmp(n, "P-256") && strcasecmp(n, "P-384") &&
-                strcasecmp(n, "P-521")) {
-                cfg_fail(
-                    c, -EINVAL, v->line, from, "tls_curves",
-                    "unknown curve '%.40s' (allowed: X25519, P-256, P-384, P-521, separated by "
-                    "':')",
-                    n);
-                free(copy);
-                return false;
-            }
-        }
-        free(copy);
-    }
-    return true;
-}
-
-/* Where a scenario's requests go: its own url (a scenario that is one request), else base_url
- * here or in [global]. Fills sc's host, port, TLS flag, Host header and where the URL was set. */
-static bool build_origin(struct ctx *c, const struct section *s, plan_scenario *sc, struct url *u)
-{
-    const struct section *g = c->global;
-    const struct value *url = &s->v[K_URL], *path = &s->v[K_PATH];
-    if (url->s) {
-        if (path->s) {
-            cfg_fail(c, -EINVAL, path->line, s, "path",
-                     "cannot be combined with url (url is absolute; path joins base_url)");
-            return false;
-        }
-        if (s->v[K_BASE_URL].s) {
-            cfg_fail(c, -EINVAL, url->line, s, "url",
-                     "cannot be combined with base_url in the same scenario (url is absolute; "
-                     "use path with base_url)");
-            return false;
-        }
-        if (!get_url(c, s, K_URL, false, u))
-            return false;
-        u->absolute = true;
-        sc->url_line = url->line;
-        sc->url_key = "url";
-    } else {
-        const struct section *from = s->v[K_BASE_URL].s ? s : g && g->v[K_BASE_URL].s ? g : NULL;
-        if (!from) {
-            cfg_fail(c, -EINVAL, s->line, s, NULL,
-                     "no target (set url here, or base_url here or in [global])");
-            return false;
-        }
-        if (!get_url(c, from, K_BASE_URL, true, u))
-            return false;
-        u->absolute = false;
-        sc->url_line = from->v[K_BASE_URL].line;
-        sc->url_key = "base_url";
-        sc->url_global = from->global;
-    }
-    sc->port = u->port;
-    sc->tls = u->tls;
-    sc->host = strndup(u->host, u->hostlen);
-    size_t hh = u->hostlen + 2 + 7;
-    sc->host_header = malloc(hh);
-    if (!sc->host || !sc->host_header) {
-        cfg_oom(c);
-        return false;
-    }
-    if (u->port == (u->tls ? 443 : 80))
-        snprintf(sc->host_header, hh, u->ipv6 ? "[%s]" : "%s", sc->host);
-    else
-        snprintf(sc->host_header, hh, u->ipv6 ? "[%s]:%u" : "%s:%u", sc->host, (unsigned)u->port);
-    return true;
 }
 
 static bool build_scenario(struct ctx *c, const struct section *s, plan_scenario *sc)
@@ -1321,16 +653,16 @@ static bool build_scenario(struct ctx *c, const struct section *s, plan_scenario
     if (ov->duration_ns)
         sc->duration_ns = ov->duration_ns;
 
-    if (!get_inherited_duration(c, s, K_CONNECT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT_NS,
-                                &sc->connect_timeout_ns) ||
-        !get_inherited_duration(c, s, K_REQUEST_TIMEOUT, DEFAULT_REQUEST_TIMEOUT_NS,
-                                &sc->request_timeout_ns) ||
-        !get_pacing_resolution(c, s, &sc->pacing_resolution_ns))
+    if (!cfg_get_inherited_duration(c, s, K_CONNECT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT_NS,
+                                    &sc->connect_timeout_ns) ||
+        !cfg_get_inherited_duration(c, s, K_REQUEST_TIMEOUT, DEFAULT_REQUEST_TIMEOUT_NS,
+                                    &sc->request_timeout_ns) ||
+        !cfg_get_pacing_resolution(c, s, &sc->pacing_resolution_ns))
         return false;
-    if (!get_sources(c, s, sc) || !get_tls(c, s, sc))
+    if (!cfg_get_sources(c, s, sc) || !cfg_get_tls(c, s, sc))
         return false;
     struct url u;
-    return build_origin(c, s, sc, &u) && cfg_build_flow(c, s, sc, &u);
+    return cfg_build_origin(c, s, sc, &u) && cfg_build_flow(c, s, sc, &u);
 }
 
 static plan *build(struct ctx *c)
@@ -1353,7 +685,7 @@ static plan *build(struct ctx *c)
         /* global values are checked even when every scenario overrides them */
         struct url u;
         uint64_t n;
-        if (g->v[K_BASE_URL].s && !get_url(c, g, K_BASE_URL, true, &u))
+        if (g->v[K_BASE_URL].s && !cfg_get_url(c, g, K_BASE_URL, true, &u))
             goto fail;
         if (g->v[K_DURATION].s && !cfg_get_duration(c, g, K_DURATION, false, &n))
             goto fail;

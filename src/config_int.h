@@ -1,8 +1,10 @@
-/* config_int: what the two halves of the scenario-file reader share (not a public header).
+/* config_int: what the files of the scenario-file reader share (not a public header).
  *
  * config.c reads the INI into sections (one value slot per key, list keys and flow items in
- * file order) and builds the global and executor parts of the plan; config_flow.c builds each
- * scenario's steps, flow program, variables and data file. Both report errors through
+ * file order) and builds the global and executor parts of the plan, with config_subst.c (${}),
+ * config_values.c (value getters) and config_target.c (URLs, origin, TLS); config_flow.c builds
+ * each scenario's flow program, variables and data file, and config_step.c its steps. All report
+ * errors through
  * cfg_fail: one line, "FILE:LINE: [section NAME] key: what is wrong (what is allowed)", the
  * first error wins. */
 #ifndef BLAST_CONFIG_INT_H
@@ -169,6 +171,56 @@ bool cfg_target_ok(const char *p);
 
 /* Parses http://host[:port][/path][?query]. Returns NULL, or what is wrong (in msg). */
 const char *cfg_url_parse(const char *s, struct url *u, char *msg, size_t msglen);
+
+static inline bool cfg_is_name_start(char ch)
+{
+    return ch == '_' || (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z');
+}
+
+static inline bool cfg_is_name_char(char ch)
+{
+    return cfg_is_name_start(ch) || (ch >= '0' && ch <= '9');
+}
+
+/* config_subst.c: a new string with value's ${...} replaced, or NULL with the error recorded. */
+char *cfg_substitute(struct ctx *c, int line, const struct section *s, const char *key,
+                     const char *value, size_t *len);
+
+/* config_values.c: a duration from the scenario, else [global], else def; pacing_resolution
+ * (0 up to 100ms). */
+bool cfg_get_inherited_duration(struct ctx *c, const struct section *s, int k, uint64_t def,
+                                uint64_t *out);
+bool cfg_get_pacing_resolution(struct ctx *c, const struct section *s, uint64_t *out);
+
+/* config_target.c: key k of s as a URL (base: a base_url, which takes no query); the scenario's
+ * source_addresses and TLS keys; its origin (host, port, TLS, Host header) into sc and *u. */
+bool cfg_get_url(struct ctx *c, const struct section *s, int k, bool base, struct url *u);
+bool cfg_get_sources(struct ctx *c, const struct section *s, plan_scenario *sc);
+bool cfg_get_tls(struct ctx *c, const struct section *s, plan_scenario *sc);
+bool cfg_build_origin(struct ctx *c, const struct section *s, plan_scenario *sc, struct url *u);
+
+#define CFG_MAX_NESTING 32 /* sub-flows within sub-flows */
+
+/* The build of one scenario (config_flow.c drives it, config_step.c builds its steps). */
+struct build {
+    struct ctx *c;
+    const struct section *s; /* the scenario */
+    plan_scenario *sc;
+    const struct url *u;
+    const struct section **secs; /* per step: its section (the scenario for its own request) */
+    size_t cap;
+    const struct section *stack[CFG_MAX_NESTING];
+    size_t depth;
+    unsigned repeats; /* repeats around the code being compiled */
+};
+
+/* config_flow.c: the index of variable name in sc (-1: none); identifiers; trimming in place. */
+int cfg_var_index(const plan_scenario *sc, const char *name);
+bool cfg_is_ident(const char *s, size_t n);
+char *cfg_trim(char *s);
+
+/* config_step.c: builds step i of the scenario b builds (its section in b->secs[i]). */
+bool cfg_build_step(struct build *b, size_t i);
 
 /* The [step] or [flow] section of that name, or NULL. */
 struct section *cfg_named(struct ctx *c, const char *name);

@@ -27,7 +27,8 @@ struct req_prog {
     size_t fixed_len;
     const tpl **headers;
     size_t nheaders;
-    char *body; /* a static body, framed when chunked */
+    char *body;           /* a static body framed for chunked (owned) */
+    const char *body_ref; /* or the caller's static body, sent as it is */
     size_t body_len;
     const tpl *body_tpl;
     bool chunked;
@@ -129,9 +130,14 @@ int req_prog_new(req_prog **out, const req_spec *spec, char *err, size_t errlen)
     p->content_length = !(replaced & R_CONTENT_LENGTH) && !spec->chunked &&
                         (has_body || !strcmp(spec->method, "POST") ||
                          !strcmp(spec->method, "PUT") || !strcmp(spec->method, "PATCH"));
-    if (spec->body_len) {
+    if (spec->body_len && !spec->chunked) {
+        /* The caller's copy is sent as it is (it outlives the program): one copy of a large
+         * body in memory, not two. */
+        p->body_ref = spec->body;
+        p->body_len = spec->body_len;
+    } else if (spec->body_len) {
         /* A static body is framed once: one chunk, then the last chunk. */
-        size_t extra = spec->chunked ? 32 : 0;
+        size_t extra = 32;
         if (!(p->body = malloc(spec->body_len + extra)))
             goto nomem;
         size_t o = 0;
@@ -289,7 +295,7 @@ int req_build(const req_prog *p, const tpl_env *env, const char *cookie, size_t 
                 return -ENOSPC;
         }
     } else if (p->body_len) {
-        out->body = p->body;
+        out->body = p->body ? p->body : p->body_ref;
         out->body_len = p->body_len;
     }
     out->len = o;

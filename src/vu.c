@@ -18,9 +18,12 @@
 
 #define ALIGN(x) (((x) + 63) & ~(size_t)63)
 
-/* What a slice holds, in order. */
+/* What a slice holds, in order: what every request touches first (the value arrays and the
+ * request buffer, whose start takes most requests whole), then what only some touch (extracted
+ * values, the kept body, the cookie jar, the spill buffer for heads that span receives), so that
+ * a VU of a simple flow makes one page of its slice resident. */
 struct layout {
-    size_t vars, cols, varbuf, jar, req, spill, body, size;
+    size_t vars, cols, req, varbuf, body, jar, spill, size;
 };
 
 static void layout_of(const plan_scenario *p, struct layout *l, uint32_t *reqcap)
@@ -37,19 +40,19 @@ static void layout_of(const plan_scenario *p, struct layout *l, uint32_t *reqcap
     }
     size_t o = 0;
     l->vars = o;
-    o = ALIGN(o + p->nvars * sizeof(tpl_str));
+    o += p->nvars * sizeof(tpl_str);
     l->cols = o;
     o = ALIGN(o + ncols * sizeof(tpl_str));
-    l->varbuf = o;
-    o = ALIGN(o + p->nvars * (size_t)p->max_var);
-    l->jar = o;
-    o = ALIGN(o + (p->cookies ? sizeof(cookie_jar) : 0));
     l->req = o;
     o = ALIGN(o + cap);
-    l->spill = o;
-    o = ALIGN(o + (head ? VU_SPILL : 0));
+    l->varbuf = o; /* variable 0, `repeat`, lives in the VU itself */
+    o = ALIGN(o + (p->nvars ? p->nvars - 1 : 0) * (size_t)p->max_var);
     l->body = o;
     o = ALIGN(o + keep);
+    l->jar = o;
+    o = ALIGN(o + (p->cookies ? sizeof(cookie_jar) : 0));
+    l->spill = o;
+    o = ALIGN(o + (head ? VU_SPILL : 0));
     l->size = o;
     *reqcap = (uint32_t)cap;
 }
@@ -86,9 +89,9 @@ void vu_bind_conn(wscen *s, uint32_t i, conn *c)
     layout_of(s->s, &l, &reqcap);
     char *base = s->block + (size_t)i * s->slot;
     c->keep.spill = base + l.spill;
-    c->keep.spill_cap = (uint32_t)(l.body - l.spill);
+    c->keep.spill_cap = (uint32_t)(l.size - l.spill);
     c->keep.body = base + l.body;
-    c->keep.body_cap = (uint32_t)(l.size - l.body);
+    c->keep.body_cap = (uint32_t)(l.jar - l.body);
 }
 
 static inline conn *conn_of(worker *w, wscen *s, wvu *v)
@@ -192,9 +195,8 @@ static int build(worker *w, wscen *s, wvu *v, const plan_step *st, const http1_r
         return 0;
     }
     /* {{ repeat }}: the pass of the innermost repeat, as text */
-    char *rb = v->varbuf;
-    int n = snprintf(rb, p->max_var, "%u", flow_repeat_index(&v->cur));
-    v->vars[0] = (tpl_str){rb, (uint32_t)n};
+    int n = snprintf(v->repeat, sizeof v->repeat, "%u", flow_repeat_index(&v->cur));
+    v->vars[0] = (tpl_str){v->repeat, (uint32_t)n};
     tpl_env env = {.vu = v->number,
                    .iter = v->iter - 1,
                    .seq = v->seq,
@@ -305,7 +307,7 @@ void vu_response(worker *w, wscen *s, wvu *v, conn *c, uint64_t now)
         }
         for (size_t i = 0; i < st->nextracts; i++) {
             const plan_extract *x = &st->extracts[i];
-            char *dst = v->varbuf + (size_t)x->var * p->max_var;
+            char *dst = v->varbuf + (size_t)(x->var - 1) * p->max_var; /* var 0 is repeat */
             size_t len = 0;
             if (extract_run(x->rule, w->xs, &r, dst, p->max_var, &len) == 0) {
                 v->vars[x->var] = (tpl_str){dst, (uint32_t)len};

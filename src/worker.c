@@ -27,9 +27,10 @@
 /* Receive buffers: the kernel takes them from its ring in order and they come back to its tail,
  * so every buffer of the pool is touched (made resident) sooner or later. The pool is sized by
  * what can be in flight at once, about one buffer per connection with data: 2 per connection,
- * 64 to 1024 buffers, 8 KiB each up to 512 buffers and 4 KiB beyond (4 MiB per worker at most). */
+ * 64 to 1024 buffers, of at most 2 MiB in all (8 KiB each up to 256 buffers, 2 KiB at 1024). */
 #define RECV_BUFS_MIN 64
 #define RECV_BUFS_MAX 1024
+#define RECV_POOL (2u * 1024 * 1024)
 #define PUBLISH_EVERY_NS (500 * NS_PER_MS)
 /* A lazy wait still returns once this many completions are ready (well inside the CQ ring). */
 #define LAZY_WAIT 4096
@@ -300,12 +301,15 @@ static void handle_cqe(worker *w, const struct io_uring_cqe *cqe, uint64_t now)
         connect_failed(w, s, c, ev.fail, ev.why, now);
         break;
     case CONN_EV_RESPONSE:
+        /* The request timeout stays in the heap while the VU goes on: its next send or think
+         * time moves it (one heap operation instead of a removal and an insertion), and what
+         * is left without a reason is removed after. */
         if (ev.closed)
             conn_gone(w, s, c, true, ev.by_server, now);
-        else
-            worker_set_deadline(w, c, 0);
         if (v->active && v->busy)
             vu_response(w, s, v, c, now);
+        if (!v->busy && !v->thinking && !v->restart && c->state != CONN_CONNECTING)
+            worker_set_deadline(w, c, 0);
         break;
     case CONN_EV_FAILED:
         if (ev.fail == METRICS_FAIL_TLS && ev.why)
@@ -625,6 +629,13 @@ static unsigned recv_bufs(uint32_t nconns)
     return n;
 }
 
+/* At most RECV_POOL bytes of buffers, 2 to 8 KiB each. */
+static unsigned recv_buf_size(unsigned nbufs)
+{
+    unsigned size = RECV_POOL / nbufs;
+    return size > 8192 ? 8192 : size < 2048 ? 2048 : size;
+}
+
 static void *thread_main(void *arg)
 {
     worker *w = arg;
@@ -656,7 +667,7 @@ static void *thread_main(void *arg)
     }
     if (rc == 0)
         rc = conn_io_init(&w->io, RING_ENTRIES, recv_bufs(w->nconns),
-                          recv_bufs(w->nconns) > 512 ? 4096 : 8192, w->nconns);
+                          recv_buf_size(recv_bufs(w->nconns)), w->nconns);
     if (rc < 0 && !w->err) {
         w->err = rc;
         if (rc == -EMFILE && getrlimit(RLIMIT_NOFILE, &rl) == 0)

@@ -45,7 +45,8 @@ typedef struct wvu {
     http1_req req;     /* a request built for this VU (req_build) */
     tpl_str *vars;     /* into the VU's slice: nvars values */
     tpl_str *cols;     /* the current data row */
-    char *varbuf;      /* nvars * max_var bytes */
+    char *varbuf;      /* (nvars - 1) * max_var bytes: variables 1.. */
+    char repeat[12];   /* variable 0, {{ repeat }}, as text */
     cookie_jar *jar;   /* NULL when cookies are off */
     char *reqbuf;
     uint32_t reqcap;
