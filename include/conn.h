@@ -139,6 +139,8 @@ typedef struct conn {
     uint64_t t_sent;      /* when it was handed to the kernel (connect start while connecting) */
     uint64_t t_done;      /* when its response ended */
     uint64_t deadline;    /* the worker's: when its connect or request times out (0: none) */
+    uint32_t tq_prev, tq_next; /* the worker's: its place in its scenario's request timeouts */
+    bool in_tq;
     http1_resp resp;
     /* per request, set by conn_send's caller through conn_keep_set */
     conn_keep keep;

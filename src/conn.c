@@ -451,8 +451,14 @@ static conn_ev on_data(conn *c, conn_io *io, const char *data, size_t len, uint6
         ssize_t n = http1_resp_parse(&c->resp, data, len);
         if (n == HTTP1_ERROR)
             return ev_fail(c, io, METRICS_FAIL_PARSE, 0, c->resp.error);
-        if (c->keep_head && !c->head_done)
-            track_head(c, io, data, c->resp.head_len - before, n > 0);
+        if (c->keep_head && !c->head_done) {
+            /* The common case for a cookie jar: the whole head in this receive, no Set-Cookie. */
+            if (c->keep_head == CONN_HEAD_COOKIES && before == 0 && c->spill_len == 0 &&
+                (n > 0 || http1_resp_head_seen(&c->resp)) && !http1_resp_set_cookie(&c->resp))
+                c->head_done = true;
+            else
+                track_head(c, io, data, c->resp.head_len - before, n > 0);
+        }
         if (n == HTTP1_PARTIAL)
             return (conn_ev){.type = CONN_EV_NONE};
         int st = c->resp.status;

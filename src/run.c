@@ -186,6 +186,9 @@ const report_run *run_report(run *r)
                 window = worker_window_ns(r->ws[w], i);
         }
         metrics_finish(m); /* on failure (no memory) the scenario-wide histograms stay NULL */
+        /* a one-step flow's iterations that got a response were recorded as its latency only */
+        if (p->scenarios[i].simple)
+            hist_merge(m->iteration, m->steps[p->scenarios[i].ops[0].a].latency);
         r->rs[i].s = &p->scenarios[i];
         r->rs[i].m = m;
         r->rs[i].window_s = (double)window / 1e9;

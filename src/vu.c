@@ -111,8 +111,28 @@ static void iteration_end(worker *w, wscen *s, wvu *v, uint64_t end, bool interr
         s->m.it.failed++;
     else
         s->m.it.completed++;
-    hist_record(s->m.iteration, to_us(end > v->t_iter ? end - v->t_iter : 0));
+    /* A one-step flow's iteration lasts exactly its request's latency when it got a response:
+     * run.c merges the step's latency into the iteration histogram instead of recording twice. */
+    if (!(s->s->simple && v->responded))
+        hist_record(s->m.iteration, to_us(end > v->t_iter ? end - v->t_iter : 0));
     worker_vu_done(w, s, v, now);
+}
+
+/* Step `step` of v is due at due: sent now on the idle connection, or when it is open. */
+static void send_step(worker *w, wscen *s, wvu *v, uint32_t step, uint64_t due, uint64_t now)
+{
+    v->step = step;
+    v->t_due = due;
+    s->m.c.scheduled++;
+    s->m.steps[step].scheduled++;
+    conn *c = conn_of(w, s, v);
+    if (c->state == CONN_IDLE) {
+        vu_send(w, s, v, c, now);
+    } else {
+        v->pending = true;
+        if (c->state == CONN_CLOSED)
+            worker_vu_connect(w, s, v, now);
+    }
 }
 
 void vu_start(worker *w, wscen *s, wvu *v, uint64_t due, uint64_t now)
@@ -134,6 +154,11 @@ void vu_start(worker *w, wscen *s, wvu *v, uint64_t due, uint64_t now)
         for (size_t c = 0; c < d->ncols; c++)
             v->cols[c] = (tpl_str){d->cells[row * d->ncols + c], d->lens[row * d->ncols + c]};
     }
+    v->responded = false;
+    if (p->simple) { /* one step and nothing else: no program to run */
+        send_step(w, s, v, p->ops[0].a, due, now);
+        return;
+    }
     v->in_setup = p->setup && !v->setup_done;
     flow_start(&v->cur);
     vu_advance(w, s, v, due, now);
@@ -145,18 +170,7 @@ void vu_advance(worker *w, wscen *s, wvu *v, uint64_t due, uint64_t now)
     for (;;) {
         flow_action a = flow_next(v->in_setup ? p->setup : p->ops, &v->cur, &v->rng);
         if (a.kind == FLOW_SEND) {
-            v->step = a.step;
-            v->t_due = due;
-            s->m.c.scheduled++;
-            s->m.steps[a.step].scheduled++;
-            conn *c = conn_of(w, s, v);
-            if (c->state == CONN_IDLE) {
-                vu_send(w, s, v, c, now);
-            } else {
-                v->pending = true;
-                if (c->state == CONN_CLOSED)
-                    worker_vu_connect(w, s, v, now);
-            }
+            send_step(w, s, v, a.step, due, now);
             return;
         }
         if (a.kind == FLOW_SLEEP) {
@@ -184,16 +198,12 @@ void vu_advance(worker *w, wscen *s, wvu *v, uint64_t due, uint64_t now)
     }
 }
 
-/* The request of v's step: the step's precompiled bytes, or built into v's buffer. Returns 0, or
+/* Builds the request of v's step into v's buffer (templates, cookies). Returns 0, or
  * a negative code with *why (the step then fails with class check). */
 static int build(worker *w, wscen *s, wvu *v, const plan_step *st, const http1_req **out,
                  const char **why)
 {
     const plan_scenario *p = s->s;
-    if (st->literal && (!v->jar || v->jar->n == 0)) {
-        *out = &st->req;
-        return 0;
-    }
     /* {{ repeat }}: the pass of the innermost repeat, as text */
     int n = snprintf(v->repeat, sizeof v->repeat, "%u", flow_repeat_index(&v->cur));
     v->vars[0] = (tpl_str){v->repeat, (uint32_t)n};
@@ -225,10 +235,11 @@ static int build(worker *w, wscen *s, wvu *v, const plan_step *st, const http1_r
 void vu_send(worker *w, wscen *s, wvu *v, conn *c, uint64_t now)
 {
     const plan_step *st = &s->s->steps[v->step];
-    const http1_req *req;
+    const http1_req *req = &st->req;
     const char *why = NULL;
     v->pending = false;
-    if (build(w, s, v, st, &req, &why) < 0) {
+    /* A literal step whose VU has no cookie to add goes out as its precompiled bytes. */
+    if (!(st->literal && (!v->jar || v->jar->n == 0)) && build(w, s, v, st, &req, &why) < 0) {
         /* A request that cannot be built from what the VU has (a value an earlier step did not
          * extract): the step fails as a check, and the rest of the iteration is skipped. */
         count_fail(s, &s->m.steps[v->step], METRICS_FAIL_CHECK);
@@ -238,7 +249,7 @@ void vu_send(worker *w, wscen *s, wvu *v, conn *c, uint64_t now)
     }
     unsigned head = st->need_head ? CONN_HEAD_ALWAYS : v->jar ? CONN_HEAD_COOKIES : CONN_HEAD_NONE;
     conn_send(c, &w->io, req, st->head, head, st->keep_body, v->t_due, now);
-    worker_set_deadline(w, c, now + s->s->request_timeout_ns);
+    worker_request_timeout(w, s, c, now + s->s->request_timeout_ns);
     v->busy = true;
     v->head_len = 0;
     s->nbusy++;
@@ -248,7 +259,7 @@ void vu_send(worker *w, wscen *s, wvu *v, conn *c, uint64_t now)
 /* After a step: on to the next, unless the iteration must stop here. */
 static void next(worker *w, wscen *s, wvu *v, bool abort, uint64_t when, uint64_t now)
 {
-    if (abort)
+    if (abort || s->s->simple)
         iteration_end(w, s, v, when, false, now);
     else
         vu_advance(w, s, v, when, now);
@@ -281,6 +292,7 @@ void vu_response(worker *w, wscen *s, wvu *v, conn *c, uint64_t now)
     }
     hist_record(ms->latency, to_us(c->t_done - c->t_intended));
     hist_record(ms->service, to_us(c->t_done - c->t_sent));
+    v->responded = true;
     int status = c->resp.status;
     metrics_fail f = METRICS_NFAIL;
     bool abort = false;

@@ -31,6 +31,7 @@ typedef struct wvu {
     bool pending;        /* step is due but waits for the connection */
     bool thinking;       /* its deadline ends a think time */
     bool busy;           /* step's request is on the connection */
+    bool responded;      /* the iteration's (last) request got a response, recorded as latency */
     bool restart;        /* its deadline hands it to worker_vu_done (an iteration that ended in the
                             loop pass it started in: no I/O was waited for) */
     uint64_t started_at; /* the loop pass (clock reading) its iteration started in */
@@ -76,8 +77,11 @@ typedef struct wscen {
     uint32_t next_src; /* round robin over source_addresses */
     tls_ctx *tls;      /* https:// scenarios: this worker's TLS settings and session */
     bool scheduling;
-    bool keep_any; /* some step keeps heads or bodies, or cookies are on */
-    char *block;   /* the VUs' slices */
+    /* Its connections with a request on them, oldest first: every request's timeout is its send
+     * plus the same request_timeout, so the list is in deadline order and the earliest is at
+     * the head (O(1) where the heap would take O(log n) twice per request). */
+    uint32_t tq_head, tq_tail;
+    char *block; /* the VUs' slices */
     size_t slot, block_len;
 } wscen;
 
@@ -115,8 +119,11 @@ static inline void count_fail(wscen *s, metrics_step *st, metrics_fail f)
     st->fail[f]++;
 }
 
-/* A connection's (and its VU's) one deadline; 0 for none. In worker.c. */
+/* A connection's (and its VU's) one deadline: a connect timeout, a think time's end or a
+ * deferred restart, kept in the heap; 0 clears any deadline, also a request timeout. */
 void worker_set_deadline(worker *w, conn *c, uint64_t when);
+/* c's request timeout: now + the scenario's request_timeout, at the end of its list. */
+void worker_request_timeout(worker *w, wscen *s, conn *c, uint64_t when);
 /* Sends v's pending step on its idle connection, or opens the connection for it. In worker.c. */
 void worker_vu_connect(worker *w, wscen *s, wvu *v, uint64_t now);
 /* v has ended an iteration (arrival model: it is free again, or takes the next arrival; closed
