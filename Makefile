@@ -2,11 +2,10 @@
 # Objects go to $(BUILD); headers are tracked with -MMD -MP so a header change rebuilds its users.
 
 CC      ?= gcc
-CFLAGS  ?= -O2 -g -flto=auto
+CFLAGS  ?= -O2 -g
 BUILD   ?= build
 PREFIX  ?= /usr/local
 V       ?= 0
-LDFLAGS ?= -flto=auto
 
 PKGS := liburing inih wolfssl libpcre2-8
 override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wmissing-prototypes -Werror \
