@@ -30,4 +30,10 @@ int value_size(const char *s, uint64_t *bytes);
  * For "did you mean ...?" in messages. */
 const char *value_suggest(const char *word, const char *const *cands, size_t n);
 
+/* Writes "column N: <fmt ...>" into err (one line, truncated to errlen; err may be NULL when
+ * errlen is 0) and returns -EINVAL: the error form of every small parser of scenario values
+ * (checks, extractions, JSON paths). */
+int value_col_error(char *err, size_t errlen, size_t col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 #endif

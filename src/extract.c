@@ -15,23 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "value.h"
+
 #include "extract.h"
 
-/* A one-line message "column N: ..." in err; returns -EINVAL. */
-__attribute__((format(printf, 4, 5))) static int fail(char *err, size_t errlen, size_t col,
-                                                      const char *fmt, ...)
-{
-    if (err && errlen) {
-        int n = snprintf(err, errlen, "column %zu: ", col);
-        if (n >= 0 && (size_t)n < errlen) {
-            va_list ap;
-            va_start(ap, fmt);
-            vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
-            va_end(ap);
-        }
-    }
-    return -EINVAL;
-}
+/* Errors are "column N: ..." (value_col_error). */
+#define fail value_col_error
 
 static bool is_digit(unsigned c)
 {

@@ -7,7 +7,9 @@
 #include <errno.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -45,6 +47,15 @@ static bool parse_decimal(const char **pp, uint64_t *intv, uint64_t *fracv, int 
     return digits;
 }
 
+/* 10^n, exactly (n <= 18). */
+static long double pow10(int n)
+{
+    long double p = 1;
+    while (n-- > 0)
+        p *= 10;
+    return p;
+}
+
 int value_duration(const char *s, uint64_t *ns)
 {
     if (!s || !*s)
@@ -77,10 +88,7 @@ int value_duration(const char *s, uint64_t *ns)
         uint64_t part;
         if (__builtin_mul_overflow(iv, unit, &part))
             overflow = true;
-        long double pow10 = 1;
-        for (int i = 0; i < fn; i++)
-            pow10 *= 10;
-        uint64_t frac = (uint64_t)((long double)fv * unit / pow10 + 0.5L);
+        uint64_t frac = (uint64_t)((long double)fv * unit / pow10(fn) + 0.5L);
         if (__builtin_add_overflow(part, frac, &part) ||
             __builtin_add_overflow(total, part, &total))
             overflow = true;
@@ -102,10 +110,7 @@ int value_rate(const char *s, double *per_s)
     if (!parse_decimal(&p, &iv, &fv, &fn, &overflow) || overflow || *p != '/')
         return -EINVAL;
     long double num = (long double)iv;
-    long double pow10 = 1;
-    for (int i = 0; i < fn; i++)
-        pow10 *= 10;
-    num += (long double)fv / pow10;
+    num += (long double)fv / pow10(fn);
     p++;
     long double per_ns;
     if (strcmp(p, "s") == 0) {
@@ -155,10 +160,7 @@ int value_size(const char *s, uint64_t *bytes)
     for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
         if (strcasecmp(p, units[i].unit) != 0)
             continue;
-        long double pow10 = 1;
-        for (int k = 0; k < fn; k++)
-            pow10 *= 10;
-        long double v = ((long double)iv + (long double)fv / pow10) * units[i].mult;
+        long double v = ((long double)iv + (long double)fv / pow10(fn)) * units[i].mult;
         if (!(v < 18446744073709551615.0L))
             return -EINVAL;
         uint64_t n = (uint64_t)(v + 0.5L);
@@ -211,4 +213,18 @@ const char *value_suggest(const char *word, const char *const *cands, size_t n)
         }
     }
     return best;
+}
+
+int value_col_error(char *err, size_t errlen, size_t col, const char *fmt, ...)
+{
+    if (err && errlen) {
+        int n = snprintf(err, errlen, "column %zu: ", col);
+        if (n >= 0 && (size_t)n < errlen) {
+            va_list ap;
+            va_start(ap, fmt);
+            vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+            va_end(ap);
+        }
+    }
+    return -EINVAL;
 }

@@ -203,20 +203,25 @@ static void open_for_queue(worker *w, wscen *s, uint64_t now)
     }
 }
 
+/* The oldest queued arrival's intended start (the queue is not empty); it starts late. */
+static uint64_t queue_pop(wscen *s)
+{
+    uint64_t due = s->q[s->qhead];
+    s->qhead = (s->qhead + 1) % s->qcap;
+    s->qlen--;
+    s->m.c.late_sends++;
+    return due;
+}
+
 /* A free VU's connection is idle: it takes the oldest queued arrival, or waits (open model). */
 static void free_vu_ready(worker *w, wscen *s, conn *c, uint64_t now)
 {
     if (s->vus) /* closed model: VUs start at t0 and loop; before t0 they just wait */
         return;
-    if (s->qlen) {
-        uint64_t due = s->q[s->qhead];
-        s->qhead = (s->qhead + 1) % s->qcap;
-        s->qlen--;
-        s->m.c.late_sends++;
-        vu_start(w, s, vu_of(s, c), due, now);
-    } else {
+    if (s->qlen)
+        vu_start(w, s, vu_of(s, c), queue_pop(s), now);
+    else
         idle_push(w, s, c);
-    }
 }
 
 void worker_vu_done(worker *w, wscen *s, wvu *v, uint64_t now)
@@ -238,11 +243,7 @@ void worker_vu_done(worker *w, wscen *s, wvu *v, uint64_t now)
         return;
     }
     if (s->qlen) {
-        uint64_t due = s->q[s->qhead];
-        s->qhead = (s->qhead + 1) % s->qcap;
-        s->qlen--;
-        s->m.c.late_sends++;
-        vu_start(w, s, v, due, now);
+        vu_start(w, s, v, queue_pop(s), now);
     } else if (c->state == CONN_IDLE) {
         idle_push(w, s, c);
     }

@@ -31,7 +31,7 @@ declare -A SRCS=(
     [config]="src/config.c src/config_subst.c src/config_values.c src/config_target.c src/config_flow.c src/config_step.c src/value.c src/files.c src/plan.c src/http1.c src/flow.c src/request.c src/template.c src/template_expand.c src/check.c src/extract.c src/json.c src/data.c"
     [values]="src/value.c"
     [template]="src/template.c src/template_expand.c"
-    [extract]="src/extract.c src/json.c src/check.c"
+    [extract]="src/extract.c src/json.c src/check.c src/value.c"
 )
 declare -A LIBS=(
     [http1]=""

@@ -378,7 +378,6 @@ void assert_accounted(const blast_run *r, const char *scenario)
                  sum);
 }
 
-
 void read_text(const char *path, char *buf, size_t n)
 {
     buf[0] = '\0';
@@ -412,7 +411,7 @@ static int deny_io_uring(void)
  * sigint_after_s after the start when > 0; waits at most timeout_s (then kills it and fails the
  * test). */
 void proc_run(proc_result *r, const char *dir, const char *const *argv, how h,
-                     double sigint_after_s, double timeout_s)
+              double sigint_after_s, double timeout_s)
 {
     memset(r, 0, sizeof(*r));
     char errf[256], outf[256];
@@ -468,3 +467,22 @@ void proc_run(proc_result *r, const char *dir, const char *const *argv, how h,
     unlink(outf);
 }
 
+long blast_exec_counting(blast_run *r, const char *ini, const char *so, double timeout_s)
+{
+    char countfile[] = "/tmp/blast-it-malloc.XXXXXX";
+    int fd = mkstemp(countfile);
+    cr_assert(fd >= 0);
+    close(fd);
+    setenv("LD_PRELOAD", so, 1);
+    setenv("MALLOC_COUNT_FILE", countfile, 1);
+    blast_exec(r, ini, NULL, 0, timeout_s);
+    unsetenv("LD_PRELOAD");
+    unsetenv("MALLOC_COUNT_FILE");
+    long n = -1;
+    FILE *f = fopen(countfile, "r");
+    cr_assert_not_null(f);
+    cr_assert_eq(fscanf(f, "%ld", &n), 1, "no count written");
+    fclose(f);
+    unlink(countfile);
+    return n;
+}

@@ -76,6 +76,11 @@ void blast_exec(blast_run *r, const char *ini, const char *const *extra, double 
  * and resumes it pause_for_s later: a worker that wakes late. Reset by blast_exec. */
 extern double harness_pause_at_s, harness_pause_for_s;
 
+/* blast_exec with the malloc-counting preload (so: tests/preload/malloc_count.so): returns how
+ * many allocations the process made (its result stays in *r). Aborts the test when the count
+ * is missing. */
+long blast_exec_counting(blast_run *r, const char *ini, const char *so, double timeout_s);
+
 /* Frees what blast_exec returned. */
 void blast_run_free(blast_run *r);
 

@@ -315,24 +315,10 @@ Test(cli, unresolvable_host_exit_code)
 
 static long malloc_count_of_run(int port, const char *dur, const char *so)
 {
-    char countfile[] = "/tmp/blast-it-malloc.XXXXXX";
-    int fd = mkstemp(countfile);
-    cr_assert(fd >= 0);
-    close(fd);
-    setenv("LD_PRELOAD", so, 1);
-    setenv("MALLOC_COUNT_FILE", countfile, 1);
     blast_run r;
-    blast_exec(&r, arrival_ini(port, "/", "2000/s", dur, 50, NULL), NULL, 0, 40);
-    unsetenv("LD_PRELOAD");
-    unsetenv("MALLOC_COUNT_FILE");
+    long n = blast_exec_counting(&r, arrival_ini(port, "/", "2000/s", dur, 50, NULL), so, 40);
     cr_assert_eq(r.exit_code, 0, "exit %d: %s", r.exit_code, r.stderr_text);
     cr_assert_eq(jnum(&r, "s", "requests", "failed"), 0);
-    long n = -1;
-    FILE *f = fopen(countfile, "r");
-    cr_assert_not_null(f);
-    cr_assert_eq(fscanf(f, "%ld", &n), 1, "no count written");
-    fclose(f);
-    unlink(countfile);
     blast_run_free(&r);
     return n;
 }

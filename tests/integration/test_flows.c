@@ -351,10 +351,6 @@ Test(flows, arrival_rate_flow_accounts_for_every_iteration, .timeout = 60)
  * requests makes the same number of allocations. */
 static long allocations(int port, const char *dur, const char *so)
 {
-    char countfile[] = "/tmp/blast-it-malloc.XXXXXX";
-    int fd = mkstemp(countfile);
-    cr_assert(fd >= 0);
-    close(fd);
     char ini[2048];
     snprintf(ini, sizeof ini,
              "[global]\nbase_url = http://127.0.0.1:%d\nduration = %s\nworkers = 2\n"
@@ -372,22 +368,12 @@ static long allocations(int port, const char *dur, const char *so)
              "check = json user exists\ncheck = status 200\n"
              "[step session]\npath = /api/v1/session\ncheck = header Content-Type\n",
              port, dur);
-    setenv("LD_PRELOAD", so, 1);
-    setenv("MALLOC_COUNT_FILE", countfile, 1);
     blast_run r;
-    blast_exec(&r, ini, NULL, 0, 40);
-    unsetenv("LD_PRELOAD");
-    unsetenv("MALLOC_COUNT_FILE");
+    long n = blast_exec_counting(&r, ini, so, 40);
     cr_assert_eq(r.exit_code, 0, "exit %d: %s", r.exit_code, r.stderr_text);
     cr_assert_eq(jnum(&r, "s", "requests", "failed"), 0, "the flow had failures: %s",
                  r.stderr_text);
     printf("flow malloc count run of %s: %.0f requests\n", dur, jnum(&r, "s", "requests", "ok"));
-    long n = -1;
-    FILE *f = fopen(countfile, "r");
-    cr_assert_not_null(f);
-    cr_assert_eq(fscanf(f, "%ld", &n), 1, "no count written");
-    fclose(f);
-    unlink(countfile);
     blast_run_free(&r);
     return n;
 }
