@@ -293,8 +293,10 @@ Test(hardening, pending_handshakes_at_the_deadline_are_tls_errors, .timeout = 40
         json_object_get(json_object_get(json_object_get(r.json, "scenarios"), "a"), "tls"),
         "errors");
     json_t *hs = json_object_get(errs, "TLS handshake timed out (connect_timeout)");
+    char *dump = json_dumps(errs, JSON_COMPACT);
     printf("handshakes pending at the deadline: connections.failed %.0f, tls.errors %s\n", failed,
-           json_dumps(errs, JSON_COMPACT));
+           dump ? dump : "?");
+    free(dump);
     cr_expect_geq(failed, 4, "the 4 pre-connections did not fail");
     cr_expect(json_is_integer(hs) && (double)json_integer_value(hs) == failed,
               "tls.errors does not count every failed handshake");
