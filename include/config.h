@@ -19,6 +19,7 @@ typedef struct config_overrides {
     double rate;          /* --rate: every arrival-rate scenario's rate, per second */
     uint32_t vus;         /* --vus: every VU scenario's VU count */
     unsigned workers;     /* --workers */
+    double stage_scale;   /* --stage-scale: every stage, duration and start time times this */
 } config_overrides;
 
 /* Reads and validates the scenario file at path. Returns 0 and stores a new plan in *out (the

@@ -17,7 +17,18 @@
 typedef enum {
     PLAN_CONSTANT_ARRIVAL_RATE, /* open model: requests start at `rate`, whatever the latency */
     PLAN_CONSTANT_VUS,          /* closed model: `vus` users loop, each on its own connection */
+    PLAN_RAMPING_ARRIVAL_RATE,  /* open model: the rate follows `stage` lines */
+    PLAN_RAMPING_VUS,           /* closed model: the VU count follows `stage` lines */
+    PLAN_PER_VU_ITERATIONS,     /* closed model: each of `vus` VUs runs `iterations` */
+    PLAN_SHARED_ITERATIONS,     /* closed model: `vus` VUs run `iterations` in all */
 } plan_executor;
+
+#define PLAN_NEXECUTORS 6
+/* k6's names: "constant-arrival-rate", ... */
+extern const char *const plan_executor_names[PLAN_NEXECUTORS];
+
+/* Open model: arrivals are started by the clock (constant or ramping arrival rate). */
+#define PLAN_IS_ARRIVAL(e) ((e) == PLAN_CONSTANT_ARRIVAL_RATE || (e) == PLAN_RAMPING_ARRIVAL_RATE)
 
 typedef enum {
     PLAN_ARRIVAL_UNIFORM, /* the k-th request is due at t0 + k / rate */
@@ -94,6 +105,18 @@ typedef struct plan_op {
     uint64_t lo, hi;
 } plan_op;
 
+/* One `stage = DURATION -> TARGET` line of a ramping executor: the rate (per second) or the VU
+ * count goes linearly from `from` (the previous stage's target, or start_rate / start_vus) to
+ * `to` over dur_ns; a stage of 0 s is a step. */
+typedef struct plan_stage {
+    uint64_t start_ns; /* offset from the scenario's start */
+    uint64_t dur_ns;
+    double from, to;
+    long double before; /* ramping-arrival-rate: arrivals due before its start (the integral of
+                           the rate from the scenario's start to start_ns) */
+    int line;
+} plan_stage;
+
 /* How a VU takes rows of the scenario's data file. */
 typedef enum {
     PLAN_DATA_SEQUENTIAL, /* each iteration the next row of the scenario (seq % rows) */
@@ -119,9 +142,20 @@ typedef struct plan_scenario {
     int line; /* line of its [scenario NAME] header, for messages */
     plan_executor executor;
     plan_arrival arrival;
-    double rate;              /* requests per second (arrival-rate executors) */
-    uint64_t duration_ns;     /* how long requests are started */
-    uint32_t vus;             /* constant-vus */
+    double rate;              /* requests per second (arrival-rate executors; ramping: the
+                                 highest rate of its stages) */
+    uint64_t duration_ns;     /* how long iterations are started (ramping: the sum of the stages;
+                                 the iteration executors: max_duration) */
+    uint32_t vus;             /* closed model (ramping-vus: the most its stages ask for) */
+    uint64_t start_time_ns;   /* the scenario starts this long after the run */
+    uint64_t graceful_stop_ns;      /* after its end, how long iterations may finish; then they are
+                                       cut and counted as interrupted */
+    uint64_t graceful_ramp_down_ns; /* ramping-vus: how long a VU asked to stop may finish its
+                                       iteration */
+    uint64_t iterations;            /* per-vu-iterations: each VU's; shared-iterations: in all */
+    plan_stage *stages;             /* ramping executors */
+    size_t nstages;
+    double start_value;             /* start_rate / start_vus */
     uint32_t max_connections; /* arrival-rate: VUs (each with its connection) at most: max_vus */
     uint32_t pre_connections; /* arrival-rate: connections opened before the clock starts */
     uint32_t max_queue;       /* arrival-rate: due requests that may wait for a connection; beyond,
@@ -175,7 +209,8 @@ typedef struct plan_scenario {
 typedef struct plan {
     char *file;                /* the scenario file, for messages */
     unsigned workers;          /* worker threads (>= 1) */
-    uint64_t graceful_stop_ns; /* after the duration, how long in-flight requests may finish */
+    uint64_t graceful_stop_ns; /* [global] graceful_stop: each scenario's default, and what a
+                                  Ctrl-C grants iterations in flight */
     plan_scenario *scenarios;
     size_t nscenarios;
 } plan;
@@ -223,6 +258,23 @@ void plan_share_of(const plan_scenario *s, uint32_t w, uint32_t n, plan_share *o
  * is due. Workers interleave: worker w's k-th request is the (k * n + w)-th of the scenario, so
  * together they offer exactly `rate`. Computed from k, never accumulated, so it does not drift. */
 uint64_t plan_due_ns(const plan_share *sh, uint64_t k);
+
+/* Ramping arrival rate: nanoseconds after the scenario's start at which the integral of the
+ * rate reaches x (the x-th arrival of the scenario is due there, x = 0, 1, ...), UINT64_MAX when
+ * it never does within the stages. *cursor (start at 0) is the stage the last call ended in;
+ * calls with growing x move it forward only. */
+uint64_t plan_ramp_due_ns(const plan_scenario *s, long double x, size_t *cursor);
+/* The integral of a ramping scenario's rate from its start to t (arrivals due before t). */
+long double plan_ramp_integral(const plan_scenario *s, uint64_t t_ns);
+/* Ramping VUs: the VU count the stages ask for at t (ns after the scenario's start): the line
+ * between two integers holds the count it left, so a ramp up from 0 to 10 over 10 s has 1 VU
+ * from 1 s on and a ramp down from 10 to 0 has 9 from 1 s on. After the stages: 0. */
+uint32_t plan_vus_at(const plan_scenario *s, uint64_t t_ns);
+/* The first time after t at which plan_vus_at changes, UINT64_MAX when it never does. */
+uint64_t plan_vus_next_change(const plan_scenario *s, uint64_t t_ns);
+/* Fills in each stage's start_ns and before, and the scenario's duration, rate and vus from
+ * its stages (config.c, once the stages are read and scaled). */
+void plan_stages_finish(plan_scenario *s);
 
 /* Poisson arrival: an exponentially distributed gap (mean 1 / sh->rate) in nanoseconds, drawn
  * from *rng (xorshift state, any nonzero seed), which it advances. */

@@ -27,6 +27,9 @@ typedef struct report_run {
 
 /* The achieved rate of a scenario: completed requests (ok + failed) per second of its window. */
 double report_achieved_rate(const report_scenario *r);
+/* The rate asked for: an arrival-rate scenario's (a ramp's: its integral over its length, the
+ * mean), -1 for the closed-model executors. */
+double report_target_rate(const report_scenario *r);
 
 /* Writes the human summary. */
 void report_text(FILE *f, const report_run *run);

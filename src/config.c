@@ -40,19 +40,11 @@
 #define CONFIG_MAX_LINE 4096 /* characters of one line, without its line break */
 #define MAX_WORKERS 256
 #define MAX_VUS 1000000
-#define MAX_CONNECTIONS 1000000
-#define MAX_QUEUE 100000000
 
 #define DEFAULT_CONNECT_TIMEOUT_NS (10 * NS_PER_S)
 #define DEFAULT_REQUEST_TIMEOUT_NS (60 * NS_PER_S)
-#define DEFAULT_GRACEFUL_STOP_NS (10 * NS_PER_S)
-#define DEFAULT_MAX_CONNECTIONS 100
-#define DEFAULT_PRE_CONNECTIONS 10
-#define DEFAULT_MAX_QUEUE 100000
 #define MAX_BODY_FILE (1ULL << 30) /* one copy in memory, shared by every connection */
 #define MAX_DATA_FILE (4ULL << 30) /* one copy in memory, shared by every VU */
-
-#define EXECUTORS "constant-arrival-rate, constant-vus"
 
 #define G IN_GLOBAL
 #define S IN_SCENARIO
@@ -60,20 +52,28 @@
 #define F IN_FLOW
 const cfg_key cfg_keys[K_COUNT] = {
     [K_BASE_URL] = {"base_url", G | S},
-    [K_DURATION] = {"duration", G | S},
+    [K_DURATION] = {"duration", G | S, EX_CAR | EX_CVU},
     [K_WORKERS] = {"workers", G},
     [K_CONNECT_TIMEOUT] = {"connect_timeout", G | S},
     [K_REQUEST_TIMEOUT] = {"request_timeout", G | S},
-    [K_GRACEFUL_STOP] = {"graceful_stop", G},
+    [K_GRACEFUL_STOP] = {"graceful_stop", G | S},
     [K_EXECUTOR] = {"executor", S},
-    [K_RATE] = {"rate", S | ARRIVAL_ONLY},
-    [K_VUS] = {"vus", S | VUS_ONLY},
-    [K_MAX_CONNECTIONS] = {"max_connections", S | ARRIVAL_ONLY},
-    [K_MAX_VUS] = {"max_vus", S | ARRIVAL_ONLY},
-    [K_PRE_CONNECTIONS] = {"pre_connections", S | ARRIVAL_ONLY},
-    [K_MAX_QUEUE] = {"max_queue", S | ARRIVAL_ONLY},
-    [K_ARRIVAL] = {"arrival", S | ARRIVAL_ONLY},
-    [K_PACING_RESOLUTION] = {"pacing_resolution", G | S | ARRIVAL_ONLY},
+    [K_RATE] = {"rate", S, EX_CAR},
+    [K_VUS] = {"vus", S, EX_CVU | EX_ITERS},
+    [K_MAX_CONNECTIONS] = {"max_connections", S, EX_ARRIVAL},
+    [K_MAX_VUS] = {"max_vus", S, EX_ARRIVAL},
+    [K_PRE_CONNECTIONS] = {"pre_connections", S, EX_ARRIVAL},
+    [K_MAX_QUEUE] = {"max_queue", S, EX_ARRIVAL},
+    [K_ARRIVAL] = {"arrival", S, EX_ARRIVAL},
+    [K_PACING_RESOLUTION] = {"pacing_resolution", G | S, EX_ARRIVAL},
+    [K_PRE_ALLOCATED_VUS] = {"pre_allocated_vus", S, EX_ARRIVAL},
+    [K_START_RATE] = {"start_rate", S, EX_RAR},
+    [K_START_VUS] = {"start_vus", S, EX_RVU},
+    [K_STAGE] = {"stage", S | IS_LIST, EX_RAR | EX_RVU},
+    [K_ITERATIONS] = {"iterations", S, EX_ITERS},
+    [K_MAX_DURATION] = {"max_duration", S, EX_ITERS},
+    [K_START_TIME] = {"start_time", S},
+    [K_GRACEFUL_RAMP_DOWN] = {"graceful_ramp_down", S, EX_RVU},
     [K_FLOW] = {"flow", S | F},
     [K_SETUP] = {"setup", S},
     [K_DATA] = {"data", S},
@@ -507,151 +507,16 @@ static int on_value(void *user, const char *section, const char *name, const cha
     return 1;
 }
 
-/* Which key set in s, if any, does not apply to its executor: the first one in the file. */
-static int misplaced_key(const struct section *s, unsigned wrong)
-{
-    int found = -1;
-    for (int k = 0; k < K_COUNT; k++)
-        if ((keys[k].flags & wrong) && s->v[k].s && (found < 0 || s->v[k].line < s->v[found].line))
-            found = k;
-    return found;
-}
-
 static bool build_scenario(struct ctx *c, const struct section *s, plan_scenario *sc)
 {
-    const config_overrides *ov = c->ov;
-    const struct section *g = c->global;
     if (!(sc->name = strdup(s->name))) {
         cfg_oom(c);
         return false;
     }
     sc->line = s->line;
 
-    const struct value *ex = &s->v[K_EXECUTOR];
-    if (!ex->s) {
-        cfg_fail(c, -EINVAL, s->line, s, NULL, "executor is required (allowed: " EXECUTORS ")");
+    if (!cfg_build_executor(c, s, sc))
         return false;
-    }
-    if (strcmp(ex->s, "constant-arrival-rate") == 0) {
-        sc->executor = PLAN_CONSTANT_ARRIVAL_RATE;
-    } else if (strcmp(ex->s, "constant-vus") == 0) {
-        sc->executor = PLAN_CONSTANT_VUS;
-    } else if (strcmp(ex->s, "ramping-arrival-rate") == 0 || strcmp(ex->s, "ramping-vus") == 0 ||
-               strcmp(ex->s, "per-vu-iterations") == 0 || strcmp(ex->s, "shared-iterations") == 0) {
-        cfg_fail(c, -EINVAL, ex->line, s, "executor",
-                 "%s is not supported yet (allowed: " EXECUTORS ")", ex->s);
-        return false;
-    } else {
-        cfg_fail(c, -EINVAL, ex->line, s, "executor",
-                 "unknown executor '%.40s' (allowed: " EXECUTORS ")", ex->s);
-        return false;
-    }
-    bool arrival = sc->executor == PLAN_CONSTANT_ARRIVAL_RATE;
-
-    int k = misplaced_key(s, arrival ? VUS_ONLY : ARRIVAL_ONLY);
-    if (k >= 0) {
-        cfg_fail(c, -EINVAL, s->v[k].line, s, keys[k].name, "only for %s (this scenario is %s)",
-                 arrival ? "constant-vus" : "constant-arrival-rate", ex->s);
-        return false;
-    }
-
-    uint64_t n;
-    if (arrival) {
-        const struct value *r = &s->v[K_RATE];
-        int rrc = r->s ? value_rate(r->s, &sc->rate) : 0;
-        if (rrc == -ERANGE) {
-            cfg_fail(
-                c, -EINVAL, r->line, s, "rate",
-                "'%.40s' is more than one scenario may ask for (at most %.0f/s; split the load "
-                "over scenarios or load boxes)",
-                r->s, VALUE_MAX_RATE);
-            return false;
-        }
-        if (rrc) {
-            cfg_fail(c, -EINVAL, r->line, s, "rate",
-                     "'%.40s' is not a valid rate (%sa number > 0 and at most %.0f/s, written with "
-                     "digits, per unit: 100/s, 100/m, 5000/30s, 0.5/s)",
-                     r->s, strchr(r->s, '/') ? "" : "missing the unit; ", VALUE_MAX_RATE);
-            return false;
-        }
-        if (ov->rate > 0)
-            sc->rate = ov->rate;
-        else if (!r->s) {
-            cfg_fail(c, -EINVAL, s->line, s, NULL,
-                     "rate is required for constant-arrival-rate (e.g. rate = 100/s)");
-            return false;
-        }
-        sc->max_connections = DEFAULT_MAX_CONNECTIONS;
-        /* max_vus (k6's name) and max_connections are one limit: each VU has its connection */
-        int km = s->v[K_MAX_VUS].s ? K_MAX_VUS : K_MAX_CONNECTIONS;
-        if (s->v[K_MAX_VUS].s && s->v[K_MAX_CONNECTIONS].s) {
-            cfg_fail(c, -EINVAL, s->v[K_MAX_VUS].line, s, "max_vus",
-                     "cannot be combined with max_connections (the same limit: each VU has one "
-                     "connection; keep one of them)");
-            return false;
-        }
-        if (s->v[km].s) {
-            if (!cfg_get_uint(c, s, km, 1, MAX_CONNECTIONS, &n))
-                return false;
-            sc->max_connections = (uint32_t)n;
-        }
-        sc->pre_connections = sc->max_connections < DEFAULT_PRE_CONNECTIONS
-                                  ? sc->max_connections
-                                  : DEFAULT_PRE_CONNECTIONS;
-        if (s->v[K_PRE_CONNECTIONS].s) {
-            if (!cfg_get_uint(c, s, K_PRE_CONNECTIONS, 0, MAX_CONNECTIONS, &n))
-                return false;
-            if (n > sc->max_connections) {
-                cfg_fail(c, -EINVAL, s->v[K_PRE_CONNECTIONS].line, s, "pre_connections",
-                         "%llu is more than max_vus / max_connections (allowed: 0..%u)",
-                         (unsigned long long)n, sc->max_connections);
-                return false;
-            }
-            sc->pre_connections = (uint32_t)n;
-        }
-        sc->max_queue = DEFAULT_MAX_QUEUE;
-        if (s->v[K_MAX_QUEUE].s) {
-            if (!cfg_get_uint(c, s, K_MAX_QUEUE, 1, MAX_QUEUE, &n))
-                return false;
-            sc->max_queue = (uint32_t)n;
-        }
-        const struct value *a = &s->v[K_ARRIVAL];
-        sc->arrival = PLAN_ARRIVAL_UNIFORM;
-        if (a->s && strcmp(a->s, "poisson") == 0) {
-            sc->arrival = PLAN_ARRIVAL_POISSON;
-        } else if (a->s && strcmp(a->s, "uniform") != 0) {
-            cfg_fail(c, -EINVAL, a->line, s, "arrival",
-                     "unknown arrival '%.40s' (allowed: uniform, poisson)", a->s);
-            return false;
-        }
-    } else {
-        if (s->v[K_VUS].s) {
-            if (!cfg_get_uint(c, s, K_VUS, 1, MAX_VUS, &n))
-                return false;
-            sc->vus = (uint32_t)n;
-        }
-        if (ov->vus)
-            sc->vus = ov->vus;
-        else if (!s->v[K_VUS].s) {
-            cfg_fail(c, -EINVAL, s->line, s, NULL,
-                     "vus is required for constant-vus (e.g. vus = 10)");
-            return false;
-        }
-    }
-
-    if (s->v[K_DURATION].s) {
-        if (!cfg_get_duration(c, s, K_DURATION, false, &sc->duration_ns))
-            return false;
-    } else if (g && g->v[K_DURATION].s) {
-        if (!cfg_get_duration(c, g, K_DURATION, false, &sc->duration_ns))
-            return false;
-    } else if (!ov->duration_ns) {
-        cfg_fail(c, -EINVAL, s->line, s, NULL,
-                 "duration is required (set it here or in [global], or give --duration)");
-        return false;
-    }
-    if (ov->duration_ns)
-        sc->duration_ns = ov->duration_ns;
 
     if (!cfg_get_inherited_duration(c, s, K_CONNECT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT_NS,
                                     &sc->connect_timeout_ns) ||
@@ -675,7 +540,7 @@ static plan *build(struct ctx *c)
         cfg_oom(c);
         return NULL;
     }
-    p->graceful_stop_ns = DEFAULT_GRACEFUL_STOP_NS;
+    p->graceful_stop_ns = CFG_DEFAULT_GRACEFUL_STOP_NS;
     c->max_body_file = FILES_MAX_BODY_DEFAULT;
     c->max_data_file = FILES_MAX_DATA_DEFAULT;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);

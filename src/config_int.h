@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clock.h"
 #include "config.h"
 
 enum key {
@@ -32,6 +33,14 @@ enum key {
     K_MAX_QUEUE,
     K_ARRIVAL,
     K_PACING_RESOLUTION,
+    K_PRE_ALLOCATED_VUS,
+    K_START_RATE,
+    K_START_VUS,
+    K_STAGE,
+    K_ITERATIONS,
+    K_MAX_DURATION,
+    K_START_TIME,
+    K_GRACEFUL_RAMP_DOWN,
     K_FLOW,
     K_SETUP,
     K_DATA,
@@ -73,15 +82,24 @@ enum {
     IN_SCENARIO = 2,
     IN_STEP = 4,
     IN_FLOW = 8,
-    IS_LIST = 16,      /* repeatable: every occurrence is kept, in order */
-    ARRIVAL_ONLY = 32, /* applies to constant-arrival-rate only */
-    VUS_ONLY = 64,     /* applies to constant-vus only */
-    REQUEST = 128,     /* describes a request: a scenario with a flow may not have it */
+    IS_LIST = 16,  /* repeatable: every occurrence is kept, in order */
+    REQUEST = 128, /* describes a request: a scenario with a flow may not have it */
 };
+
+/* The executors a key applies to (cfg_key.execs; 0: every one). */
+#define EX_CAR (1u << PLAN_CONSTANT_ARRIVAL_RATE)
+#define EX_CVU (1u << PLAN_CONSTANT_VUS)
+#define EX_RAR (1u << PLAN_RAMPING_ARRIVAL_RATE)
+#define EX_RVU (1u << PLAN_RAMPING_VUS)
+#define EX_PVI (1u << PLAN_PER_VU_ITERATIONS)
+#define EX_SHI (1u << PLAN_SHARED_ITERATIONS)
+#define EX_ARRIVAL (EX_CAR | EX_RAR)
+#define EX_ITERS (EX_PVI | EX_SHI)
 
 typedef struct cfg_key {
     const char *name;
     unsigned flags;
+    unsigned execs;
 } cfg_key;
 
 extern const cfg_key cfg_keys[K_COUNT];
@@ -186,6 +204,10 @@ static inline bool cfg_is_name_char(char ch)
 char *cfg_substitute(struct ctx *c, int line, const struct section *s, const char *key,
                      const char *value, size_t *len);
 
+/* config_exec.c: the executor of scenario s and its parameters (rate, VUs, stages, iterations,
+ * timing), with the command-line overrides and --stage-scale applied. */
+bool cfg_build_executor(struct ctx *c, const struct section *s, plan_scenario *sc);
+
 /* config_values.c: a duration from the scenario, else [global], else def; pacing_resolution
  * (0 up to 100ms). */
 bool cfg_get_inherited_duration(struct ctx *c, const struct section *s, int k, uint64_t def,
@@ -198,6 +220,8 @@ bool cfg_get_url(struct ctx *c, const struct section *s, int k, bool base, struc
 bool cfg_get_sources(struct ctx *c, const struct section *s, plan_scenario *sc);
 bool cfg_get_tls(struct ctx *c, const struct section *s, plan_scenario *sc);
 bool cfg_build_origin(struct ctx *c, const struct section *s, plan_scenario *sc, struct url *u);
+
+#define CFG_DEFAULT_GRACEFUL_STOP_NS (10 * NS_PER_S)
 
 #define CFG_MAX_NESTING 32 /* sub-flows within sub-flows */
 

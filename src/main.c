@@ -57,9 +57,13 @@ static void usage(FILE *f)
             "  -c, --config FILE      scenario file (INI), required\n"
             "  -e, --env NAME=VALUE   set ${NAME} for the scenario file (repeatable; wins over\n"
             "                         the environment)\n"
-            "  -d, --duration DUR     override every scenario's duration (30s, 1m30s, 500ms)\n"
+            "  -d, --duration DUR     override every scenario's duration or max_duration (30s,\n"
+            "                         1m30s, 500ms); not for ramps, whose stages set it\n"
             "  -r, --rate RATE        override every arrival-rate scenario's rate (1000/s, 60/m)\n"
-            "  -u, --vus N            override every constant-vus scenario's VUs\n"
+            "  -u, --vus N            override the VUs of every constant-vus, per-vu-iterations\n"
+            "                         and shared-iterations scenario\n"
+            "  -s, --stage-scale F    multiply every stage, duration, max_duration and\n"
+            "                         start_time by F (0.05: a 20-minute ramp in 1 minute)\n"
             "  -w, --workers N        worker threads (default: the [global] setting, else one per\n"
             "                         online CPU)\n"
             "  -o, --out FORMAT=FILE  also write results as FORMAT to FILE ('-' = stdout);\n"
@@ -94,6 +98,7 @@ int main(int argc, char **argv)
         {"rate", required_argument, 0, 'r'},
         {"vus", required_argument, 0, 'u'},
         {"workers", required_argument, 0, 'w'},
+        {"stage-scale", required_argument, 0, 's'},
         {"out", required_argument, 0, 'o'},
         {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},
@@ -110,7 +115,7 @@ int main(int argc, char **argv)
     char *end;
 
     opterr = 0; /* our own one-line messages instead of getopt's */
-    while ((ch = getopt_long(argc, argv, ":c:e:d:r:u:w:o:qhV", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":c:e:d:r:u:w:s:o:qhV", opts, NULL)) != -1) {
         switch (ch) {
         case 'c':
             file = optarg;
@@ -169,6 +174,19 @@ int main(int argc, char **argv)
                 return EXIT_USAGE;
             }
             ov.workers = (unsigned)v;
+            break;
+        }
+        case 's': {
+            errno = 0;
+            double f = strtod(optarg, &end);
+            if (errno || *end || end == optarg || !(f > 0) || f > 1000) {
+                fprintf(stderr,
+                        "blast: --stage-scale %s: expected a factor above 0 and at most 1000, "
+                        "such as 0.1 (ten times shorter) or 2\n",
+                        optarg);
+                return EXIT_USAGE;
+            }
+            ov.stage_scale = f;
             break;
         }
         case 'o': {

@@ -25,6 +25,15 @@
 #include "request.h"
 #include "template.h"
 
+const char *const plan_executor_names[PLAN_NEXECUTORS] = {
+    [PLAN_CONSTANT_ARRIVAL_RATE] = "constant-arrival-rate",
+    [PLAN_CONSTANT_VUS] = "constant-vus",
+    [PLAN_RAMPING_ARRIVAL_RATE] = "ramping-arrival-rate",
+    [PLAN_RAMPING_VUS] = "ramping-vus",
+    [PLAN_PER_VU_ITERATIONS] = "per-vu-iterations",
+    [PLAN_SHARED_ITERATIONS] = "shared-iterations",
+};
+
 /* Poisson gaps are capped here (~146 years) so a caller adding gaps cannot wrap around. */
 #define POISSON_MAX_GAP_NS (UINT64_C(1) << 62)
 
@@ -68,6 +77,7 @@ void plan_free(plan *p)
             for (size_t j = 0; j < s->nsteps; j++)
                 step_free(&s->steps[j]);
         free(s->steps);
+        free(s->stages);
         free(s->ops);
         free(s->setup);
         for (size_t j = 0; j < s->nvars; j++)
@@ -217,7 +227,8 @@ void plan_ranges(const plan *p, const plan_scenario *s, metrics_range *out)
 {
     /* A response can end at most request_timeout after its send, and a request can be sent at
      * most until the hard stop (duration + graceful_stop); anything beyond is clamped. */
-    uint64_t run = s->duration_ns + p->graceful_stop_ns;
+    (void)p;
+    uint64_t run = s->duration_ns + s->graceful_stop_ns;
     out->service_us = s->request_timeout_ns / NS_PER_US + 1;
     out->lateness_us = run / NS_PER_US + 1;
     out->latency_us = (run + s->request_timeout_ns) / NS_PER_US + 1;
@@ -238,7 +249,7 @@ void plan_share_of(const plan_scenario *s, uint32_t w, uint32_t n, plan_share *o
     out->worker = w;
     out->nworkers = n;
     out->vus = split(s->vus, w, n);
-    if (s->executor == PLAN_CONSTANT_ARRIVAL_RATE) {
+    if (PLAN_IS_ARRIVAL(s->executor)) {
         /* max_connections is a total: with fewer connections than workers, only the first
          * max_connections workers take part (each needs a connection); the others get nothing
          * and the rate is split over those that do. */
@@ -302,4 +313,129 @@ uint64_t plan_poisson_gap_ns(const plan_share *sh, uint64_t *rng)
     if (!(ns < (long double)POISSON_MAX_GAP_NS))
         return POISSON_MAX_GAP_NS;
     return (uint64_t)ns;
+}
+
+/* ---- stages ----
+ *
+ * Within a stage of D seconds from rate r0 to r1, the integral from its start is
+ * L(tau) = r0 tau + (r1 - r0) tau^2 / (2 D); the tau where it reaches x is the positive root,
+ * written as 2x / (r0 + sqrt(r0^2 + 2 (r1 - r0) x / D)), which neither cancels (r0 + sqrt is a
+ * sum of non-negatives) nor divides by r1 - r0 (0 for a flat stage). */
+
+static long double stage_area(const plan_stage *st)
+{
+    return ((long double)st->from + st->to) / 2 * ((long double)st->dur_ns / NS_PER_S);
+}
+
+void plan_stages_finish(plan_scenario *s)
+{
+    uint64_t t = 0;
+    long double before = 0;
+    double from = s->start_value, peak = from;
+    for (size_t i = 0; i < s->nstages; i++) {
+        plan_stage *st = &s->stages[i];
+        st->start_ns = t;
+        st->from = from;
+        st->before = before;
+        before += stage_area(st);
+        t = st->dur_ns > UINT64_MAX - t ? UINT64_MAX : t + st->dur_ns;
+        from = st->to;
+        if (st->to > peak)
+            peak = st->to;
+    }
+    s->duration_ns = t;
+    if (s->executor == PLAN_RAMPING_ARRIVAL_RATE)
+        s->rate = peak;
+    else
+        s->vus = (uint32_t)peak;
+}
+
+uint64_t plan_ramp_due_ns(const plan_scenario *s, long double x, size_t *cursor)
+{
+    size_t i = *cursor;
+    for (; i < s->nstages; i++) {
+        const plan_stage *st = &s->stages[i];
+        long double end = i + 1 < s->nstages ? s->stages[i + 1].before : st->before + stage_area(st);
+        if (x < end)
+            break;
+    }
+    *cursor = i;
+    if (i == s->nstages)
+        return UINT64_MAX;
+    const plan_stage *st = &s->stages[i];
+    long double xr = x - st->before, r0 = st->from, r1 = st->to;
+    long double d = (long double)st->dur_ns / NS_PER_S, tau;
+    if (!(xr > 0))
+        tau = 0;
+    else {
+        long double disc = r0 * r0 + 2 * (r1 - r0) * xr / d;
+        tau = 2 * xr / (r0 + sqrtl(disc > 0 ? disc : 0));
+    }
+    long double ns = roundl(tau * NS_PER_S);
+    if (ns > (long double)st->dur_ns) /* rounding at the very end of the stage */
+        ns = (long double)st->dur_ns;
+    return st->start_ns + (uint64_t)ns;
+}
+
+long double plan_ramp_integral(const plan_scenario *s, uint64_t t_ns)
+{
+    for (size_t i = 0; i < s->nstages; i++) {
+        const plan_stage *st = &s->stages[i];
+        if (t_ns >= st->start_ns + st->dur_ns)
+            continue;
+        long double tau = t_ns > st->start_ns ? (long double)(t_ns - st->start_ns) / NS_PER_S : 0;
+        long double d = (long double)st->dur_ns / NS_PER_S;
+        return st->before + st->from * tau + ((long double)st->to - st->from) * tau * tau / (2 * d);
+    }
+    if (!s->nstages)
+        return 0;
+    const plan_stage *last = &s->stages[s->nstages - 1];
+    return last->before + stage_area(last);
+}
+
+/* Whole VUs a ramp of `span` VUs has moved tau ns into a stage of d ns: floor(span tau / d),
+ * exactly (128-bit: a million VUs over years do not overflow). */
+static uint64_t ramp_steps(uint64_t span, uint64_t tau, uint64_t d)
+{
+    return (uint64_t)((unsigned __int128)span * tau / d);
+}
+
+uint32_t plan_vus_at(const plan_scenario *s, uint64_t t_ns)
+{
+    for (size_t i = 0; i < s->nstages; i++) {
+        const plan_stage *st = &s->stages[i];
+        if (t_ns >= st->start_ns + st->dur_ns)
+            continue; /* over (a 0 s stage is over at its start: a step) */
+        uint64_t from = (uint64_t)st->from, to = (uint64_t)st->to;
+        uint64_t tau = t_ns - st->start_ns;
+        return (uint32_t)(to >= from ? from + ramp_steps(to - from, tau, st->dur_ns)
+                                     : from - ramp_steps(from - to, tau, st->dur_ns));
+    }
+    return s->nstages ? (uint32_t)s->stages[s->nstages - 1].to : (uint32_t)s->start_value;
+}
+
+uint64_t plan_vus_next_change(const plan_scenario *s, uint64_t t_ns)
+{
+    for (size_t i = 0; i < s->nstages; i++) {
+        const plan_stage *st = &s->stages[i];
+        uint64_t end = st->start_ns + st->dur_ns;
+        uint64_t from = (uint64_t)st->from, to = (uint64_t)st->to;
+        if (from == to || t_ns >= end)
+            continue; /* flat, or over: no change in it after t */
+        if (st->dur_ns == 0) {
+            if (st->start_ns > t_ns)
+                return st->start_ns;
+            continue;
+        }
+        uint64_t span = to > from ? to - from : from - to;
+        /* the count moves by one each time span * tau / d passes a whole number */
+        uint64_t m = t_ns >= st->start_ns ? ramp_steps(span, t_ns - st->start_ns, st->dur_ns) : 0;
+        if (m >= span)
+            continue;
+        unsigned __int128 num = (unsigned __int128)(m + 1) * st->dur_ns;
+        uint64_t tau = (uint64_t)((num + span - 1) / span);
+        if (st->start_ns + tau > t_ns)
+            return st->start_ns + tau;
+    }
+    return UINT64_MAX;
 }

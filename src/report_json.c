@@ -127,8 +127,8 @@ static void scenario(FILE *f, const report_scenario *r, bool last)
     const plan_scenario *s = r->s;
     fprintf(f, "    ");
     jstr(f, s->name);
-    fprintf(f, ": {\n      \"executor\": \"%s\",\n",
-            s->executor == PLAN_CONSTANT_VUS ? "constant-vus" : "constant-arrival-rate");
+    fprintf(f, ": {\n      \"executor\": \"%s\",\n", plan_executor_names[s->executor]);
+    fprintf(f, "      \"start_time_s\": %.3f,\n", (double)s->start_time_ns / 1e9);
     fprintf(f, "      \"duration_s\": %.3f,\n", r->window_s);
     fprintf(f,
             "      \"requests\": {\"scheduled\": %" PRIu64 ", \"ok\": %" PRIu64
@@ -139,14 +139,25 @@ static void scenario(FILE *f, const report_scenario *r, bool last)
         fprintf(f, "%s\"%s\": %" PRIu64, i ? ", " : "", metrics_fail_name((metrics_fail)i),
                 c->fail[i]);
     fprintf(f, "},\n");
-    if (s->executor == PLAN_CONSTANT_VUS)
+    if (!PLAN_IS_ARRIVAL(s->executor))
         fprintf(f, "      \"rate\": {\"target\": null, \"achieved\": %.3f},\n",
                 report_achieved_rate(r));
     else
-        fprintf(f, "      \"rate\": {\"target\": %.3f, \"achieved\": %.3f},\n", s->rate,
-                report_achieved_rate(r));
-    if (s->executor == PLAN_CONSTANT_VUS)
-        fprintf(f, "      \"vus\": %u,\n", s->vus);
+        fprintf(f, "      \"rate\": {\"target\": %.3f, \"achieved\": %.3f},\n",
+                report_target_rate(r), report_achieved_rate(r));
+    if (s->nstages) {
+        fprintf(f, "      \"stages\": [");
+        for (size_t i = 0; i < s->nstages; i++)
+            fprintf(f, "%s{\"duration_s\": %.3f, \"target\": %.3f}", i ? ", " : "",
+                    (double)s->stages[i].dur_ns / 1e9, s->stages[i].to);
+        fprintf(f, "],\n");
+    }
+    if (s->executor == PLAN_PER_VU_ITERATIONS || s->executor == PLAN_SHARED_ITERATIONS)
+        fprintf(f, "      \"iterations_planned\": %" PRIu64 ",\n",
+                s->executor == PLAN_PER_VU_ITERATIONS ? s->iterations * s->vus : s->iterations);
+    if (!PLAN_IS_ARRIVAL(s->executor))
+        fprintf(f, "      \"%s\": %u,\n", s->executor == PLAN_RAMPING_VUS ? "vus_max" : "vus",
+                s->vus);
     else
         fprintf(f, "      \"pacing_resolution_ms\": %.3f,\n",
                 (double)s->pacing_resolution_ns / 1e6);

@@ -13,6 +13,16 @@ double report_achieved_rate(const report_scenario *r)
     return (double)(r->m->c.ok + r->m->c.failed) / r->window_s;
 }
 
+double report_target_rate(const report_scenario *r)
+{
+    const plan_scenario *s = r->s;
+    if (s->executor == PLAN_CONSTANT_ARRIVAL_RATE)
+        return s->rate;
+    if (s->executor != PLAN_RAMPING_ARRIVAL_RATE || s->duration_ns == 0)
+        return -1;
+    return (double)(plan_ramp_integral(s, s->duration_ns) / ((long double)s->duration_ns / 1e9));
+}
+
 static const double pcts[] = {50, 90, 95, 99, 99.9, 99.99};
 
 static void fmt_us(char *buf, size_t n, uint64_t us)
@@ -46,12 +56,10 @@ static void scenario(FILE *f, const report_scenario *r)
     const metrics_counts *c = &r->m->c;
     const plan_scenario *s = r->s;
     if (s->nsteps == 1 && s->simple)
-        fprintf(f, "\nscenario %s (%s, %s)\n", s->name,
-                s->executor == PLAN_CONSTANT_VUS ? "constant-vus" : "constant-arrival-rate",
+        fprintf(f, "\nscenario %s (%s, %s)\n", s->name, plan_executor_names[s->executor],
                 s->steps[0].target);
     else
-        fprintf(f, "\nscenario %s (%s, %zu steps)\n", s->name,
-                s->executor == PLAN_CONSTANT_VUS ? "constant-vus" : "constant-arrival-rate",
+        fprintf(f, "\nscenario %s (%s, %zu steps)\n", s->name, plan_executor_names[s->executor],
                 s->nsteps);
     fprintf(f,
             "  requests   %" PRIu64 " scheduled: %" PRIu64 " ok, %" PRIu64 " failed, %" PRIu64
@@ -64,9 +72,12 @@ static void scenario(FILE *f, const report_scenario *r)
                 fprintf(f, " %s %" PRIu64, metrics_fail_name((metrics_fail)i), c->fail[i]);
         fprintf(f, "\n");
     }
-    if (s->executor == PLAN_CONSTANT_VUS)
-        fprintf(f, "  rate       %.1f req/s achieved with %u VUs\n", report_achieved_rate(r),
-                s->vus);
+    if (s->executor == PLAN_RAMPING_ARRIVAL_RATE)
+        fprintf(f, "  rate       %.1f req/s achieved, %.1f target on average (%zu stages, peak %.1f)\n",
+                report_achieved_rate(r), report_target_rate(r), s->nstages, s->rate);
+    else if (!PLAN_IS_ARRIVAL(s->executor))
+        fprintf(f, "  rate       %.1f req/s achieved with %s%u VUs\n", report_achieved_rate(r),
+                s->executor == PLAN_RAMPING_VUS ? "up to " : "", s->vus);
     else if (s->pacing_resolution_ns)
         fprintf(f,
                 "  rate       %.1f req/s achieved, %.1f target (sent in batches every %.3g ms)\n",

@@ -107,11 +107,11 @@ static void idle_push(worker *w, wscen *s, conn *c)
     s->idle[s->nidle++] = c->idx;
 }
 
-static conn *idle_pop(worker *w, wscen *s)
+wvu *worker_idle_pop(worker *w, wscen *s)
 {
     uint32_t idx = s->idle[--s->nidle];
     w->idle_pos[idx] = NOT_IDLE;
-    return &w->conns[idx];
+    return vu_of(s, &w->conns[idx]);
 }
 
 static void idle_remove(worker *w, wscen *s, conn *c)
@@ -159,7 +159,7 @@ void worker_vu_connect(worker *w, wscen *s, wvu *v, uint64_t now)
 
 /* An arrival that never got a VU fails (its connection could not be made) or is dropped:
  * counted as one request of the flow's first step. */
-static void arrival_lost(wscen *s, metrics_fail f)
+void worker_arrival_lost(wscen *s, metrics_fail f)
 {
     metrics_step *st = &s->m.steps[s->s->first_step];
     s->m.c.scheduled++;
@@ -173,11 +173,11 @@ static void arrival_lost(wscen *s, metrics_fail f)
     }
 }
 
-static void queue_fail_one(wscen *s, metrics_fail f)
+void worker_queue_fail_one(wscen *s, metrics_fail f)
 {
     s->qhead = (s->qhead + 1) % s->qcap;
     s->qlen--;
-    arrival_lost(s, f);
+    worker_arrival_lost(s, f);
 }
 
 /* Open model: a free VU whose connection is closed, or NULL. */
@@ -192,14 +192,14 @@ static conn *free_slot(worker *w, wscen *s)
 }
 
 /* Open model: makes sure every queued arrival has a connection on its way, within the limit. */
-static void open_for_queue(worker *w, wscen *s, uint64_t now)
+void worker_open_for_queue(worker *w, wscen *s, uint64_t now)
 {
     while (s->qlen > s->nconnecting && s->nopen < s->sh.max_connections) {
         conn *c = free_slot(w, s);
         if (!c)
             return;
         if (!open_conn(w, s, c, now))
-            queue_fail_one(s, METRICS_FAIL_CONNECT); /* no socket: the arrival fails now */
+            worker_queue_fail_one(s, METRICS_FAIL_CONNECT); /* no socket: the arrival fails now */
     }
 }
 
@@ -235,11 +235,7 @@ void worker_vu_done(worker *w, wscen *s, wvu *v, uint64_t now)
         return;
     }
     if (s->vus) {
-        if (s->scheduling && now < s->end &&
-            !atomic_load_explicit(&w->sh->stop, memory_order_relaxed)) {
-            s->m.it.scheduled++;
-            vu_start(w, s, v, now, now);
-        }
+        sched_vu_next(w, s, v, now);
         return;
     }
     if (s->qlen) {
@@ -263,7 +259,18 @@ static void conn_gone(worker *w, wscen *s, conn *c, bool was_connected, bool by_
     if (by_server)
         s->m.c.conns_server_closed++;
     if (!s->vus && !v->active)
-        open_for_queue(w, s, now);
+        worker_open_for_queue(w, s, now);
+}
+
+void worker_drop_conn(worker *w, wscen *s, conn *c, uint64_t now)
+{
+    if (c->state == CONN_CLOSED)
+        return;
+    bool connected = c->state == CONN_IDLE || c->state == CONN_BUSY;
+    if (c->state == CONN_CONNECTING)
+        s->nconnecting--;
+    conn_close(c, &w->io);
+    conn_gone(w, s, c, connected, false, now);
 }
 
 static void connect_failed(worker *w, wscen *s, conn *c, metrics_fail f, const char *why,
@@ -280,7 +287,7 @@ static void connect_failed(worker *w, wscen *s, conn *c, metrics_fail f, const c
     if (v->active && v->pending)
         vu_failed(w, s, v, f, now, now);
     else if (!v->active && !s->vus && s->qlen)
-        queue_fail_one(s, f);
+        worker_queue_fail_one(s, f);
 }
 
 /* Reads the wake eventfd through the ring: its completion ends any wait (worker_wake). */
@@ -366,42 +373,6 @@ static void handle_cqe(worker *w, const struct io_uring_cqe *cqe, uint64_t now)
     }
 }
 
-/* Starts every arrival of s that is due by now (open model). */
-static void schedule(worker *w, wscen *s, uint64_t now)
-{
-    if (!s->scheduling)
-        return;
-    if (s->vus) {
-        if (now >= s->end)
-            s->scheduling = false;
-        return;
-    }
-    /* Every arrival due before the end is started, even when the loop wakes after the end (a
-     * late wake-up must not lose them: they are sent late and their latency says so). */
-    while (s->next_due <= now || s->next_due >= s->end) {
-        if (s->next_due >= s->end) {
-            s->scheduling = false;
-            break;
-        }
-        uint64_t due = s->next_due;
-        s->k++;
-        if (s->s->arrival == PLAN_ARRIVAL_POISSON)
-            s->next_due += plan_poisson_gap_ns(&s->sh, &s->rng);
-        else
-            s->next_due = w->t0 + plan_due_ns(&s->sh, s->k);
-        s->m.it.scheduled++;
-        if (s->nidle) {
-            vu_start(w, s, vu_of(s, idle_pop(w, s)), due, now);
-        } else if (s->qlen < s->qcap) {
-            s->q[(s->qhead + s->qlen) % s->qcap] = due;
-            s->qlen++;
-        } else {
-            arrival_lost(s, METRICS_NFAIL);
-        }
-    }
-    open_for_queue(w, s, now);
-}
-
 /* Handles the deadlines that have passed: think times end, requests and connects time out. */
 static void expire(worker *w, uint64_t now)
 {
@@ -451,7 +422,7 @@ static void force_end(worker *w)
         wscen *s = &w->sc[i];
         s->scheduling = false;
         while (s->qlen)
-            queue_fail_one(s, METRICS_NFAIL);
+            worker_queue_fail_one(s, METRICS_NFAIL);
         for (uint32_t j = 0; j < s->count; j++)
             if (s->vu[j].active)
                 vu_interrupt(w, s, &s->vu[j]);
@@ -472,7 +443,7 @@ static bool all_done(const worker *w, uint64_t now)
 {
     for (size_t i = 0; i < w->nsc; i++) {
         const wscen *s = &w->sc[i];
-        if (s->scheduling || s->qlen || s->nactive || now < s->end)
+        if (!s->begun || s->scheduling || s->qlen || s->nactive || now < s->end)
             return false;
     }
     return true;
@@ -539,6 +510,11 @@ static void preconnect(worker *w)
     for (size_t i = 0; i < w->nsc; i++) {
         wscen *s = &w->sc[i];
         uint32_t want = s->vus ? s->count : s->sh.pre_connections;
+        if (s->s->executor == PLAN_RAMPING_VUS) /* the VUs it starts with */
+            want = (uint32_t)(plan_vus_at(s->s, 0) / s->sh.nworkers +
+                              (s->sh.worker < plan_vus_at(s->s, 0) % s->sh.nworkers));
+        if (want > s->count)
+            want = s->count;
         /* Opening thousands of sockets takes seconds when the kernel's free-port search slows
          * down: each connect's clock starts when it is opened, not when the first one was. */
         for (uint32_t j = 0; j < want && !atomic_load(&w->sh->stop); j++)
@@ -573,70 +549,83 @@ static void preconnect(worker *w)
     }
 }
 
+/* The run is stopped (Ctrl-C): no scenario starts anything more; iterations in flight have
+ * their scenario's graceful_stop from now. */
+static void stop_all(worker *w, uint64_t now)
+{
+    w->hard_stop = now;
+    for (size_t i = 0; i < w->nsc; i++) {
+        wscen *s = &w->sc[i];
+        if (!s->begun) { /* not started yet: its window stays empty */
+            s->begun = true;
+            s->start = s->end = s->hard = now;
+        }
+        s->scheduling = false;
+        if (s->end > now)
+            s->end = now;
+        if (now + s->s->graceful_stop_ns < s->hard)
+            s->hard = now + s->s->graceful_stop_ns;
+        if (s->hard > w->hard_stop)
+            w->hard_stop = s->hard;
+    }
+}
+
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+    return b > UINT64_MAX - a ? UINT64_MAX : a + b;
+}
+
 static void run(worker *w)
 {
-    const plan *p = w->sh->plan;
     w->t0 = atomic_load(&w->sh->t0);
     /* t0 is set a little in the future so that all workers start together: wait for it. */
     struct timespec ts = {(time_t)(w->t0 / NS_PER_S), (long)(w->t0 % NS_PER_S)};
     while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
         ;
-    /* Stopped before the start: no scenario starts anything; the windows are empty. */
-    bool stopped = atomic_load(&w->sh->stop) != 0;
-    uint64_t last_end = w->t0;
+    w->hard_stop = w->t0;
     for (size_t i = 0; i < w->nsc; i++) {
         wscen *s = &w->sc[i];
-        s->end = stopped ? w->t0 : w->t0 + s->s->duration_ns;
-        if (s->end > last_end)
-            last_end = s->end;
-        /* A worker with no share of an arrival-rate scenario (fewer connections than workers)
-         * starts none of its iterations. */
-        s->scheduling = !stopped && (s->vus || s->sh.rate > 0);
-        s->k = 0;
-        if (s->s->arrival == PLAN_ARRIVAL_POISSON)
-            s->next_due = w->t0 + plan_poisson_gap_ns(&s->sh, &s->rng);
-        else
-            s->next_due = w->t0 + plan_due_ns(&s->sh, 0);
-        /* Every VU starts its first iteration at t0 (on its connection, or opening it). */
-        if (s->vus && s->scheduling) {
-            s->nidle = 0;
-            for (uint32_t j = 0; j < s->count; j++) {
-                w->idle_pos[s->first + j] = NOT_IDLE;
-                s->m.it.scheduled++;
-                vu_start(w, s, &s->vu[j], w->t0, w->t0);
-            }
-        }
+        s->start = sat_add(w->t0, s->s->start_time_ns);
+        s->end = sat_add(s->start, s->s->duration_ns);
+        s->hard = sat_add(s->end, s->s->graceful_stop_ns);
+        if (s->hard > w->hard_stop)
+            w->hard_stop = s->hard;
     }
-    w->hard_stop = last_end + p->graceful_stop_ns;
     w->next_publish = w->t0 + PUBLISH_EVERY_NS;
-    bool stopping = stopped;
+    /* Stopped before the start: no scenario starts anything; the windows are empty. */
+    bool stopping = atomic_load(&w->sh->stop) != 0;
+    if (stopping)
+        stop_all(w, w->t0);
 
     for (;;) {
         uint64_t now = clock_ns();
         int stop = atomic_load_explicit(&w->sh->stop, memory_order_relaxed);
         if (stop && !stopping) {
             stopping = true;
-            for (size_t i = 0; i < w->nsc; i++)
-                if (w->sc[i].end > now)
-                    w->sc[i].end = now;
-            if (now + p->graceful_stop_ns < w->hard_stop)
-                w->hard_stop = now + p->graceful_stop_ns;
+            stop_all(w, now);
         }
         uint64_t wake = w->hard_stop;
         for (size_t i = 0; i < w->nsc; i++) {
             wscen *s = &w->sc[i];
-            schedule(w, s, now);
-            if (s->scheduling && !s->vus) {
-                uint64_t due = s->next_due, r = s->s->pacing_resolution_ns;
-                if (r && due > w->t0) /* the next multiple of r after t0 at or after due */
-                    due = w->t0 + (due - w->t0 + r - 1) / r * r;
-                if (due < wake)
-                    wake = due;
+            if (!s->begun) {
+                if (now < s->start) {
+                    if (s->start < wake)
+                        wake = s->start;
+                    continue;
+                }
+                sched_begin(w, s, now);
             }
+            uint64_t next = sched_tick(w, s, now);
+            if (next < wake)
+                wake = next;
             /* The run lasts at least until every window has closed, so no scenario's duration
              * is longer than the run's. */
             if (s->end > now && s->end < wake)
                 wake = s->end;
+            if (!s->cut && now >= s->hard)
+                sched_cut(w, s, now);
+            else if (!s->cut && s->hard < wake)
+                wake = s->hard;
         }
         expire(w, now);
         if (now >= w->next_publish) {
@@ -759,7 +748,7 @@ static int scen_init(worker *w, size_t i)
     const plan *p = w->sh->plan;
     wscen *s = &w->sc[i];
     s->s = &p->scenarios[i];
-    s->vus = s->s->executor == PLAN_CONSTANT_VUS;
+    s->vus = !PLAN_IS_ARRIVAL(s->s->executor);
     plan_share_of(s->s, w->index, w->sh->nworkers, &s->sh);
     s->first = w->nconns;
     s->count = s->vus ? s->sh.vus : s->sh.max_connections;
@@ -871,7 +860,7 @@ uint64_t worker_finished_ns(const worker *w)
 
 uint64_t worker_window_ns(const worker *w, size_t i)
 {
-    return w->sc[i].end > w->t0 ? w->sc[i].end - w->t0 : 0;
+    return w->sc[i].end > w->sc[i].start ? w->sc[i].end - w->sc[i].start : 0;
 }
 
 void worker_free(worker *w)

@@ -34,6 +34,9 @@ typedef struct wvu {
     bool responded;      /* the iteration's (last) request got a response, recorded as latency */
     bool restart;        /* its deadline hands it to worker_vu_done (an iteration that ended in the
                             loop pass it started in: no I/O was waited for) */
+    bool retiring;       /* ramping-vus: asked to stop; its iteration may end until cut_at */
+    bool retired;        /* closed model: starts no more iterations (its connection is closed) */
+    uint64_t cut_at;     /* retiring: when its iteration is cut */
     uint64_t started_at; /* the loop pass (clock reading) its iteration started in */
     uint32_t step;       /* the step due or in flight */
     flow_cursor cur;
@@ -71,7 +74,18 @@ typedef struct wscen {
     uint32_t qhead, qlen, qcap;
     uint64_t k;        /* number of the next arrival */
     uint64_t next_due; /* absolute time it is due */
+    uint64_t start;    /* absolute time the scenario starts (the run's start + start_time) */
     uint64_t end;      /* absolute time iterations stop being started */
+    uint64_t hard;     /* absolute time iterations still in flight are cut (end + graceful_stop) */
+    bool begun;        /* its start has come (or the run was stopped before it) */
+    bool cut;          /* its hard stop has been applied */
+    size_t cursor;     /* ramping-arrival-rate: the stage of the next arrival */
+    long double x;     /* ramping-arrival-rate: the integral at which the next arrival is due */
+    uint32_t want;     /* closed model: VUs that should be running (ramping-vus: now) */
+    uint32_t nretired; /* closed model: VUs that start no more iterations */
+    uint64_t next_change; /* ramping-vus: when want changes next (absolute; UINT64_MAX: never) */
+    uint64_t next_cut;    /* ramping-vus: the earliest cut_at of a retiring VU (UINT64_MAX) */
+    uint64_t left;        /* shared-iterations: iterations this worker may still start */
     uint64_t started;  /* iterations this worker has started ({{ seq }} = started * n + w) */
     uint64_t rng;
     uint32_t next_src; /* round robin over source_addresses */
@@ -129,6 +143,32 @@ void worker_vu_connect(worker *w, wscen *s, wvu *v, uint64_t now);
 /* v has ended an iteration (arrival model: it is free again, or takes the next arrival; closed
  * model: it starts the next one). In worker.c. */
 void worker_vu_done(worker *w, wscen *s, wvu *v, uint64_t now);
+
+/* Closes c on blast's own account (not the server's), with conn_gone's bookkeeping; nothing
+ * when it is closed already. In worker.c. */
+void worker_drop_conn(worker *w, wscen *s, conn *c, uint64_t now);
+/* The arrival queue (open model), in worker.c: a free VU, an arrival that never got one
+ * (f: why it failed, METRICS_NFAIL: dropped), the oldest queued one lost, connections for the
+ * queue. */
+wvu *worker_idle_pop(worker *w, wscen *s);
+void worker_arrival_lost(wscen *s, metrics_fail f);
+void worker_queue_fail_one(wscen *s, metrics_fail f);
+void worker_open_for_queue(worker *w, wscen *s, uint64_t now);
+
+/* ---- wsched.c: when each scenario starts iterations, per executor ---- */
+
+/* The scenario's start has come: arrivals are scheduled from now, VUs start. */
+void sched_begin(worker *w, wscen *s, uint64_t now);
+/* Starts every arrival of s due by now (open model); ramping-vus: follows the stages. Returns
+ * the next time s needs the loop (absolute; UINT64_MAX: none before its end). */
+uint64_t sched_tick(worker *w, wscen *s, uint64_t now);
+/* Closed model: v's iteration has ended; it starts the next one or retires. */
+void sched_vu_next(worker *w, wscen *s, wvu *v, uint64_t now);
+/* The scenario's hard stop: queued arrivals dropped, iterations in flight interrupted and their
+ * connections closed. */
+void sched_cut(worker *w, wscen *s, uint64_t now);
+/* This worker's share of a shared-iterations scenario: its VUs' parts of the total. */
+uint64_t sched_shared_share(const wscen *s);
 
 /* ---- vu.c ---- */
 

@@ -197,10 +197,42 @@ static void check_plan(const plan *p)
         const plan_scenario *s = &p->scenarios[i];
         if (!s->name || !s->host || !s->host_header || s->nsteps < 1 || !s->steps)
             fail("scenario without name, host or step", s->name);
-        if (s->executor == PLAN_CONSTANT_ARRIVAL_RATE && !(s->rate > 0 && isfinite(s->rate)))
+        if (PLAN_IS_ARRIVAL(s->executor) && !(s->rate > 0 && isfinite(s->rate)))
             fail("arrival-rate scenario without a positive finite rate", s->name);
-        if (s->executor == PLAN_CONSTANT_VUS && s->vus < 1)
+        if (!PLAN_IS_ARRIVAL(s->executor) && s->vus < 1)
             fail("VU scenario without VUs", s->name);
+        if (s->duration_ns == 0)
+            fail("scenario that lasts 0 s", s->name);
+        /* stages: contiguous, and the integral never goes back */
+        for (size_t j = 0; j < s->nstages; j++) {
+            const plan_stage *st = &s->stages[j];
+            if (j && (st->start_ns != s->stages[j - 1].start_ns + s->stages[j - 1].dur_ns ||
+                      st->from != s->stages[j - 1].to || st->before < s->stages[j - 1].before))
+                fail("stages out of order", s->name);
+            if (!(st->to >= 0) || !isfinite(st->to))
+                fail("a stage with a negative or infinite target", s->name);
+        }
+        if (s->executor == PLAN_RAMPING_ARRIVAL_RATE) {
+            size_t cur = 0;
+            uint64_t prev = 0;
+            for (int x = 0; x < 64; x++) {
+                uint64_t d = plan_ramp_due_ns(s, (long double)x * 7.5L, &cur);
+                if (d == UINT64_MAX)
+                    break;
+                if (d < prev || d > s->duration_ns)
+                    fail("ramp due times out of order or past the stages", s->name);
+                prev = d;
+            }
+        }
+        if (s->executor == PLAN_RAMPING_VUS) {
+            uint64_t t = 0;
+            for (int k = 0; k < 64 && t != UINT64_MAX; k++) {
+                uint64_t nx = plan_vus_next_change(s, t);
+                if (nx <= t || plan_vus_at(s, t) > s->vus)
+                    fail("ramping-vus change times out of order or above the peak", s->name);
+                t = nx;
+            }
+        }
         for (size_t j = 0; j < s->nsteps; j++) {
             const plan_step *st = &s->steps[j];
             if (!st->method || !st->target || st->target[0] != '/')
@@ -238,7 +270,7 @@ static void check_plan(const plan *p)
         }
         if (vus != s->vus)
             fail("VU shares do not add up", s->name);
-        if (s->executor == PLAN_CONSTANT_ARRIVAL_RATE && s->max_connections &&
+        if (PLAN_IS_ARRIVAL(s->executor) && s->max_connections &&
             maxc != s->max_connections)
             fail("connection shares do not add up", s->name);
     }

@@ -234,6 +234,8 @@ int http_get(int port, const char *path)
     return status;
 }
 
+void (*harness_tick)(double, void *);
+void *harness_tick_ctx;
 double harness_pause_at_s, harness_pause_for_s;
 
 void blast_exec(blast_run *r, const char *ini, const char *const *extra, double sigint_after_s,
@@ -274,6 +276,10 @@ void blast_exec(blast_run *r, const char *ini, const char *const *extra, double 
     int paused = 0; /* 0 not yet, 1 stopped, 2 resumed */
     double pause_at = harness_pause_at_s, pause_for = harness_pause_for_s;
     harness_pause_at_s = harness_pause_for_s = 0;
+    void (*tick)(double, void *) = harness_tick;
+    void *tick_ctx = harness_tick_ctx;
+    harness_tick = NULL;
+    harness_tick_ctx = NULL;
     for (;;) {
         pid_t w = waitpid(pid, &st, WNOHANG);
         if (w == pid)
@@ -286,6 +292,8 @@ void blast_exec(blast_run *r, const char *ini, const char *const *extra, double 
             kill(pid, SIGCONT);
             paused = 2;
         }
+        if (tick)
+            tick(el, tick_ctx);
         if (sigint_after_s > 0 && !sent_int && el >= sigint_after_s) {
             kill(pid, SIGINT);
             sent_int = true;
@@ -485,4 +493,35 @@ long blast_exec_counting(blast_run *r, const char *ini, const char *so, double t
     fclose(f);
     unlink(countfile);
     return n;
+}
+
+/* /admin/stats of the target, parsed. */
+json_t *target_stats(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    static const char req[] = "GET /admin/stats HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+    cr_assert_eq(write(fd, req, sizeof req - 1), (ssize_t)(sizeof req - 1));
+    char buf[8192];
+    size_t got = 0;
+    ssize_t n;
+    while (got < sizeof buf - 1 && (n = read(fd, buf + got, sizeof buf - 1 - got)) > 0)
+        got += (size_t)n;
+    close(fd);
+    buf[got] = '\0';
+    const char *body = strstr(buf, "\r\n\r\n");
+    cr_assert_not_null(body, "no stats: %s", buf);
+    json_error_t e;
+    json_t *j = json_loads(body + 4, 0, &e);
+    cr_assert_not_null(j, "stats are not JSON: %s", body + 4);
+    return j;
+}
+
+double target_stat(json_t *j, const char *k)
+{
+    json_t *v = json_object_get(j, k);
+    cr_assert(json_is_integer(v), "stats lack %s", k);
+    return (double)json_integer_value(v);
 }

@@ -76,10 +76,20 @@ void blast_exec(blast_run *r, const char *ini, const char *const *extra, double 
  * and resumes it pause_for_s later: a worker that wakes late. Reset by blast_exec. */
 extern double harness_pause_at_s, harness_pause_for_s;
 
+/* When set, the next blast_exec calls harness_tick(seconds since the start, harness_tick_ctx)
+ * every ~10 ms while blast runs (to sample the server meanwhile). Reset by blast_exec. */
+extern void (*harness_tick)(double elapsed_s, void *ctx);
+extern void *harness_tick_ctx;
+
 /* blast_exec with the malloc-counting preload (so: tests/preload/malloc_count.so): returns how
  * many allocations the process made (its result stays in *r). Aborts the test when the count
  * is missing. */
 long blast_exec_counting(blast_run *r, const char *ini, const char *so, double timeout_s);
+
+/* The bundled target's /admin/stats, parsed (the caller frees it), and one integer of it
+ * (aborts the test when missing). The stats request is a connection and a request itself. */
+json_t *target_stats(int port);
+double target_stat(json_t *stats, const char *key);
 
 /* Frees what blast_exec returned. */
 void blast_run_free(blast_run *r);

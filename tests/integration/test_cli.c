@@ -184,7 +184,7 @@ static row rows[] = {
     {"duplicate_key", VALID "rate = 20/s\n", false, {NULL}, PLAIN, 2,
      {"{INI}:7: [scenario a] rate: duplicate key", "line 6"}, false},
     {"unknown_executor", GLOBAL "[scenario a]\nexecutor = ramping\n", false, {NULL}, PLAIN, 2,
-     {"{INI}:5: [scenario a] executor:", "constant-arrival-rate, constant-vus"}, false},
+     {"{INI}:5: [scenario a] executor:", "constant-arrival-rate, ramping-arrival-rate"}, false},
     {"bad_duration", "[global]\nbase_url = http://127.0.0.1:{PORT}\nduration = 10x\n" CAR, false,
      {NULL}, PLAIN, 2, {"{INI}:3: [global] duration: '10x' is not a duration", "units us, ms"},
      false},

@@ -30,37 +30,6 @@ static void stop_all(void)
 
 TestSuite(flows, .fini = stop_all);
 
-/* /admin/stats of the target, parsed. */
-static json_t *target_stats(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-    static const char req[] = "GET /admin/stats HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
-    cr_assert_eq(write(fd, req, sizeof req - 1), (ssize_t)(sizeof req - 1));
-    char buf[8192];
-    size_t got = 0;
-    ssize_t n;
-    while (got < sizeof buf - 1 && (n = read(fd, buf + got, sizeof buf - 1 - got)) > 0)
-        got += (size_t)n;
-    close(fd);
-    buf[got] = '\0';
-    const char *body = strstr(buf, "\r\n\r\n");
-    cr_assert_not_null(body, "no stats: %s", buf);
-    json_error_t e;
-    json_t *j = json_loads(body + 4, 0, &e);
-    cr_assert_not_null(j, "stats are not JSON: %s", body + 4);
-    return j;
-}
-
-static double stat(json_t *j, const char *k)
-{
-    json_t *v = json_object_get(j, k);
-    cr_assert(json_is_integer(v), "stats lack %s", k);
-    return (double)json_integer_value(v);
-}
-
 /* steps.NAME.requests.K of a scenario. */
 static double step_req(const blast_run *r, const char *sc, const char *step, const char *k)
 {
@@ -128,18 +97,18 @@ Test(flows, seed_000_mixed_scenarios, .timeout = 120)
     double chunks = step_req(&r, "upload", "upload_chunk", "ok");
     printf("seed 000: %.0f initiates, %.0f chunks; server: %.0f initiated, %.0f chunks ok, "
            "%.0f rejected, %.0f chunk bytes\n",
-           init, chunks, stat(st, "uploads_initiated"), stat(st, "chunks_ok"),
-           stat(st, "chunks_rejected"), stat(st, "chunk_body_bytes"));
+           init, chunks, target_stat(st, "uploads_initiated"), target_stat(st, "chunks_ok"),
+           target_stat(st, "chunks_rejected"), target_stat(st, "chunk_body_bytes"));
     cr_expect_eq(chunks, 10 * init);
-    cr_expect_eq(stat(st, "uploads_initiated"), init);
-    cr_expect_eq(stat(st, "chunks_ok"), chunks, "the server did not accept every extracted id");
-    cr_expect_eq(stat(st, "chunks_rejected"), 0);
-    cr_expect_eq(stat(st, "chunk_body_bytes"), chunks * 1048576);
+    cr_expect_eq(target_stat(st, "uploads_initiated"), init);
+    cr_expect_eq(target_stat(st, "chunks_ok"), chunks, "the server did not accept every extracted id");
+    cr_expect_eq(target_stat(st, "chunks_rejected"), 0);
+    cr_expect_eq(target_stat(st, "chunk_body_bytes"), chunks * 1048576);
     /* streaming: master, playlist, 4 segments */
     double master = step_req(&r, "streaming", "hls_master", "ok");
     cr_expect_eq(step_req(&r, "streaming", "hls_playlist", "ok"), master);
     cr_expect_eq(step_req(&r, "streaming", "hls_segment", "ok"), 4 * master);
-    cr_expect_eq(stat(st, "hls_segment"), 4 * master);
+    cr_expect_eq(target_stat(st, "hls_segment"), 4 * master);
     /* browse: 60/30/10 within 3 points */
     double s = step_req(&r, "browse", "browse_search", "ok"),
            l = step_req(&r, "browse", "browse_list", "ok"),
@@ -151,7 +120,7 @@ Test(flows, seed_000_mixed_scenarios, .timeout = 120)
     cr_expect(fabs(100 * s / tot - 60) <= 3 && fabs(100 * l / tot - 30) <= 3 &&
                   fabs(100 * d / tot - 10) <= 3,
               "the browse mix is off");
-    cr_expect_eq(stat(st, "search"), s);
+    cr_expect_eq(target_stat(st, "search"), s);
     /* checkout: one order per product list, the 400 accepted */
     cr_expect_eq(step_req(&r, "checkout", "checkout_create", "ok"),
                  step_req(&r, "checkout", "checkout_list", "ok"));
@@ -175,12 +144,12 @@ Test(flows, seed_002_heartbeat_storm, .timeout = 60)
     assert_iterations_accounted(&r, "agent_storm");
     printf("seed 002: %.0f heartbeats sent; server: %.0f heartbeats from %.0f agents, %.0f bad "
            "bodies\n",
-           jnum(&r, "agent_storm", "requests", "ok"), stat(st, "heartbeats"),
-           stat(st, "heartbeat_agents"), stat(st, "heartbeat_bad_body"));
+           jnum(&r, "agent_storm", "requests", "ok"), target_stat(st, "heartbeats"),
+           target_stat(st, "heartbeat_agents"), target_stat(st, "heartbeat_bad_body"));
     cr_expect_eq(jnum(&r, "agent_storm", "requests", "ok"), 1000);
-    cr_expect_eq(stat(st, "heartbeats"), 1000);
-    cr_expect_eq(stat(st, "heartbeat_agents"), 100, "the fleet was not covered round robin");
-    cr_expect_eq(stat(st, "heartbeat_bad_body"), 0, "a body named another agent's hostname");
+    cr_expect_eq(target_stat(st, "heartbeats"), 1000);
+    cr_expect_eq(target_stat(st, "heartbeat_agents"), 100, "the fleet was not covered round robin");
+    cr_expect_eq(target_stat(st, "heartbeat_bad_body"), 0, "a body named another agent's hostname");
     json_t *ck = json_object_get(
         json_object_get(json_object_get(json_object_get(r.json, "scenarios"), "agent_storm"),
                         "checks"),
@@ -220,15 +189,15 @@ Test(flows, setup_once_token_and_cookies_reach_the_server, .timeout = 60)
     double me = step_req(&r, "s", "me", "ok"), session = step_req(&r, "s", "session", "ok");
     printf("setup: %.0f logins for 4 VUs; %.0f /me with the extracted token (server: %.0f ok, "
            "%.0f rejected); %.0f /session with the cookie (server: %.0f ok, %.0f rejected)\n",
-           stat(st, "logins"), me, stat(st, "auth_ok"), stat(st, "auth_rejected"), session,
-           stat(st, "session_ok"), stat(st, "session_rejected"));
-    cr_expect_eq(stat(st, "logins"), 4, "setup ran %.0f times for 4 VUs", stat(st, "logins"));
+           target_stat(st, "logins"), me, target_stat(st, "auth_ok"), target_stat(st, "auth_rejected"), session,
+           target_stat(st, "session_ok"), target_stat(st, "session_rejected"));
+    cr_expect_eq(target_stat(st, "logins"), 4, "setup ran %.0f times for 4 VUs", target_stat(st, "logins"));
     cr_expect_eq(step_req(&r, "s", "login", "scheduled"), 4);
     cr_expect_gt(me, 20);
-    cr_expect_eq(stat(st, "auth_ok"), me);
-    cr_expect_eq(stat(st, "auth_rejected"), 0);
-    cr_expect_eq(stat(st, "session_ok"), session);
-    cr_expect_eq(stat(st, "session_rejected"), 0);
+    cr_expect_eq(target_stat(st, "auth_ok"), me);
+    cr_expect_eq(target_stat(st, "auth_rejected"), 0);
+    cr_expect_eq(target_stat(st, "session_ok"), session);
+    cr_expect_eq(target_stat(st, "session_rejected"), 0);
     cr_expect_eq(jnum(&r, "s", "requests", "failed"), 0);
     json_decref(st);
     blast_run_free(&r);
@@ -238,8 +207,8 @@ Test(flows, setup_once_token_and_cookies_reach_the_server, .timeout = 60)
     target_start(&srv);
     blast_exec(&r, login_ini(srv.port, "off"), NULL, 0, 30);
     st = target_stats(srv.port);
-    cr_expect_eq(stat(st, "session_ok"), 0);
-    cr_expect_eq(stat(st, "session_rejected"), step_req(&r, "s", "session", "scheduled"));
+    cr_expect_eq(target_stat(st, "session_ok"), 0);
+    cr_expect_eq(target_stat(st, "session_rejected"), step_req(&r, "s", "session", "scheduled"));
     cr_expect_eq(jnum(&r, "s", "failures", "check"), step_req(&r, "s", "session", "scheduled"));
     json_decref(st);
     blast_run_free(&r);

@@ -117,15 +117,18 @@ static void expect_error(const char *ini, const char *want)
     "insecure_skip_tls_verify, ca_file, client_cert, client_key, server_name, tls_min_version, "   \
     "tls_ciphers, tls_curves, tls_resume"
 #define SCENARIO_KEYS                                                                              \
-    "base_url, duration, connect_timeout, request_timeout, executor, rate, vus, max_connections, " \
-    "max_vus, pre_connections, max_queue, arrival, pacing_resolution, flow, setup, data, "        \
-    "data_order, cookies, method, url, path, header, body, transfer_encoding, check, extract, "   \
+    "base_url, duration, connect_timeout, request_timeout, graceful_stop, executor, rate, vus, "   \
+    "max_connections, max_vus, pre_connections, max_queue, arrival, pacing_resolution, "          \
+    "pre_allocated_vus, start_rate, start_vus, stage, iterations, max_duration, start_time, "     \
+    "graceful_ramp_down, flow, setup, data, data_order, cookies, method, url, path, header, body, transfer_encoding, check, extract, "   \
     "tag, sleep, keep_body, on_fail, source_addresses, " TLS_KEYS ", max_var_size"
 #define GLOBAL_KEYS                                                                                \
     "base_url, duration, workers, connect_timeout, request_timeout, graceful_stop, "               \
     "pacing_resolution, cookies, keep_body, source_addresses, " TLS_KEYS                           \
     ", max_body_file, max_data_file, max_var_size"
-#define EXECUTORS "constant-arrival-rate, constant-vus"
+#define EXECUTORS                                                                                  \
+    "constant-arrival-rate, ramping-arrival-rate, constant-vus, ramping-vus, per-vu-iterations, " \
+    "shared-iterations"
 #define RATE_FORMS                                                                                 \
     "(a number > 0 and at most 10000000/s, written with digits, per unit: 100/s, 100/m, "          \
     "5000/30s, 0.5/s)"
@@ -709,10 +712,9 @@ Test(config_errors, table)
         {GLOBAL "[scenario a]\nexecutor = fast\n",
          "{F}:5: [scenario a] executor: unknown executor 'fast' (allowed: " EXECUTORS ")"},
         {GLOBAL "[scenario a]\nexecutor = ramping-vus\n",
-         "{F}:5: [scenario a] executor: ramping-vus is not supported yet (allowed: " EXECUTORS ")"},
-        {GLOBAL "[scenario a]\nexecutor = shared-iterations\n",
-         "{F}:5: [scenario a] executor: shared-iterations is not supported yet (allowed: " EXECUTORS
-         ")"},
+         "{F}:4: [scenario a]: ramping-vus needs stage lines (e.g. stage = 2m -> 100)"},
+        {GLOBAL "[scenario a]\nexecutor = ramping-arrival-rate\n",
+         "{F}:4: [scenario a]: ramping-arrival-rate needs stage lines (e.g. stage = 2m -> 500/s)"},
         {GLOBAL "[scenario a]\nexecutor = constant-arrival-rate\n",
          "{F}:4: [scenario a]: rate is required for constant-arrival-rate (e.g. rate = 100/s)"},
         {GLOBAL "[scenario a]\nexecutor = constant-vus\n",
@@ -721,13 +723,14 @@ Test(config_errors, table)
          "{F}:3: [scenario a]: duration is required (set it here or in [global], or give "
          "--duration)"},
         {GLOBAL CAR "max_connections = 5\nvus = 2\n",
-         "{F}:8: [scenario a] vus: only for constant-vus (this scenario is constant-arrival-rate)"},
+         "{F}:8: [scenario a] vus: only for constant-vus, per-vu-iterations, shared-iterations "
+         "(this scenario is constant-arrival-rate)"},
         {GLOBAL VUS "max_queue = 5\nrate = 2/s\n",
-         "{F}:7: [scenario a] max_queue: only for constant-arrival-rate (this scenario is "
-         "constant-vus)"},
+         "{F}:7: [scenario a] max_queue: only for constant-arrival-rate, ramping-arrival-rate (this "
+         "scenario is constant-vus)"},
         {GLOBAL "[scenario a]\narrival = poisson\nexecutor = constant-vus\n",
-         "{F}:5: [scenario a] arrival: only for constant-arrival-rate (this scenario is "
-         "constant-vus)"},
+         "{F}:5: [scenario a] arrival: only for constant-arrival-rate, ramping-arrival-rate (this "
+         "scenario is constant-vus)"},
         /* values */
         {GLOBAL "[scenario a]\nexecutor = constant-arrival-rate\nrate = 10\n",
          "{F}:6: [scenario a] rate: '10' is not a valid rate (missing the unit; a number > 0 and "
@@ -1082,6 +1085,6 @@ Test(config_errors, pacing_resolution)
                  "{F}:7: [scenario a] pacing_resolution: 'soon' is not a duration (e.g. 30s, "
                  "1m30s, 500ms, 1.5h; units us, ms, s, m, h)");
     expect_error(GLOBAL VUS "pacing_resolution = 1ms\n",
-                 "{F}:7: [scenario a] pacing_resolution: only for constant-arrival-rate (this "
-                 "scenario is constant-vus)");
+                 "{F}:7: [scenario a] pacing_resolution: only for constant-arrival-rate, "
+                 "ramping-arrival-rate (this scenario is constant-vus)");
 }
