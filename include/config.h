@@ -20,6 +20,7 @@ typedef struct config_overrides {
     uint32_t vus;         /* --vus: every VU scenario's VU count */
     unsigned workers;     /* --workers */
     double stage_scale;   /* --stage-scale: every stage, duration and start time times this */
+    const char *profile;  /* --profile: the [profile NAME] to lay over the scenarios */
 } config_overrides;
 
 /* Reads and validates the scenario file at path. Returns 0 and stores a new plan in *out (the

@@ -213,6 +213,7 @@ typedef struct plan {
                                   Ctrl-C grants iterations in flight */
     plan_scenario *scenarios;
     size_t nscenarios;
+    char *profile; /* the [profile NAME] that was laid over the scenarios, or NULL */
 } plan;
 
 /* Frees a plan and everything it owns; NULL is accepted. */

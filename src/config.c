@@ -50,30 +50,33 @@
 #define S IN_SCENARIO
 #define T IN_STEP
 #define F IN_FLOW
+#define P IN_PROFILE
 const cfg_key cfg_keys[K_COUNT] = {
     [K_BASE_URL] = {"base_url", G | S},
-    [K_DURATION] = {"duration", G | S, EX_CAR | EX_CVU},
+    [K_DURATION] = {"duration", G | S | P, EX_CAR | EX_CVU},
     [K_WORKERS] = {"workers", G},
     [K_CONNECT_TIMEOUT] = {"connect_timeout", G | S},
     [K_REQUEST_TIMEOUT] = {"request_timeout", G | S},
-    [K_GRACEFUL_STOP] = {"graceful_stop", G | S},
-    [K_EXECUTOR] = {"executor", S},
-    [K_RATE] = {"rate", S, EX_CAR},
-    [K_VUS] = {"vus", S, EX_CVU | EX_ITERS},
-    [K_MAX_CONNECTIONS] = {"max_connections", S, EX_ARRIVAL},
-    [K_MAX_VUS] = {"max_vus", S, EX_ARRIVAL},
-    [K_PRE_CONNECTIONS] = {"pre_connections", S, EX_ARRIVAL},
-    [K_MAX_QUEUE] = {"max_queue", S, EX_ARRIVAL},
-    [K_ARRIVAL] = {"arrival", S, EX_ARRIVAL},
-    [K_PACING_RESOLUTION] = {"pacing_resolution", G | S, EX_ARRIVAL},
-    [K_PRE_ALLOCATED_VUS] = {"pre_allocated_vus", S, EX_ARRIVAL},
-    [K_START_RATE] = {"start_rate", S, EX_RAR},
-    [K_START_VUS] = {"start_vus", S, EX_RVU},
-    [K_STAGE] = {"stage", S | IS_LIST, EX_RAR | EX_RVU},
-    [K_ITERATIONS] = {"iterations", S, EX_ITERS},
-    [K_MAX_DURATION] = {"max_duration", S, EX_ITERS},
-    [K_START_TIME] = {"start_time", S},
-    [K_GRACEFUL_RAMP_DOWN] = {"graceful_ramp_down", S, EX_RVU},
+    [K_GRACEFUL_STOP] = {"graceful_stop", G | S | P},
+    [K_EXECUTOR] = {"executor", S | P},
+    [K_RATE] = {"rate", S | P, EX_CAR},
+    [K_VUS] = {"vus", S | P, EX_CVU | EX_ITERS},
+    [K_MAX_CONNECTIONS] = {"max_connections", S | P, EX_ARRIVAL},
+    [K_MAX_VUS] = {"max_vus", S | P, EX_ARRIVAL},
+    [K_PRE_CONNECTIONS] = {"pre_connections", S | P, EX_ARRIVAL},
+    [K_MAX_QUEUE] = {"max_queue", S | P, EX_ARRIVAL},
+    [K_ARRIVAL] = {"arrival", S | P, EX_ARRIVAL},
+    [K_PACING_RESOLUTION] = {"pacing_resolution", G | S | P, EX_ARRIVAL},
+    [K_PRE_ALLOCATED_VUS] = {"pre_allocated_vus", S | P, EX_ARRIVAL},
+    [K_START_RATE] = {"start_rate", S | P, EX_RAR},
+    [K_START_VUS] = {"start_vus", S | P, EX_RVU},
+    [K_STAGE] = {"stage", S | IS_LIST | P, EX_RAR | EX_RVU},
+    [K_ITERATIONS] = {"iterations", S | P, EX_ITERS},
+    [K_MAX_DURATION] = {"max_duration", S | P, EX_ITERS},
+    [K_START_TIME] = {"start_time", S | P},
+    [K_GRACEFUL_RAMP_DOWN] = {"graceful_ramp_down", S | P, EX_RVU},
+    [K_PROFILE] = {"profile", G},
+    [K_SCENARIOS] = {"scenarios", P},
     [K_FLOW] = {"flow", S | F},
     [K_SETUP] = {"setup", S},
     [K_DATA] = {"data", S},
@@ -112,18 +115,19 @@ const cfg_key cfg_keys[K_COUNT] = {
 #undef S
 #undef T
 #undef F
+#undef P
 #define keys cfg_keys
 
 static unsigned scope_of(const struct section *s)
 {
-    static const unsigned scope[] = {IN_GLOBAL, IN_SCENARIO, IN_STEP, IN_FLOW};
+    static const unsigned scope[] = {IN_GLOBAL, IN_SCENARIO, IN_STEP, IN_FLOW, IN_PROFILE};
     return scope[s->kind];
 }
 
 /* "base_url, duration, ...": the keys a section of s's kind may hold, for messages. */
 static const char *allowed_keys(const struct section *s)
 {
-    static char buf[4][1024];
+    static char buf[5][1024];
     char *b = buf[s->kind];
     if (!b[0]) {
         size_t o = 0;
@@ -165,7 +169,7 @@ void cfg_fail(struct ctx *c, int rc, int line, const struct section *s, const ch
     size_t cap = c->errlen, off = 0;
     off = line > 0 ? app(c->err, cap, off, "%s:%d: ", c->file, line)
                    : app(c->err, cap, off, "%s: ", c->file);
-    static const char *const kind[] = {"global", "scenario", "step", "flow"};
+    static const char *const kind[] = {"global", "scenario", "step", "flow", "profile"};
     if (s && s->global)
         off = app(c->err, cap, off, key ? "[global] " : "[global]: ");
     else if (s)
@@ -225,6 +229,8 @@ static struct section *section_new(struct ctx *c, enum sec_kind kind, const char
         c->global = s;
     else if (kind == SEC_SCENARIO)
         ok = push_section(c, &c->scen, &c->nscen, &c->capscen, s);
+    else if (kind == SEC_PROFILE)
+        ok = push_section(c, &c->profiles, &c->nprof, &c->capprof, s);
     else
         ok = push_section(c, &c->named, &c->nnamed, &c->capnamed, s);
     if (!ok) {
@@ -235,14 +241,16 @@ static struct section *section_new(struct ctx *c, enum sec_kind kind, const char
     return s;
 }
 
-static void section_free(struct section *s)
+void cfg_section_free(struct section *s)
 {
     if (!s)
         return;
     for (int k = 0; k < K_COUNT; k++)
         free(s->v[k].s);
-    for (size_t i = 0; i < s->nitems; i++)
+    for (size_t i = 0; i < s->nitems; i++) {
         free(s->items[i].v.s);
+        free(s->items[i].scen);
+    }
     free(s->items);
     free(s->name);
     free(s);
@@ -262,7 +270,10 @@ static void open_section(struct ctx *c, const char *text, size_t len)
     static const struct {
         const char *word;
         enum sec_kind kind;
-    } kinds[] = {{"scenario", SEC_SCENARIO}, {"step", SEC_STEP}, {"flow", SEC_FLOW}};
+    } kinds[] = {{"scenario", SEC_SCENARIO},
+                 {"step", SEC_STEP},
+                 {"flow", SEC_FLOW},
+                 {"profile", SEC_PROFILE}};
     while (len && isspace((unsigned char)*text))
         text++, len--;
     while (len && isspace((unsigned char)text[len - 1]))
@@ -302,13 +313,17 @@ static void open_section(struct ctx *c, const char *text, size_t len)
                 return;
             }
         }
-        struct section **same = kinds[kd].kind == SEC_SCENARIO ? c->scen : c->named;
-        size_t nsame = kinds[kd].kind == SEC_SCENARIO ? c->nscen : c->nnamed;
+        enum sec_kind kind = kinds[kd].kind;
+        struct section **same = kind == SEC_SCENARIO  ? c->scen
+                                : kind == SEC_PROFILE ? c->profiles
+                                                      : c->named;
+        size_t nsame = kind == SEC_SCENARIO ? c->nscen : kind == SEC_PROFILE ? c->nprof : c->nnamed;
         for (size_t i = 0; i < nsame; i++) {
             if (strlen(same[i]->name) == nlen && memcmp(same[i]->name, name, nlen) == 0) {
                 cfg_fail(c, -EINVAL, c->lineno, NULL, NULL,
-                         kinds[kd].kind == SEC_SCENARIO
-                             ? "[%.*s]: duplicate scenario (first defined on line %d)"
+                         kind == SEC_SCENARIO ? "[%.*s]: duplicate scenario (first defined on line %d)"
+                         : kind == SEC_PROFILE
+                             ? "[%.*s]: duplicate profile (first defined on line %d)"
                              : "[%.*s]: a step or flow of that name is defined on line %d (steps "
                                "and flows share one namespace)",
                          (int)len, text, same[i]->line);
@@ -318,20 +333,20 @@ static void open_section(struct ctx *c, const char *text, size_t len)
         c->cur = section_new(c, kinds[kd].kind, name, nlen);
         return;
     }
-    const char *words[] = {"global", "scenario", "step", "flow"};
+    const char *words[] = {"global", "scenario", "step", "flow", "profile"};
     char first[32];
     size_t fl = strcspn(text, " \t");
     snprintf(first, sizeof first, "%.*s", (int)(fl < len ? fl : len), text);
-    const char *near = value_suggest(first, words, 4);
+    const char *near = value_suggest(first, words, 5);
     if (near)
         cfg_fail(c, -EINVAL, c->lineno, NULL, NULL,
                  "[%.*s]: unknown section; did you mean [%s%s]? (allowed: [global], [scenario "
-                 "NAME], [step NAME], [flow NAME])",
+                 "NAME], [step NAME], [flow NAME], [profile NAME])",
                  (int)len, text, near, strcmp(near, "global") ? " NAME" : "");
     else
         cfg_fail(c, -EINVAL, c->lineno, NULL, NULL,
                  "[%.*s]: unknown section (allowed: [global], [scenario NAME], [step NAME], "
-                 "[flow NAME])",
+                 "[flow NAME], [profile NAME])",
                  (int)len, text);
 }
 
@@ -425,6 +440,10 @@ static int on_value(void *user, const char *section, const char *name, const cha
         cfg_fail(c, -EINVAL, lineno, s, NULL, "missing key name (expected key = value)");
         return 0;
     }
+    if (s->kind == SEC_PROFILE) {
+        cfg_profile_value(c, s, name, value, lineno);
+        return c->rc ? 0 : 1;
+    }
     int k = find_key(name);
     unsigned where = scope_of(s);
     if (k < 0) {
@@ -495,7 +514,7 @@ static int on_value(void *user, const char *section, const char *name, const cha
             return 0;
         }
         s->items = it;
-        it[s->nitems++] = (struct item){k, {v, len, lineno}};
+        it[s->nitems++] = (struct item){k, {v, len, lineno}, NULL};
         return 1;
     }
     if (slot->s) {
@@ -603,6 +622,8 @@ static plan *build(struct ctx *c)
                  "no scenarios (add a [scenario NAME] section with an executor)");
         goto fail;
     }
+    if (!cfg_apply_profile(c, &p->profile))
+        goto fail;
     if (!(p->scenarios = calloc(c->nscen, sizeof *p->scenarios))) {
         cfg_oom(c);
         goto fail;
@@ -669,13 +690,16 @@ int config_load(const char *path, const config_overrides *ov, plan **out, char *
     plan *p = c.rc ? NULL : build(&c);
 
     free(buf);
-    section_free(c.global);
+    cfg_section_free(c.global);
     for (size_t i = 0; i < c.nscen; i++)
-        section_free(c.scen[i]);
+        cfg_section_free(c.scen[i]);
     free(c.scen);
     for (size_t i = 0; i < c.nnamed; i++)
-        section_free(c.named[i]);
+        cfg_section_free(c.named[i]);
     free(c.named);
+    for (size_t i = 0; i < c.nprof; i++)
+        cfg_section_free(c.profiles[i]);
+    free(c.profiles);
     if (c.rc) {
         plan_free(p);
         return c.rc;

@@ -41,6 +41,8 @@ enum key {
     K_MAX_DURATION,
     K_START_TIME,
     K_GRACEFUL_RAMP_DOWN,
+    K_PROFILE,
+    K_SCENARIOS,
     K_FLOW,
     K_SETUP,
     K_DATA,
@@ -84,6 +86,7 @@ enum {
     IN_FLOW = 8,
     IS_LIST = 16,  /* repeatable: every occurrence is kept, in order */
     REQUEST = 128, /* describes a request: a scenario with a flow may not have it */
+    IN_PROFILE = 256,
 };
 
 /* The executors a key applies to (cfg_key.execs; 0: every one). */
@@ -110,12 +113,13 @@ struct value {
     int line;
 };
 
-enum sec_kind { SEC_GLOBAL, SEC_SCENARIO, SEC_STEP, SEC_FLOW };
+enum sec_kind { SEC_GLOBAL, SEC_SCENARIO, SEC_STEP, SEC_FLOW, SEC_PROFILE };
 
 /* A list key occurrence or a flow item, in file order. */
 struct item {
     int key;
     struct value v;
+    char *scen; /* a [profile]'s NAME.key: the scenario NAME (NULL: every scenario it runs) */
 };
 
 struct section {
@@ -152,6 +156,8 @@ struct ctx {
     size_t nscen, capscen;
     struct section **named; /* [step NAME] and [flow NAME] sections: one namespace */
     size_t nnamed, capnamed;
+    struct section **profiles; /* [profile NAME] sections: their items, in file order */
+    size_t nprof, capprof;
 };
 
 /* The parsed origin of a scenario's requests. */
@@ -203,6 +209,15 @@ static inline bool cfg_is_name_char(char ch)
 /* config_subst.c: a new string with value's ${...} replaced, or NULL with the error recorded. */
 char *cfg_substitute(struct ctx *c, int line, const struct section *s, const char *key,
                      const char *value, size_t *len);
+
+void cfg_section_free(struct section *s);
+
+/* config_profile.c: a [profile NAME] line (NAME.key = value, key = value, scenarios = ...),
+ * kept as an item; and, before the scenarios are built, the chosen profile (--profile, else
+ * [global] profile) laid over them: *chosen is its name (malloc'd), NULL when none is. */
+void cfg_profile_value(struct ctx *c, struct section *s, const char *name, const char *value,
+                       int lineno);
+bool cfg_apply_profile(struct ctx *c, char **chosen);
 
 /* config_exec.c: the executor of scenario s and its parameters (rate, VUs, stages, iterations,
  * timing), with the command-line overrides and --stage-scale applied. */

@@ -64,6 +64,8 @@ static void usage(FILE *f)
             "                         and shared-iterations scenario\n"
             "  -s, --stage-scale F    multiply every stage, duration, max_duration and\n"
             "                         start_time by F (0.05: a 20-minute ramp in 1 minute)\n"
+            "  -p, --profile NAME     lay the file's [profile NAME] over its scenarios (wins\n"
+            "                         over [global] profile)\n"
             "  -w, --workers N        worker threads (default: the [global] setting, else one per\n"
             "                         online CPU)\n"
             "  -o, --out FORMAT=FILE  also write results as FORMAT to FILE ('-' = stdout);\n"
@@ -99,6 +101,7 @@ int main(int argc, char **argv)
         {"vus", required_argument, 0, 'u'},
         {"workers", required_argument, 0, 'w'},
         {"stage-scale", required_argument, 0, 's'},
+        {"profile", required_argument, 0, 'p'},
         {"out", required_argument, 0, 'o'},
         {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},
@@ -115,7 +118,7 @@ int main(int argc, char **argv)
     char *end;
 
     opterr = 0; /* our own one-line messages instead of getopt's */
-    while ((ch = getopt_long(argc, argv, ":c:e:d:r:u:w:s:o:qhV", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":c:e:d:r:u:w:s:p:o:qhV", opts, NULL)) != -1) {
         switch (ch) {
         case 'c':
             file = optarg;
@@ -176,6 +179,9 @@ int main(int argc, char **argv)
             ov.workers = (unsigned)v;
             break;
         }
+        case 'p':
+            ov.profile = optarg;
+            break;
         case 's': {
             errno = 0;
             double f = strtod(optarg, &end);

@@ -102,6 +102,7 @@ void plan_free(plan *p)
         free(s->tls_opts.curves);
     }
     free(p->scenarios);
+    free(p->profile);
     free(p->file);
     free(p);
 }

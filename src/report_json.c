@@ -209,6 +209,12 @@ int report_json(FILE *f, const report_run *run)
     fprintf(f, "  \"workers\": %u,\n", run->workers);
     fprintf(f, "  \"interrupted\": %s,\n", run->interrupted ? "true" : "false");
     fprintf(f, "  \"started\": %s,\n", run->started ? "true" : "false");
+    fprintf(f, "  \"profile\": ");
+    if (run->plan && run->plan->profile)
+        jstr(f, run->plan->profile);
+    else
+        fprintf(f, "null");
+    fprintf(f, ",\n");
     fprintf(f, "  \"scenarios\": {\n");
     for (size_t i = 0; i < run->nsc; i++)
         scenario(f, &run->sc[i], i + 1 == run->nsc);

@@ -160,8 +160,11 @@ void report_text(FILE *f, const report_run *run)
                    "sent\n");
         return;
     }
-    fprintf(f, "blast: %.2fs, %u worker%s%s\n", run->duration_s, run->workers,
+    fprintf(f, "blast: %.2fs, %u worker%s%s", run->duration_s, run->workers,
             run->workers == 1 ? "" : "s", run->interrupted ? ", interrupted" : "");
+    if (run->plan && run->plan->profile)
+        fprintf(f, ", profile %s", run->plan->profile);
+    fprintf(f, "\n");
     for (size_t i = 0; i < run->nsc; i++)
         scenario(f, &run->sc[i]);
 }

@@ -124,7 +124,7 @@ static void expect_error(const char *ini, const char *want)
     "tag, sleep, keep_body, on_fail, source_addresses, " TLS_KEYS ", max_var_size"
 #define GLOBAL_KEYS                                                                                \
     "base_url, duration, workers, connect_timeout, request_timeout, graceful_stop, "               \
-    "pacing_resolution, cookies, keep_body, source_addresses, " TLS_KEYS                           \
+    "pacing_resolution, profile, cookies, keep_body, source_addresses, " TLS_KEYS                  \
     ", max_body_file, max_data_file, max_var_size"
 #define EXECUTORS                                                                                  \
     "constant-arrival-rate, ramping-arrival-rate, constant-vus, ramping-vus, per-vu-iterations, " \
@@ -676,13 +676,13 @@ Test(config_errors, table)
          "{F}:2: [global] rate: only allowed in [scenario NAME] (allowed here: " GLOBAL_KEYS ")"},
         {GLOBAL "[scenarios a]\nexecutor = constant-vus\n",
          "{F}:4: [scenarios a]: unknown section; did you mean [scenario NAME]? (allowed: [global], "
-         "[scenario NAME], [step NAME], [flow NAME])"},
+         "[scenario NAME], [step NAME], [flow NAME], [profile NAME])"},
         {GLOBAL VUS "[stpe get]\n",
          "{F}:7: [stpe get]: unknown section; did you mean [step NAME]? (allowed: [global], "
-         "[scenario NAME], [step NAME], [flow NAME])"},
+         "[scenario NAME], [step NAME], [flow NAME], [profile NAME])"},
         {GLOBAL VUS "[request get]\n",
          "{F}:7: [request get]: unknown section (allowed: [global], [scenario NAME], [step NAME], "
-         "[flow NAME])"},
+         "[flow NAME], [profile NAME])"},
         {GLOBAL "[scenario]\n", "{F}:4: [scenario]: missing scenario name (write [scenario NAME])"},
         {GLOBAL "[scenario a/b]\n",
          "{F}:4: [scenario a/b]: invalid scenario name 'a/b' (allowed: letters, digits, '_', '.', "

@@ -422,3 +422,107 @@ Test(exec_config, errors)
         plan_free(p);
     }
 }
+
+/* ---- profiles ---- */
+
+#define PROFILES                                                                                   \
+    HEAD "profile = ${TEST:-smoke}\n"                                  /* line 3 */               \
+         "[scenario a]\nexecutor = constant-vus\nvus = 2\nduration = 1m\npath = /\n" /* 4-8 */   \
+         "[scenario b]\nexecutor = constant-vus\nvus = 1\nduration = 1m\npath = /\n" /* 9-13 */  \
+         "[profile smoke]\nvus = 10\nduration = 30s\n"                    /* 14-16 */             \
+         "[profile load]\nscenarios = b\nexecutor = ramping-vus\nstart_vus = 0\n"                \
+         "stage = 2m -> 100\nb.stage = 1m -> 0\n"                         /* 17-22 */             \
+         "[profile qps]\nexecutor = constant-arrival-rate\nduration = 5m\na.rate = 5000/s\n"     \
+         "b.rate = 500/s\nmax_vus = 300\na.max_vus = 900\n" /* 23-29 */
+
+Test(exec_config, profile_overlays)
+{
+    /* [global] profile = ${TEST:-smoke}: keys for every scenario */
+    plan *p = load_ok(PROFILES, NULL);
+    cr_expect_str_eq(p->profile, "smoke");
+    cr_assert_eq(p->nscenarios, 2);
+    for (size_t i = 0; i < 2; i++) {
+        cr_expect_eq(p->scenarios[i].executor, PLAN_CONSTANT_VUS);
+        cr_expect_eq(p->scenarios[i].vus, 10);
+        cr_expect_eq(p->scenarios[i].duration_ns, 30 * NS_PER_S);
+    }
+    plan_free(p);
+
+    /* --profile wins; scenarios = b runs b only; a new executor replaces b's executor keys
+     * (its vus and duration would not apply to ramping-vus); generic and b's stages in order */
+    config_overrides ov = {.profile = "load"};
+    p = load_ok(PROFILES, &ov);
+    cr_expect_str_eq(p->profile, "load");
+    cr_assert_eq(p->nscenarios, 1);
+    const plan_scenario *b = &p->scenarios[0];
+    cr_expect_str_eq(b->name, "b");
+    cr_expect_eq(b->executor, PLAN_RAMPING_VUS);
+    cr_expect_eq(b->start_value, 0);
+    cr_assert_eq(b->nstages, 2);
+    cr_expect_eq(b->stages[0].to, 100);
+    cr_expect_eq(b->stages[1].dur_ns, 60 * NS_PER_S);
+    cr_expect_eq(b->duration_ns, 180 * NS_PER_S);
+    plan_free(p);
+
+    /* per-scenario keys win over the profile's general ones when written after them */
+    const char *env[] = {"TEST=qps"};
+    config_overrides oe = {.env = env, .nenv = 1};
+    p = load_ok(PROFILES, &oe);
+    cr_expect_str_eq(p->profile, "qps");
+    cr_expect_eq(p->scenarios[0].rate, 5000);
+    cr_expect_eq(p->scenarios[0].max_connections, 900);
+    cr_expect_eq(p->scenarios[1].rate, 500);
+    cr_expect_eq(p->scenarios[1].max_connections, 300);
+    cr_expect_eq(p->scenarios[1].duration_ns, 300 * NS_PER_S);
+    plan_free(p);
+
+    /* no profile asked for: the scenarios as written */
+    p = load_ok(HEAD "[scenario a]\nexecutor = constant-vus\nvus = 2\nduration = 1m\npath = /\n"
+                     "[profile x]\nvus = 9\n",
+                NULL);
+    cr_expect_null(p->profile);
+    cr_expect_eq(p->scenarios[0].vus, 2);
+    plan_free(p);
+}
+
+Test(exec_config, profile_errors)
+{
+    static const struct {
+        const char *ini;
+        const char *profile;
+        const char *err;
+    } rows[] = {
+        {PROFILES, "heavy", " --profile heavy: unknown profile (known: smoke, load, qps)"},
+        {HEAD "[scenario a]\nexecutor = constant-vus\nvus = 1\nduration = 1s\npath = /\n", "x",
+         " --profile x: the file has no [profile NAME] sections"},
+        {PROFILES "[profile bad]\nc.vus = 3\n", "bad",
+         "31: [profile bad]: c.vus: no scenario 'c' runs in this profile (scenarios: a, b)"},
+        {PROFILES "[profile bad]\nscenarios = a, z\n", "bad",
+         "31: [profile bad] scenarios: no scenario 'z' (scenarios: a, b)"},
+        {PROFILES "[profile bad]\nbody = x\n", "bad",
+         "31: [profile bad] body: unknown key; a profile sets executor keys, as `key = value` for "
+         "every scenario it runs or `SCENARIO.key = value` (allowed keys: duration, "
+         "graceful_stop, executor, rate, vus, max_connections, max_vus, pre_connections, "
+         "max_queue, arrival, pacing_resolution, pre_allocated_vus, start_rate, start_vus, "
+         "stage, iterations, max_duration, start_time, graceful_ramp_down, scenarios)"},
+        {PROFILES "[profile bad]\na.rate = 10/s\n", "bad",
+         "31: [scenario a] rate: only for constant-arrival-rate (this scenario is constant-vus)"},
+        {PROFILES "[profile smoke]\n", NULL, "30: [profile smoke]: duplicate profile (first defined on line 14)"},
+    };
+    for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+        config_overrides ov = {.profile = rows[r].profile};
+        plan *p;
+        char msg[1024];
+        int rc = load_ini(rows[r].ini, &ov, &p, msg, sizeof msg);
+        cr_expect_eq(rc, -EINVAL, "row %zu: rc %d (%s)", r, rc, msg);
+        cr_expect_str_eq(msg, rows[r].err, "row %zu: %s", r, msg);
+        plan_free(p);
+    }
+    /* [global] profile names the line */
+    const char *env[] = {"TEST=soak"};
+    config_overrides oe = {.env = env, .nenv = 1};
+    plan *p;
+    char msg[1024];
+    cr_expect_eq(load_ini(PROFILES, &oe, &p, msg, sizeof msg), -EINVAL);
+    cr_expect_str_eq(msg, "3: [global] profile: unknown profile 'soak' (known: smoke, load, qps)");
+}
