@@ -84,6 +84,12 @@ typedef struct metrics_check {
     uint64_t passes, fails;
 } metrics_check;
 
+/* What the arrivals due in one stage of a ramping-arrival-rate scenario met. */
+typedef struct metrics_stage {
+    uint64_t scheduled; /* arrivals due in the stage */
+    hist *lateness;     /* µs from the intended start to the send, requests due in the stage */
+} metrics_stage;
+
 typedef struct metrics_rec {
     metrics_counts c; /* the scenario's requests (the sum of its steps' plus dropped), conns */
     metrics_iter it;
@@ -98,6 +104,8 @@ typedef struct metrics_rec {
     size_t nsteps;
     metrics_check *checks; /* by the scenario's check index (plan_step.check0 + i) */
     size_t nchecks;
+    metrics_stage *stages; /* ramping-arrival-rate: per stage (NULL, 0 otherwise) */
+    size_t nstages;
     metrics_range range;
     metrics_reason tls_reasons[METRICS_TLS_REASONS];
     metrics_live live;
@@ -107,6 +115,9 @@ typedef struct metrics_rec {
  * ranges in rg (each at least 1 s). Histogram memory becomes resident only where values land.
  * Returns 0 or -ENOMEM (r then holds nothing to free). */
 int metrics_rec_init(metrics_rec *r, const metrics_range *rg, size_t nsteps, size_t nchecks);
+
+/* Adds per-stage records for n stages (ramping-arrival-rate). Returns 0 or -ENOMEM. */
+int metrics_rec_stages(metrics_rec *r, size_t n);
 
 /* After every worker's recorder has been merged into r: makes r's scenario-wide latency and
  * service histograms from its steps'. Returns 0 or -ENOMEM. */

@@ -273,6 +273,9 @@ long double plan_ramp_integral(const plan_scenario *s, uint64_t t_ns);
 uint32_t plan_vus_at(const plan_scenario *s, uint64_t t_ns);
 /* The first time after t at which plan_vus_at changes, UINT64_MAX when it never does. */
 uint64_t plan_vus_next_change(const plan_scenario *s, uint64_t t_ns);
+/* The stage that t (ns after the scenario's start) falls in: the last one that starts at or
+ * before t and lasts (a 0 s stage holds no time); the last stage for t past the end. */
+size_t plan_stage_at(const plan_scenario *s, uint64_t t_ns);
 /* Fills in each stage's start_ns and before, and the scenario's duration, rate and vus from
  * its stages (config.c, once the stages are read and scaled). */
 void plan_stages_finish(plan_scenario *s);

@@ -57,10 +57,26 @@ nomem:
     return -ENOMEM;
 }
 
+int metrics_rec_stages(metrics_rec *r, size_t n)
+{
+    if (!(r->stages = calloc(n ? n : 1, sizeof *r->stages)))
+        return -ENOMEM;
+    r->nstages = n;
+    for (size_t i = 0; i < n; i++)
+        if (hist_new(&r->stages[i].lateness, r->range.lateness_us) < 0)
+            return -ENOMEM;
+    return 0;
+}
+
 void metrics_rec_free(metrics_rec *r)
 {
     if (!r)
         return;
+    for (size_t i = 0; r->stages && i < r->nstages; i++)
+        hist_free(r->stages[i].lateness);
+    free(r->stages);
+    r->stages = NULL;
+    r->nstages = 0;
     hist_free(r->latency);
     hist_free(r->service);
     hist_free(r->lateness);
@@ -132,6 +148,13 @@ int metrics_merge(metrics_rec *dst, const metrics_rec *src)
             d->fail[k] += s->fail[k];
         d->bytes_sent += s->bytes_sent;
         d->bytes_received += s->bytes_received;
+    }
+    if (dst->nstages != src->nstages)
+        return -EINVAL;
+    for (size_t i = 0; i < src->nstages; i++) {
+        dst->stages[i].scheduled += src->stages[i].scheduled;
+        if ((rc = hist_merge(dst->stages[i].lateness, src->stages[i].lateness)) < 0)
+            return rc;
     }
     for (size_t i = 0; i < src->nchecks; i++) {
         dst->checks[i].passes += src->checks[i].passes;

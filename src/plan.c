@@ -378,6 +378,19 @@ uint64_t plan_ramp_due_ns(const plan_scenario *s, long double x, size_t *cursor)
     return st->start_ns + (uint64_t)ns;
 }
 
+size_t plan_stage_at(const plan_scenario *s, uint64_t t_ns)
+{
+    size_t lo = 0, hi = s->nstages; /* the first stage that ends after t, by bisection */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->stages[mid].start_ns + s->stages[mid].dur_ns > t_ns)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo < s->nstages ? lo : s->nstages ? s->nstages - 1 : 0;
+}
+
 long double plan_ramp_integral(const plan_scenario *s, uint64_t t_ns)
 {
     for (size_t i = 0; i < s->nstages; i++) {

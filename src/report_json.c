@@ -147,9 +147,20 @@ static void scenario(FILE *f, const report_scenario *r, bool last)
                 report_target_rate(r), report_achieved_rate(r));
     if (s->nstages) {
         fprintf(f, "      \"stages\": [");
-        for (size_t i = 0; i < s->nstages; i++)
-            fprintf(f, "%s{\"duration_s\": %.3f, \"target\": %.3f}", i ? ", " : "",
-                    (double)s->stages[i].dur_ns / 1e9, s->stages[i].to);
+        for (size_t i = 0; i < s->nstages; i++) {
+            const plan_stage *st = &s->stages[i];
+            fprintf(f, "%s\n        {\"duration_s\": %.3f, \"target\": %.3f", i ? "," : "",
+                    (double)st->dur_ns / 1e9, st->to);
+            if (r->m->nstages == s->nstages) {
+                /* arrivals the stage's integral asks for, and those that came due in it */
+                long double upto = i + 1 < s->nstages ? s->stages[i + 1].before
+                                                      : plan_ramp_integral(s, s->duration_ns);
+                fprintf(f, ", \"expected\": %.3f, \"scheduled\": %" PRIu64 ",\n",
+                        (double)(upto - st->before), r->m->stages[i].scheduled);
+                times(f, "         ", "send_lateness_ms", r->m->stages[i].lateness);
+            }
+            fprintf(f, "}");
+        }
         fprintf(f, "],\n");
     }
     if (s->executor == PLAN_PER_VU_ITERATIONS || s->executor == PLAN_SHARED_ITERATIONS)

@@ -85,6 +85,21 @@ static void scenario(FILE *f, const report_scenario *r)
     else
         fprintf(f, "  rate       %.1f req/s achieved, %.1f target\n", report_achieved_rate(r),
                 s->rate);
+    if (r->m->nstages && r->m->nstages == s->nstages && s->nstages <= 24) {
+        fprintf(f, "  stages     %9s %11s %10s %10s %12s\n", "duration", "target/s", "expected",
+                "scheduled", "late p99");
+        for (size_t i = 0; i < s->nstages; i++) {
+            const plan_stage *st = &s->stages[i];
+            long double upto = i + 1 < s->nstages ? s->stages[i + 1].before
+                                                  : plan_ramp_integral(s, s->duration_ns);
+            char d[32], late[32];
+            snprintf(d, sizeof d, "%.3gs", (double)st->dur_ns / 1e9);
+            fmt_us(late, sizeof late, hist_value_at(r->m->stages[i].lateness, 99));
+            fprintf(f, "    %-6zu %9s %11.1f %10.0f %10" PRIu64 " %12s\n", i + 1, d, st->to,
+                    (double)(upto - st->before), r->m->stages[i].scheduled,
+                    hist_count(r->m->stages[i].lateness) ? late : "-");
+        }
+    }
     fprintf(f, "  latency     %9s %9s %9s %9s %9s %9s %9s\n", "p50", "p90", "p95", "p99", "p99.9",
             "p99.99", "max");
     latency_row(f, "corrected", r->m->latency);

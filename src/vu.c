@@ -253,7 +253,12 @@ void vu_send(worker *w, wscen *s, wvu *v, conn *c, uint64_t now)
     v->busy = true;
     v->head_len = 0;
     s->nbusy++;
-    hist_record(s->m.lateness, to_us(now > v->t_due ? now - v->t_due : 0));
+    uint64_t late = to_us(now > v->t_due ? now - v->t_due : 0);
+    hist_record(s->m.lateness, late);
+    if (s->m.nstages) /* ramping-arrival-rate: by the stage the step was due in */
+        hist_record(s->m.stages[plan_stage_at(s->s, v->t_due > s->start ? v->t_due - s->start : 0)]
+                        .lateness,
+                    late);
 }
 
 /* After a step: on to the next, unless the iteration must stop here. */

@@ -759,6 +759,9 @@ static int scen_init(worker *w, size_t i)
     plan_ranges(p, s->s, &rg);
     if (metrics_rec_init(&s->m, &rg, s->s->nsteps, s->s->nchecks) < 0)
         return -ENOMEM;
+    if (s->s->executor == PLAN_RAMPING_ARRIVAL_RATE &&
+        metrics_rec_stages(&s->m, s->s->nstages) < 0)
+        return -ENOMEM;
     s->idle = calloc(s->count ? s->count : 1, sizeof(*s->idle));
     s->vu = calloc(s->count ? s->count : 1, sizeof(*s->vu));
     s->qcap = s->vus || s->sh.max_queue == 0 ? 1 : s->sh.max_queue;

@@ -211,6 +211,8 @@ uint64_t sched_tick(worker *w, wscen *s, uint64_t now)
             break;
         }
         uint64_t due = s->next_due;
+        if (s->m.nstages)
+            s->m.stages[s->cursor].scheduled++; /* the cursor is still at due's stage */
         s->k++;
         s->next_due = arrival_due(s);
         s->m.it.scheduled++;

@@ -57,6 +57,21 @@ Test(exec, ramping_arrival_rate_offers_its_integral, .timeout = 60)
     cr_expect_eq(served(), ok, "the server saw %.0f, blast says %.0f ok", served(), ok);
     cr_expect(fabs(jnum(&r, "r", "rate", "target") - 937.5) < 0.01, "mean target rate");
     cr_expect(r.wall_s >= 4.0, "the stages last 4 s (%.2f s)", r.wall_s);
+    /* per stage: arrivals due in it against its own integral, and their send lateness */
+    static const double want[] = {1000, 2000, 0, 500, 250};
+    json_t *st = json_object_get(json_object_get(json_object_get(r.json, "scenarios"), "r"),
+                                 "stages");
+    cr_assert_eq(json_array_size(st), 5);
+    for (size_t i = 0; i < 5; i++) {
+        json_t *e = json_array_get(st, i);
+        double exp = json_number_value(json_object_get(e, "expected"));
+        double got = json_number_value(json_object_get(e, "scheduled"));
+        double lat = json_number_value(
+            json_object_get(json_object_get(e, "send_lateness_ms"), "count"));
+        cr_expect(fabs(exp - want[i]) < 1e-6, "stage %zu expects %.3f", i, exp);
+        cr_expect(fabs(got - want[i]) <= 1, "stage %zu: %.0f scheduled of %.0f", i, got, want[i]);
+        cr_expect_eq(lat, got, "stage %zu: every request due in it has its lateness", i);
+    }
     blast_run_free(&r);
 }
 
