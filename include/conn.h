@@ -108,14 +108,30 @@ typedef enum {
     CONN_BUSY, /* a request is being sent or its response read */
 } conn_state;
 
-/* What a connection keeps of the responses of one VU (buffers set once by the worker): the head
- * is handed to conn_io.on_head in place when a receive holds all of it and gathered in spill
- * when it spans receives; body bytes (de-chunked) are copied into body as they arrive. */
+/* Buffers for what connections keep of responses, lent to a connection from the first byte it
+ * must keep until its response has been judged (conn_keep_release), so that only as many are
+ * resident as responses are being kept at once, not one per VU. Each buffer is body_cap bytes
+ * for the body, then spill_cap for a head that spans receives; the pool has one per connection,
+ * so a connection never waits for one. Set up by the worker (base: lazily resident memory). */
+typedef struct conn_pool {
+    char *base;
+    uint32_t slot; /* body_cap + spill_cap */
+    uint32_t body_cap, spill_cap;
+    uint32_t *free; /* free buffers, a stack: the most recently returned is lent first */
+    uint32_t nfree;
+} conn_pool;
+
+/* What a connection keeps of the responses of one VU: the head is handed to conn_io.on_head in
+ * place when a receive holds all of it and gathered in spill when it spans receives; body bytes
+ * (de-chunked) are copied into body as they arrive. spill and body are NULL while no buffer is
+ * lent (conn_keep_get). */
 typedef struct conn_keep {
+    conn_pool *pool; /* NULL: nothing is ever kept */
     char *spill;
     uint32_t spill_cap;
     char *body;
     uint32_t body_cap;
+    uint32_t buf; /* the lent buffer's index */
 } conn_keep;
 
 typedef struct conn {
@@ -188,6 +204,12 @@ enum conn_head {
     CONN_HEAD_COOKIES, /* when it has a Set-Cookie field (a cookie jar wants it) */
     CONN_HEAD_ALWAYS,  /* always (checks or extractions read it) */
 };
+
+/* c's keep buffers: lent from its pool if it holds none (false: it has no pool). */
+bool conn_keep_get(conn *c);
+/* Returns c's keep buffers to the pool (nothing when it holds none): its kept head and body are
+ * gone. */
+void conn_keep_release(conn *c);
 
 /* Queues the request on an idle connection; intended is when it was due. req must stay valid
  * until the response has been reported. keep_head: a conn_head; keep_body: keep up to that many

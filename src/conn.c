@@ -302,10 +302,35 @@ int conn_connect(conn *c, conn_io *io, const struct sockaddr *addr, socklen_t ad
     return 0;
 }
 
+bool conn_keep_get(conn *c)
+{
+    conn_pool *p = c->keep.pool;
+    if (c->keep.body)
+        return true;
+    if (!p || p->nfree == 0)
+        return false;
+    c->keep.buf = p->free[--p->nfree];
+    c->keep.body = p->base + (size_t)c->keep.buf * p->slot;
+    c->keep.spill = c->keep.body + p->body_cap;
+    return true;
+}
+
+void conn_keep_release(conn *c)
+{
+    if (!c->keep.body)
+        return;
+    c->keep.pool->free[c->keep.pool->nfree++] = c->keep.buf;
+    c->keep.body = c->keep.spill = NULL;
+}
+
 /* The parser's body sink: keeps what fits of the body. */
 static void keep_body(void *ctx, const char *p, size_t n)
 {
     conn *c = ctx;
+    if (!conn_keep_get(c)) {
+        c->body_truncated = true;
+        return;
+    }
     uint32_t room = c->keep_body - c->body_len;
     if (n > room) {
         c->body_truncated = true;
@@ -339,6 +364,7 @@ void conn_send(conn *c, conn_io *io, const http1_req *req, bool head, unsigned k
     c->resp_done = false;
     c->keep_head = io->on_head ? (uint8_t)keep_head : CONN_HEAD_NONE;
     c->keep_body = keep_body_bytes < c->keep.body_cap ? keep_body_bytes : c->keep.body_cap;
+    conn_keep_release(c); /* what an earlier response kept (normally returned when judged) */
     c->resp.head_request = head;
     resp_reset(c);
     c->state = CONN_BUSY;
@@ -422,7 +448,7 @@ static void track_head(conn *c, conn_io *io, const char *data, uint32_t got, boo
         return;
     }
     if (c->spill_len != UINT32_MAX) {
-        if (got > c->keep.spill_cap - c->spill_len)
+        if (got > c->keep.spill_cap - c->spill_len || !conn_keep_get(c))
             c->spill_len = UINT32_MAX; /* too large: given up */
         else {
             memcpy(c->keep.spill + c->spill_len, data, got);

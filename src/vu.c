@@ -7,28 +7,44 @@
  * busy (its request on the connection), thinking (its deadline ends the think time), or in a
  * call of this file that ends by making it one of those or ending the iteration. Every step
  * counted as scheduled ends as ok or failed (a timeout when the run is cut). */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
 #include "clock.h"
 #include "data.h"
+#include "mem.h"
 #include "request.h"
 #include "worker_int.h"
 
 #define ALIGN(x) (((x) + 63) & ~(size_t)63)
+/* Extracted values up to this size live in the VU's slice; longer ones in its overflow area. */
+#define VAR_INLINE 256
+/* Requests are built in the VU's slice when they fit this much, else in its overflow area. */
+#define REQ_INLINE 1024
 
-/* What a slice holds, in order: what every request touches first (the value arrays and the
- * request buffer, whose start takes most requests whole), then what only some touch (extracted
- * values, the kept body, the cookie jar, the spill buffer for heads that span receives), so that
- * a VU of a simple flow makes one page of its slice resident. */
+/* A VU's slice holds what its requests touch: the value arrays, the request buffer and the short
+ * extracted values, packed (64-byte aligned, not page aligned) so that VUs share pages. What only
+ * some VUs or some moments need lives in blocks of its own, resident only where used: long
+ * extracted values, cookie jars (a VU that never gets a cookie never touches its jar) and the
+ * buffers for kept bodies and heads, which are lent per response (conn_pool). */
 struct layout {
-    size_t vars, cols, req, varbuf, body, jar, spill, size;
+    size_t vars, cols, varbuf, req, size;
+    size_t reqin; /* request bytes the slice holds */
+    size_t big;   /* per VU in s->big: long values ((nvars - 1) * max_var), then the request
+                     buffer for requests longer than reqin (reqcap); 0: none */
+    size_t bigreq; /* where that request buffer starts in it */
+    size_t jar;  /* per VU in s->jars: 0 without cookies */
+    size_t keep; /* body bytes a buffer of the pool holds */
+    size_t spill;
 };
 
 static void layout_of(const plan_scenario *p, struct layout *l, uint32_t *reqcap)
 {
     size_t ncols = p->data ? p->data->ncols : 0, cap = 0, keep = 0;
+    size_t nv = p->nvars ? p->nvars - 1 : 0; /* variable 0, `repeat`, lives in the VU itself */
     bool head = p->cookies;
     for (size_t i = 0; i < p->nsteps; i++) {
         const plan_step *st = &p->steps[i];
@@ -38,30 +54,62 @@ static void layout_of(const plan_scenario *p, struct layout *l, uint32_t *reqcap
             keep = st->keep_body;
         head |= st->need_head;
     }
+    size_t inl = p->max_var < VAR_INLINE ? p->max_var : VAR_INLINE;
     size_t o = 0;
     l->vars = o;
     o += p->nvars * sizeof(tpl_str);
     l->cols = o;
-    o = ALIGN(o + ncols * sizeof(tpl_str));
+    o += ncols * sizeof(tpl_str);
+    l->varbuf = o;
+    o += nv * inl;
     l->req = o;
-    o = ALIGN(o + cap);
-    l->varbuf = o; /* variable 0, `repeat`, lives in the VU itself */
-    o = ALIGN(o + (p->nvars ? p->nvars - 1 : 0) * (size_t)p->max_var);
-    l->body = o;
-    o = ALIGN(o + keep);
-    l->jar = o;
-    o = ALIGN(o + (p->cookies ? sizeof(cookie_jar) : 0));
-    l->spill = o;
-    o = ALIGN(o + (head ? VU_SPILL : 0));
-    l->size = o;
+    l->reqin = cap < REQ_INLINE ? cap : REQ_INLINE;
+    o += l->reqin;
+    l->size = ALIGN(o);
+    l->bigreq = p->max_var > VAR_INLINE ? nv * (size_t)p->max_var : 0;
+    l->big = ALIGN(l->bigreq + (cap > l->reqin ? cap : 0));
+    l->jar = p->cookies ? ALIGN(sizeof(cookie_jar)) : 0;
+    l->keep = keep;
+    l->spill = head ? VU_SPILL : 0;
     *reqcap = (uint32_t)cap;
 }
 
-size_t vu_slot_size(const plan_scenario *p, uint32_t *reqcap)
+int vu_blocks_init(wscen *s)
 {
     struct layout l;
-    layout_of(p, &l, reqcap);
-    return l.size;
+    uint32_t reqcap;
+    layout_of(s->s, &l, &reqcap);
+    size_t n = s->count ? s->count : 1;
+    s->slot = l.size;
+    s->block_len = l.size * n;
+    s->big_len = l.big * n;
+    s->jars_len = l.jar * n;
+    s->pool.body_cap = (uint32_t)l.keep;
+    s->pool.spill_cap = (uint32_t)l.spill;
+    s->pool.slot = (uint32_t)ALIGN(l.keep + l.spill);
+    s->pool_len = (size_t)s->pool.slot * n;
+    if ((s->block_len && !(s->block = mem_lazy_alloc(s->block_len))) ||
+        (s->big_len && !(s->big = mem_lazy_alloc(s->big_len))) ||
+        (s->jars_len && !(s->jars = mem_lazy_alloc(s->jars_len))))
+        return -ENOMEM;
+    if (s->pool_len) {
+        if (!(s->pool.base = mem_lazy_alloc(s->pool_len)) ||
+            !(s->pool.free = malloc(n * sizeof *s->pool.free)))
+            return -ENOMEM;
+        for (size_t i = 0; i < n; i++) /* lent from the top: buffer 0 first */
+            s->pool.free[i] = (uint32_t)(n - 1 - i);
+        s->pool.nfree = (uint32_t)n;
+    }
+    return 0;
+}
+
+void vu_blocks_free(wscen *s)
+{
+    mem_lazy_free(s->block, s->block_len);
+    mem_lazy_free(s->big, s->big_len);
+    mem_lazy_free(s->jars, s->jars_len);
+    mem_lazy_free(s->pool.base, s->pool_len);
+    free(s->pool.free);
 }
 
 void vu_bind(wscen *s, uint32_t i, uint32_t number)
@@ -76,22 +124,24 @@ void vu_bind(wscen *s, uint32_t i, uint32_t number)
     v->vars = (tpl_str *)(void *)(base + l.vars);
     v->cols = (tpl_str *)(void *)(base + l.cols);
     v->varbuf = base + l.varbuf;
-    v->jar = p->cookies ? (cookie_jar *)(void *)(base + l.jar) : NULL;
+    v->varbig = l.bigreq ? s->big + (size_t)i * l.big : NULL;
+    v->jar = p->cookies ? (cookie_jar *)(void *)(s->jars + (size_t)i * l.jar) : NULL;
     v->reqbuf = base + l.req;
-    v->reqcap = reqcap;
+    v->reqcap = (uint32_t)l.reqin;
+    v->bigreq = reqcap > l.reqin ? s->big + (size_t)i * l.big + l.bigreq : NULL;
+    v->bigcap = reqcap;
     v->rng = 0x9e3779b97f4a7c15ULL * number ^ (uintptr_t)s;
 }
 
 void vu_bind_conn(wscen *s, uint32_t i, conn *c)
 {
-    struct layout l;
-    uint32_t reqcap;
-    layout_of(s->s, &l, &reqcap);
-    char *base = s->block + (size_t)i * s->slot;
-    c->keep.spill = base + l.spill;
-    c->keep.spill_cap = (uint32_t)(l.size - l.spill);
-    c->keep.body = base + l.body;
-    c->keep.body_cap = (uint32_t)(l.jar - l.body);
+    (void)i;
+    c->keep = (conn_keep){0};
+    if (s->pool_len) {
+        c->keep.pool = &s->pool;
+        c->keep.body_cap = s->pool.body_cap;
+        c->keep.spill_cap = s->pool.spill_cap;
+    }
 }
 
 static inline conn *conn_of(worker *w, wscen *s, wvu *v)
@@ -222,6 +272,9 @@ static int build(worker *w, wscen *s, wvu *v, const plan_step *st, const http1_r
     size_t missing = 0;
     int rc =
         req_build(st->prog, &env, w->cookie, clen, v->reqbuf, v->reqcap, &v->req, &missing, why);
+    if (rc == -ENOSPC && v->bigreq) /* longer than the slice holds: the overflow buffer */
+        rc = req_build(st->prog, &env, w->cookie, clen, v->bigreq, v->bigcap, &v->req, &missing,
+                       why);
     if (rc == -ENOENT)
         *why = "a variable the request needs has no value";
     else if (rc == -EDOM)
@@ -324,9 +377,12 @@ void vu_response(worker *w, wscen *s, wvu *v, conn *c, uint64_t now)
         }
         for (size_t i = 0; i < st->nextracts; i++) {
             const plan_extract *x = &st->extracts[i];
-            char *dst = v->varbuf + (size_t)(x->var - 1) * p->max_var; /* var 0 is repeat */
-            size_t len = 0;
-            if (extract_run(x->rule, w->xs, &r, dst, p->max_var, &len) == 0) {
+            size_t len = 0, k = x->var - 1; /* var 0 is repeat */
+            if (extract_run(x->rule, w->xs, &r, w->xbuf, p->max_var, &len) == 0) {
+                /* a short value in the VU's slice, a long one in its overflow area */
+                size_t inl = p->max_var < VAR_INLINE ? p->max_var : VAR_INLINE;
+                char *dst = len <= inl ? v->varbuf + k * inl : v->varbig + k * p->max_var;
+                memcpy(dst, w->xbuf, len);
                 v->vars[x->var] = (tpl_str){dst, (uint32_t)len};
             } else {
                 /* A value the flow needs is missing: the step fails as a check and the rest of
@@ -339,6 +395,7 @@ void vu_response(worker *w, wscen *s, wvu *v, conn *c, uint64_t now)
         }
     }
     v->head_len = 0;
+    conn_keep_release(c); /* judged: its kept head and body are not needed any more */
     if (f != METRICS_NFAIL) {
         count_fail(s, ms, f);
         v->failed = true;
@@ -377,7 +434,7 @@ void vu_on_head(void *ctx, conn *c, const char *head, size_t len)
             cookie_jar_set(v->jar, p->host, strlen(p->host), st->target, plen, p->tls, val, vlen,
                            (int64_t)(w->io.now_real / NS_PER_S));
     }
-    if (st->need_head && len <= c->keep.spill_cap) {
+    if (st->need_head && len <= c->keep.spill_cap && conn_keep_get(c)) {
         if (head != c->keep.spill)
             memcpy(c->keep.spill, head, len);
         v->head_len = (uint32_t)len;

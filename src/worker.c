@@ -767,11 +767,7 @@ static int scen_init(worker *w, size_t i)
     s->qcap = s->vus || s->sh.max_queue == 0 ? 1 : s->sh.max_queue;
     /* Only pages the queue and the VUs' slices actually use become resident. */
     s->q = mem_lazy_alloc((size_t)s->qcap * sizeof(*s->q));
-    uint32_t reqcap;
-    s->slot = vu_slot_size(s->s, &reqcap);
-    s->block_len = s->slot * (s->count ? s->count : 1);
-    s->block = mem_lazy_alloc(s->block_len);
-    if (!s->idle || !s->vu || !s->q || !s->block)
+    if (!s->idle || !s->vu || !s->q || vu_blocks_init(s) < 0)
         return -ENOMEM;
     /* VU numbers interleave over the workers, as arrivals do: 1..vus in all. */
     for (uint32_t j = 0; j < s->count; j++)
@@ -795,6 +791,12 @@ int worker_create(worker **out, worker_shared *sh, uint32_t index)
     w->nsc = p->nscenarios;
     w->sc = calloc(w->nsc, sizeof(*w->sc));
     if (!w->sc || extract_scratch_new(&w->xs) < 0)
+        goto nomem;
+    uint32_t xcap = 1;
+    for (size_t i = 0; i < p->nscenarios; i++)
+        if (p->scenarios[i].max_var > xcap)
+            xcap = p->scenarios[i].max_var;
+    if (!(w->xbuf = malloc(xcap)))
         goto nomem;
     for (size_t i = 0; i < w->nsc; i++)
         if (scen_init(w, i) < 0)
@@ -874,6 +876,7 @@ void worker_free(worker *w)
     dheap_free(&w->timers);
     close(w->wakefd);
     extract_scratch_free(w->xs);
+    free(w->xbuf);
     for (uint32_t i = 0; w->conns && i < w->nconns; i++)
         tls_conn_free(w->conns[i].tls);
     for (size_t i = 0; w->sc && i < w->nsc; i++)
@@ -885,7 +888,7 @@ void worker_free(worker *w)
             free(s->idle);
             free(s->vu);
             mem_lazy_free(s->q, (size_t)s->qcap * sizeof(*s->q));
-            mem_lazy_free(s->block, s->block_len);
+            vu_blocks_free(s);
         }
     free(w->sc);
     free(w->conns);

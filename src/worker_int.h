@@ -49,11 +49,14 @@ typedef struct wvu {
     http1_req req;     /* a request built for this VU (req_build) */
     tpl_str *vars;     /* into the VU's slice: nvars values */
     tpl_str *cols;     /* the current data row */
-    char *varbuf;      /* (nvars - 1) * max_var bytes: variables 1.. */
+    char *varbuf;      /* short values of variables 1.. (VAR_INLINE bytes each, in the slice) */
+    char *varbig;      /* long values of variables 1.. (max_var bytes each; NULL: none) */
     char repeat[12];   /* variable 0, {{ repeat }}, as text */
     cookie_jar *jar;   /* NULL when cookies are off */
-    char *reqbuf;
+    char *reqbuf; /* in the slice: most requests fit (reqcap bytes) */
     uint32_t reqcap;
+    char *bigreq; /* in the overflow area, bigcap (the step's longest) bytes; NULL: none */
+    uint32_t bigcap;
 } wvu;
 
 /* One scenario as this worker runs it. */
@@ -95,8 +98,12 @@ typedef struct wscen {
      * plus the same request_timeout, so the list is in deadline order and the earliest is at
      * the head (O(1) where the heap would take O(log n) twice per request). */
     uint32_t tq_head, tq_tail;
-    char *block; /* the VUs' slices */
+    char *block; /* the VUs' slices (see vu.c) */
     size_t slot, block_len;
+    char *big, *jars; /* long variable values, cookie jars: per VU, resident where used */
+    size_t big_len, jars_len;
+    conn_pool pool; /* kept bodies and heads, lent per response */
+    size_t pool_len;
 } wscen;
 
 struct worker {
@@ -116,6 +123,7 @@ struct worker {
     wscen *sc;
     size_t nsc;
     extract_scratch *xs; /* regex match data for extractions and checks */
+    char *xbuf;          /* an extracted value, before it goes to its VU (the largest max_var) */
     char cookie[4096];   /* the Cookie header being built */
     uint64_t t0, hard_stop, next_publish, finished;
 };
@@ -172,9 +180,11 @@ uint64_t sched_shared_share(const wscen *s);
 
 /* ---- vu.c ---- */
 
-/* Lays out the scenario's VU block (the caller allocates s->block of s->block_len bytes) and
- * points each VU at its slice; before the run. */
-size_t vu_slot_size(const plan_scenario *p, uint32_t *reqcap);
+/* Lays out and maps the scenario's VU blocks (slices, overflow values, cookie jars, the keep
+ * pool) for its s->count VUs (0 or -ENOMEM; vu_blocks_free undoes either), then points each VU
+ * and its connection at its parts; before the run. */
+int vu_blocks_init(wscen *s);
+void vu_blocks_free(wscen *s);
 void vu_bind(wscen *s, uint32_t i, uint32_t number);
 /* Points connection c (VU i's) at its VU's spill and body buffers. */
 void vu_bind_conn(wscen *s, uint32_t i, conn *c);

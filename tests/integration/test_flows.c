@@ -359,3 +359,36 @@ Test(flows, no_allocation_per_request_in_a_full_flow, .timeout = 90)
     cr_assert(a > 0, "the counter saw no allocation at all: is the preload working?");
     cr_assert_eq(a, b, "allocations grew with requests: %ld -> %ld", a, b);
 }
+
+Test(flows, long_values_and_requests_leave_the_slice, .timeout = 60)
+{
+    /* a VU's slice holds values up to 256 bytes and requests up to 1 KiB: a 3000-byte value
+     * goes to its overflow area and the request that carries it to its overflow buffer */
+    target_start(&srv);
+    char ini[2048];
+    snprintf(ini, sizeof ini,
+             "[global]\nbase_url = http://127.0.0.1:%d\n"
+             "[scenario s]\nexecutor = per-vu-iterations\nvus = 3\niterations = 4\nflow = f\n"
+             "[flow f]\nstep = fetch\nstep = use\nstep = small\n"
+             "[step fetch]\npath = /bytes/3000\nextract = short = regex ^(.{100})\n"
+             "extract = long = regex ^(.{3000})\n"
+             "[step use]\npath = /\nheader = X-Long: {{ long }}\nheader = X-Short: {{ short }}\n"
+             "check = status 200\n"
+             "[step small]\npath = /?s={{ short }}\ncheck = status 200\n",
+             srv.port);
+    blast_run r;
+    blast_exec(&r, ini, NULL, 0, 30);
+    cr_assert_eq(r.exit_code, 0, "%s", r.stderr_text);
+    cr_expect_eq(iters(&r, "s", "completed"), 12);
+    cr_expect_eq(jnum(&r, "s", "requests", "failed"), 0);
+    json_t *steps = json_object_get(json_object_get(json_object_get(r.json, "scenarios"), "s"),
+                                    "steps");
+    double use = json_number_value(json_object_get(
+        json_object_get(json_object_get(steps, "use"), "bytes"), "sent"));
+    double small = json_number_value(json_object_get(
+        json_object_get(json_object_get(steps, "small"), "bytes"), "sent"));
+    /* each "use" request carries both values whole: at least 3100 bytes of headers */
+    cr_expect(use >= 12 * 3100, "%.0f bytes sent by 12 requests", use);
+    cr_expect(small >= 12 * 100 && small < 12 * 1024, "%.0f bytes", small);
+    blast_run_free(&r);
+}
