@@ -11,11 +11,13 @@
  *
  * Request bodies (Content-Length or chunked, decoded incrementally as bytes arrive) are
  * discarded, counted, or captured into one HB_BODY_MAX buffer per connection. A job that needs
- * its whole body (a chunked request, an upload chunk, a heartbeat) is the ring's last job and
- * waits (JF_BODY) until the body ends; so its counters are settled before its answer leaves, and
- * malformed framing turns it into a closing 400. The /api/v1/ workload routes (uploads, HLS,
- * login with bearer and cookie checks, browse, agent heartbeats) issue ids from counters, so
- * "issued" is 1 <= N <= count, and report what they saw in /admin/stats.
+ * its whole body (a chunked request, an upload chunk, a heartbeat, a guest login) is the ring's
+ * last job and waits (JF_BODY) until the body ends; so its counters are settled before its answer
+ * leaves, and malformed framing turns it into a closing 400. The /api/v1/ workload routes
+ * (uploads, HLS, login with bearer and cookie checks, browse, agent heartbeats, a guest login
+ * whose token the engagement route checks, a home feed) issue ids from counters, so "issued" is
+ * 1 <= N <= count, and report what they saw in /admin/stats, as do per-service request counters
+ * for the paths under /api/v1/knowledge, analytics, content, support and auth.
  *
  * Invariants: nothing is allocated per request (buffers grow per connection, geometrically, up to
  * fixed caps); per-connection memory is bounded, because reading stops while the ring is full and
@@ -51,6 +53,7 @@
 #define OUT_SOFT (256u * 1024)             /* stop rendering responses while this much is unsent */
 #define OUT_MAX (OUT_SOFT + 16u * 1024)    /* OUT_SOFT plus the largest single render step */
 #define HEAD_ROOM 2048u                    /* largest response head plus a short body */
+#define STATS_MAX 1600u                    /* /admin/stats body, at most */
 #define RING 64u                           /* pending responses per connection (power of two) */
 #define CHUNK_MAX 4096u                    /* /chunked/N chunk size */
 #define BODY_MAX (64ull * 1024 * 1024)     /* /bytes/N and /chunked/N limit */
@@ -92,6 +95,9 @@ enum api {
     API_PRODUCTS,
     API_ORDERS,
     API_HEARTBEAT,
+    API_GUEST_INIT,
+    API_SAVED,
+    API_HOME,
     API_NO_GET,  /* 405 on a GET route */
     API_NO_POST, /* 405 on a POST route */
 };
@@ -119,6 +125,15 @@ enum counter {
     ST_HEARTBEAT_AGENTS,
     ST_HEARTBEAT_BAD_BODY,
     ST_CHUNKED_BODIES,
+    ST_GUEST_INITS,
+    ST_ENGAGEMENT_OK,
+    ST_ENGAGEMENT_REJECTED,
+    ST_HOME_FEED,
+    ST_KNOWLEDGE_REQUESTS, /* the five service counters, in services[] order */
+    ST_ANALYTICS_REQUESTS,
+    ST_CONTENT_REQUESTS,
+    ST_SUPPORT_REQUESTS,
+    ST_AUTH_REQUESTS,
     ST_COUNT
 };
 
@@ -144,7 +159,20 @@ static const char *const stat_names[ST_COUNT] = {
     "heartbeat_agents",
     "heartbeat_bad_body",
     "chunked_bodies",
+    "guest_inits",
+    "engagement_ok",
+    "engagement_rejected",
+    "home_feed",
+    "knowledge_requests",
+    "analytics_requests",
+    "content_requests",
+    "support_requests",
+    "auth_requests",
 };
+
+/* Each stats entry is ,"name": and up to 20 digits (names are at most 20 characters). */
+_Static_assert(3 + (ST_COUNT + 3) * (4 + 20 + 20) < STATS_MAX && STATS_MAX + 200 < HEAD_ROOM,
+               "the /admin/stats body and its head fit HEAD_ROOM");
 
 /* What follows the current request head on the wire. */
 enum in_body { IN_NONE, IN_LENGTH, IN_CHUNKED };
@@ -588,10 +616,20 @@ static const char PRODUCTS_BODY[] = "[{\"id\":1,\"name\":\"Product 1\",\"price_c
                                     "{\"id\":2,\"name\":\"Product 2\",\"price_cents\":1999},"
                                     "{\"id\":3,\"name\":\"Product 3\",\"price_cents\":2999}]";
 
+static const char HOME_BODY[] =
+    "{\"sections\":["
+    "{\"title\":\"Trending\",\"items\":[{\"id\":1,\"title\":\"Series 1\"},"
+    "{\"id\":2,\"title\":\"Series 2\"}]},"
+    "{\"title\":\"New\",\"items\":[{\"id\":3,\"title\":\"Series 3\"}]}]}";
+
+static const char SAVED_BODY[] = "{\"series\":[{\"id\":1,\"title\":\"Series 1\"},"
+                                 "{\"id\":3,\"title\":\"Series 3\"}]}";
+
 static const char UNAUTHORIZED[] = "{\"error\":\"unauthorized\"}";
 
 _Static_assert(sizeof(HLS_PLAYLIST) < 400 && sizeof(SEARCH_BODY) < 400 &&
-                   sizeof(PRODUCTS_BODY) < 400 && sizeof(TRACKS_BODY) < 400,
+                   sizeof(PRODUCTS_BODY) < 400 && sizeof(TRACKS_BODY) < 400 &&
+                   sizeof(HOME_BODY) < 400 && sizeof(SAVED_BODY) < 400,
                "render_api's body buffer holds every fixed body");
 
 /* Renders a JOB_API response: JSON or a playlist, at most ~450 bytes of body. */
@@ -630,10 +668,15 @@ static char *render_api(const struct job *j, char *p)
         break;
     case API_ME:
     case API_SESSION:
+    case API_SAVED:
         if (!ok) {
             /* RFC 9110 11.6.1: a 401 names the scheme it wants. */
             x = PUTS(x, "WWW-Authenticate: Bearer\r\n");
             b = PUTS(b, UNAUTHORIZED);
+            break;
+        }
+        if (j->api == API_SAVED) {
+            b = PUTS(b, SAVED_BODY);
             break;
         }
         b = PUTS(b, "{\"user\":\"u-");
@@ -662,6 +705,22 @@ static char *render_api(const struct job *j, char *p)
         break;
     case API_ORDERS:
         b = PUTS(b, "{\"error\":\"unknown product\"}");
+        break;
+    case API_GUEST_INIT:
+        if (ok) {
+            b = PUTS(b, "{\"tokens\":{\"accessToken\":\"gt-");
+            b = put_u64(b, j->n);
+            b = PUTS(b, "\",\"refreshToken\":\"gr-");
+            b = put_u64(b, j->n);
+            b = PUTS(b, "\"}}");
+        } else if (j->status == 413) {
+            b = PUTS(b, "{\"error\":\"body too large\"}");
+        } else {
+            b = PUTS(b, "{\"error\":\"deviceId required\"}");
+        }
+        break;
+    case API_HOME:
+        b = PUTS(b, HOME_BODY);
         break;
     case API_HEARTBEAT:
         if (ok)
@@ -694,8 +753,8 @@ static char *render_start(const struct job *j, char *p)
     case JOB_CHUNKED:
         return put_head(p, j->status, j->flags, BODY_CHUNKED, 0, CT_TEXT, "", 0);
     case JOB_STATS: {
-        /* Worst case: 24 entries of name, punctuation and 20 digits, about 850 bytes. */
-        char body[1024];
+        /* Worst case: 33 entries of name, punctuation and 20 digits, about 1,450 bytes. */
+        char body[STATS_MAX];
         char *b = PUTS(body, "{\"requests\":");
         b = put_u64(b, srv.requests);
         b = PUTS(b, ",\"connections\":");
@@ -916,8 +975,8 @@ static uint64_t issued_id(const char *s, size_t n, const char *tag, uint64_t iss
     return v <= issued ? v : 0;
 }
 
-/* The login number of an "Authorization: Bearer tok-N" value, 0 unless N was issued. */
-static uint64_t bearer_id(const char *v, size_t n)
+/* The N of an "Authorization: Bearer <tag>N" value, 0 unless N was issued (N <= issued). */
+static uint64_t bearer_id(const char *v, size_t n, const char *tag, uint64_t issued)
 {
     size_t i = 0;
     while (i < n && v[i] != ' ')
@@ -926,7 +985,7 @@ static uint64_t bearer_id(const char *v, size_t n)
         return 0;
     while (i < n && v[i] == ' ')
         i++;
-    return issued_id(v + i, n - i, "tok-", srv.stat[ST_LOGINS]);
+    return issued_id(v + i, n - i, tag, issued);
 }
 
 /* The login number of the first issued "session=s-N" among "; "-separated cookies, or 0. */
@@ -1042,7 +1101,7 @@ struct req {
     size_t mlen, plen;
     uint64_t clen;
     bool chunked;
-    uint64_t upload_n, bearer_n, session_n; /* issued ids the headers name; 0: none */
+    uint64_t upload_n, bearer_n, guest_n, session_n; /* issued ids the headers name; 0: none */
 };
 
 #define SEG_MAX 6
@@ -1122,14 +1181,65 @@ static const struct api_route {
     {"marketplace/products", false, API_PRODUCTS},
     {"marketplace/orders", true, API_ORDERS},
     {"agents/*/heartbeat", true, API_HEARTBEAT},
+    {"auth/guest/init", true, API_GUEST_INIT},
+    {"engagement/series/saved", false, API_SAVED},
+    {"content/mobile/home", false, API_HOME},
 };
+
+/* The services whose paths (/api/v1/NAME and below, whatever the route) are counted, in the
+ * order of their ST_*_REQUESTS counters. */
+static const char *const services[] = {"knowledge", "analytics", "content", "support", "auth"};
 
 /* Counted when answered, for the routes that have just one counter. */
 static const int8_t api_stat[] = {
     [API_MASTER] = ST_HLS_MASTER, [API_PLAYLIST] = ST_HLS_PLAYLIST, [API_SEGMENT] = ST_HLS_SEGMENT,
     [API_SEARCH] = ST_SEARCH,     [API_TRACKS] = ST_TRACKS_LIST,    [API_TRACK] = ST_TRACK_DETAIL,
-    [API_PRODUCTS] = ST_PRODUCTS, [API_ORDERS] = ST_ORDERS,
+    [API_PRODUCTS] = ST_PRODUCTS, [API_ORDERS] = ST_ORDERS,         [API_HOME] = ST_HOME_FEED,
 };
+
+/* Counts a request whose path is /api/v1/SERVICE or below it, for one of services[]. */
+static void service_count(const char *path, size_t n)
+{
+    size_t pre;
+    if (!has_prefix(path, n, "/api/v1/", &pre))
+        return;
+    const char *s = path + pre;
+    size_t len = 0;
+    while (pre + len < n && s[len] != '/')
+        len++;
+    for (size_t i = 0; i < sizeof(services) / sizeof(services[0]); i++) {
+        if (strlen(services[i]) == len && memcmp(s, services[i], len) == 0) {
+            srv.stat[ST_KNOWLEDGE_REQUESTS + i]++;
+            return;
+        }
+    }
+}
+
+/* Whether JSON text b[0..n) holds "key": followed by a non-empty string (a shallow scan: the
+ * first occurrence of the quoted key decides). */
+static bool json_has_string(const char *b, size_t n, const char *key)
+{
+    char q[40];
+    size_t kl = strlen(key);
+    if (!b || kl + 2 > sizeof(q))
+        return false;
+    q[0] = '"';
+    memcpy(q + 1, key, kl);
+    q[kl + 1] = '"';
+    const char *p = memmem(b, n, q, kl + 2), *e = b + n;
+    if (!p)
+        return false;
+    p += kl + 2;
+    while (p < e && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+        p++;
+    if (p == e || *p++ != ':')
+        return false;
+    while (p < e && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+        p++;
+    if (p == e || *p++ != '"' || p == e || *p == '"')
+        return false;
+    return memchr(p, '"', (size_t)(e - p)) != NULL;
+}
 
 /* The agent number of "ag-loadtest-NNNNN" (exactly five digits, 00001..99999), or 0. */
 static uint64_t agent_id(const struct seg *g)
@@ -1199,8 +1309,13 @@ static bool api_route(struct job *j, const struct req *r, enum sink *sink)
     case API_ORDERS:
         j->status = 400;
         break;
+    case API_SAVED:
+        j->n = r->guest_n;
+        j->status = j->n ? 200 : 401;
+        break;
+    case API_GUEST_INIT:
     case API_HEARTBEAT:
-        j->n = agent_id(&segs[1]);
+        j->n = rt->api == API_HEARTBEAT ? agent_id(&segs[1]) : 1;
         if (!j->n) {
             j->status = 404;
         } else if (!r->chunked && r->clen > HB_BODY_MAX) {
@@ -1253,6 +1368,16 @@ static void api_commit(const struct conn *c, struct job *j)
     case API_LOGIN:
         j->n = ++srv.stat[ST_LOGINS];
         break;
+    case API_GUEST_INIT:
+        /* The body must name the device (a chunked body larger than 4 KiB never gets here). */
+        if (ok && json_has_string(c->cap, c->body_len, "deviceId"))
+            j->n = ++srv.stat[ST_GUEST_INITS];
+        else if (ok)
+            j->status = 400;
+        break;
+    case API_SAVED:
+        srv.stat[ok ? ST_ENGAGEMENT_OK : ST_ENGAGEMENT_REJECTED]++;
+        break;
     case API_CHUNK:
         srv.stat[ok ? ST_CHUNKS_OK : ST_CHUNKS_REJECTED]++;
         break;
@@ -1274,6 +1399,7 @@ static void api_commit(const struct conn *c, struct job *j)
     case API_TRACK:
     case API_PRODUCTS:
     case API_ORDERS:
+    case API_HOME:
         srv.stat[api_stat[j->api]]++;
         break;
     }
@@ -1617,7 +1743,8 @@ static int parse_request(struct conn *c, const char *h, uint32_t n)
         } else if (token_eq(name, nlen, "x-upload-id")) {
             rq.upload_n = issued_id(v, vlen, "up-", srv.stat[ST_UPLOADS_INITIATED]);
         } else if (token_eq(name, nlen, "authorization")) {
-            rq.bearer_n = bearer_id(v, vlen);
+            rq.bearer_n = bearer_id(v, vlen, "tok-", srv.stat[ST_LOGINS]);
+            rq.guest_n = bearer_id(v, vlen, "gt-", srv.stat[ST_GUEST_INITS]);
         } else if (token_eq(name, nlen, "cookie")) {
             uint64_t id = session_id(v, vlen);
             if (id)
@@ -1656,6 +1783,7 @@ static int parse_request(struct conn *c, const char *h, uint32_t n)
     }
     rq.path = path;
     rq.plen = plen;
+    service_count(path, plen);
 
     unsigned flags = 0;
     if (token_eq(m, mlen, "HEAD"))
@@ -2055,6 +2183,17 @@ static void usage(FILE *f)
           "                                            hold \"hostname\":\"loadtest-NNNNN. (else\n"
           "                                            counted as heartbeat_bad_body)\n"
           "  (other agent ids under /api/v1/agents/ answer like \"anything else\")\n"
+          "  POST /api/v1/auth/guest/init              {\"tokens\":{\"accessToken\":\"gt-N\",\n"
+          "                                            \"refreshToken\":\"gr-N\"}}; the JSON body\n"
+          "                                            (<= 4 KiB, else 413) must hold a\n"
+          "                                            \"deviceId\" string, else 400\n"
+          "  GET  /api/v1/engagement/series/saved      200 with Authorization: Bearer gt-N\n"
+          "                                            (issued), else 401\n"
+          "  GET  /api/v1/content/mobile/home          a home feed\n"
+          "  /api/v1/knowledge, /api/v1/analytics, /api/v1/content, /api/v1/support,\n"
+          "  /api/v1/auth and every path below them    counted per service (knowledge_requests,\n"
+          "                                            ...); without a route above they answer\n"
+          "                                            like \"anything else\"\n"
           "\n"
           "request bodies: Content-Length or Transfer-Encoding: chunked (bad framing: 400 and\n"
           "close; other transfer codings: 501)\n",

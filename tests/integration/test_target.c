@@ -1,8 +1,9 @@
 /* Integration: the bundled target server's workload routes, spoken to with raw bytes over
  * loopback sockets (a tiny client below, no blast involved): every /api/v1/ route and its wrong
- * methods, HEAD, upload ids, bearer tokens and session cookies, heartbeat ids and bodies, chunked
- * request bodies split at odd places (with extensions and trailers, and malformed ones), and the
- * /admin/stats counters, which must move by exactly what each request should add. */
+ * methods, HEAD, upload ids, bearer tokens and session cookies, heartbeat ids and bodies, guest
+ * logins (their deviceId) and the guest token the engagement route checks, chunked request bodies
+ * split at odd places (with extensions and trailers, and malformed ones), and the /admin/stats
+ * counters (the per-service ones too), which must move by exactly what each request should add. */
 #include <criterion/criterion.h>
 #include <jansson.h>
 
@@ -175,6 +176,15 @@ static const char *const counters[] = {
     "heartbeat_agents",
     "heartbeat_bad_body",
     "chunked_bodies",
+    "guest_inits",
+    "engagement_ok",
+    "engagement_rejected",
+    "home_feed",
+    "knowledge_requests",
+    "analytics_requests",
+    "content_requests",
+    "support_requests",
+    "auth_requests",
 };
 #define NCOUNTERS (sizeof(counters) / sizeof(counters[0]))
 
@@ -344,6 +354,41 @@ static const route_row route_rows[] = {
      .ctype = JSON,
      .body = "{\"error\":\"unauthorized\"}",
      .header = "WWW-Authenticate: Bearer"},
+    {.name = "guest init 1",
+     .req =
+         "POST /api/v1/auth/guest/init HTTP/1.1\r\nContent-Type: application/json\r\n"
+         "Content-Length: 76\r\n\r\n"
+         "{\"deviceId\":\"prod-test-1-1700000000000\",\"deviceInfo\":{\"platform\":\"android\"}}",
+     .status = 200,
+     .ctype = JSON,
+     .body = "{\"tokens\":{\"accessToken\":\"gt-1\",\"refreshToken\":\"gr-1\"}}"},
+    {.name = "guest init without deviceId",
+     .req = "POST /api/v1/auth/guest/init HTTP/1.1\r\nContent-Length: 16\r\n\r\n"
+            "{\"device\":\"abc\"}",
+     .status = 400,
+     .ctype = JSON,
+     .body = "{\"error\":\"deviceId required\"}"},
+    {.name = "engagement gt-1",
+     .req = "GET /api/v1/engagement/series/saved HTTP/1.1\r\nAuthorization: Bearer gt-1\r\n\r\n",
+     .status = 200,
+     .ctype = JSON,
+     .has = {"{\"series\":[{"}},
+    {.name = "engagement without token",
+     .req = GET("/api/v1/engagement/series/saved"),
+     .status = 401,
+     .ctype = JSON,
+     .body = "{\"error\":\"unauthorized\"}",
+     .header = "WWW-Authenticate: Bearer"},
+    {.name = "home feed",
+     .req = GET("/api/v1/content/mobile/home"),
+     .status = 200,
+     .ctype = JSON,
+     .has = {"{\"sections\":[{"}},
+    {.name = "a service path without a route",
+     .req = GET("/api/v1/knowledge/search?q=battery"),
+     .status = 200,
+     .ctype = "text/plain",
+     .body = "ok\n"},
     {.name = "search",
      .req = GET("/api/v1/search?q=lofi%20beats"),
      .status = 200,
@@ -457,6 +502,9 @@ static const method_row method_rows[] = {
     {"GET", "/api/v1/agents/ag-loadtest-00001/heartbeat", "POST"},
     {"post", "/api/v1/auth/login", "POST"}, /* methods are case-sensitive */
     {"HEAD", "/api/v1/auth/login", "POST"},
+    {"GET", "/api/v1/auth/guest/init", "POST"},
+    {"POST", "/api/v1/engagement/series/saved", "GET, HEAD"},
+    {"PUT", "/api/v1/content/mobile/home", "GET, HEAD"},
 };
 
 Test(target, wrong_methods, .timeout = 30)
@@ -487,8 +535,9 @@ Test(target, wrong_methods, .timeout = 30)
     cr_assert_str_eq(r.body, "ok\n", "the response after HEAD: %s", r.body);
     cl_close(&c);
     stats(t.port, after, NULL, 0);
-    static const char *const none[] = {NULL};
-    assert_moved(before, after, none, "405s");
+    /* A service counter counts every request under its prefix, refused ones too. */
+    static const char *const want[] = {"auth_requests=4", "content_requests=1", NULL};
+    assert_moved(before, after, want, "405s");
     server_stop(&t);
 }
 
@@ -501,6 +550,8 @@ static const char *const head_paths[] = {
     "/api/v1/tracks/1",
     "/api/v1/marketplace/products",
     "/api/v1/me",
+    "/api/v1/engagement/series/saved",
+    "/api/v1/content/mobile/home",
 };
 
 /* HEAD answers with GET's fields and Content-Length and no body, pipelined behind a GET. */
@@ -744,6 +795,16 @@ static const auth_row auth_rows[] = {
     {"token as cookie", "/api/v1/session", "Cookie: session=tok-1\r\n", 401},
     {"bearer is no cookie", "/api/v1/session", "Authorization: Bearer tok-1\r\n", 401},
     {"no cookie", "/api/v1/session", "", 401},
+    {"guest gt-1", "/api/v1/engagement/series/saved", "Authorization: Bearer gt-1\r\n", 200},
+    {"guest scheme case", "/api/v1/engagement/series/saved", "Authorization: bearer gt-1\r\n", 200},
+    {"guest not issued", "/api/v1/engagement/series/saved", "Authorization: Bearer gt-2\r\n", 401},
+    {"guest leading zero", "/api/v1/engagement/series/saved", "Authorization: Bearer gt-01\r\n",
+     401},
+    {"guest refresh token", "/api/v1/engagement/series/saved", "Authorization: Bearer gr-1\r\n",
+     401},
+    {"login token", "/api/v1/engagement/series/saved", "Authorization: Bearer tok-1\r\n", 401},
+    {"guest token on /me", "/api/v1/me", "Authorization: Bearer gt-1\r\n", 401},
+    {"no guest token", "/api/v1/engagement/series/saved", "", 401},
 };
 
 Test(target, bearer_and_cookie, .timeout = 30)
@@ -759,9 +820,14 @@ Test(target, bearer_and_cookie, .timeout = 30)
         snprintf(want, sizeof(want), "session=s-%d; Path=/; HttpOnly", i);
         cr_assert_str_eq(hdr(&r, "Set-Cookie", v, sizeof(v)), want, "login %d: cookie", i);
     }
+    exchange(&c,
+             "POST /api/v1/auth/guest/init HTTP/1.1\r\nContent-Length: 16\r\n\r\n"
+             "{\"deviceId\":\"d\"}",
+             &r, false, "guest init");
+    cr_assert_str_eq(r.body, "{\"tokens\":{\"accessToken\":\"gt-1\",\"refreshToken\":\"gr-1\"}}");
     long long before[NCOUNTERS], after[NCOUNTERS];
     stats(t.port, before, NULL, 0);
-    int ok[2] = {0}, bad[2] = {0};
+    int ok[3] = {0}, bad[3] = {0}; /* /me, /session, engagement */
     for (size_t i = 0; i < sizeof(auth_rows) / sizeof(auth_rows[0]); i++) {
         const auth_row *w = &auth_rows[i];
         char req[256], v[64];
@@ -769,8 +835,10 @@ Test(target, bearer_and_cookie, .timeout = 30)
         exchange(&c, req, &r, false, w->name);
         cr_assert_eq(r.status, w->status, "%s %s: status %d, want %d", w->path, w->name, r.status,
                      w->status);
-        bool me = strcmp(w->path, "/api/v1/me") == 0;
-        (w->status == 200 ? ok : bad)[me ? 0 : 1]++;
+        int k = strcmp(w->path, "/api/v1/me") == 0        ? 0
+                : strcmp(w->path, "/api/v1/session") == 0 ? 1
+                                                          : 2;
+        (w->status == 200 ? ok : bad)[k]++;
         if (w->status == 401) {
             cr_assert_not_null(hdr(&r, "WWW-Authenticate", v, sizeof(v)), "%s: no challenge",
                                w->name);
@@ -781,12 +849,14 @@ Test(target, bearer_and_cookie, .timeout = 30)
     }
     cl_close(&c);
     stats(t.port, after, NULL, 0);
-    char a[4][32];
+    char a[6][32];
     snprintf(a[0], sizeof(a[0]), "auth_ok=%d", ok[0]);
     snprintf(a[1], sizeof(a[1]), "auth_rejected=%d", bad[0]);
     snprintf(a[2], sizeof(a[2]), "session_ok=%d", ok[1]);
     snprintf(a[3], sizeof(a[3]), "session_rejected=%d", bad[1]);
-    const char *const want[] = {a[0], a[1], a[2], a[3], NULL};
+    snprintf(a[4], sizeof(a[4]), "engagement_ok=%d", ok[2]);
+    snprintf(a[5], sizeof(a[5]), "engagement_rejected=%d", bad[2]);
+    const char *const want[] = {a[0], a[1], a[2], a[3], a[4], a[5], NULL};
     assert_moved(before, after, want, "auth rows");
     server_stop(&t);
 }
@@ -934,6 +1004,93 @@ Test(target, heartbeats, .timeout = 30)
     server_stop(&t);
 }
 
+/* ---- guest logins ---- */
+
+typedef struct guest_row {
+    const char *name;
+    const char *body;      /* sent with Content-Length, unless chunks is set */
+    const char *chunks[5]; /* NULL-terminated */
+    int status;
+} guest_row;
+
+static const guest_row guest_rows[] = {
+    {"compact", "{\"deviceId\":\"prod-test-1-1700000000000\"}", {NULL}, 200},
+    {"blanks around the colon", "{ \"deviceId\" : \"d\" }", {NULL}, 200},
+    {"after other fields",
+     "{\"deviceInfo\":{\"platform\":\"android\"},\"deviceId\":\"d2\"}",
+     {NULL},
+     200},
+    {"chunked, split inside the key",
+     NULL,
+     {"5\r\n{\"dev\r\n", "9\r\niceId\":\"x\r\n", "2\r\n\"}\r\n", "0\r\n\r\n"},
+     200},
+    {"empty deviceId", "{\"deviceId\":\"\"}", {NULL}, 400},
+    {"a number", "{\"deviceId\":42}", {NULL}, 400},
+    {"another key", "{\"device\":\"x\"}", {NULL}, 400},
+    {"unterminated", "{\"deviceId\":\"abc", {NULL}, 400},
+    {"no body", "", {NULL}, 400},
+    {"4097 bytes", body_4097, {NULL}, 413},
+};
+
+/* Each accepted init issues the next gt-N; the others issue nothing and are 400 (413 closing). */
+Test(target, guest_init_bodies, .timeout = 30)
+{
+    fill_heartbeat_bodies();
+    server t;
+    target_start(&t);
+    static client c;
+    static resp r;
+    long long before[NCOUNTERS], after[NCOUNTERS];
+    stats(t.port, before, NULL, 0);
+    int issued = 0, chunked = 0;
+    const size_t nrows = sizeof(guest_rows) / sizeof(guest_rows[0]);
+    for (size_t i = 0; i < nrows; i++) {
+        const guest_row *w = &guest_rows[i];
+        static char req[8192];
+        char v[64], want[128];
+        if (w->body)
+            snprintf(req, sizeof(req),
+                     "POST /api/v1/auth/guest/init HTTP/1.1\r\nContent-Type: application/json\r\n"
+                     "Content-Length: %zu\r\n\r\n%s",
+                     strlen(w->body), w->body);
+        else
+            snprintf(req, sizeof(req),
+                     "POST /api/v1/auth/guest/init HTTP/1.1\r\nContent-Type: application/json\r\n"
+                     "Transfer-Encoding: chunked\r\n\r\n");
+        cl_open(&c, t.port);
+        cl_sends(&c, req);
+        if (!w->body) {
+            cl_send_parts(&c, w->chunks);
+            chunked++;
+        }
+        cr_assert(cl_read(&c, &r, false), "%s: no response", w->name);
+        cr_assert_eq(r.status, w->status, "%s: status %d, want %d", w->name, r.status, w->status);
+        if (w->status == 200) {
+            issued++;
+            snprintf(want, sizeof(want),
+                     "{\"tokens\":{\"accessToken\":\"gt-%d\",\"refreshToken\":\"gr-%d\"}}", issued,
+                     issued);
+            cr_assert_str_eq(r.body, want, "%s: %s", w->name, r.body);
+        } else if (w->status == 400) {
+            cr_assert_str_eq(r.body, "{\"error\":\"deviceId required\"}", "%s: %s", w->name,
+                             r.body);
+            cr_assert_null(hdr(&r, "Connection", v, sizeof(v)), "%s: Connection: %s", w->name, v);
+        } else {
+            cr_assert_str_eq(hdr(&r, "Connection", v, sizeof(v)), "close", "%s: open", w->name);
+            cr_assert(cl_closed(&c), "%s: the connection was not closed", w->name);
+        }
+        cl_close(&c);
+    }
+    stats(t.port, after, NULL, 0);
+    char a[3][40];
+    snprintf(a[0], sizeof(a[0]), "guest_inits=%d", issued);
+    snprintf(a[1], sizeof(a[1]), "auth_requests=%zu", nrows);
+    snprintf(a[2], sizeof(a[2]), "chunked_bodies=%d", chunked);
+    const char *const want[] = {a[0], a[1], a[2], NULL};
+    assert_moved(before, after, want, "guest inits");
+    server_stop(&t);
+}
+
 /* Expect: 100-continue on a chunked heartbeat: 100 first, the answer once the body is in. */
 Test(target, expect_continue_chunked, .timeout = 30)
 {
@@ -994,6 +1151,19 @@ Test(target, stats_move_exactly, .timeout = 30)
          "{\"hostname\":\"loadtest-00003.a\"}",
          200},
         {POST0("/api/v1/agents/ag-loadtest-00003/heartbeat"), 200},
+        {"POST /api/v1/auth/guest/init HTTP/1.1\r\nContent-Length: 16\r\n\r\n{\"deviceId\":\"d\"}",
+         200},
+        {POST0("/api/v1/auth/guest/init"), 400},
+        {"GET /api/v1/engagement/series/saved HTTP/1.1\r\nAuthorization: Bearer gt-1\r\n\r\n", 200},
+        {"GET /api/v1/engagement/series/saved HTTP/1.1\r\nAuthorization: Bearer gt-2\r\n\r\n", 401},
+        {GET("/api/v1/engagement/series/saved"), 401},
+        {GET("/api/v1/content/mobile/home"), 200},
+        {GET("/api/v1/knowledge?page=1"), 200},
+        {POST0("/api/v1/knowledge"), 200},
+        {GET("/api/v1/analytics/overview"), 200},
+        {GET("/api/v1/content"), 200},
+        {GET("/api/v1/support/tickets?status=open"), 200},
+        {GET("/api/v1/knowledgebase"), 200}, /* not under /api/v1/knowledge */
         {GET("/admin/stall/0"), 200},
         {GET("/"), 200},
     };
@@ -1016,7 +1186,7 @@ Test(target, stats_move_exactly, .timeout = 30)
                      batch[i].status);
     }
     long long v[NCOUNTERS];
-    char raw[2048];
+    char raw[4096];
     stats(t.port, v, raw, sizeof(raw)); /* with the batch's connection still open */
     cl_close(&c);
     cr_assert(strncmp(raw, "{\"requests\":", 12) == 0, "stats starts %.40s", raw);
@@ -1028,7 +1198,7 @@ Test(target, stats_move_exactly, .timeout = 30)
         const char *name;
         long long want;
     } rows[] = {
-        {"requests", 22}, /* the /admin/ requests are not counted */
+        {"requests", 34}, /* the /admin/ requests are not counted */
         {"connections", 2},
         {"open", 2},
         {"uploads_initiated", 2},
@@ -1052,6 +1222,15 @@ Test(target, stats_move_exactly, .timeout = 30)
         {"heartbeat_agents", 1},
         {"heartbeat_bad_body", 1},
         {"chunked_bodies", 1},
+        {"guest_inits", 1},
+        {"engagement_ok", 1},
+        {"engagement_rejected", 2},
+        {"home_feed", 1},
+        {"knowledge_requests", 2},
+        {"analytics_requests", 1},
+        {"content_requests", 2},
+        {"support_requests", 1},
+        {"auth_requests", 3}, /* the login and both guest inits */
     };
     cr_assert_eq(sizeof(rows) / sizeof(rows[0]), NCOUNTERS);
     for (size_t i = 0; i < NCOUNTERS; i++)
@@ -1079,6 +1258,11 @@ Test(target, help_lists_routes)
         "/api/v1/marketplace/products",
         "/api/v1/marketplace/orders",
         "/api/v1/agents/ag-loadtest-NNNNN/heartbeat",
+        "/api/v1/auth/guest/init",
+        "/api/v1/engagement/series/saved",
+        "/api/v1/content/mobile/home",
+        "/api/v1/knowledge",
+        "knowledge_requests",
         "Transfer-Encoding: chunked",
         "/admin/stats",
     };
