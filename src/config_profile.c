@@ -275,15 +275,24 @@ bool cfg_apply_profile(struct ctx *c, char **chosen)
     }
     for (size_t j = 0; j < c->nscen; j++) {
         struct section *sc = c->scen[j];
-        bool stages_reset = false;
-        for (size_t i = 0; i < pr->nitems; i++)
-            if (pr->items[i].key == K_EXECUTOR && targets(&pr->items[i], sc)) {
+        bool stages_reset = false, own_stages = false;
+        for (size_t i = 0; i < pr->nitems; i++) {
+            if (pr->items[i].key == K_EXECUTOR && targets(&pr->items[i], sc) &&
+                !stages_reset) {
                 clear_executor_keys(sc);
-                break;
+                stages_reset = true; /* once */
             }
+            own_stages |= pr->items[i].key == K_STAGE && pr->items[i].scen &&
+                          strcmp(pr->items[i].scen, sc->name) == 0;
+        }
+        stages_reset = false;
         for (size_t i = 0; i < pr->nitems; i++) {
             const struct item *it = &pr->items[i];
-            if (it->key != K_SCENARIOS && targets(it, sc) && !overlay(c, sc, it, &stages_reset))
+            /* a scenario's own stage lines replace the profile's general ones, not add to them */
+            if (it->key == K_SCENARIOS || !targets(it, sc) ||
+                (it->key == K_STAGE && own_stages && !it->scen))
+                continue;
+            if (!overlay(c, sc, it, &stages_reset))
                 return false;
         }
     }

@@ -323,11 +323,20 @@ static void next(worker *w, wscen *s, wvu *v, bool abort, uint64_t when, uint64_
         vu_advance(w, s, v, when, now);
 }
 
+/* The step that would have set these values got no (timely) response: they are missing, not
+ * what an earlier iteration left, so the steps that need them are skipped. */
+static void forget_extracts(wvu *v, const plan_step *st)
+{
+    for (size_t i = 0; i < st->nextracts; i++)
+        v->vars[st->extracts[i].var] = (tpl_str){NULL, 0};
+}
+
 void vu_failed(worker *w, wscen *s, wvu *v, metrics_fail f, uint64_t when, uint64_t now)
 {
     if (v->busy)
         s->nbusy--;
     v->busy = v->pending = false;
+    forget_extracts(v, &s->s->steps[v->step]);
     count_fail(s, &s->m.steps[v->step], f);
     v->failed = true;
     next(w, s, v, s->s->steps[v->step].abort_on_fail || v->in_setup, when, now);
@@ -344,6 +353,7 @@ void vu_response(worker *w, wscen *s, wvu *v, conn *c, uint64_t now)
      * exactly then (the arrival stamp says when it really ended). */
     if (c->t_done - c->t_sent > p->request_timeout_ns) {
         count_fail(s, ms, METRICS_FAIL_TIMEOUT);
+        forget_extracts(v, st);
         v->failed = true;
         next(w, s, v, st->abort_on_fail || v->in_setup, c->t_done, now);
         return;

@@ -72,6 +72,21 @@ static void closed_start(worker *w, wscen *s, wvu *v, uint64_t due, uint64_t now
     vu_start(w, s, v, due, now);
 }
 
+/* An iteration executor whose VUs have all retired (or that has none on this worker) is over
+ * here: its window ends now. */
+static void iterations_done(wscen *s, uint64_t now)
+{
+    plan_executor e = s->s->executor;
+    if ((e == PLAN_PER_VU_ITERATIONS || e == PLAN_SHARED_ITERATIONS) &&
+        s->nretired == s->count && s->scheduling) {
+        s->scheduling = false;
+        if (now < s->end)
+            s->end = now;
+        if (now < s->hard)
+            s->hard = now;
+    }
+}
+
 /* Closed model: v starts nothing more (until ramping-vus wants it again); its connection is
  * closed. An iteration executor whose VUs are all retired is over. */
 static void retire(worker *w, wscen *s, wvu *v, uint64_t now)
@@ -82,15 +97,7 @@ static void retire(worker *w, wscen *s, wvu *v, uint64_t now)
         s->nretired++;
     }
     worker_drop_conn(w, s, conn_of(w, s, v), now);
-    plan_executor e = s->s->executor;
-    if ((e == PLAN_PER_VU_ITERATIONS || e == PLAN_SHARED_ITERATIONS) &&
-        s->nretired == s->count && s->scheduling) {
-        s->scheduling = false;
-        if (now < s->end)
-            s->end = now;
-        if (now < s->hard)
-            s->hard = now;
-    }
+    iterations_done(s, now);
 }
 
 static uint32_t ramp_want(const wscen *s, uint64_t now)
@@ -141,6 +148,7 @@ void sched_begin(worker *w, wscen *s, uint64_t now)
         else
             retire(w, s, v, now);
     }
+    iterations_done(s, now); /* a worker without VUs of the scenario */
 }
 
 /* Ramping VUs: VUs start and are asked to stop as the stages' count moves; a VU asked to stop

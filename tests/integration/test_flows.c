@@ -392,3 +392,29 @@ Test(flows, long_values_and_requests_leave_the_slice, .timeout = 60)
     cr_expect(small >= 12 * 100 && small < 12 * 1024, "%.0f bytes", small);
     blast_run_free(&r);
 }
+
+Test(flows, a_failed_extraction_step_leaves_no_stale_value, .timeout = 60)
+{
+    /* iteration 1 extracts token; in iteration 2 the extracting step times out: its value is
+     * missing (not iteration 1's), so the step that needs it is skipped */
+    target_start(&srv);
+    char ini[1024];
+    snprintf(ini, sizeof ini,
+             "[global]\nbase_url = http://127.0.0.1:%d\nrequest_timeout = 500ms\n"
+             "[scenario s]\nexecutor = per-vu-iterations\nvus = 1\niterations = 2\nflow = f\n"
+             "[flow f]\nstep = a\nstep = b\n"
+             "[step a]\npath = /delay/{{ iter * 2000 }}\nextract = token = regex (ok)\n"
+             "[step b]\npath = /b/{{ token }}\n",
+             srv.port);
+    /* two workers for one VU: the one without a VU must not hold the run to max_duration */
+    const char *const two[] = {"--workers", "2", NULL};
+    blast_run r;
+    blast_exec(&r, ini, two, 0, 30);
+    cr_assert_eq(r.exit_code, 0, "%s", r.stderr_text);
+    cr_expect(r.wall_s < 5, "%.2f s", r.wall_s);
+    cr_expect_eq(step_req(&r, "s", "a", "ok"), 1);
+    cr_expect_eq(step_req(&r, "s", "a", "failed"), 1, "the 2 s request timed out");
+    cr_expect_eq(step_req(&r, "s", "b", "ok"), 1, "b was sent once, with iteration 1's token");
+    cr_expect_eq(step_req(&r, "s", "b", "failed"), 1, "b of iteration 2 had no value");
+    blast_run_free(&r);
+}

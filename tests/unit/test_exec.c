@@ -431,7 +431,7 @@ Test(exec_config, errors)
          "[scenario b]\nexecutor = constant-vus\nvus = 1\nduration = 1m\npath = /\n" /* 9-13 */  \
          "[profile smoke]\nvus = 10\nduration = 30s\n"                    /* 14-16 */             \
          "[profile load]\nscenarios = b\nexecutor = ramping-vus\nstart_vus = 0\n"                \
-         "stage = 2m -> 100\nb.stage = 1m -> 0\n"                         /* 17-22 */             \
+         "stage = 2m -> 100\nstage = 1m -> 0\n"                           /* 17-22 */             \
          "[profile qps]\nexecutor = constant-arrival-rate\nduration = 5m\na.rate = 5000/s\n"     \
          "b.rate = 500/s\nmax_vus = 300\na.max_vus = 900\n" /* 23-29 */
 
@@ -449,7 +449,7 @@ Test(exec_config, profile_overlays)
     plan_free(p);
 
     /* --profile wins; scenarios = b runs b only; a new executor replaces b's executor keys
-     * (its vus and duration would not apply to ramping-vus); generic and b's stages in order */
+     * (its vus and duration would not apply to ramping-vus); the stages in order */
     config_overrides ov = {.profile = "load"};
     p = load_ok(PROFILES, &ov);
     cr_expect_str_eq(p->profile, "load");
@@ -462,6 +462,18 @@ Test(exec_config, profile_overlays)
     cr_expect_eq(b->stages[0].to, 100);
     cr_expect_eq(b->stages[1].dur_ns, 60 * NS_PER_S);
     cr_expect_eq(b->duration_ns, 180 * NS_PER_S);
+    plan_free(p);
+
+    /* a scenario's own stage lines replace the profile's general ones for it */
+    p = load_ok(PROFILES "[profile mix]\nexecutor = ramping-vus\nstage = 1m -> 10\n"
+                         "stage = 1m -> 0\nb.stage = 30s -> 7\n",
+                &(config_overrides){.profile = "mix"});
+    cr_assert_eq(p->nscenarios, 2);
+    cr_expect_eq(p->scenarios[0].nstages, 2);
+    cr_expect_eq(p->scenarios[0].duration_ns, 120 * NS_PER_S);
+    cr_assert_eq(p->scenarios[1].nstages, 1);
+    cr_expect_eq(p->scenarios[1].stages[0].to, 7);
+    cr_expect_eq(p->scenarios[1].duration_ns, 30 * NS_PER_S);
     plan_free(p);
 
     /* per-scenario keys win over the profile's general ones when written after them */
