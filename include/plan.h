@@ -178,6 +178,7 @@ typedef struct plan {
     uint64_t graceful_stop_ns; /* after the duration, how long in-flight requests may finish */
     plan_scenario *scenarios;
     size_t nscenarios;
+    struct plan_preflight *preflight; /* [preflight] (preflight.h), or NULL */
 } plan;
 
 /* Frees a plan and everything it owns; NULL is accepted. */

@@ -22,6 +22,7 @@
 #include "data.h"
 #include "extract.h"
 #include "metrics.h"
+#include "preflight.h"
 #include "request.h"
 #include "template.h"
 
@@ -92,6 +93,7 @@ void plan_free(plan *p)
         free(s->tls_opts.curves);
     }
     free(p->scenarios);
+    preflight_free(p->preflight);
     free(p->file);
     free(p);
 }
