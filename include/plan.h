@@ -214,6 +214,7 @@ typedef struct plan {
     plan_scenario *scenarios;
     size_t nscenarios;
     char *profile; /* the [profile NAME] that was laid over the scenarios, or NULL */
+    struct plan_preflight *preflight; /* [preflight] (preflight.h), or NULL */
 } plan;
 
 /* Frees a plan and everything it owns; NULL is accepted. */

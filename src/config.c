@@ -34,6 +34,7 @@
 
 #include "clock.h"
 #include "files.h"
+#include "redact.h"
 #include "value.h"
 #include "config_int.h"
 
@@ -51,6 +52,7 @@
 #define T IN_STEP
 #define F IN_FLOW
 #define P IN_PROFILE
+#define Q IN_PREFLIGHT /* config_guard.c */
 const cfg_key cfg_keys[K_COUNT] = {
     [K_BASE_URL] = {"base_url", G | S},
     [K_DURATION] = {"duration", G | S | P, EX_CAR | EX_CVU},
@@ -82,10 +84,10 @@ const cfg_key cfg_keys[K_COUNT] = {
     [K_DATA] = {"data", S},
     [K_DATA_ORDER] = {"data_order", S},
     [K_COOKIES] = {"cookies", G | S},
-    [K_METHOD] = {"method", S | T | REQUEST},
-    [K_URL] = {"url", S | T | REQUEST},
-    [K_PATH] = {"path", S | T | REQUEST},
-    [K_HEADER] = {"header", S | T | IS_LIST | REQUEST},
+    [K_METHOD] = {"method", S | T | Q | REQUEST},
+    [K_URL] = {"url", S | T | Q | REQUEST},
+    [K_PATH] = {"path", S | T | Q | REQUEST},
+    [K_HEADER] = {"header", S | T | Q | IS_LIST | REQUEST},
     [K_BODY] = {"body", S | T | REQUEST},
     [K_TRANSFER_ENCODING] = {"transfer_encoding", S | T | REQUEST},
     [K_CHECK] = {"check", S | T | IS_LIST | REQUEST},
@@ -110,17 +112,23 @@ const cfg_key cfg_keys[K_COUNT] = {
     [K_MAX_BODY_FILE] = {"max_body_file", G},
     [K_MAX_DATA_FILE] = {"max_data_file", G},
     [K_MAX_VAR_SIZE] = {"max_var_size", G | S},
+    [K_ALLOW_HOSTS] = {"allow_hosts", G},
+    [K_SECRET] = {"secret", G},
+    [K_EXPECT_STATUS] = {"expect_status", Q},
+    [K_TIMEOUT] = {"timeout", Q},
 };
 #undef G
 #undef S
 #undef T
 #undef F
 #undef P
+#undef Q
 #define keys cfg_keys
 
 static unsigned scope_of(const struct section *s)
 {
-    static const unsigned scope[] = {IN_GLOBAL, IN_SCENARIO, IN_STEP, IN_FLOW, IN_PROFILE};
+    static const unsigned scope[] = {IN_GLOBAL, IN_SCENARIO, IN_STEP,
+                                     IN_FLOW,   IN_PROFILE,  IN_PREFLIGHT};
     return scope[s->kind];
 }
 
@@ -169,9 +177,9 @@ void cfg_fail(struct ctx *c, int rc, int line, const struct section *s, const ch
     size_t cap = c->errlen, off = 0;
     off = line > 0 ? app(c->err, cap, off, "%s:%d: ", c->file, line)
                    : app(c->err, cap, off, "%s: ", c->file);
-    static const char *const kind[] = {"global", "scenario", "step", "flow", "profile"};
-    if (s && s->global)
-        off = app(c->err, cap, off, key ? "[global] " : "[global]: ");
+    static const char *const kind[] = {"global", "scenario", "step", "flow", "profile", "preflight"};
+    if (s && !s->name)
+        off = app(c->err, cap, off, key ? "[%s] " : "[%s]: ", kind[s->kind]);
     else if (s)
         off = app(c->err, cap, off, key ? "[%s %s] " : "[%s %s]: ", kind[s->kind], s->name);
     if (key)
@@ -179,7 +187,7 @@ void cfg_fail(struct ctx *c, int rc, int line, const struct section *s, const ch
     if (off + 1 < cap) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(c->err + off, cap - off, fmt, ap);
+        redact_vsnprintf(c->err + off, cap - off, fmt, ap); /* a quoted value may be secret */
         va_end(ap);
     }
     /* values quoted in messages may carry line breaks from the environment: keep one line */
@@ -216,7 +224,7 @@ static bool push_section(struct ctx *c, struct section ***v, size_t *n, size_t *
 static struct section *section_new(struct ctx *c, enum sec_kind kind, const char *name, size_t nlen)
 {
     struct section *s = calloc(1, sizeof *s);
-    if (!s || (kind != SEC_GLOBAL && !(s->name = strndup(name, nlen)))) {
+    if (!s || (name && !(s->name = strndup(name, nlen)))) {
         free(s);
         cfg_oom(c);
         return NULL;
@@ -225,8 +233,8 @@ static struct section *section_new(struct ctx *c, enum sec_kind kind, const char
     s->global = kind == SEC_GLOBAL;
     s->line = c->lineno;
     bool ok = true;
-    if (kind == SEC_GLOBAL)
-        c->global = s;
+    if (kind == SEC_GLOBAL || kind == SEC_PREFLIGHT)
+        *(kind == SEC_GLOBAL ? &c->global : &c->preflight) = s;
     else if (kind == SEC_SCENARIO)
         ok = push_section(c, &c->scen, &c->nscen, &c->capscen, s);
     else if (kind == SEC_PROFILE)
@@ -279,14 +287,16 @@ static void open_section(struct ctx *c, const char *text, size_t len)
     while (len && isspace((unsigned char)text[len - 1]))
         len--;
     c->cur = NULL;
-    if (len == 6 && memcmp(text, "global", 6) == 0) {
-        if (c->global) {
-            cfg_fail(c, -EINVAL, c->lineno, c->global, NULL,
-                     "duplicate section (first on line %d; one [global] per file)",
-                     c->global->line);
+    bool pre = len == 9 && memcmp(text, "preflight", 9) == 0;
+    if (pre || (len == 6 && memcmp(text, "global", 6) == 0)) {
+        struct section *old = pre ? c->preflight : c->global;
+        if (old) {
+            cfg_fail(c, -EINVAL, c->lineno, old, NULL,
+                     "duplicate section (first on line %d; one [%s] per file)", old->line,
+                     pre ? "preflight" : "global");
             return;
         }
-        c->cur = section_new(c, SEC_GLOBAL, NULL, 0);
+        c->cur = section_new(c, pre ? SEC_PREFLIGHT : SEC_GLOBAL, NULL, 0);
         return;
     }
     for (size_t kd = 0; kd < sizeof kinds / sizeof kinds[0]; kd++) {
@@ -333,20 +343,21 @@ static void open_section(struct ctx *c, const char *text, size_t len)
         c->cur = section_new(c, kinds[kd].kind, name, nlen);
         return;
     }
-    const char *words[] = {"global", "scenario", "step", "flow", "profile"};
+    const char *words[] = {"global", "scenario", "step", "flow", "profile", "preflight"};
     char first[32];
     size_t fl = strcspn(text, " \t");
     snprintf(first, sizeof first, "%.*s", (int)(fl < len ? fl : len), text);
-    const char *near = value_suggest(first, words, 5);
+    const char *near = value_suggest(first, words, sizeof words / sizeof words[0]);
     if (near)
         cfg_fail(c, -EINVAL, c->lineno, NULL, NULL,
                  "[%.*s]: unknown section; did you mean [%s%s]? (allowed: [global], [scenario "
-                 "NAME], [step NAME], [flow NAME], [profile NAME])",
-                 (int)len, text, near, strcmp(near, "global") ? " NAME" : "");
+                 "NAME], [step NAME], [flow NAME], [profile NAME], [preflight])",
+                 (int)len, text, near,
+                 strcmp(near, "global") && strcmp(near, "preflight") ? " NAME" : "");
     else
         cfg_fail(c, -EINVAL, c->lineno, NULL, NULL,
                  "[%.*s]: unknown section (allowed: [global], [scenario NAME], [step NAME], "
-                 "[flow NAME], [profile NAME])",
+                 "[flow NAME], [profile NAME], [preflight])",
                  (int)len, text);
 }
 
@@ -464,7 +475,8 @@ static int on_value(void *user, const char *section, const char *name, const cha
         const char *home = keys[k].flags & IN_SCENARIO ? "[scenario NAME]"
                            : keys[k].flags & IN_GLOBAL ? "[global]"
                            : keys[k].flags & IN_FLOW   ? "[flow NAME]"
-                                                       : "[step NAME]";
+                           : keys[k].flags & IN_STEP   ? "[step NAME]"
+                                                       : "[preflight]";
         cfg_fail(c, -EINVAL, lineno, s, name, "only allowed in %s (allowed here: %s)", home,
                  allowed_keys(s));
         return 0;
@@ -677,6 +689,7 @@ int config_load(const char *path, const config_overrides *ov, plan **out, char *
      * bodies, header values and URLs may hold " ;" and " #" (README: "Comments"). */
     ini_allow_inline_comments = false;
 
+    cfg_guard_prescan(&c);
     rc = ini_parse_stream(reader, &c, on_value, &c);
     if (!c.rc) {
         if (rc > 0)
@@ -687,7 +700,7 @@ int config_load(const char *path, const config_overrides *ov, plan **out, char *
         else if (rc < 0)
             cfg_fail(&c, -EIO, 0, NULL, NULL, "cannot read the file (inih error %d)", rc);
     }
-    plan *p = c.rc ? NULL : build(&c);
+    plan *p = c.rc ? NULL : cfg_guard_build(&c, build(&c));
 
     free(buf);
     cfg_section_free(c.global);
@@ -700,6 +713,8 @@ int config_load(const char *path, const config_overrides *ov, plan **out, char *
     for (size_t i = 0; i < c.nprof; i++)
         cfg_section_free(c.profiles[i]);
     free(c.profiles);
+    cfg_section_free(c.preflight);
+    cfg_guard_finish(&c); /* redacts the error */
     if (c.rc) {
         plan_free(p);
         return c.rc;

@@ -76,6 +76,10 @@ enum key {
     K_MAX_BODY_FILE,
     K_MAX_DATA_FILE,
     K_MAX_VAR_SIZE,
+    K_ALLOW_HOSTS,   /* config_guard.c */
+    K_SECRET,        /* config_guard.c */
+    K_EXPECT_STATUS, /* [preflight] */
+    K_TIMEOUT,       /* [preflight] */
     K_COUNT
 };
 
@@ -84,9 +88,10 @@ enum {
     IN_SCENARIO = 2,
     IN_STEP = 4,
     IN_FLOW = 8,
-    IS_LIST = 16,  /* repeatable: every occurrence is kept, in order */
-    REQUEST = 128, /* describes a request: a scenario with a flow may not have it */
-    IN_PROFILE = 256,
+    IS_LIST = 16,       /* repeatable: every occurrence is kept, in order */
+    REQUEST = 128,      /* describes a request: a scenario with a flow may not have it */
+    IN_PROFILE = 256,   /* an executor key a [profile] may set */
+    IN_PREFLIGHT = 512, /* a [preflight] key */
 };
 
 /* The executors a key applies to (cfg_key.execs; 0: every one). */
@@ -113,7 +118,7 @@ struct value {
     int line;
 };
 
-enum sec_kind { SEC_GLOBAL, SEC_SCENARIO, SEC_STEP, SEC_FLOW, SEC_PROFILE };
+enum sec_kind { SEC_GLOBAL, SEC_SCENARIO, SEC_STEP, SEC_FLOW, SEC_PROFILE, SEC_PREFLIGHT };
 
 /* A list key occurrence or a flow item, in file order. */
 struct item {
@@ -158,6 +163,8 @@ struct ctx {
     size_t nnamed, capnamed;
     struct section **profiles; /* [profile NAME] sections: their items, in file order */
     size_t nprof, capprof;
+    struct section *preflight;
+    struct cfg_guard *guard; /* config_guard.c: the names [global] secret lists */
 };
 
 /* The parsed origin of a scenario's requests. */
@@ -268,5 +275,20 @@ struct section *cfg_named(struct ctx *c, const char *name);
  * scenario section s (its origin, timeouts and TLS already in sc; u is its parsed base URL or
  * url). Returns false with the error recorded. In config_flow.c. */
 bool cfg_build_flow(struct ctx *c, const struct section *s, plan_scenario *sc, const struct url *u);
+
+/* config_guard.c: the guard rails. Before inih reads the file, cfg_guard_prescan finds the
+ * names [global] secret lists and the literal values of sensitive headers, so that an error on
+ * any line already hides them; cfg_guard_substituted is told each ${NAME} value (a secret when
+ * NAME is listed) and cfg_guard_header each header line after substitution (its value is a
+ * secret for Authorization, Cookie, Set-Cookie, Proxy-Authorization and the listed names).
+ * cfg_guard_build (after build(), given its plan or NULL) checks secret and allow_hosts, refuses
+ * a scenario host allow_hosts does not allow, and builds [preflight] into p->preflight. */
+void cfg_guard_prescan(struct ctx *c);
+void cfg_guard_substituted(struct ctx *c, const char *name, size_t nlen, const char *val,
+                           size_t vlen);
+void cfg_guard_header(struct ctx *c, const char *line);
+plan *cfg_guard_build(struct ctx *c, plan *p); /* p, or NULL (p freed) on an error */
+/* Frees what the guard kept; redacts the error message if there is one. */
+void cfg_guard_finish(struct ctx *c);
 
 #endif

@@ -103,8 +103,10 @@ static int expand(struct subst *x, const char **pp, int depth, bool emit, struct
                          nlen, name, nlen, name);
                 return -1;
             }
-            if (emit)
+            if (emit) {
                 sb_add(out, val, strlen(val));
+                cfg_guard_substituted(x->c, name, (size_t)nlen, val, strlen(val));
+            }
             p = q + 1;
         } else if (nlen > 0 && q[0] == ':' && (q[1] == '-' || q[1] == '+')) {
             const char *val = lookup(x->c->ov, name, (size_t)nlen);
@@ -119,12 +121,18 @@ static int expand(struct subst *x, const char **pp, int depth, bool emit, struct
                 return -1;
             }
             q += 2;
+            size_t before = out->len;
             if (expand(x, &q, depth + 1, emit && use_default, out))
                 return -1;
             if (*q != '}')
                 goto unterminated;
-            if (emit && !use_default && !plus)
+            /* a secret's default stands in for its value: as secret as the value */
+            if (emit && use_default && !plus && !out->oom)
+                cfg_guard_substituted(x->c, name, (size_t)nlen, out->p + before, out->len - before);
+            if (emit && !use_default && !plus) {
                 sb_add(out, val, strlen(val));
+                cfg_guard_substituted(x->c, name, (size_t)nlen, val, strlen(val));
+            }
             p = q + 1;
         } else if (!strchr(p + 2, '}')) {
             goto unterminated;
@@ -162,6 +170,8 @@ char *cfg_substitute(struct ctx *c, int line, const struct section *s, const cha
         cfg_oom(c);
         return NULL;
     }
+    if (strcmp(key, "header") == 0)
+        cfg_guard_header(c, out.p); /* before anything can quote it */
     *len = out.len;
     return out.p;
 }

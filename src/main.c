@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,8 @@
 #include "value.h"
 #include "files.h"
 #include "plan.h"
+#include "preflight.h"
+#include "redact.h"
 #include "report.h"
 #include "run.h"
 #include "tls.h"
@@ -19,10 +22,11 @@
 
 enum {
     EXIT_OK = 0,
-    EXIT_USAGE = 2,  /* bad command line or scenario file */
-    EXIT_SETUP = 3,  /* could not start: unresolvable host, io_uring, output file, threads */
-    EXIT_NO_OK = 4,  /* the run completed but not one request succeeded */
-    EXIT_OUTPUT = 5, /* the run completed but an output could not be written */
+    EXIT_USAGE = 2,     /* bad command line or scenario file */
+    EXIT_SETUP = 3,     /* could not start: unresolvable host, io_uring, output file, threads */
+    EXIT_NO_OK = 4,     /* the run completed but not one request succeeded */
+    EXIT_OUTPUT = 5,    /* the run completed but an output could not be written */
+    EXIT_PREFLIGHT = 6, /* the [preflight] request failed: no load was sent */
     EXIT_THRESHOLDS = 99,
     EXIT_INTERRUPTED = 130,
 };
@@ -74,9 +78,44 @@ static void usage(FILE *f)
             "  -h, --help             this help\n"
             "  -V, --version          print the version\n"
             "\n"
-            "exit codes: 0 run completed; 2 bad command line or scenario file; 3 could not\n"
-            "start (host, io_uring, output file); 4 no request succeeded; 5 an output could\n"
-            "not be written; 130 interrupted\n");
+            "exit codes: 0 run completed; 2 bad command line or scenario file (also a host\n"
+            "that [global] allow_hosts does not allow); 3 could not start (host, io_uring,\n"
+            "output file); 4 no request succeeded; 5 an output could not be written;\n"
+            "6 the [preflight] request failed (no load was sent); 130 interrupted\n");
+}
+
+/* Every line for stderr once the file is read: it may quote what the file holds (hosts, URLs,
+ * step names), and the secrets among that must not show. */
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void say(const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    redact_vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    redact_message(line, sizeof line);
+    fprintf(stderr, "blast: %s\n", line);
+}
+
+/* The [preflight] request: EXIT_OK when the load may start, else the exit code (its reason
+ * printed). Runs after the outputs are open, so a Ctrl-C meanwhile is only noted (run_stop):
+ * the request is abandoned within 100 ms and the outputs are discarded. */
+static int preflight(const plan *p, bool quiet)
+{
+    char err[1024];
+    int code;
+    uint64_t took;
+    int rc = preflight_run(p->preflight, run_stops, &code, &took, err, sizeof err);
+    if (rc < 0) {
+        say("%s", err);
+        return rc == -EINTR ? EXIT_INTERRUPTED : EXIT_PREFLIGHT;
+    }
+    if (!quiet)
+        say("preflight %s %s: status %d in %.1f ms", p->preflight->method, p->preflight->url, code,
+            (double)took / 1e6);
+    return EXIT_OK;
 }
 
 typedef struct out_spec {
@@ -253,11 +292,11 @@ int main(int argc, char **argv)
     plan *p = NULL;
     int rc = config_load(file, &ov, &p, err, sizeof(err));
     if (rc < 0) {
-        fprintf(stderr, "blast: %s\n", err);
+        say("%s", err);
         return EXIT_USAGE;
     }
     if (plan_prepare(p, err, sizeof(err)) < 0) {
-        fprintf(stderr, "blast: %s\n", err);
+        say("%s", err);
         plan_free(p);
         return EXIT_SETUP;
     }
@@ -266,7 +305,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < nout; i++) {
         if (files_out_open(&outs[i].o, outs[i].dest, err, sizeof(err)) < 0) {
             outs_discard(outs, i);
-            fprintf(stderr, "blast: --out %s=%s: %s\n", outs[i].format, outs[i].dest, err);
+            say("--out %s=%s: %s", outs[i].format, outs[i].dest, err);
             plan_free(p);
             return EXIT_SETUP;
         }
@@ -276,11 +315,14 @@ int main(int argc, char **argv)
     run *r = NULL;
     int status = EXIT_OK;
     if (tls_global_init() < 0) {
-        fprintf(stderr, "blast: wolfSSL failed to initialise\n");
+        say("wolfSSL failed to initialise");
         status = EXIT_SETUP;
-    } else if ((rc = run_create(&r, p, err, sizeof(err))) < 0 ||
-               (rc = run_start(r, err, sizeof(err))) < 0) {
-        fprintf(stderr, "blast: %s\n", err);
+    } else if (p->preflight) {
+        status = preflight(p, quiet);
+    }
+    if (status == EXIT_OK && ((rc = run_create(&r, p, err, sizeof(err))) < 0 ||
+                              (rc = run_start(r, err, sizeof(err))) < 0)) {
+        say("%s", err);
         status = rc == -EINTR ? EXIT_INTERRUPTED : EXIT_SETUP;
     }
     if (status != EXIT_OK) {
@@ -304,8 +346,8 @@ int main(int argc, char **argv)
         char why[256];
         bool closed = files_out_close(&outs[i].o, why, sizeof(why)) == 0;
         if (!closed || wrc < 0) {
-            fprintf(stderr, "blast: --out %s=%s: not written: %s\n", outs[i].format, outs[i].dest,
-                    closed ? "write error" : why);
+            say("--out %s=%s: not written: %s", outs[i].format, outs[i].dest,
+                closed ? "write error" : why);
             status = EXIT_OUTPUT;
         }
     }
@@ -319,7 +361,7 @@ int main(int argc, char **argv)
     if (interrupted)
         return EXIT_INTERRUPTED;
     if (scheduled > 0 && ok == 0) {
-        fprintf(stderr, "blast: no request succeeded\n");
+        say("no request succeeded");
         return EXIT_NO_OK;
     }
     return EXIT_OK;

@@ -22,6 +22,7 @@
 #include "data.h"
 #include "extract.h"
 #include "metrics.h"
+#include "preflight.h"
 #include "request.h"
 #include "template.h"
 
@@ -103,6 +104,7 @@ void plan_free(plan *p)
     }
     free(p->scenarios);
     free(p->profile);
+    preflight_free(p->preflight);
     free(p->file);
     free(p);
 }

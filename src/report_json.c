@@ -7,12 +7,15 @@
 #include <string.h>
 
 #include "check.h"
+#include "redact.h"
 #include "report.h"
 #include "version.h"
 
-/* Writes s as a JSON string (scenario names are restricted by config, but quote anyway). */
+/* Writes s as a JSON string (scenario names are restricted by config, but quote anyway). Every
+ * string of the document comes through here, redacted before it is escaped. */
 static void jstr(FILE *f, const char *s)
 {
+    s = redact_str(s);
     fputc('"', f);
     for (; *s; s++) {
         unsigned char ch = (unsigned char)*s;

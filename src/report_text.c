@@ -1,9 +1,11 @@
 /* report_text: the summary a person reads at the end of a run. Corrected latency (from each
- * request's intended start) comes first: it is the number a user of the service would see. */
+ * request's intended start) comes first: it is the number a user of the service would see.
+ * Every name and target printed comes from the file and goes through redact_str. */
 #include <inttypes.h>
 #include <string.h>
 
 #include "check.h"
+#include "redact.h"
 #include "report.h"
 
 double report_achieved_rate(const report_scenario *r)
@@ -56,10 +58,11 @@ static void scenario(FILE *f, const report_scenario *r)
     const metrics_counts *c = &r->m->c;
     const plan_scenario *s = r->s;
     if (s->nsteps == 1 && s->simple)
-        fprintf(f, "\nscenario %s (%s, %s)\n", s->name, plan_executor_names[s->executor],
-                s->steps[0].target);
+        fprintf(f, "\nscenario %s (%s, %s)\n", redact_str(s->name),
+                plan_executor_names[s->executor], redact_str(s->steps[0].target));
     else
-        fprintf(f, "\nscenario %s (%s, %zu steps)\n", s->name, plan_executor_names[s->executor],
+        fprintf(f, "\nscenario %s (%s, %zu steps)\n", redact_str(s->name),
+                plan_executor_names[s->executor],
                 s->nsteps);
     fprintf(f,
             "  requests   %" PRIu64 " scheduled: %" PRIu64 " ok, %" PRIu64 " failed, %" PRIu64
@@ -120,7 +123,7 @@ static void scenario(FILE *f, const report_scenario *r)
             fprintf(f,
                     "  step       %-24s %8" PRIu64 " ok %6" PRIu64 " failed   p50 %8s  p95 %8s  "
                     "p99 %8s\n",
-                    s->steps[i].name, m->ok, m->failed, p50, p95, p99);
+                    redact_str(s->steps[i].name), m->ok, m->failed, p50, p95, p99);
         }
     }
     /* one line per check name, summed over the steps that have it (as k6 counts checks) */
@@ -139,8 +142,8 @@ static void scenario(FILE *f, const report_scenario *r)
                     fails += r->m->checks[s->steps[a].check0 + b].fails;
                 }
             if (first)
-                fprintf(f, "  check      %-40s %" PRIu64 " passed, %" PRIu64 " failed%s\n", name,
-                        passes, fails, fails ? "  <--" : "");
+                fprintf(f, "  check      %-40s %" PRIu64 " passed, %" PRIu64 " failed%s\n",
+                        redact_str(name), passes, fails, fails ? "  <--" : "");
         }
     fprintf(f, "  bytes      %" PRIu64 " sent, %" PRIu64 " received\n", c->bytes_sent,
             c->bytes_received);
@@ -159,7 +162,7 @@ static void scenario(FILE *f, const report_scenario *r)
             s->tls_opts.insecure ? "; CERTIFICATES NOT VERIFIED (insecure_skip_tls_verify)" : "");
         for (int i = 0; i < METRICS_TLS_REASONS && r->m->tls_reasons[i].count; i++)
             fprintf(f, "  tls error  %" PRIu64 " x %s\n", r->m->tls_reasons[i].count,
-                    r->m->tls_reasons[i].text);
+                    redact_str(r->m->tls_reasons[i].text));
     }
     if (c->dropped)
         fprintf(f,

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "redact.h"
 #include "worker.h"
 
 struct run {
@@ -143,9 +144,9 @@ static void progress(run *r, bool final)
             tot.failed += c.failed;
             tot.dropped += c.dropped;
         }
-        fprintf(stderr, " %s: %llu ok %llu failed %llu dropped", r->plan->scenarios[i].name,
-                (unsigned long long)tot.ok, (unsigned long long)tot.failed,
-                (unsigned long long)tot.dropped);
+        fprintf(stderr, " %s: %llu ok %llu failed %llu dropped",
+                redact_str(r->plan->scenarios[i].name), (unsigned long long)tot.ok,
+                (unsigned long long)tot.failed, (unsigned long long)tot.dropped);
     }
     fprintf(stderr, "\033[K%s", final ? "\n" : "");
 }

@@ -16,7 +16,8 @@
  * an accepted plan has workers >= 1, at least one scenario, each with a step whose request
  * http1_req_compile accepts (else blast would fail at start instead of naming the line), a
  * positive finite rate for arrival-rate scenarios, VUs for VU scenarios; plan_share_of splits
- * VUs and connections into parts that add up. No leaks (LeakSanitizer). */
+ * VUs and connections into parts that add up; a [preflight]'s request compiles. No leaks
+ * (LeakSanitizer). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -36,6 +37,7 @@
 #include "request.h"
 #include "http1.h"
 #include "plan.h"
+#include "preflight.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -273,6 +275,23 @@ static void check_plan(const plan *p)
         if (PLAN_IS_ARRIVAL(s->executor) && s->max_connections &&
             maxc != s->max_connections)
             fail("connection shares do not add up", s->name);
+    }
+    /* A [preflight] that config accepts can be sent: its request compiles. */
+    const plan_preflight *pf = p->preflight;
+    if (pf) {
+        if (!pf->method || !pf->url || !pf->host || !pf->host_header || !pf->target ||
+            pf->target[0] != '/' || !pf->expect_text || !pf->timeout_ns)
+            fail("preflight without method, url, host, target, statuses or timeout", NULL);
+        http1_req_spec spec = {.method = pf->method,
+                               .target = pf->target,
+                               .host = pf->host_header,
+                               .headers = (const char *const *)pf->headers,
+                               .nheaders = pf->nheaders};
+        http1_req req;
+        int rc = http1_req_compile(&req, &spec);
+        if (rc)
+            fail("config accepted a preflight http1_req_compile rejects", strerror(-rc));
+        http1_req_free(&req);
     }
 }
 

@@ -125,7 +125,7 @@ static void expect_error(const char *ini, const char *want)
 #define GLOBAL_KEYS                                                                                \
     "base_url, duration, workers, connect_timeout, request_timeout, graceful_stop, "               \
     "pacing_resolution, profile, cookies, keep_body, source_addresses, " TLS_KEYS                  \
-    ", max_body_file, max_data_file, max_var_size"
+    ", max_body_file, max_data_file, max_var_size, allow_hosts, secret"
 #define EXECUTORS                                                                                  \
     "constant-arrival-rate, ramping-arrival-rate, constant-vus, ramping-vus, per-vu-iterations, " \
     "shared-iterations"
@@ -676,13 +676,13 @@ Test(config_errors, table)
          "{F}:2: [global] rate: only allowed in [scenario NAME] (allowed here: " GLOBAL_KEYS ")"},
         {GLOBAL "[scenarios a]\nexecutor = constant-vus\n",
          "{F}:4: [scenarios a]: unknown section; did you mean [scenario NAME]? (allowed: [global], "
-         "[scenario NAME], [step NAME], [flow NAME], [profile NAME])"},
+         "[scenario NAME], [step NAME], [flow NAME], [profile NAME], [preflight])"},
         {GLOBAL VUS "[stpe get]\n",
          "{F}:7: [stpe get]: unknown section; did you mean [step NAME]? (allowed: [global], "
-         "[scenario NAME], [step NAME], [flow NAME], [profile NAME])"},
+         "[scenario NAME], [step NAME], [flow NAME], [profile NAME], [preflight])"},
         {GLOBAL VUS "[request get]\n",
          "{F}:7: [request get]: unknown section (allowed: [global], [scenario NAME], [step NAME], "
-         "[flow NAME], [profile NAME])"},
+         "[flow NAME], [profile NAME], [preflight])"},
         {GLOBAL "[scenario]\n", "{F}:4: [scenario]: missing scenario name (write [scenario NAME])"},
         {GLOBAL "[scenario a/b]\n",
          "{F}:4: [scenario a/b]: invalid scenario name 'a/b' (allowed: letters, digits, '_', '.', "
@@ -743,10 +743,11 @@ Test(config_errors, table)
         {GLOBAL CAR "max_connections = 1000001\n",
          "{F}:7: [scenario a] max_connections: 1000001 is out of range (allowed: 1..1000000)"},
         {GLOBAL CAR "max_connections = 5\npre_connections = 6\n",
-         "{F}:8: [scenario a] pre_connections: 6 is more than max_vus / max_connections (allowed: 0..5)"},
-        {GLOBAL CAR "pre_connections = 101\n",
-         "{F}:7: [scenario a] pre_connections: 101 is more than max_vus / max_connections (allowed: "
-         "0..100)"},
+         "{F}:8: [scenario a] pre_connections: 6 is more than max_vus / max_connections (allowed: "
+         "0..5)"},
+        {GLOBAL CAR "pre_connections = 101\n", "{F}:7: [scenario a] pre_connections: 101 is more "
+                                               "than max_vus / max_connections (allowed: "
+                                               "0..100)"},
         {GLOBAL CAR "max_queue = -1\n",
          "{F}:7: [scenario a] max_queue: '-1' is not a whole number (allowed: 1..100000000)"},
         {GLOBAL CAR "arrival = bursty\n",
