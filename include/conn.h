@@ -130,6 +130,8 @@ typedef struct conn {
     bool handshaking;   /* TLS handshake in progress (state stays CONN_CONNECTING) */
     bool followup;      /* a SEND of a large request is in flight (counted in io->followups) */
     bool stamped;       /* receive with arrival timestamps (set by the worker; see conn_io_clock) */
+    bool limited;       /* max_responses or lifetime_ns is set (by the worker): without them a
+                           response costs one test of this flag */
     tls_conn *tls;      /* https:// only: the slot's TLS state (set by the worker) */
     tls_ctx *tctx;
     const http1_req *req;
@@ -149,6 +151,12 @@ typedef struct conn {
     bool body_truncated; /* the body was longer than keep.body_cap */
     uint32_t keep_body;  /* body bytes to keep, at most keep.body_cap; 0: none */
     uint32_t spill_len, body_len;
+    /* Limits the worker sets once (keepalive = off, max_requests_per_conn, conn_lifetime): the
+     * response that reaches one ends the connection, as a server's Connection: close would. */
+    uint32_t max_responses; /* 0: no limit */
+    uint32_t responses;     /* complete responses since the connect */
+    uint64_t lifetime_ns;   /* 0: no limit */
+    uint64_t t_connected;   /* when the connect (and TLS handshake) completed */
 } conn;
 
 typedef enum {
@@ -167,6 +175,7 @@ typedef struct conn_ev {
     const char *why;       /* static text for FAILED / CLOSED / CONNECT_FAILED */
     bool closed;           /* the connection is closed now (RESPONSE with close, or any failure) */
     bool by_server;        /* the server ended the connection (Connection: close, EOF) */
+    bool recycled;         /* RESPONSE: blast ended it, a limit of c reached (not by_server) */
     bool handshake;        /* CONNECTED after a TLS handshake: */
     bool resumed;          /*   it resumed a session */
     uint64_t handshake_ns; /*   and took this long */
@@ -199,6 +208,12 @@ void conn_send(conn *c, conn_io *io, const http1_req *req, bool head, unsigned k
  * Gives back any receive buffer it carried. */
 conn_ev conn_complete(conn *c, conn_io *io, const struct io_uring_cqe *cqe, unsigned op,
                       uint64_t now);
+
+/* Whether idle connection c has outlived its lifetime_ns at now: it must take no new request. */
+static inline bool conn_expired(const conn *c, uint64_t now)
+{
+    return c->lifetime_ns && now - c->t_connected >= c->lifetime_ns;
+}
 
 /* Closes c at once: cancels its outstanding operations, empties its fixed-file slot (the socket
  * is reset, no TIME_WAIT, once they are gone) and bumps its generation. Accepts a closed

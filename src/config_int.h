@@ -65,6 +65,9 @@ enum key {
     K_MAX_BODY_FILE,
     K_MAX_DATA_FILE,
     K_MAX_VAR_SIZE,
+    K_KEEPALIVE,
+    K_MAX_REQUESTS_PER_CONN,
+    K_CONN_LIFETIME,
     K_COUNT
 };
 
@@ -198,6 +201,9 @@ bool cfg_get_url(struct ctx *c, const struct section *s, int k, bool base, struc
 bool cfg_get_sources(struct ctx *c, const struct section *s, plan_scenario *sc);
 bool cfg_get_tls(struct ctx *c, const struct section *s, plan_scenario *sc);
 bool cfg_build_origin(struct ctx *c, const struct section *s, plan_scenario *sc, struct url *u);
+/* config_target.c: keepalive, max_requests_per_conn and conn_lifetime (the scenario's, else
+ * [global]'s) into sc; read before the steps are built (keepalive = off adds a header). */
+bool cfg_get_conn_limits(struct ctx *c, const struct section *s, plan_scenario *sc);
 
 #define CFG_MAX_NESTING 32 /* sub-flows within sub-flows */
 

@@ -126,6 +126,10 @@ static void send_step(worker *w, wscen *s, wvu *v, uint32_t step, uint64_t due, 
     s->m.c.scheduled++;
     s->m.steps[step].scheduled++;
     conn *c = conn_of(w, s, v);
+    /* An idle connection past its conn_lifetime takes no new request: the step opens a new one
+     * (its connect in the step's latency, as for any closed connection). */
+    if (c->state == CONN_IDLE && c->limited && conn_expired(c, now))
+        worker_recycle(w, s, c, now);
     if (c->state == CONN_IDLE) {
         vu_send(w, s, v, c, now);
     } else {

@@ -266,6 +266,13 @@ static void conn_gone(worker *w, wscen *s, conn *c, bool was_connected, bool by_
         open_for_queue(w, s, now);
 }
 
+void worker_recycle(worker *w, wscen *s, conn *c, uint64_t now)
+{
+    conn_close(c, &w->io);
+    s->m.c.conns_recycled++;
+    conn_gone(w, s, c, true, false, now);
+}
+
 static void connect_failed(worker *w, wscen *s, conn *c, metrics_fail f, const char *why,
                            uint64_t now)
 {
@@ -346,10 +353,12 @@ static void handle_cqe(worker *w, const struct io_uring_cqe *cqe, uint64_t now)
         connect_failed(w, s, c, ev.fail, ev.why, now);
         break;
     case CONN_EV_RESPONSE:
-        if (ev.closed)
+        if (ev.closed) {
+            s->m.c.conns_recycled += ev.recycled;
             conn_gone(w, s, c, true, ev.by_server, now);
-        else
+        } else {
             worker_set_deadline(w, c, 0); /* off the request-timeout list: O(1) */
+        }
         if (v->active && v->busy)
             vu_response(w, s, v, c, now);
         break;
@@ -819,6 +828,10 @@ int worker_create(worker **out, worker_shared *sh, uint32_t index)
             /* Arrival-rate connections are read lazily (lazy_ok), so they need arrival stamps;
              * a VU reads at once, where the stamp would only cost time. */
             w->conns[idx].stamped = !w->sc[i].vus;
+            const plan_scenario *ps = w->sc[i].s;
+            w->conns[idx].max_responses = ps->max_requests_per_conn;
+            w->conns[idx].lifetime_ns = ps->conn_lifetime_ns;
+            w->conns[idx].limited = ps->max_requests_per_conn || ps->conn_lifetime_ns;
             w->idle_pos[idx] = NOT_IDLE;
             vu_bind_conn(&w->sc[i], j, &w->conns[idx]);
         }
