@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# bench/connctl.sh: what the connection controls cost (keepalive = off, max_requests_per_conn).
+# bench/connctl.sh [cost|hotpath]: what the connection controls cost.
 #
+# cost (the default): keepalive = off and max_requests_per_conn beside keep-alive.
 # Against blast-target (pinned to BENCH_SERVER_CPU) on 127.0.0.1, blast on one worker pinned to
 # BENCH_CLIENT_CPU, each case BENCH_RUNS times, interleaved (case A run 1, case B run 1, ...):
 #   ka_sat     constant-vus, BENCH_VUS VUs at saturation, keep-alive (the default)
@@ -10,16 +11,29 @@
 #   off_paced  the same with keepalive = off
 # Prints, per case, the medians of client CPU per request ((user + sys) / requests completed),
 # requests per second, corrected and service p50, and the ratio of each keepalive = off case to
-# its keep-alive twin. Figures only: nothing is written to bench/RESULTS.md. Every run is
-# bounded by timeout(1) and every process started here is stopped by its pid.
+# its keep-alive twin.
+#
+# hotpath: what the check costs with no control set, by a count that machine noise does not
+# move: user-space instructions per request under valgrind --tool=callgrind, from the difference
+# of a CG_SHORT and a CG_LONG run (start-up and teardown cancel out), for BLAST_BASE (a build
+# from before the controls), BLAST with none set, and BLAST with limits set that are never
+# reached (max_requests_per_conn = 1000000000, conn_lifetime = 1h); at saturation (constant-vus,
+# CG_VUS VUs) and paced (CG_RATE req/s over CG_CONNS connections), CG_RUNS pairs each.
+#
+# Figures only: nothing is written to bench/RESULTS.md. Every run is bounded by timeout(1) and
+# every process started here is stopped by its pid.
 #
 # Environment (defaults in brackets): BENCH_RUNS [3]  BENCH_SECONDS [5]  BENCH_VUS [10]
 #   BENCH_RATE [5000]  BENCH_CONNS [100]  BENCH_CASES ["ka_sat off_sat mr100_sat ka_paced off_paced"]
 #   BLAST [./blast]  TARGET [build/blast-target]  BENCH_CLIENT_CPU [0]  BENCH_SERVER_CPU [1]
+#   hotpath: BLAST_BASE (required)  CG_RUNS [2]  CG_SHORT [2]  CG_LONG [5] (seconds)  CG_VUS [10]
+#   CG_RATE [2000]  CG_CONNS [50]
 set -euo pipefail
 
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 
+MODE=${1:-cost}
+[[ $MODE == cost || $MODE == hotpath ]] || die "usage: bench/connctl.sh [cost|hotpath]"
 RUNS=${BENCH_RUNS:-3}
 SECS=${BENCH_SECONDS:-5}
 VUS=${BENCH_VUS:-10}
@@ -42,6 +56,73 @@ taskset -c "$SERVER_CPU" "$TARGET" --port "$PORT" --quiet </dev/null >"$TMP/targ
 SERVER_PIDS+=($!)
 wait_http "http://127.0.0.1:$PORT/" "${SERVER_PIDS[0]}" || die "blast-target did not start"
 URL=http://127.0.0.1:$PORT
+
+if [[ $MODE == hotpath ]]; then
+    CG_RUNS=${CG_RUNS:-2}
+    CG_SHORT=${CG_SHORT:-2}
+    CG_LONG=${CG_LONG:-5}
+    CG_VUS=${CG_VUS:-10}
+    CG_RATE=${CG_RATE:-2000}
+    CG_CONNS=${CG_CONNS:-50}
+    [[ -x ${BLAST_BASE:-} ]] || die "hotpath needs BLAST_BASE=path/to/a/blast/built/before/the/controls"
+    ensure_deb valgrind valgrind || die "valgrind not found and not installable"
+    cg=$TMP/callgrind.txt
+    : >"$cg"
+    for run in $(seq "$CG_RUNS"); do
+        for c in sat paced; do
+            for b in base none unreached; do
+                bin=$BLAST
+                [[ $b == base ]] && bin=$BLAST_BASE
+                more=()
+                [[ $b == unreached ]] && more=("max_requests_per_conn = 1000000000" "conn_lifetime = 1h")
+                for d in "$CG_SHORT" "$CG_LONG"; do
+                    pfx=$TMP/cg-$c-$b-$run-$d
+                    if [[ $c == sat ]]; then
+                        SECS=$d blast_ini "$pfx.ini" s "$URL" "executor = constant-vus" \
+                            "vus = $CG_VUS" "${more[@]}"
+                    else
+                        SECS=$d blast_ini "$pfx.ini" s "$URL" "executor = constant-arrival-rate" \
+                            "rate = $CG_RATE/s" "max_vus = $CG_CONNS" "pre_connections = $CG_CONNS" \
+                            "${more[@]}"
+                    fi
+                    SECS=$((d * 10)) run_client "$pfx" valgrind --tool=callgrind \
+                        --callgrind-out-file="$pfx.cg" "$bin" -c "$pfx.ini" --quiet \
+                        --out "json=$pfx.json" --workers 1 ||
+                        die "callgrind $c $b ${d}s exited $?: $(tail -n 2 "$pfx.err")"
+                done
+                python3 - "$TMP/cg-$c-$b-$run" "$CG_SHORT" "$CG_LONG" "$c" "$b" >>"$cg" <<'EOF'
+import json, sys
+pfx, short, long_, case, build = sys.argv[1:6]
+def one(d):
+    ir = next(int(l.split()[1]) for l in open(f"{pfx}-{d}.cg") if l.startswith("summary:"))
+    r = json.load(open(f"{pfx}-{d}.json"))["scenarios"]["s"]["requests"]
+    return ir, r["ok"] + r["failed"], r["failed"]
+(i1, n1, f1), (i2, n2, f2) = one(short), one(long_)
+print(case, build, (i2 - i1) / (n2 - n1), n1, n2, f1 + f2)
+EOF
+                log "callgrind $c $b pair $run: $(tail -n 1 "$cg" | awk '{printf "%.0f Ir/request", $3}')"
+            done
+        done
+    done
+    echo
+    echo "user-space instructions per request (callgrind, ${CG_LONG}s minus ${CG_SHORT}s, 1 worker,"
+    echo "against blast-target; median of $CG_RUNS pairs; sat: $CG_VUS VUs, paced: $CG_RATE req/s over $CG_CONNS):"
+    python3 - "$cg" <<'EOF'
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1])]
+for case in ("sat", "paced"):
+    med = {}
+    for b in ("base", "none", "unreached"):
+        r = [float(x[2]) for x in rows if x[0] == case and x[1] == b]
+        med[b] = statistics.median(r)
+        failed = sum(int(x[5]) for x in rows if x[0] == case and x[1] == b)
+        print(f"  {case:5s} {b:9s} {med[b]:8,.0f}  (pairs: {', '.join(f'{v:,.0f}' for v in r)};"
+              f" failed {failed})")
+    print(f"  {case:5s} none / base = {med['none'] / med['base']:.4f}, unreached / base ="
+          f" {med['unreached'] / med['base']:.4f}")
+EOF
+    exit 0
+fi
 
 case_ini() { # CASE FILE
     local sat=("executor = constant-vus" "vus = $VUS")

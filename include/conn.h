@@ -118,6 +118,8 @@ typedef struct conn_keep {
     uint32_t body_cap;
 } conn_keep;
 
+/* One connection slot of the worker's table. 256 bytes on x86-64: limited, left and expires took
+ * what was padding, so indexing the table stays a shift and a slot four cache lines. */
 typedef struct conn {
     int fd; /* its fixed-file slot (== idx) while open, -1 when closed */
     uint32_t gen;
@@ -130,19 +132,21 @@ typedef struct conn {
     bool handshaking;   /* TLS handshake in progress (state stays CONN_CONNECTING) */
     bool followup;      /* a SEND of a large request is in flight (counted in io->followups) */
     bool stamped;       /* receive with arrival timestamps (set by the worker; see conn_io_clock) */
-    bool limited;       /* max_responses or lifetime_ns is set (by the worker): without them a
-                           response costs one test of this flag */
+    bool limited;       /* the worker sets left and expires at each connect (connection
+                           controls): without them a response costs one test of this flag */
+    bool in_tq;         /* the worker's: on its scenario's request-timeout list */
     tls_conn *tls;      /* https:// only: the slot's TLS state (set by the worker) */
     tls_ctx *tctx;
     const http1_req *req;
     uint32_t sent; /* bytes of req the kernel has taken (plaintext bytes encrypted, with TLS) */
+    uint32_t left; /* limited: responses it may still carry (max_requests_per_conn); 0: any */
     uint64_t t_handshake; /* when the TLS handshake started */
     uint64_t t_intended;  /* when the request was due */
     uint64_t t_sent;      /* when it was handed to the kernel (connect start while connecting) */
     uint64_t t_done;      /* when its response ended */
     uint64_t deadline;    /* the worker's: when its connect or request times out (0: none) */
     uint32_t tq_prev, tq_next; /* the worker's: its place in its scenario's request timeouts */
-    bool in_tq;
+    uint64_t expires; /* limited: when it stops taking requests (conn_lifetime); 0: never */
     http1_resp resp;
     /* per request, set by conn_send's caller through conn_keep_set */
     conn_keep keep;
@@ -151,12 +155,6 @@ typedef struct conn {
     bool body_truncated; /* the body was longer than keep.body_cap */
     uint32_t keep_body;  /* body bytes to keep, at most keep.body_cap; 0: none */
     uint32_t spill_len, body_len;
-    /* Limits the worker sets once (keepalive = off, max_requests_per_conn, conn_lifetime): the
-     * response that reaches one ends the connection, as a server's Connection: close would. */
-    uint32_t max_responses; /* 0: no limit */
-    uint32_t responses;     /* complete responses since the connect */
-    uint64_t lifetime_ns;   /* 0: no limit */
-    uint64_t t_connected;   /* when the connect (and TLS handshake) completed */
 } conn;
 
 typedef enum {
@@ -175,7 +173,7 @@ typedef struct conn_ev {
     const char *why;       /* static text for FAILED / CLOSED / CONNECT_FAILED */
     bool closed;           /* the connection is closed now (RESPONSE with close, or any failure) */
     bool by_server;        /* the server ended the connection (Connection: close, EOF) */
-    bool recycled;         /* RESPONSE: blast ended it, a limit of c reached (not by_server) */
+    bool recycled;         /* RESPONSE: blast ended it at c->left or c->expires (not by_server) */
     bool handshake;        /* CONNECTED after a TLS handshake: */
     bool resumed;          /*   it resumed a session */
     uint64_t handshake_ns; /*   and took this long */
@@ -209,10 +207,10 @@ void conn_send(conn *c, conn_io *io, const http1_req *req, bool head, unsigned k
 conn_ev conn_complete(conn *c, conn_io *io, const struct io_uring_cqe *cqe, unsigned op,
                       uint64_t now);
 
-/* Whether idle connection c has outlived its lifetime_ns at now: it must take no new request. */
+/* Whether idle connection c has outlived its conn_lifetime at now: it must take no new request. */
 static inline bool conn_expired(const conn *c, uint64_t now)
 {
-    return c->lifetime_ns && now - c->t_connected >= c->lifetime_ns;
+    return c->expires && now >= c->expires;
 }
 
 /* Closes c at once: cancels its outstanding operations, empties its fixed-file slot (the socket

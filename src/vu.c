@@ -118,6 +118,20 @@ static void iteration_end(worker *w, wscen *s, wvu *v, uint64_t end, bool interr
     worker_vu_done(w, s, v, now);
 }
 
+/* v's step waits for its connection: being opened, or opened now. Out of line, so that
+ * send_step stays a leaf that tail-calls vu_send. */
+static __attribute__((noinline)) void await_conn(worker *w, wscen *s, wvu *v, conn *c,
+                                                 uint64_t now)
+{
+    /* An idle connection past its conn_lifetime takes no new request: the step opens a new one
+     * (its connect in the step's latency, as for any closed connection). */
+    if (c->state == CONN_IDLE)
+        worker_recycle(w, s, c, now);
+    v->pending = true;
+    if (c->state == CONN_CLOSED)
+        worker_vu_connect(w, s, v, now);
+}
+
 /* Step `step` of v is due at due: sent now on the idle connection, or when it is open. */
 static void send_step(worker *w, wscen *s, wvu *v, uint32_t step, uint64_t due, uint64_t now)
 {
@@ -126,17 +140,10 @@ static void send_step(worker *w, wscen *s, wvu *v, uint32_t step, uint64_t due, 
     s->m.c.scheduled++;
     s->m.steps[step].scheduled++;
     conn *c = conn_of(w, s, v);
-    /* An idle connection past its conn_lifetime takes no new request: the step opens a new one
-     * (its connect in the step's latency, as for any closed connection). */
-    if (c->state == CONN_IDLE && c->limited && conn_expired(c, now))
-        worker_recycle(w, s, c, now);
-    if (c->state == CONN_IDLE) {
+    if (c->state == CONN_IDLE && !(c->limited && conn_expired(c, now)))
         vu_send(w, s, v, c, now);
-    } else {
-        v->pending = true;
-        if (c->state == CONN_CLOSED)
-            worker_vu_connect(w, s, v, now);
-    }
+    else
+        await_conn(w, s, v, c, now);
 }
 
 void vu_start(worker *w, wscen *s, wvu *v, uint64_t due, uint64_t now)

@@ -343,6 +343,10 @@ static void handle_cqe(worker *w, const struct io_uring_cqe *cqe, uint64_t now)
         }
         if (++s->m.c.conns_open > s->m.c.conns_max_open)
             s->m.c.conns_max_open = s->m.c.conns_open;
+        if (c->limited) { /* connection controls count from the end of the connect */
+            c->left = s->s->max_requests_per_conn;
+            c->expires = s->s->conn_lifetime_ns ? now + s->s->conn_lifetime_ns : 0;
+        }
         worker_set_deadline(w, c, 0);
         if (v->active && v->pending)
             vu_send(w, s, v, c, now);
@@ -829,8 +833,6 @@ int worker_create(worker **out, worker_shared *sh, uint32_t index)
              * a VU reads at once, where the stamp would only cost time. */
             w->conns[idx].stamped = !w->sc[i].vus;
             const plan_scenario *ps = w->sc[i].s;
-            w->conns[idx].max_responses = ps->max_requests_per_conn;
-            w->conns[idx].lifetime_ns = ps->conn_lifetime_ns;
             w->conns[idx].limited = ps->max_requests_per_conn || ps->conn_lifetime_ns;
             w->idle_pos[idx] = NOT_IDLE;
             vu_bind_conn(&w->sc[i], j, &w->conns[idx]);
