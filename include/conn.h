@@ -127,13 +127,12 @@ typedef struct conn_pool {
  * lent (conn_keep_get). */
 typedef struct conn_keep {
     conn_pool *pool; /* NULL: nothing is ever kept */
-    char *spill;
-    uint32_t spill_cap;
-    char *body;
-    uint32_t body_cap;
-    uint32_t buf; /* the lent buffer's index */
+    char *body;      /* the lent buffer (its body part; the spill part follows), or NULL */
+    uint32_t buf;    /* the lent buffer's index */
 } conn_keep;
 
+/* One connection slot of the worker's table. 256 bytes on x86-64: limited, left and expires took
+ * what was padding, so indexing the table stays a shift and a slot four cache lines. */
 typedef struct conn {
     int fd; /* its fixed-file slot (== idx) while open, -1 when closed */
     uint32_t gen;
@@ -146,24 +145,28 @@ typedef struct conn {
     bool handshaking;   /* TLS handshake in progress (state stays CONN_CONNECTING) */
     bool followup;      /* a SEND of a large request is in flight (counted in io->followups) */
     bool stamped;       /* receive with arrival timestamps (set by the worker; see conn_io_clock) */
+    bool limited;       /* the worker sets left and expires at each connect (connection
+                           controls): without them a response costs one test of this flag */
+    bool in_tq;         /* the worker's: on its scenario's request-timeout list */
     tls_conn *tls;      /* https:// only: the slot's TLS state (set by the worker) */
     tls_ctx *tctx;
     const http1_req *req;
     uint32_t sent; /* bytes of req the kernel has taken (plaintext bytes encrypted, with TLS) */
+    uint32_t left; /* limited: responses it may still carry (max_requests_per_conn); 0: any */
     uint64_t t_handshake; /* when the TLS handshake started */
     uint64_t t_intended;  /* when the request was due */
     uint64_t t_sent;      /* when it was handed to the kernel (connect start while connecting) */
     uint64_t t_done;      /* when its response ended */
     uint64_t deadline;    /* the worker's: when its connect or request times out (0: none) */
     uint32_t tq_prev, tq_next; /* the worker's: its place in its scenario's request timeouts */
-    bool in_tq;
+    uint64_t expires; /* limited: when it stops taking requests (conn_lifetime); 0: never */
     http1_resp resp;
     /* per request, set by conn_send's caller through conn_keep_set */
     conn_keep keep;
     uint8_t keep_head;   /* conn_head: when to hand the head to io->on_head */
     bool head_done;      /* it has been handed (or was too large to keep) */
-    bool body_truncated; /* the body was longer than keep.body_cap */
-    uint32_t keep_body;  /* body bytes to keep, at most keep.body_cap; 0: none */
+    bool body_truncated; /* the body was longer than the pool's body_cap */
+    uint32_t keep_body;  /* body bytes to keep, at most the pool's body_cap; 0: none */
     uint32_t spill_len, body_len;
 } conn;
 
@@ -183,6 +186,7 @@ typedef struct conn_ev {
     const char *why;       /* static text for FAILED / CLOSED / CONNECT_FAILED */
     bool closed;           /* the connection is closed now (RESPONSE with close, or any failure) */
     bool by_server;        /* the server ended the connection (Connection: close, EOF) */
+    bool recycled;         /* RESPONSE: blast ended it at c->left or c->expires (not by_server) */
     bool handshake;        /* CONNECTED after a TLS handshake: */
     bool resumed;          /*   it resumed a session */
     uint64_t handshake_ns; /*   and took this long */
@@ -205,6 +209,20 @@ enum conn_head {
     CONN_HEAD_ALWAYS,  /* always (checks or extractions read it) */
 };
 
+/* The spill part of c's lent buffer (valid while keep.body is), and the capacities. */
+static inline char *conn_spill(const conn *c)
+{
+    return c->keep.body + c->keep.pool->body_cap;
+}
+static inline uint32_t conn_spill_cap(const conn *c)
+{
+    return c->keep.pool ? c->keep.pool->spill_cap : 0;
+}
+static inline uint32_t conn_body_cap(const conn *c)
+{
+    return c->keep.pool ? c->keep.pool->body_cap : 0;
+}
+
 /* c's keep buffers: lent from its pool if it holds none (false: it has no pool). */
 bool conn_keep_get(conn *c);
 /* Returns c's keep buffers to the pool (nothing when it holds none): its kept head and body are
@@ -221,6 +239,12 @@ void conn_send(conn *c, conn_io *io, const http1_req *req, bool head, unsigned k
  * Gives back any receive buffer it carried. */
 conn_ev conn_complete(conn *c, conn_io *io, const struct io_uring_cqe *cqe, unsigned op,
                       uint64_t now);
+
+/* Whether idle connection c has outlived its conn_lifetime at now: it must take no new request. */
+static inline bool conn_expired(const conn *c, uint64_t now)
+{
+    return c->expires && now >= c->expires;
+}
 
 /* Closes c at once: cancels its outstanding operations, empties its fixed-file slot (the socket
  * is reset, no TIME_WAIT, once they are gone) and bumps its generation. Accepts a closed

@@ -40,6 +40,8 @@ typedef struct metrics_counts {
     uint64_t conns_server_closed;   /* the server ended a keep-alive connection (reconnects) */
     uint64_t late_sends;            /* requests sent after they were due (queued or late timer) */
     uint64_t tls_full, tls_resumed; /* completed TLS handshakes, full and resumed */
+    uint64_t conns_recycled; /* closed by blast at a limit: keepalive = off, max_requests_per_conn,
+                                conn_lifetime (never counted as closed by the server) */
 } metrics_counts;
 
 /* Distinct TLS failure reasons with their counts (the first METRICS_TLS_REASONS kept; others are

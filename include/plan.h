@@ -204,6 +204,16 @@ typedef struct plan_scenario {
     size_t nchecks; /* checks over all steps */
     plan_tag *tags; /* the scenario's own tags (on every step) */
     size_t ntags;
+
+    /* Connection controls: blast closes a connection where a response ends once one of them is
+     * reached, and the next request opens a new one. Zero (as calloc leaves them) is keep-alive
+     * without limits. */
+    bool keepalive_off;             /* keepalive = off: one request per connection, each sent
+                                       with Connection: close */
+    uint32_t max_requests_per_conn; /* responses a connection carries at most (keepalive = off
+                                       makes it 1); 0: no limit */
+    uint64_t conn_lifetime_ns;      /* age (from its connect) after which a connection takes no
+                                       more requests; 0: no limit */
 } plan_scenario;
 
 typedef struct plan {

@@ -116,6 +116,9 @@ const cfg_key cfg_keys[K_COUNT] = {
     [K_SECRET] = {"secret", G},
     [K_EXPECT_STATUS] = {"expect_status", Q},
     [K_TIMEOUT] = {"timeout", Q},
+    [K_KEEPALIVE] = {"keepalive", G | S},
+    [K_MAX_REQUESTS_PER_CONN] = {"max_requests_per_conn", G | S},
+    [K_CONN_LIFETIME] = {"conn_lifetime", G | S},
 };
 #undef G
 #undef S
@@ -555,7 +558,7 @@ static bool build_scenario(struct ctx *c, const struct section *s, plan_scenario
                                     &sc->request_timeout_ns) ||
         !cfg_get_pacing_resolution(c, s, &sc->pacing_resolution_ns))
         return false;
-    if (!cfg_get_sources(c, s, sc) || !cfg_get_tls(c, s, sc))
+    if (!cfg_get_sources(c, s, sc) || !cfg_get_tls(c, s, sc) || !cfg_get_conn_limits(c, s, sc))
         return false;
     struct url u;
     return cfg_build_origin(c, s, sc, &u) && cfg_build_flow(c, s, sc, &u);

@@ -80,6 +80,9 @@ enum key {
     K_SECRET,        /* config_guard.c */
     K_EXPECT_STATUS, /* [preflight] */
     K_TIMEOUT,       /* [preflight] */
+    K_KEEPALIVE,
+    K_MAX_REQUESTS_PER_CONN,
+    K_CONN_LIFETIME,
     K_COUNT
 };
 
@@ -242,6 +245,9 @@ bool cfg_get_url(struct ctx *c, const struct section *s, int k, bool base, struc
 bool cfg_get_sources(struct ctx *c, const struct section *s, plan_scenario *sc);
 bool cfg_get_tls(struct ctx *c, const struct section *s, plan_scenario *sc);
 bool cfg_build_origin(struct ctx *c, const struct section *s, plan_scenario *sc, struct url *u);
+/* config_target.c: keepalive, max_requests_per_conn and conn_lifetime (the scenario's, else
+ * [global]'s) into sc; read before the steps are built (keepalive = off adds a header). */
+bool cfg_get_conn_limits(struct ctx *c, const struct section *s, plan_scenario *sc);
 
 #define CFG_DEFAULT_GRACEFUL_STOP_NS (10 * NS_PER_S)
 

@@ -165,12 +165,27 @@ static bool step_body(struct build *b, const struct section *sec, plan_step *st)
     return rc == 0;
 }
 
+/* Whether a step's header lines name Connection (the user's then wins over keepalive = off's). */
+static bool has_connection_header(const struct section *sec)
+{
+    for (size_t i = 0; i < sec->nitems; i++) {
+        const char *h = sec->items[i].v.s;
+        if (sec->items[i].key == K_HEADER && !strncasecmp(h + strspn(h, " \t"), "connection:", 11))
+            return true;
+    }
+    return false;
+}
+
 static bool step_headers(struct build *b, const struct section *sec, plan_step *st)
 {
     struct ctx *c = b->c;
     size_t n = 0;
     for (size_t i = 0; i < sec->nitems; i++)
         n += sec->items[i].key == K_HEADER;
+    /* keepalive = off: the server is told too, as k6's noConnectionReuse does (it then closes
+     * its side as well); blast closes the connection after the response either way. */
+    bool close = b->sc->keepalive_off && !has_connection_header(sec);
+    n += close;
     if (n == 0)
         return true;
     if (!(st->headers = calloc(n, sizeof *st->headers))) {
@@ -230,6 +245,10 @@ static bool step_headers(struct build *b, const struct section *sec, plan_step *
             return false;
         }
         st->nheaders++;
+    }
+    if (close && !(st->headers[st->nheaders++] = strdup("Connection: close"))) {
+        cfg_oom(c);
+        return false;
     }
     return true;
 }
@@ -410,6 +429,11 @@ static bool step_program(struct build *b, const struct section *sec, plan_step *
         literal &= tpl_is_literal(st->t_headers[hi]);
         hi++;
     }
+    /* Headers blast added (keepalive = off's Connection: close) follow the user's. */
+    for (; hi < st->nheaders; hi++)
+        if (!compile_tpl(b, sec, "header", sec->line, st->headers[hi], strlen(st->headers[hi]),
+                         &st->t_headers[hi]))
+            return false;
     if (st->body_tpl) {
         if (!compile_tpl(b, sec, "body", sec->v[K_BODY].line, st->body, st->body_len, &st->t_body))
             return false;

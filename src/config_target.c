@@ -368,3 +368,61 @@ bool cfg_build_origin(struct ctx *c, const struct section *s, plan_scenario *sc,
         snprintf(sc->host_header, hh, u->ipv6 ? "[%s]:%u" : "%s:%u", sc->host, (unsigned)u->port);
     return true;
 }
+
+#define MAX_REQUESTS_PER_CONN 1000000000u
+
+/* keepalive, max_requests_per_conn and conn_lifetime. [global]'s values are checked here too,
+ * also when the scenario sets its own, so a bad default is reported wherever it is written. The
+ * limits combine: a connection is closed at the first one it reaches (keepalive = off is one
+ * request per connection, whatever max_requests_per_conn says). */
+bool cfg_get_conn_limits(struct ctx *c, const struct section *s, plan_scenario *sc)
+{
+    const struct section *secs[2] = {c->global, s};
+    bool keepalive = true;
+    uint64_t maxreq = 0, life = 0;
+    for (int i = 0; i < 2; i++) {
+        const struct section *from = secs[i];
+        if (!from)
+            continue;
+        const struct value *v = &from->v[K_KEEPALIVE];
+        if (v->s) {
+            if (!strcasecmp(v->s, "on") || !strcasecmp(v->s, "true") || !strcasecmp(v->s, "yes") ||
+                !strcmp(v->s, "1"))
+                keepalive = true;
+            else if (!strcasecmp(v->s, "off") || !strcasecmp(v->s, "false") ||
+                     !strcasecmp(v->s, "no") || !strcmp(v->s, "0"))
+                keepalive = false;
+            else {
+                cfg_fail(c, -EINVAL, v->line, from, "keepalive",
+                         "'%.40s' is not on or off (allowed: on, off)", v->s);
+                return false;
+            }
+        }
+        v = &from->v[K_MAX_REQUESTS_PER_CONN];
+        if (v->s) {
+            if (!strcmp(v->s, "0")) {
+                cfg_fail(c, -EINVAL, v->line, from, "max_requests_per_conn",
+                         "0 is out of range (allowed: 1..%u; leave it out for no limit)",
+                         MAX_REQUESTS_PER_CONN);
+                return false;
+            }
+            if (!cfg_get_uint(c, from, K_MAX_REQUESTS_PER_CONN, 1, MAX_REQUESTS_PER_CONN, &maxreq))
+                return false;
+        }
+        v = &from->v[K_CONN_LIFETIME];
+        if (v->s) {
+            if (!cfg_get_duration(c, from, K_CONN_LIFETIME, true, &life))
+                return false;
+            if (life == 0) {
+                cfg_fail(c, -EINVAL, v->line, from, "conn_lifetime",
+                         "must be more than 0 (a duration such as 30s or 500ms; leave it out for "
+                         "no limit)");
+                return false;
+            }
+        }
+    }
+    sc->keepalive_off = !keepalive;
+    sc->max_requests_per_conn = keepalive ? (uint32_t)maxreq : 1;
+    sc->conn_lifetime_ns = life;
+    return true;
+}

@@ -311,7 +311,6 @@ bool conn_keep_get(conn *c)
         return false;
     c->keep.buf = p->free[--p->nfree];
     c->keep.body = p->base + (size_t)c->keep.buf * p->slot;
-    c->keep.spill = c->keep.body + p->body_cap;
     return true;
 }
 
@@ -320,7 +319,7 @@ void conn_keep_release(conn *c)
     if (!c->keep.body)
         return;
     c->keep.pool->free[c->keep.pool->nfree++] = c->keep.buf;
-    c->keep.body = c->keep.spill = NULL;
+    c->keep.body = NULL;
 }
 
 /* The parser's body sink: keeps what fits of the body. */
@@ -363,7 +362,8 @@ void conn_send(conn *c, conn_io *io, const http1_req *req, bool head, unsigned k
     c->t_sent = now;
     c->resp_done = false;
     c->keep_head = io->on_head ? (uint8_t)keep_head : CONN_HEAD_NONE;
-    c->keep_body = keep_body_bytes < c->keep.body_cap ? keep_body_bytes : c->keep.body_cap;
+    uint32_t cap = conn_body_cap(c);
+    c->keep_body = keep_body_bytes < cap ? keep_body_bytes : cap;
     conn_keep_release(c); /* what an earlier response kept (normally returned when judged) */
     c->resp.head_request = head;
     resp_reset(c);
@@ -412,20 +412,33 @@ static conn_ev ev_fail(conn *c, conn_io *io, metrics_fail f, int err, const char
     return (conn_ev){.type = CONN_EV_FAILED, .fail = f, .err = err, .why = why, .closed = true};
 }
 
+/* Whether the response that just ended (at c->t_done) uses c up: the last one c->left allowed,
+ * or it ended past c->expires. Out of line: only connections with limits call it. */
+static __attribute__((noinline)) bool used_up(conn *c)
+{
+    return (c->left && --c->left == 0) || (c->expires && c->t_done >= c->expires);
+}
+
 /* The response has ended and the send is complete: report it, closing when the connection
- * cannot carry another request. */
-static conn_ev ev_response(conn *c, conn_io *io, bool reusable, bool by_server)
+ * cannot carry another request: the server said so, or one of blast's connection controls is
+ * reached (then the close is blast's, also when the server closed as well, as it does after
+ * Connection: close). Inline: it is on every response's path, and without the hint gcc -O2
+ * stopped inlining it once it had the test for limits (callgrind: 35 more instructions per
+ * request). */
+static inline conn_ev ev_response(conn *c, conn_io *io, bool reusable, bool by_server)
 {
     conn_ev ev = {.type = CONN_EV_RESPONSE};
     c->resp_done = false;
     if (c->tls) /* TLS 1.3 tickets arrive after the handshake: by now one has */
         tls_remember_session(c->tls, c->tctx);
-    if (reusable) {
+    bool spent = c->limited && used_up(c);
+    if (reusable && !spent) {
         c->state = CONN_IDLE;
     } else {
         conn_close(c, io);
         ev.closed = true;
-        ev.by_server = by_server;
+        ev.by_server = by_server && !spent;
+        ev.recycled = spent;
     }
     return ev;
 }
@@ -448,17 +461,17 @@ static void track_head(conn *c, conn_io *io, const char *data, uint32_t got, boo
         return;
     }
     if (c->spill_len != UINT32_MAX) {
-        if (got > c->keep.spill_cap - c->spill_len || !conn_keep_get(c))
+        if (got > conn_spill_cap(c) - c->spill_len || !conn_keep_get(c))
             c->spill_len = UINT32_MAX; /* too large: given up */
         else {
-            memcpy(c->keep.spill + c->spill_len, data, got);
+            memcpy(conn_spill(c) + c->spill_len, data, got);
             c->spill_len += got;
         }
     }
     if (whole) {
         c->head_done = true;
         if (c->spill_len != UINT32_MAX && wanted)
-            io->on_head(io->head_ctx, c, c->keep.spill, c->spill_len);
+            io->on_head(io->head_ctx, c, conn_spill(c), c->spill_len);
     }
 }
 

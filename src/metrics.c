@@ -185,6 +185,7 @@ int metrics_merge(metrics_rec *dst, const metrics_rec *src)
     d->late_sends += s->late_sends;
     d->tls_full += s->tls_full;
     d->tls_resumed += s->tls_resumed;
+    d->conns_recycled += s->conns_recycled;
     return 0;
 }
 

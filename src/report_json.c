@@ -185,8 +185,10 @@ static void scenario(FILE *f, const report_scenario *r, bool last)
             c->bytes_sent, c->bytes_received);
     fprintf(f,
             "      \"connections\": {\"opened\": %" PRIu64 ", \"max_open\": %" PRIu64
-            ", \"closed_by_server\": %" PRIu64 ", \"failed\": %" PRIu64 "},\n",
-            c->conns_opened, c->conns_max_open, c->conns_server_closed, c->conns_failed);
+            ", \"closed_by_server\": %" PRIu64 ", \"failed\": %" PRIu64 ", \"recycled\": %" PRIu64
+            "},\n",
+            c->conns_opened, c->conns_max_open, c->conns_server_closed, c->conns_failed,
+            c->conns_recycled);
     const metrics_iter *it = &r->m->it;
     fprintf(f,
             "      \"iterations\": {\"scheduled\": %" PRIu64 ", \"completed\": %" PRIu64

@@ -149,8 +149,13 @@ static void scenario(FILE *f, const report_scenario *r)
             c->bytes_received);
     fprintf(f,
             "  conns      %" PRIu64 " opened, %" PRIu64 " max open, %" PRIu64
-            " closed by server, %" PRIu64 " failed to connect\n",
+            " closed by server, %" PRIu64 " failed to connect",
             c->conns_opened, c->conns_max_open, c->conns_server_closed, c->conns_failed);
+    /* only where a connection control is set, so the usual line stays as it was */
+    if (s->max_requests_per_conn || s->conn_lifetime_ns)
+        fprintf(f, ", %" PRIu64 " recycled (%s)", c->conns_recycled,
+                s->keepalive_off ? "keepalive = off" : "connection limits");
+    fprintf(f, "\n");
     if (s->tls) {
         const hist *h = r->m->handshake;
         char p50[32], p99[32];

@@ -139,8 +139,6 @@ void vu_bind_conn(wscen *s, uint32_t i, conn *c)
     c->keep = (conn_keep){0};
     if (s->pool_len) {
         c->keep.pool = &s->pool;
-        c->keep.body_cap = s->pool.body_cap;
-        c->keep.spill_cap = s->pool.spill_cap;
     }
 }
 
@@ -168,6 +166,20 @@ static void iteration_end(worker *w, wscen *s, wvu *v, uint64_t end, bool interr
     worker_vu_done(w, s, v, now);
 }
 
+/* v's step waits for its connection: being opened, or opened now. Out of line, so that
+ * send_step stays a leaf that tail-calls vu_send. */
+static __attribute__((noinline)) void await_conn(worker *w, wscen *s, wvu *v, conn *c,
+                                                 uint64_t now)
+{
+    /* An idle connection past its conn_lifetime takes no new request: the step opens a new one
+     * (its connect in the step's latency, as for any closed connection). */
+    if (c->state == CONN_IDLE)
+        worker_recycle(w, s, c, now);
+    v->pending = true;
+    if (c->state == CONN_CLOSED)
+        worker_vu_connect(w, s, v, now);
+}
+
 /* Step `step` of v is due at due: sent now on the idle connection, or when it is open. */
 static void send_step(worker *w, wscen *s, wvu *v, uint32_t step, uint64_t due, uint64_t now)
 {
@@ -176,13 +188,10 @@ static void send_step(worker *w, wscen *s, wvu *v, uint32_t step, uint64_t due, 
     s->m.c.scheduled++;
     s->m.steps[step].scheduled++;
     conn *c = conn_of(w, s, v);
-    if (c->state == CONN_IDLE) {
+    if (c->state == CONN_IDLE && !(c->limited && conn_expired(c, now)))
         vu_send(w, s, v, c, now);
-    } else {
-        v->pending = true;
-        if (c->state == CONN_CLOSED)
-            worker_vu_connect(w, s, v, now);
-    }
+    else
+        await_conn(w, s, v, c, now);
 }
 
 void vu_start(worker *w, wscen *s, wvu *v, uint64_t due, uint64_t now)
@@ -369,7 +378,7 @@ void vu_response(worker *w, wscen *s, wvu *v, conn *c, uint64_t now)
     if (st->nchecks || st->nextracts) {
         check_resp r = {
             .status = status,
-            .head = v->head_len ? c->keep.spill : NULL,
+            .head = v->head_len ? conn_spill(c) : NULL,
             .head_len = v->head_len,
             .body = st->keep_body ? c->keep.body : NULL,
             .body_len = st->keep_body ? c->body_len : 0,
@@ -444,9 +453,9 @@ void vu_on_head(void *ctx, conn *c, const char *head, size_t len)
             cookie_jar_set(v->jar, p->host, strlen(p->host), st->target, plen, p->tls, val, vlen,
                            (int64_t)(w->io.now_real / NS_PER_S));
     }
-    if (st->need_head && len <= c->keep.spill_cap && conn_keep_get(c)) {
-        if (head != c->keep.spill)
-            memcpy(c->keep.spill, head, len);
+    if (st->need_head && len <= conn_spill_cap(c) && conn_keep_get(c)) {
+        if (head != conn_spill(c))
+            memcpy(conn_spill(c), head, len);
         v->head_len = (uint32_t)len;
     }
 }

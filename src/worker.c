@@ -273,6 +273,13 @@ void worker_drop_conn(worker *w, wscen *s, conn *c, uint64_t now)
     conn_gone(w, s, c, connected, false, now);
 }
 
+void worker_recycle(worker *w, wscen *s, conn *c, uint64_t now)
+{
+    conn_close(c, &w->io);
+    s->m.c.conns_recycled++;
+    conn_gone(w, s, c, true, false, now);
+}
+
 static void connect_failed(worker *w, wscen *s, conn *c, metrics_fail f, const char *why,
                            uint64_t now)
 {
@@ -343,6 +350,10 @@ static void handle_cqe(worker *w, const struct io_uring_cqe *cqe, uint64_t now)
         }
         if (++s->m.c.conns_open > s->m.c.conns_max_open)
             s->m.c.conns_max_open = s->m.c.conns_open;
+        if (c->limited) { /* connection controls count from the end of the connect */
+            c->left = s->s->max_requests_per_conn;
+            c->expires = s->s->conn_lifetime_ns ? now + s->s->conn_lifetime_ns : 0;
+        }
         worker_set_deadline(w, c, 0);
         if (v->active && v->pending)
             vu_send(w, s, v, c, now);
@@ -353,10 +364,12 @@ static void handle_cqe(worker *w, const struct io_uring_cqe *cqe, uint64_t now)
         connect_failed(w, s, c, ev.fail, ev.why, now);
         break;
     case CONN_EV_RESPONSE:
-        if (ev.closed)
+        if (ev.closed) {
+            s->m.c.conns_recycled += ev.recycled;
             conn_gone(w, s, c, true, ev.by_server, now);
-        else
+        } else {
             worker_set_deadline(w, c, 0); /* off the request-timeout list: O(1) */
+        }
         if (v->active && v->busy)
             vu_response(w, s, v, c, now);
         break;
@@ -813,6 +826,8 @@ int worker_create(worker **out, worker_shared *sh, uint32_t index)
             /* Arrival-rate connections are read lazily (lazy_ok), so they need arrival stamps;
              * a VU reads at once, where the stamp would only cost time. */
             w->conns[idx].stamped = !w->sc[i].vus;
+            const plan_scenario *ps = w->sc[i].s;
+            w->conns[idx].limited = ps->max_requests_per_conn || ps->conn_lifetime_ns;
             w->idle_pos[idx] = NOT_IDLE;
             vu_bind_conn(&w->sc[i], j, &w->conns[idx]);
         }

@@ -148,6 +148,9 @@ void worker_set_deadline(worker *w, conn *c, uint64_t when);
 void worker_request_timeout(worker *w, wscen *s, conn *c, uint64_t when);
 /* Sends v's pending step on its idle connection, or opens the connection for it. In worker.c. */
 void worker_vu_connect(worker *w, wscen *s, wvu *v, uint64_t now);
+/* Closes c, idle but past its conn_lifetime, before its VU's next request: blast's own close
+ * (counted as recycled). In worker.c. */
+void worker_recycle(worker *w, wscen *s, conn *c, uint64_t now);
 /* v has ended an iteration (arrival model: it is free again, or takes the next arrival; closed
  * model: it starts the next one). In worker.c. */
 void worker_vu_done(worker *w, wscen *s, wvu *v, uint64_t now);

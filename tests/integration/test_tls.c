@@ -233,6 +233,35 @@ Test(tls, server_closing_every_response_reconnects_cleanly, .timeout = 60)
     blast_run_free(&r);
 }
 
+/* keepalive = off measures a handshake per request: nginx keeps connections alive, blast asks
+ * it not to (Connection: close) and closes each one itself after its response; with
+ * tls_resume = false every one of them is a full handshake, and none is the server's close. */
+Test(tls, keepalive_off_handshake_per_request, .timeout = 60)
+{
+    server n;
+    if (!tls_nginx(&n, "TLSv1.2 TLSv1.3", 1000))
+        cr_skip_test("nginx not installed");
+    char lines[256];
+    snprintf(lines, sizeof(lines), "ca_file = %s/ca.pem\ntls_resume = false\nkeepalive = off",
+             certdir);
+    blast_run r;
+    blast_exec(&r, ini_for(n.port, "localhost", lines, "300/s", "2s"), NULL, 0, 40);
+    server_stop(&n);
+    print_tls("keepalive off", &r);
+    cr_assert_eq(r.exit_code, 0, "exit %d: %s", r.exit_code, r.stderr_text);
+    assert_accounted(&r, "s");
+    cr_assert_eq(jnum(&r, "s", "requests", "ok"), 600);
+    cr_assert_eq(jnum(&r, "s", "requests", "failed"), 0);
+    cr_assert_eq(jnum(&r, "s", "connections", "recycled"), 600, "blast closed each one");
+    cr_assert_eq(jnum(&r, "s", "connections", "closed_by_server"), 0);
+    double opened = jnum(&r, "s", "connections", "opened");
+    json_t *hs = json_object_get(tls_obj(&r), "handshakes");
+    cr_assert_eq(json_number_value(json_object_get(hs, "full")), opened);
+    cr_assert_eq(json_number_value(json_object_get(hs, "resumed")), 0);
+    cr_assert(opened >= 600 && opened <= 650, "%.0f connections for 600 requests", opened);
+    blast_run_free(&r);
+}
+
 /* Mutual TLS: nginx requires a client certificate signed by the test CA. */
 Test(tls, client_certificate, .timeout = 60)
 {

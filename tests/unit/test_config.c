@@ -116,16 +116,17 @@ static void expect_error(const char *ini, const char *want)
 #define TLS_KEYS                                                                                   \
     "insecure_skip_tls_verify, ca_file, client_cert, client_key, server_name, tls_min_version, "   \
     "tls_ciphers, tls_curves, tls_resume"
+#define CONN_KEYS "keepalive, max_requests_per_conn, conn_lifetime"
 #define SCENARIO_KEYS                                                                              \
     "base_url, duration, connect_timeout, request_timeout, graceful_stop, executor, rate, vus, "   \
     "max_connections, max_vus, pre_connections, max_queue, arrival, pacing_resolution, "          \
     "pre_allocated_vus, start_rate, start_vus, stage, iterations, max_duration, start_time, "     \
     "graceful_ramp_down, flow, setup, data, data_order, cookies, method, url, path, header, body, transfer_encoding, check, extract, "   \
-    "tag, sleep, keep_body, on_fail, source_addresses, " TLS_KEYS ", max_var_size"
+    "tag, sleep, keep_body, on_fail, source_addresses, " TLS_KEYS ", max_var_size, " CONN_KEYS
 #define GLOBAL_KEYS                                                                                \
     "base_url, duration, workers, connect_timeout, request_timeout, graceful_stop, "               \
     "pacing_resolution, profile, cookies, keep_body, source_addresses, " TLS_KEYS                  \
-    ", max_body_file, max_data_file, max_var_size, allow_hosts, secret"
+    ", max_body_file, max_data_file, max_var_size, allow_hosts, secret, " CONN_KEYS
 #define EXECUTORS                                                                                  \
     "constant-arrival-rate, ramping-arrival-rate, constant-vus, ramping-vus, per-vu-iterations, " \
     "shared-iterations"
@@ -1088,4 +1089,113 @@ Test(config_errors, pacing_resolution)
     expect_error(GLOBAL VUS "pacing_resolution = 1ms\n",
                  "{F}:7: [scenario a] pacing_resolution: only for constant-arrival-rate, "
                  "ramping-arrival-rate (this scenario is constant-vus)");
+}
+
+/* ---- connection controls: keepalive, max_requests_per_conn, conn_lifetime ---- */
+
+Test(config, connection_controls)
+{
+    /* defaults: keep-alive, no limits, no header added */
+    plan *p = ok(GLOBAL VUS);
+    plan_scenario *s = &p->scenarios[0];
+    cr_expect_not(s->keepalive_off);
+    cr_expect_eq(s->max_requests_per_conn, 0);
+    cr_expect_eq(s->conn_lifetime_ns, 0);
+    cr_expect_eq(s->steps[0].nheaders, 0);
+    plan_free(p);
+
+    /* [global] defaults; a scenario's own value wins (keepalive = on undoes a global off);
+     * keepalive = off is one request per connection and sends Connection: close */
+    p = ok("[global]\nbase_url = http://127.0.0.1:8080\nduration = 10s\nkeepalive = off\n"
+           "max_requests_per_conn = 7\nconn_lifetime = 200ms\n" CAR "header = X-A: 1\n"
+           "[scenario b]\nexecutor = constant-vus\nvus = 1\nkeepalive = on\n"
+           "max_requests_per_conn = 5\n"
+           "[scenario c]\nexecutor = constant-vus\nvus = 1\nkeepalive = no\n"
+           "header = connection: keep-alive\nconn_lifetime = 1m\n");
+    s = &p->scenarios[0];
+    cr_expect(s->keepalive_off);
+    cr_expect_eq(s->max_requests_per_conn, 1, "keepalive = off is the tighter limit");
+    cr_expect_eq(s->conn_lifetime_ns, 200000000);
+    cr_assert_eq(s->steps[0].nheaders, 2);
+    cr_expect_str_eq(s->steps[0].headers[0], "X-A: 1");
+    cr_expect_str_eq(s->steps[0].headers[1], "Connection: close");
+    s = &p->scenarios[1];
+    cr_expect_not(s->keepalive_off);
+    cr_expect_eq(s->max_requests_per_conn, 5);
+    cr_expect_eq(s->conn_lifetime_ns, 200000000, "inherited");
+    cr_expect_eq(s->steps[0].nheaders, 0);
+    s = &p->scenarios[2];
+    cr_expect(s->keepalive_off);
+    cr_expect_eq(s->conn_lifetime_ns, 60 * S);
+    cr_assert_eq(s->steps[0].nheaders, 1, "the user's Connection header is not doubled");
+    cr_expect_str_eq(s->steps[0].headers[0], "connection: keep-alive");
+    plan_free(p);
+
+    /* every step of a flow carries the header, also templated ones and a setup's */
+    p = ok(GLOBAL VUS "keepalive = off\nflow = f\nsetup = login\n"
+                      "[flow f]\nstep = a\nstep = b\n[step a]\npath = /a\n"
+                      "[step b]\npath = /b/{{ iter }}\nheader = X-I: {{ vu }}\n"
+                      "[step login]\nmethod = POST\npath = /login\n");
+    s = &p->scenarios[0];
+    cr_assert_eq(s->nsteps, 3);
+    for (size_t i = 0; i < s->nsteps; i++) {
+        const plan_step *st = &s->steps[i];
+        cr_assert_geq(st->nheaders, 1, "step %s", st->name);
+        cr_expect_str_eq(st->headers[st->nheaders - 1], "Connection: close", "step %s", st->name);
+        cr_expect_not_null(st->t_headers, "step %s: its headers are compiled", st->name);
+    }
+    plan_free(p);
+}
+
+Test(config_errors, connection_controls)
+{
+    static const struct {
+        const char *line, *err;
+    } rows[] = {
+        {"keepalive = maybe", "keepalive: 'maybe' is not on or off (allowed: on, off)"},
+        {"keepalive =", "keepalive: '' is not on or off (allowed: on, off)"},
+        {"max_requests_per_conn = 0",
+         "max_requests_per_conn: 0 is out of range (allowed: 1..1000000000; leave it out for no "
+         "limit)"},
+        {"max_requests_per_conn = -1",
+         "max_requests_per_conn: '-1' is not a whole number (allowed: 1..1000000000)"},
+        {"max_requests_per_conn = 5x",
+         "max_requests_per_conn: '5x' is not a whole number (allowed: 1..1000000000)"},
+        {"max_requests_per_conn = 1000000001",
+         "max_requests_per_conn: 1000000001 is out of range (allowed: 1..1000000000)"},
+        {"conn_lifetime = 0",
+         "conn_lifetime: must be more than 0 (a duration such as 30s or 500ms; leave it out for "
+         "no limit)"},
+        {"conn_lifetime = 0s",
+         "conn_lifetime: must be more than 0 (a duration such as 30s or 500ms; leave it out for "
+         "no limit)"},
+        {"conn_lifetime = -1s",
+         "conn_lifetime: '-1s' is not a duration (e.g. 30s, 1m30s, 500ms, 1.5h; units us, ms, s, "
+         "m, h)"},
+        {"conn_lifetime = 30",
+         "conn_lifetime: '30' is not a duration (e.g. 30s, 1m30s, 500ms, 1.5h; units us, ms, s, "
+         "m, h)"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char ini[512], want[512];
+        /* in a scenario (both executors) */
+        snprintf(ini, sizeof ini, GLOBAL VUS "%s\n", rows[i].line);
+        snprintf(want, sizeof want, "{F}:7: [scenario a] %s", rows[i].err);
+        expect_error(ini, want);
+        snprintf(ini, sizeof ini, GLOBAL CAR "%s\n", rows[i].line);
+        expect_error(ini, want);
+        /* a bad default in [global] is reported there, also when the scenario sets its own */
+        snprintf(ini, sizeof ini,
+                 GLOBAL "%s\n" VUS "keepalive = on\nmax_requests_per_conn = 2\n"
+                        "conn_lifetime = 1s\n",
+                 rows[i].line);
+        snprintf(want, sizeof want, "{F}:4: [global] %s", rows[i].err);
+        expect_error(ini, want);
+    }
+    /* they are not step keys: a step shares its VU's connection */
+    expect_error(
+        GLOBAL VUS "flow = s\n[step s]\nkeepalive = off\n",
+        "{F}:9: [step s] keepalive: only allowed in [scenario NAME] (allowed here: method, "
+        "url, path, header, body, transfer_encoding, check, extract, tag, sleep, "
+        "keep_body, on_fail)");
 }
