@@ -135,24 +135,24 @@ static unsigned scope_of(const struct section *s)
     return scope[s->kind];
 }
 
+/* snprintf at off, clamped: returns the new offset (never past the end of the buffer). */
+static size_t app(char *b, size_t cap, size_t off, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* "base_url, duration, ...": the keys a section of s's kind may hold, for messages. */
 static const char *allowed_keys(const struct section *s)
 {
-    static char buf[5][1024];
+    static char buf[SEC_COUNT][2048];
     char *b = buf[s->kind];
     if (!b[0]) {
         size_t o = 0;
         for (int k = 0; k < K_COUNT; k++)
             if (keys[k].flags & scope_of(s))
-                o +=
-                    (size_t)snprintf(b + o, sizeof buf[0] - o, "%s%s", o ? ", " : "", keys[k].name);
+                o = app(b, sizeof buf[0], o, "%s%s", o ? ", " : "", keys[k].name);
     }
     return b;
 }
 
-/* snprintf at off, clamped: returns the new offset (never past the end of the buffer). */
-static size_t app(char *b, size_t cap, size_t off, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
 
 static size_t app(char *b, size_t cap, size_t off, const char *fmt, ...)
 {

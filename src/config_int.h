@@ -121,7 +121,7 @@ struct value {
     int line;
 };
 
-enum sec_kind { SEC_GLOBAL, SEC_SCENARIO, SEC_STEP, SEC_FLOW, SEC_PROFILE, SEC_PREFLIGHT };
+enum sec_kind { SEC_GLOBAL, SEC_SCENARIO, SEC_STEP, SEC_FLOW, SEC_PROFILE, SEC_PREFLIGHT, SEC_COUNT };
 
 /* A list key occurrence or a flow item, in file order. */
 struct item {

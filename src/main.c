@@ -288,7 +288,7 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    char err[512];
+    char err[4096];
     plan *p = NULL;
     int rc = config_load(file, &ov, &p, err, sizeof(err));
     if (rc < 0) {

@@ -96,7 +96,7 @@ static void subst_path(char *out, size_t outlen, const char *want)
 static void expect_error_ov(const char *ini, const config_overrides *ov, const char *want)
 {
     plan *p = (plan *)0x1;
-    char err[1024], exp[1024];
+    char err[4096], exp[4096];
     subst_path(exp, sizeof exp, want);
     int rc = load(ini, ov, &p, err, sizeof err);
     cr_expect_eq(rc, -EINVAL, "rc %d for:\n%s", rc, ini);
