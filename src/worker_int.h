@@ -165,6 +165,9 @@ wvu *worker_idle_pop(worker *w, wscen *s);
 void worker_arrival_lost(wscen *s, metrics_fail f);
 void worker_queue_fail_one(wscen *s, metrics_fail f);
 void worker_open_for_queue(worker *w, wscen *s, uint64_t now);
+/* The worker's thread (worker.c): TLS contexts, ring and pre-connect, the barriers, the loop.
+ * worker_setup.c makes the worker and starts it. */
+void *worker_thread(void *arg);
 
 /* ---- wsched.c: when each scenario starts iterations, per executor ---- */
 
