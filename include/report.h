@@ -8,6 +8,7 @@
 
 #include "metrics.h"
 #include "plan.h"
+#include "verdict.h"
 
 typedef struct report_scenario {
     const plan_scenario *s;
@@ -23,6 +24,7 @@ typedef struct report_run {
     bool started;      /* false: stopped before the start, nothing was sent */
     const report_scenario *sc;
     size_t nsc;
+    const verdict *verdict; /* the gates' outcome (NULL: not judged, e.g. a live snapshot) */
 } report_run;
 
 /* The achieved rate of a scenario: completed requests (ok + failed) per second of its window. */
@@ -36,5 +38,17 @@ void report_text(FILE *f, const report_run *run);
 
 /* Writes the JSON document (schema in README.md, "JSON output"). Returns 0 or -EIO. */
 int report_json(FILE *f, const report_run *run);
+
+/* The --out kinds (src/outputs.c): each writes one document of the results to f and returns 0
+ * or a negative errno-style code. */
+typedef int (*report_writer)(FILE *f, const report_run *run);
+typedef struct report_kind {
+    const char *name; /* as given to --out NAME=FILE and `out = NAME=FILE` */
+    report_writer write;
+} report_kind;
+/* The kind called name, or NULL. */
+const report_kind *report_kind_find(const char *name);
+/* "json, junit, ..." (every kind, for messages). */
+const char *report_kind_names(void);
 
 #endif

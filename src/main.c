@@ -242,8 +242,9 @@ int main(int argc, char **argv)
                 return EXIT_USAGE;
             }
             *eq = '\0';
-            if (strcmp(optarg, "json") != 0) {
-                fprintf(stderr, "blast: --out %s: unknown format (allowed: json)\n", optarg);
+            if (!report_kind_find(optarg)) {
+                fprintf(stderr, "blast: --out %s: unknown format (allowed: %s)\n", optarg,
+                        report_kind_names());
                 return EXIT_USAGE;
             }
             if (nout == MAX_OUT) {
@@ -342,7 +343,7 @@ int main(int argc, char **argv)
     if (!quiet)
         report_text(stdout, rep);
     for (size_t i = 0; i < nout; i++) {
-        int wrc = report_json(outs[i].o.f, rep);
+        int wrc = report_kind_find(outs[i].format)->write(outs[i].o.f, rep);
         char why[256];
         bool closed = files_out_close(&outs[i].o, why, sizeof(why)) == 0;
         if (!closed || wrc < 0) {
