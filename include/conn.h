@@ -190,6 +190,7 @@ typedef struct conn_ev {
     bool handshake;        /* CONNECTED after a TLS handshake: */
     bool resumed;          /*   it resumed a session */
     uint64_t handshake_ns; /*   and took this long */
+    uint64_t connect_ns;   /* CONNECTED: how long the TCP connect took */
     uint32_t bytes_in, bytes_out; /* wire bytes this completion accounts for */
 } conn_ev;
 

@@ -53,6 +53,14 @@ uint64_t hist_highest(const hist *h);
  * p = 0 gives min, p = 100 gives max; 0 when empty. */
 uint64_t hist_value_at(const hist *h, double p);
 
+/* Calls fn for every slot that holds values, in increasing order: the slot's smallest value,
+ * its width (every value in [lowest, lowest + width) lands in it) and its count. Recording
+ * `count` times `lowest` into an empty histogram of the same sigfigs rebuilds these counts. */
+typedef void (*hist_slot_fn)(void *ctx, uint64_t lowest, uint64_t width, uint64_t count);
+void hist_foreach(const hist *h, hist_slot_fn fn, void *ctx);
+
+int hist_sigfigs(const hist *h);
+
 static inline void hist_record(hist *h, uint64_t value)
 {
     hist_record_n(h, value, 1);

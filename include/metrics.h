@@ -39,6 +39,7 @@ typedef struct metrics_counts {
     uint64_t conns_max_open;        /* most open at once (summed over workers when merged) */
     uint64_t conns_server_closed;   /* the server ended a keep-alive connection (reconnects) */
     uint64_t late_sends;            /* requests sent after they were due (queued or late timer) */
+    uint64_t queue_max; /* most arrivals waiting for a VU at once (summed over workers) */
     uint64_t tls_full, tls_resumed; /* completed TLS handshakes, full and resumed */
     uint64_t conns_recycled; /* closed by blast at a limit: keepalive = off, max_requests_per_conn,
                                 conn_lifetime (never counted as closed by the server) */
@@ -64,7 +65,7 @@ typedef struct metrics_live {
  * duration, so that no histogram spans more than it needs. handshake_us 0: no handshake
  * histogram (plain http://). */
 typedef struct metrics_range {
-    uint64_t latency_us, service_us, lateness_us, handshake_us;
+    uint64_t latency_us, service_us, lateness_us, handshake_us, connect_us;
 } metrics_range;
 
 /* What one step of a scenario's flow recorded. */
@@ -72,6 +73,7 @@ typedef struct metrics_step {
     uint64_t scheduled, ok, failed;
     uint64_t fail[METRICS_NFAIL];
     uint64_t bytes_sent, bytes_received;
+    uint64_t status[6]; /* complete responses by status class: [1] 1xx .. [5] 5xx, [0] others */
     hist *latency; /* µs from the intended start to the end of the response (corrected) */
     hist *service; /* µs from the actual send to the end of the response (uncorrected) */
 } metrics_step;
@@ -101,6 +103,7 @@ typedef struct metrics_rec {
     hist *service;
     hist *lateness;  /* µs from the intended start to the actual send, every request */
     hist *handshake; /* µs of each completed TLS handshake; NULL for plain http:// */
+    hist *connecting; /* µs of each TCP connect that succeeded */
     hist *iteration; /* µs from an iteration's intended start to the end of its last step */
     metrics_step *steps;
     size_t nsteps;

@@ -202,6 +202,8 @@ typedef struct plan_scenario {
     plan_data_order data_order;
     bool cookies;   /* a cookie jar per VU (cookies = on, the default) */
     size_t nchecks; /* checks over all steps */
+    bool offered_fail;            /* offered_load = fail: the offered-load check fails the run */
+    uint64_t offered_lateness_ns; /* send lateness p99 bound; 0: 10% of the mean gap, >= 1 ms */
     plan_tag *tags; /* the scenario's own tags (on every step) */
     size_t ntags;
 
@@ -225,6 +227,10 @@ typedef struct plan {
     size_t nscenarios;
     char *profile; /* the [profile NAME] that was laid over the scenarios, or NULL */
     struct plan_preflight *preflight; /* [preflight] (preflight.h), or NULL */
+    struct threshold *thresholds;     /* threshold.h: [global]'s, then each scenario's */
+    size_t nthresholds;
+    char **outs; /* [global] out = KIND=FILE lines, as written */
+    size_t nouts;
 } plan;
 
 /* Frees a plan and everything it owns; NULL is accepted. */

@@ -39,6 +39,14 @@ void report_text(FILE *f, const report_run *run);
 /* Writes the JSON document (schema in README.md, "JSON output"). Returns 0 or -EIO. */
 int report_json(FILE *f, const report_run *run);
 
+/* Judges the finished run: every threshold of its plan, the offered-load check of each
+ * scenario, blast's own CPU and RSS (src/verdict.c). Returns 0 or -ENOMEM; verdict_free frees
+ * what it made either way. */
+int verdict_build(verdict *v, const report_run *run);
+void verdict_free(verdict *v);
+/* "n/a", "ok", "warn", "fail". */
+const char *verdict_offered_name(offered_state s);
+
 /* The --out kinds (src/outputs.c): each writes one document of the results to f and returns 0
  * or a negative errno-style code. */
 typedef int (*report_writer)(FILE *f, const report_run *run);

@@ -119,6 +119,10 @@ const cfg_key cfg_keys[K_COUNT] = {
     [K_KEEPALIVE] = {"keepalive", G | S},
     [K_MAX_REQUESTS_PER_CONN] = {"max_requests_per_conn", G | S},
     [K_CONN_LIFETIME] = {"conn_lifetime", G | S},
+    [K_THRESHOLD] = {"threshold", G | S | IS_LIST},
+    [K_OFFERED_LOAD] = {"offered_load", G | S},
+    [K_OFFERED_LATENESS] = {"offered_lateness", G | S},
+    [K_OUT] = {"out", G | IS_LIST},
 };
 #undef G
 #undef S
@@ -647,6 +651,8 @@ static plan *build(struct ctx *c)
     for (size_t i = 0; i < c->nscen; i++)
         if (!build_scenario(c, c->scen[i], &p->scenarios[i]))
             goto fail;
+    if (!cfg_build_verdicts(c, p))
+        goto fail;
     return p;
 fail:
     plan_free(p);

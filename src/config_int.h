@@ -83,6 +83,10 @@ enum key {
     K_KEEPALIVE,
     K_MAX_REQUESTS_PER_CONN,
     K_CONN_LIFETIME,
+    K_THRESHOLD,        /* config_verdict.c */
+    K_OFFERED_LOAD,     /* config_verdict.c */
+    K_OFFERED_LATENESS, /* config_verdict.c */
+    K_OUT,              /* config_verdict.c */
     K_COUNT
 };
 
@@ -248,6 +252,10 @@ bool cfg_build_origin(struct ctx *c, const struct section *s, plan_scenario *sc,
 /* config_target.c: keepalive, max_requests_per_conn and conn_lifetime (the scenario's, else
  * [global]'s) into sc; read before the steps are built (keepalive = off adds a header). */
 bool cfg_get_conn_limits(struct ctx *c, const struct section *s, plan_scenario *sc);
+
+/* config_verdict.c: thresholds, the offered-load check's settings and [global] out lines into
+ * p, after its scenarios are built (thresholds are checked against them). */
+bool cfg_build_verdicts(struct ctx *c, plan *p);
 
 #define CFG_DEFAULT_GRACEFUL_STOP_NS (10 * NS_PER_S)
 

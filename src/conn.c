@@ -576,7 +576,8 @@ static conn_ev handshake(conn *c, conn_io *io, uint64_t now)
     return (conn_ev){.type = CONN_EV_CONNECTED,
                      .handshake = true,
                      .resumed = tls_resumed(c->tls),
-                     .handshake_ns = now - c->t_handshake};
+                     .handshake_ns = now - c->t_handshake,
+                     .connect_ns = c->t_handshake - c->t_sent};
 }
 
 /* Received ciphertext: finish the handshake, then decrypt record by record into the parser.
@@ -757,7 +758,7 @@ conn_ev conn_complete(conn *c, conn_io *io, const struct io_uring_cqe *cqe, unsi
         arm_recv(c, io);
         if (!c->tls) {
             c->state = CONN_IDLE;
-            return (conn_ev){.type = CONN_EV_CONNECTED};
+            return (conn_ev){.type = CONN_EV_CONNECTED, .connect_ns = now - c->t_sent};
         }
         if (tls_conn_start(c->tls, c->tctx) < 0) {
             conn_close(c, io);

@@ -305,3 +305,41 @@ uint64_t hist_value_at(const hist *h, double p)
         v = h->max;
     return v;
 }
+
+void hist_foreach(const hist *h, hist_slot_fn fn, void *ctx)
+{
+    uint64_t lo, width;
+    if (h->total == 0)
+        return;
+    if (!h->dense) {
+        uint32_t idx[HIST_SPARSE];
+        uint64_t cnt[HIST_SPARSE];
+        uint32_t n = h->nsp;
+        for (uint32_t k = 0; k < n; k++) { /* in slot order: insertion sort of <= 32 */
+            uint32_t j = k;
+            while (j > 0 && idx[j - 1] > h->sp_idx[k]) {
+                idx[j] = idx[j - 1];
+                cnt[j] = cnt[j - 1];
+                j--;
+            }
+            idx[j] = h->sp_idx[k];
+            cnt[j] = h->sp_cnt[k];
+        }
+        for (uint32_t k = 0; k < n; k++) {
+            hist_slot(h, idx[k], &lo, &width);
+            fn(ctx, lo, width, cnt[k]);
+        }
+        return;
+    }
+    size_t hi = hist_index(h, h->max);
+    for (size_t i = hist_index(h, h->min); i <= hi; i++)
+        if (h->counts[i]) {
+            hist_slot(h, i, &lo, &width);
+            fn(ctx, lo, width, h->counts[i]);
+        }
+}
+
+int hist_sigfigs(const hist *h)
+{
+    return h->sigfigs;
+}

@@ -32,7 +32,7 @@ enum {
 };
 
 #define MAX_ENV 256
-#define MAX_OUT 8
+#define MAX_OUT 24 /* --out options and [global] out lines */
 
 /* Until outputs are opened nothing needs cleaning up: a signal then ends blast at once. */
 static volatile sig_atomic_t early = 1;
@@ -301,6 +301,17 @@ int main(int argc, char **argv)
         plan_free(p);
         return EXIT_SETUP;
     }
+    /* [global] out lines add to the --out options. */
+    for (size_t i = 0; i < p->nouts; i++) {
+        if (nout == MAX_OUT) {
+            say("too many outputs (at most %d --out options and out lines)", MAX_OUT);
+            plan_free(p);
+            return EXIT_USAGE;
+        }
+        char *eq = strchr(p->outs[i], '=');
+        *eq = '\0';
+        outs[nout++] = (out_spec){.format = p->outs[i], .dest = eq + 1};
+    }
     /* Check and open the outputs before any load is sent: a typo in a path must not waste a
      * run, and nothing before this point needs cleaning up after a Ctrl-C. */
     for (size_t i = 0; i < nout; i++) {
@@ -334,7 +345,14 @@ int main(int argc, char **argv)
         return status;
     }
     run_wait(r, !quiet && isatty(STDERR_FILENO));
-    const report_run *rep = run_report(r);
+    report_run judged = *run_report(r);
+    const report_run *rep = &judged;
+    verdict v;
+    if (verdict_build(&v, rep) < 0)
+        say("out of memory judging the run: thresholds not evaluated");
+    else
+        judged.verdict = &v;
+    bool failed_gate = verdict_failed(judged.verdict);
     uint64_t scheduled = 0, ok = 0;
     for (size_t i = 0; i < rep->nsc; i++) {
         scheduled += rep->sc[i].m->c.scheduled;
@@ -354,6 +372,7 @@ int main(int argc, char **argv)
     }
     fflush(stdout);
     bool interrupted = rep->interrupted;
+    verdict_free(&v);
     run_free(r);
     plan_free(p);
     tls_global_cleanup();
@@ -361,6 +380,8 @@ int main(int argc, char **argv)
         return status;
     if (interrupted)
         return EXIT_INTERRUPTED;
+    if (failed_gate)
+        return EXIT_THRESHOLDS;
     if (scheduled > 0 && ok == 0) {
         say("no request succeeded");
         return EXIT_NO_OK;

@@ -45,6 +45,7 @@ int metrics_rec_init(metrics_rec *r, const metrics_range *rg, size_t nsteps, siz
     r->nchecks = nchecks;
     if (hist_new(&r->lateness, rg->lateness_us) < 0 ||
         hist_new(&r->iteration, rg->latency_us) < 0 ||
+        hist_new(&r->connecting, rg->connect_us) < 0 ||
         (rg->handshake_us && hist_new(&r->handshake, rg->handshake_us) < 0))
         goto nomem;
     for (size_t i = 0; i < nsteps; i++)
@@ -82,6 +83,7 @@ void metrics_rec_free(metrics_rec *r)
     hist_free(r->lateness);
     hist_free(r->handshake);
     hist_free(r->iteration);
+    hist_free(r->connecting);
     for (size_t i = 0; r->steps && i < r->nsteps; i++) {
         hist_free(r->steps[i].latency);
         hist_free(r->steps[i].service);
@@ -91,7 +93,7 @@ void metrics_rec_free(metrics_rec *r)
     r->steps = NULL;
     r->checks = NULL;
     r->nsteps = r->nchecks = 0;
-    r->latency = r->service = r->lateness = r->handshake = r->iteration = NULL;
+    r->latency = r->service = r->lateness = r->handshake = r->iteration = r->connecting = NULL;
 }
 
 int metrics_finish(metrics_rec *r)
@@ -132,6 +134,7 @@ int metrics_merge(metrics_rec *dst, const metrics_rec *src)
         return -EINVAL;
     if ((rc = hist_merge(dst->lateness, src->lateness)) < 0 ||
         (rc = hist_merge(dst->iteration, src->iteration)) < 0 ||
+        (rc = hist_merge(dst->connecting, src->connecting)) < 0 ||
         (src->handshake && !dst->handshake) ||
         (src->handshake && (rc = hist_merge(dst->handshake, src->handshake)) < 0))
         return rc < 0 ? rc : -EINVAL;
@@ -148,6 +151,8 @@ int metrics_merge(metrics_rec *dst, const metrics_rec *src)
             d->fail[k] += s->fail[k];
         d->bytes_sent += s->bytes_sent;
         d->bytes_received += s->bytes_received;
+        for (int k = 0; k < 6; k++)
+            d->status[k] += s->status[k];
     }
     if (dst->nstages != src->nstages)
         return -EINVAL;
@@ -183,6 +188,7 @@ int metrics_merge(metrics_rec *dst, const metrics_rec *src)
     d->conns_max_open += s->conns_max_open;
     d->conns_server_closed += s->conns_server_closed;
     d->late_sends += s->late_sends;
+    d->queue_max += s->queue_max;
     d->tls_full += s->tls_full;
     d->tls_resumed += s->tls_resumed;
     d->conns_recycled += s->conns_recycled;

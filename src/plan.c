@@ -5,6 +5,7 @@
  * uniform schedule j / rate (j = k * n + w) with no drift, however long the run. The arithmetic is
  * done in long double (64-bit mantissa) and split into whole seconds and a remainder, so the only
  * rounding that matters is the final one to the nanosecond, for any k a run can reach. */
+#include "threshold.h"
 #include "plan.h"
 
 #include <errno.h>
@@ -105,6 +106,12 @@ void plan_free(plan *p)
     free(p->scenarios);
     free(p->profile);
     preflight_free(p->preflight);
+    for (size_t i = 0; i < p->nthresholds; i++)
+        threshold_free(&p->thresholds[i]);
+    free(p->thresholds);
+    for (size_t i = 0; i < p->nouts; i++)
+        free(p->outs[i]);
+    free(p->outs);
     free(p->file);
     free(p);
 }
@@ -236,6 +243,7 @@ void plan_ranges(const plan *p, const plan_scenario *s, metrics_range *out)
     out->lateness_us = run / NS_PER_US + 1;
     out->latency_us = (run + s->request_timeout_ns) / NS_PER_US + 1;
     out->handshake_us = s->tls ? s->connect_timeout_ns / NS_PER_US + 1 : 0;
+    out->connect_us = s->connect_timeout_ns / NS_PER_US + 1;
 }
 
 /* x split over n: x / n each, and the first x % n get one more, so the parts sum to x. */

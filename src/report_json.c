@@ -60,6 +60,45 @@ static void times(FILE *f, const char *indent, const char *name, const hist *h)
     fprintf(f, "}");
 }
 
+struct slots {
+    FILE *f;
+    bool first;
+};
+
+static void slot(void *ctx, uint64_t lowest, uint64_t width, uint64_t count)
+{
+    struct slots *s = ctx;
+    (void)width;
+    fprintf(s->f, "%s[%" PRIu64 ", %" PRIu64 "]", s->first ? "" : ", ", lowest, count);
+    s->first = false;
+}
+
+/* A histogram, whole: every slot that holds values as [its smallest value in µs, count], so a
+ * reader can merge runs exactly (blast compare, the merge of several load boxes). */
+static void hist_json(FILE *f, const char *name, const hist *h, bool last)
+{
+    fprintf(f, "\"%s\": ", name);
+    if (!h) {
+        fprintf(f, "null%s", last ? "" : ", ");
+        return;
+    }
+    fprintf(f,
+            "{\"unit\": \"us\", \"sigfigs\": %d, \"highest\": %" PRIu64 ", \"count\": %" PRIu64
+            ", \"min\": %" PRIu64 ", \"max\": %" PRIu64 ", \"mean\": %.3f, \"slots\": [",
+            hist_sigfigs(h), hist_highest(h), hist_count(h), hist_min(h), hist_max(h),
+            hist_mean(h));
+    struct slots s = {f, true};
+    hist_foreach(h, slot, &s);
+    fprintf(f, "]}%s", last ? "" : ", ");
+}
+
+static void status_json(FILE *f, const uint64_t *st)
+{
+    fprintf(f, "{\"1xx\": %" PRIu64 ", \"2xx\": %" PRIu64 ", \"3xx\": %" PRIu64
+               ", \"4xx\": %" PRIu64 ", \"5xx\": %" PRIu64 ", \"other\": %" PRIu64 "}",
+            st[1], st[2], st[3], st[4], st[5], st[0]);
+}
+
 static void failures(FILE *f, const uint64_t *fail)
 {
     fprintf(f, "{");
@@ -82,8 +121,13 @@ static void step(FILE *f, const plan_step *st, const metrics_step *m, bool last)
     times(f, "          ", "latency_ms", m->latency);
     fprintf(f, ",\n");
     times(f, "          ", "service_time_ms", m->service);
+    fprintf(f, ",\n          \"status\": ");
+    status_json(f, m->status);
+    fprintf(f, ",\n          \"histograms\": {");
+    hist_json(f, "latency", m->latency, false);
+    hist_json(f, "service_time", m->service, true);
     fprintf(f,
-            ",\n          \"bytes\": {\"sent\": %" PRIu64 ", \"received\": %" PRIu64
+            "},\n          \"bytes\": {\"sent\": %" PRIu64 ", \"received\": %" PRIu64
             "},\n          \"tags\": {",
             m->bytes_sent, m->bytes_received);
     for (size_t i = 0; i < st->ntags; i++) {
@@ -124,7 +168,29 @@ static void checks(FILE *f, const plan_scenario *s, const metrics_rec *m)
         fprintf(f, "\n      ");
 }
 
-static void scenario(FILE *f, const report_scenario *r, bool last)
+static void offered_json(FILE *f, const offered_result *o)
+{
+    fprintf(f, "      \"offered_load\": ");
+    if (!o) {
+        fprintf(f, "null,\n");
+        return;
+    }
+    fprintf(f, "{\"verdict\": \"%s\"", verdict_offered_name(o->state));
+    if (o->state != OFFERED_NA) {
+        fprintf(f,
+                ", \"dropped\": %" PRIu64 ", \"queue_max\": %" PRIu64
+                ", \"send_lateness_p99_ms\": %.3f, \"send_lateness_bound_ms\": %.3f, "
+                "\"generator_limited\": %s, \"reason\": ",
+                o->dropped, o->queue_max, o->lateness_p99_ms, o->lateness_bound_ms,
+                o->generator_limited ? "true" : "false");
+        jstr(f, o->reason);
+        fprintf(f, ", \"advice\": ");
+        jstr(f, o->advice);
+    }
+    fprintf(f, "},\n");
+}
+
+static void scenario(FILE *f, const report_scenario *r, const offered_result *o, bool last)
 {
     const metrics_counts *c = &r->m->c;
     const plan_scenario *s = r->s;
@@ -142,6 +208,7 @@ static void scenario(FILE *f, const report_scenario *r, bool last)
         fprintf(f, "%s\"%s\": %" PRIu64, i ? ", " : "", metrics_fail_name((metrics_fail)i),
                 c->fail[i]);
     fprintf(f, "},\n");
+    offered_json(f, o);
     if (!PLAN_IS_ARRIVAL(s->executor))
         fprintf(f, "      \"rate\": {\"target\": null, \"achieved\": %.3f},\n",
                 report_achieved_rate(r));
@@ -181,6 +248,21 @@ static void scenario(FILE *f, const report_scenario *r, bool last)
     fprintf(f, ",\n");
     times(f, "      ", "send_lateness_ms", r->m->lateness);
     fprintf(f, ",\n");
+    times(f, "      ", "connecting_ms", r->m->connecting);
+    fprintf(f, ",\n      \"status\": ");
+    uint64_t st[6] = {0};
+    for (size_t i = 0; i < r->m->nsteps; i++)
+        for (int k = 0; k < 6; k++)
+            st[k] += r->m->steps[i].status[k];
+    status_json(f, st);
+    fprintf(f, ",\n      \"histograms\": {");
+    hist_json(f, "latency", r->m->latency, false);
+    hist_json(f, "service_time", r->m->service, false);
+    hist_json(f, "send_lateness", r->m->lateness, false);
+    hist_json(f, "iteration_duration", r->m->iteration, false);
+    hist_json(f, "connecting", r->m->connecting, false);
+    hist_json(f, "tls_handshake", r->m->handshake, true);
+    fprintf(f, "},\n");
     fprintf(f, "      \"bytes\": {\"sent\": %" PRIu64 ", \"received\": %" PRIu64 "},\n",
             c->bytes_sent, c->bytes_received);
     fprintf(f,
@@ -231,9 +313,44 @@ int report_json(FILE *f, const report_run *run)
     else
         fprintf(f, "null");
     fprintf(f, ",\n");
+    const verdict *v = run->verdict;
+    fprintf(f, "  \"passed\": %s,\n", !v ? "null" : verdict_failed(v) ? "false" : "true");
+    fprintf(f, "  \"thresholds\": [");
+    for (size_t i = 0; v && i < v->nthr; i++) {
+        const threshold_result *t = &v->thr[i];
+        fprintf(f, "%s\n    {\"expression\": ", i ? "," : "");
+        jstr(f, t->expr);
+        fprintf(f, ", \"metric\": ");
+        jstr(f, t->metric);
+        fprintf(f, ", \"stat\": ");
+        jstr(f, t->stat);
+        fprintf(f, ", \"op\": \"%s\", \"scenario\": ", t->op);
+        if (t->scenario)
+            jstr(f, t->scenario);
+        else
+            fprintf(f, "null");
+        fprintf(f, ", \"line\": %u,\n     \"limit\": %.6g, \"limit_text\": ", t->line, t->limit);
+        jstr(f, t->limit_text);
+        fprintf(f, ", \"observed\": ");
+        if (t->empty)
+            fprintf(f, "null");
+        else
+            fprintf(f, "%.6g", t->observed);
+        fprintf(f, ", \"observed_text\": ");
+        jstr(f, t->observed_text);
+        fprintf(f, ", \"samples\": %" PRIu64 ", \"ok\": %s, \"empty\": %s, \"aborted\": %s}",
+                t->samples, t->ok ? "true" : "false", t->empty ? "true" : "false",
+                t->aborted ? "true" : "false");
+    }
+    fprintf(f, "%s],\n", v && v->nthr ? "\n  " : "");
+    if (v)
+        fprintf(f,
+                "  \"client\": {\"cpu_user_s\": %.3f, \"cpu_sys_s\": %.3f, \"rss_max_kib\": %" PRIu64
+                "},\n",
+                v->cpu_user_s, v->cpu_sys_s, v->rss_max_kib);
     fprintf(f, "  \"scenarios\": {\n");
     for (size_t i = 0; i < run->nsc; i++)
-        scenario(f, &run->sc[i], i + 1 == run->nsc);
+        scenario(f, &run->sc[i], v && i < v->noff ? &v->off[i] : NULL, i + 1 == run->nsc);
     fprintf(f, "  }\n}\n");
     return ferror(f) ? -EIO : 0;
 }

@@ -53,7 +53,46 @@ static void latency_row(FILE *f, const char *label, const hist *h)
     fprintf(f, " %9s\n", b);
 }
 
-static void scenario(FILE *f, const report_scenario *r)
+/* The offered-load verdict of an open-model scenario, beside its rate. */
+static void offered_line(FILE *f, const offered_result *o)
+{
+    if (!o || o->state == OFFERED_NA)
+        return;
+    if (o->state == OFFERED_OK) {
+        fprintf(f,
+                "  offered    ok: send lateness p99 %.3f ms within %.3f ms, %" PRIu64
+                " dropped, queue max %" PRIu64 "\n",
+                o->lateness_p99_ms, o->lateness_bound_ms, o->dropped, o->queue_max);
+        return;
+    }
+    fprintf(f, "  offered    %s: BLAST DID NOT OFFER THE LOAD ASKED: %s\n",
+            o->state == OFFERED_FAIL ? "FAIL" : "WARNING", redact_str(o->reason));
+    if (o->advice[0])
+        fprintf(f, "             %s\n", redact_str(o->advice));
+}
+
+static void thresholds(FILE *f, const verdict *v)
+{
+    if (!v->nthr)
+        return;
+    size_t failed = 0;
+    for (size_t i = 0; i < v->nthr; i++)
+        failed += !v->thr[i].ok;
+    fprintf(f, "\nthresholds (%zu of %zu passed)\n", v->nthr - failed, v->nthr);
+    for (size_t i = 0; i < v->nthr; i++) {
+        const threshold_result *t = &v->thr[i];
+        char where[160] = "";
+        if (t->scenario)
+            snprintf(where, sizeof where, "  [scenario %s]", redact_str(t->scenario));
+        fprintf(f, "  %s %-52s %s%s%s%s\n", t->ok ? "✓" : "✗", redact_str(t->expr),
+                t->observed_text, t->empty && !t->ok ? " (a threshold that saw nothing fails; "
+                                                       "allow_empty passes it)"
+                                                     : "",
+                t->aborted ? "  ABORTED THE RUN" : "", where);
+    }
+}
+
+static void scenario(FILE *f, const report_scenario *r, const offered_result *o)
 {
     const metrics_counts *c = &r->m->c;
     const plan_scenario *s = r->s;
@@ -88,6 +127,7 @@ static void scenario(FILE *f, const report_scenario *r)
     else
         fprintf(f, "  rate       %.1f req/s achieved, %.1f target\n", report_achieved_rate(r),
                 s->rate);
+    offered_line(f, o);
     if (r->m->nstages && r->m->nstages == s->nstages && s->nstages <= 24) {
         fprintf(f, "  stages     %9s %11s %10s %10s %12s\n", "duration", "target/s", "expected",
                 "scheduled", "late p99");
@@ -188,6 +228,20 @@ void report_text(FILE *f, const report_run *run)
     if (run->plan && run->plan->profile)
         fprintf(f, ", profile %s", run->plan->profile);
     fprintf(f, "\n");
+    const verdict *v = run->verdict;
     for (size_t i = 0; i < run->nsc; i++)
-        scenario(f, &run->sc[i]);
+        scenario(f, &run->sc[i], v && i < v->noff ? &v->off[i] : NULL);
+    if (!v)
+        return;
+    thresholds(f, v);
+    fprintf(f, "\nclient     %.2f s CPU (user %.2f, sys %.2f), %.1f MiB max RSS\n",
+            v->cpu_user_s + v->cpu_sys_s, v->cpu_user_s, v->cpu_sys_s,
+            (double)v->rss_max_kib / 1024);
+    if (!v->thresholds_ok || !v->offered_ok)
+        fprintf(f, "verdict    FAIL:%s%s (exit code 99)\n",
+                v->thresholds_ok ? "" : " thresholds failed",
+                v->offered_ok ? "" : (v->thresholds_ok ? " the offered-load check failed"
+                                                       : "; the offered-load check failed"));
+    else if (v->nthr)
+        fprintf(f, "verdict    PASS\n");
 }

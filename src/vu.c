@@ -371,6 +371,7 @@ void vu_response(worker *w, wscen *s, wvu *v, conn *c, uint64_t now)
     hist_record(ms->service, to_us(c->t_done - c->t_sent));
     v->responded = true;
     int status = c->resp.status;
+    ms->status[status >= 100 && status < 600 ? status / 100 : 0]++;
     metrics_fail f = METRICS_NFAIL;
     bool abort = false;
     if (!st->status_checked && !(status >= 200 && status < 400))

@@ -341,6 +341,7 @@ static void handle_cqe(worker *w, const struct io_uring_cqe *cqe, uint64_t now)
     case CONN_EV_CONNECTED:
         s->nconnecting--;
         s->m.c.conns_opened++;
+        hist_record(s->m.connecting, to_us(ev.connect_ns));
         if (ev.handshake) {
             hist_record(s->m.handshake, to_us(ev.handshake_ns));
             if (ev.resumed)

@@ -228,7 +228,8 @@ uint64_t sched_tick(worker *w, wscen *s, uint64_t now)
             vu_start(w, s, worker_idle_pop(w, s), due, now);
         } else if (s->qlen < s->qcap) {
             s->q[(s->qhead + s->qlen) % s->qcap] = due;
-            s->qlen++;
+            if (++s->qlen > s->m.c.queue_max)
+                s->m.c.queue_max = s->qlen;
         } else {
             worker_arrival_lost(s, METRICS_NFAIL);
         }
