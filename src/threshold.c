@@ -88,6 +88,9 @@ static int at(char *err, size_t errlen, const char *text, const char *p, const c
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    for (char *q = msg; *q; q++) /* text quoted from the line stays on one line */
+        if ((unsigned char)*q < 0x20 || *q == 0x7f)
+            *q = '?';
     return value_col_error(err, errlen, (size_t)(p - text) + 1, "%s", msg);
 }
 
@@ -364,6 +367,10 @@ static int set_expr(threshold *t, const char *text, size_t n)
 
 static int parse(threshold *t, const char *text, char *err, size_t errlen)
 {
+    for (const char *q = text; *q; q++)
+        if ((unsigned char)*q < 0x20 && *q != '\t')
+            return at(err, errlen, text, q, "a control byte (0x%02x) is not allowed here",
+                      (unsigned char)*q);
     const char *p = skip(text), *name = p;
     while (is_word(*p))
         p++;

@@ -20,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
-FUZZ_TARGETS=${FUZZ_TARGETS:-http1 chunked config values template extract}
+FUZZ_TARGETS=${FUZZ_TARGETS:-http1 chunked config values template extract threshold}
 CC=${FUZZ_CC:-clang}
 OUT=build/fuzz
 
@@ -32,6 +32,7 @@ declare -A SRCS=(
     # every source but main.c, so a new file never breaks the link.
     [config]="$(ls src/*.c | grep -v '^src/main.c$' | tr '\n' ' ')"
     [values]="src/value.c"
+    [threshold]="src/threshold.c src/value.c"
     [template]="src/template.c src/template_expand.c"
     [extract]="src/extract.c src/json.c src/check.c src/value.c"
 )
@@ -42,6 +43,7 @@ declare -A LIBS=(
     [values]="$(pkg-config --libs inih 2>/dev/null || echo -linih) -lm"
     [template]=""
     [extract]="-lpcre2-8"
+    [threshold]="-lm"
 )
 declare -A DICT=(
     [http1]=tests/fuzz/http1.dict
@@ -50,6 +52,7 @@ declare -A DICT=(
     [values]=tests/fuzz/values.dict
     [template]=tests/fuzz/template.dict
     [extract]=tests/fuzz/extract.dict
+    [threshold]=tests/fuzz/threshold.dict
 )
 
 if ! command -v "$CC" >/dev/null; then
