@@ -19,6 +19,7 @@
 #   BENCH_RATE [20000] req/s for the paced case   BENCH_CASES ["sat paced"]
 #   BENCH_TOOLS ["blast blast_1ms wrk h2load ab autocannon"] (blast_1ms: pacing_resolution = 1ms, paced only)   BLAST [./blast; "skip" leaves blast out]
 #   BLAST_BASE: a second blast binary, run as tool blast_base (before/after a change: add it to BENCH_TOOLS)
+#   blast_gates (in BENCH_TOOLS): blast with thresholds and every CI output on
 #   NGINX [/usr/sbin/nginx]  BENCH_CLIENT_CPU [0]  BENCH_SERVER_CPU [1]
 #   BENCH_RESULTS [bench/RESULTS.md]  BENCH_NODE_DIR [~/.cache/blast-bench/node]
 #   BENCH_KEEP=1 keeps the temp dir (configs, outputs, runs.jsonl) for inspection.
@@ -37,7 +38,8 @@ CASES=${BENCH_CASES:-sat paced}
 TOOLS=${BENCH_TOOLS:-blast blast_1ms wrk h2load ab autocannon}
 
 # The parser bench.py uses for each tool's output, and which file it reads.
-declare -A FORMAT=([wrk]=wrk [blast]=blast [blast_1ms]=blast [blast_base]=blast [h2load]=h2load
+declare -A FORMAT=([wrk]=wrk [blast]=blast [blast_1ms]=blast [blast_base]=blast [blast_gates]=blast
+    [h2load]=h2load
     [ab]=ab [autocannon]=autocannon)
 # The Debian package of each peer.
 declare -A DEB=([wrk]=wrk [h2load]=nghttp2-client [ab]=apache2-utils)
@@ -135,6 +137,22 @@ tool_blast_paced() {
 # a before/after comparison of a change in one interleaved run.
 tool_blast_base_sat() { BLAST=$BLAST_BASE tool_blast_sat "$@"; }
 tool_blast_base_paced() { BLAST=$BLAST_BASE tool_blast_paced "$@"; }
+# blast_gates: blast with thresholds (one with abort_on_fail, so live totals are taken every
+# second) and every CI output on: what the verdicts cost.
+GATES=("threshold = http_req_duration p(95) < 10s" "threshold = http_req_failed rate < 1%"
+    "threshold = http_reqs rate > 1/s" "threshold = http_req_duration p(99) < 30s, abort_on_fail")
+gates_outs() { echo "--out json=$1.json --out junit=$1.xml --out k6-summary=$1.k6.json --out markdown=$1.md"; }
+tool_blast_gates_sat() {
+    blast_ini "$2.ini" sat "$URL" "executor = constant-vus" "vus = $1" "${GATES[@]}"
+    # shellcheck disable=SC2046 # the options are words
+    run_client "$2" "$BLAST" -c "$2.ini" --quiet $(gates_outs "$2") --workers 1
+}
+tool_blast_gates_paced() {
+    blast_ini "$2.ini" paced "$URL" "executor = constant-arrival-rate" "rate = $RATE/s" \
+        "max_connections = $1" "pre_connections = $1" "${GATES[@]}"
+    # shellcheck disable=SC2046
+    run_client "$2" "$BLAST" -c "$2.ini" --quiet $(gates_outs "$2") --workers 1
+}
 # blast with pacing_resolution = 1ms: sends batched on a 1 ms grid (paced case only).
 tool_blast_1ms_paced() {
     blast_ini "$2.ini" paced "$URL" "executor = constant-arrival-rate" "rate = $RATE/s" \
