@@ -18,6 +18,9 @@
 #include "report.h"
 #include "verdict.h"
 
+/* The longest `over` window (the live totals keep this much history). */
+#define THRESHOLD_MAX_WINDOW_S 300
+
 typedef enum {
     TM_HTTP_REQ_DURATION,     /* trend, ms: corrected latency (from the intended start) */
     TM_HTTP_REQ_SERVICE_TIME, /* trend, ms: from the actual send */

@@ -461,9 +461,9 @@ static int parse(threshold *t, const char *text, char *err, size_t errlen)
         memcpy(tok, p, (size_t)(e - p));
         tok[e - p] = '\0';
         if (value_duration(tok, &t->window_ns) < 0 || t->window_ns < NS_PER_S ||
-            t->window_ns > 3600 * NS_PER_S)
+            t->window_ns > THRESHOLD_MAX_WINDOW_S * NS_PER_S)
             return at(err, errlen, text, p,
-                      "'%s' is not a window from 1s to 1h (e.g. over 30s, over 5m)", tok);
+                      "'%s' is not a window from 1s to 5m (e.g. over 30s, over 5m)", tok);
         t->window_ns = t->window_ns / NS_PER_S * NS_PER_S; /* judged once a second */
         end = p = e;
     }
