@@ -4,11 +4,14 @@
  * reasons of the offered-load checks that fired, and a table of the thresholds.
  *
  * Invariant: no text of the file can become markup. Every name, expression and reason passes
- * through redact_str, then mdesc: the characters CommonMark (GitHub) and Python-Markdown both
- * treat as markup are backslash-escaped, `|` included so a cell stays one cell; those one of
- * them does not take a backslash for (< > & ~ $ : @) become numeric character references, which
- * both show as the character and neither reads as HTML, math, emoji or a mention. Control bytes
- * become blanks and bytes that are not UTF-8 U+FFFD. */
+ * through redact_str, then mdesc: the characters that are markup anywhere in a line (emphasis,
+ * code, links, table cells: \ ` * _ [ ] |) are backslash-escaped, which CommonMark (GitHub) and
+ * Python-Markdown both undo; those one of them takes no backslash for (< > & ~ $ : @) become
+ * numeric character references, which both show as the character and neither reads as HTML,
+ * strikethrough, math, an emoji, an autolink or a mention. Characters that are markup only at
+ * the start of a line (# + - . ! ( ) { }) are left as they are: no quoted text starts a line
+ * (cells start with "| ", list items with "- "). Control bytes become blanks, bytes that are
+ * not UTF-8 U+FFFD. */
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
@@ -25,7 +28,7 @@ static void mdesc(FILE *f, const char *s)
         if (cp == '<' || cp == '>' || cp == '&' || cp == '~' || cp == '$' || cp == ':' ||
             cp == '@')
             fprintf(f, "&#%u;", (unsigned)cp);
-        else if (cp < 0x80 && strchr("\\`*_{}[]()#+-.!|", (int)cp))
+        else if (cp < 0x80 && strchr("\\`*_[]|", (int)cp))
             fprintf(f, "\\%c", (char)cp);
         else if (cp < 0x20 || cp == 0x7f)
             fputc(' ', f);
