@@ -8,7 +8,7 @@ The source must be UTF-8 and hold no raw HTML (no '<' at all); the HTML may hold
 elements a summary is made of (headings, paragraphs, tables, lists, strong), so a name that
 looked like markup (emphasis, links, tags) shows as text. Prints the tables' rows on success.
 
-EXPECT.json: {"heading": TEXT, "tables": [{"header": [...], "rows": [[cell...]...]}],
+EXPECT.json (keys optional): {"heading": TEXT, "tables": [{"header": [...], "rows": [[cell...]...]}],
               "items": [TEXT...]?}  (a null cell is not compared)
 """
 import json
@@ -17,7 +17,7 @@ from html.parser import HTMLParser
 
 import markdown
 
-ALLOWED = {"h2", "h3", "p", "table", "thead", "tbody", "tr", "th", "td", "ul", "li", "strong"}
+ALLOWED = {"h1", "h2", "h3", "p", "table", "thead", "tbody", "tr", "th", "td", "ul", "li", "strong"}
 
 
 def fail(msg):
@@ -73,11 +73,11 @@ def main():
     page.feed(markdown.markdown(src, extensions=["tables"]))
     if not page.tags <= ALLOWED:
         fail("unexpected elements %r" % sorted(page.tags - ALLOWED))
-    if not page.headings or page.headings[0] != exp["heading"]:
+    if not page.headings or page.headings[0] != exp.get("heading", page.headings[0]):
         fail("heading %r, expected %r" % (page.headings[:1], exp["heading"]))
-    if len(page.tables) != len(exp["tables"]):
+    if "tables" in exp and len(page.tables) != len(exp["tables"]):
         fail("%d tables, expected %d" % (len(page.tables), len(exp["tables"])))
-    for n, (got, et) in enumerate(zip(page.tables, exp["tables"])):
+    for n, (got, et) in enumerate(zip(page.tables, exp.get("tables", []))):
         if got[0] != et["header"]:
             fail("table %d header %r, expected %r" % (n, got[0], et["header"]))
         rows = got[1:]
