@@ -104,29 +104,32 @@ static void threshold_name(FILE *f, const verdict *v, size_t i)
 static void threshold_message(char *buf, size_t n, const threshold_result *t)
 {
     if (t->empty)
-        redact_snprintf(buf, n, "%s (limit %s)", t->observed_text[0] ? t->observed_text : "no samples",
-                 t->limit_text);
+        redact_snprintf(buf, n, "%s (limit %s)",
+                        t->observed_text[0] ? t->observed_text : "no samples", t->limit_text);
     else
         redact_snprintf(buf, n, "%s %s (limit %s)", t->stat ? t->stat : "", t->observed_text,
-                 t->limit_text);
+                        t->limit_text);
 }
 
 static void threshold_details(FILE *f, const threshold_result *t)
 {
     char b[640];
     if (t->empty)
-        redact_snprintf(b, sizeof b,
-                 "no samples: %s saw no values over the run, and a threshold without samples "
-                 "fails unless allow_empty is set",
-                 t->metric ? t->metric : "its metric");
+        redact_snprintf(
+            b, sizeof b,
+            "no samples: %s saw no values over the run, and a threshold without samples "
+            "fails unless allow_empty is set",
+            t->metric ? t->metric : "its metric");
     else
-        redact_snprintf(b, sizeof b, "%s %s = %s over %" PRIu64 " samples; the threshold asks %s %s %s",
-                 t->metric ? t->metric : "", t->stat ? t->stat : "", t->observed_text, t->samples,
-                 t->stat ? t->stat : "", t->op ? t->op : "", t->limit_text);
+        redact_snprintf(b, sizeof b,
+                        "%s %s = %s over %" PRIu64 " samples; the threshold asks %s %s %s",
+                        t->metric ? t->metric : "", t->stat ? t->stat : "", t->observed_text,
+                        t->samples, t->stat ? t->stat : "", t->op ? t->op : "", t->limit_text);
     xesc(f, b, false);
     if (t->file) {
-        redact_snprintf(b, sizeof b, "\ndeclared in %s%s at %s:%u", t->scenario ? "scenario " : "[global]",
-                 t->scenario ? t->scenario : "", t->file, t->line);
+        redact_snprintf(b, sizeof b, "\ndeclared in %s%s at %s:%u",
+                        t->scenario ? "scenario " : "[global]", t->scenario ? t->scenario : "",
+                        t->file, t->line);
         xesc(f, b, false);
     }
     if (t->aborted)

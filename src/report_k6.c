@@ -62,16 +62,14 @@ static void jnum(FILE *f, double v)
 /* ---- MD5, for the ids k6 gives groups and checks (md5 of their path) ---- */
 
 static const uint32_t md5_k[64] = {
-    0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a, 0xa8304613,
-    0xfd469501, 0x698098d8, 0x8b44f7af, 0xffff5bb1, 0x895cd7be, 0x6b901122, 0xfd987193,
-    0xa679438e, 0x49b40821, 0xf61e2562, 0xc040b340, 0x265e5a51, 0xe9b6c7aa, 0xd62f105d,
-    0x02441453, 0xd8a1e681, 0xe7d3fbc8, 0x21e1cde6, 0xc33707d6, 0xf4d50d87, 0x455a14ed,
-    0xa9e3e905, 0xfcefa3f8, 0x676f02d9, 0x8d2a4c8a, 0xfffa3942, 0x8771f681, 0x6d9d6122,
-    0xfde5380c, 0xa4beea44, 0x4bdecfa9, 0xf6bb4b60, 0xbebfbc70, 0x289b7ec6, 0xeaa127fa,
-    0xd4ef3085, 0x04881d05, 0xd9d4d039, 0xe6db99e5, 0x1fa27cf8, 0xc4ac5665, 0xf4292244,
-    0x432aff97, 0xab9423a7, 0xfc93a039, 0x655b59c3, 0x8f0ccc92, 0xffeff47d, 0x85845dd1,
-    0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1, 0xf7537e82, 0xbd3af235, 0x2ad7d2bb,
-    0xeb86d391,
+    0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a, 0xa8304613, 0xfd469501,
+    0x698098d8, 0x8b44f7af, 0xffff5bb1, 0x895cd7be, 0x6b901122, 0xfd987193, 0xa679438e, 0x49b40821,
+    0xf61e2562, 0xc040b340, 0x265e5a51, 0xe9b6c7aa, 0xd62f105d, 0x02441453, 0xd8a1e681, 0xe7d3fbc8,
+    0x21e1cde6, 0xc33707d6, 0xf4d50d87, 0x455a14ed, 0xa9e3e905, 0xfcefa3f8, 0x676f02d9, 0x8d2a4c8a,
+    0xfffa3942, 0x8771f681, 0x6d9d6122, 0xfde5380c, 0xa4beea44, 0x4bdecfa9, 0xf6bb4b60, 0xbebfbc70,
+    0x289b7ec6, 0xeaa127fa, 0xd4ef3085, 0x04881d05, 0xd9d4d039, 0xe6db99e5, 0x1fa27cf8, 0xc4ac5665,
+    0xf4292244, 0x432aff97, 0xab9423a7, 0xfc93a039, 0x655b59c3, 0x8f0ccc92, 0xffeff47d, 0x85845dd1,
+    0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1, 0xf7537e82, 0xbd3af235, 0x2ad7d2bb, 0xeb86d391,
 };
 static const uint8_t md5_s[16] = {7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21};
 
@@ -240,9 +238,10 @@ static bool has_tag(const plan_tag *t, size_t n, const char *key, const char *va
 /* Tags blast cannot split its records by (they vary per request). */
 static bool per_request_tag(const char *key)
 {
-    static const char *const keys[] = {"status", "expected_response", "url", "error",
-                                       "error_code", "proto", "tls_version", "group", "check",
-                                       "vu", "iter"};
+    static const char *const keys[] = {
+        "status", "expected_response", "url",   "error", "error_code",
+        "proto",  "tls_version",       "group", "check", "vu",
+        "iter"};
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
         if (strcmp(keys[i], key) == 0)
             return true;
@@ -372,7 +371,8 @@ static bool sel_of(const threshold_result *t, sel *q)
             const char *comma = memchr(p, ',', (size_t)(end - p));
             const char *stop = comma ? comma : end;
             const char *colon = memchr(p, ':', (size_t)(stop - p));
-            size_t kl = colon ? (size_t)(colon - p) : 0, vl = colon ? (size_t)(stop - colon - 1) : 0;
+            size_t kl = colon ? (size_t)(colon - p) : 0,
+                   vl = colon ? (size_t)(stop - colon - 1) : 0;
             if (!colon || q->n == SEL_MAX || kl >= sizeof q->tag[0].key ||
                 vl >= sizeof q->tag[0].value) {
                 ok = false;
@@ -392,8 +392,7 @@ static bool sel_of(const threshold_result *t, sel *q)
     bool scoped = false;
     for (size_t i = 0; i < q->n; i++)
         scoped |= strcmp(q->tag[i].key, "scenario") == 0;
-    if (t->scenario && !scoped && q->n < SEL_MAX &&
-        strlen(t->scenario) < sizeof q->tag[0].value) {
+    if (t->scenario && !scoped && q->n < SEL_MAX && strlen(t->scenario) < sizeof q->tag[0].value) {
         memmove(&q->tag[1], &q->tag[0], q->n * sizeof q->tag[0]);
         strcpy(q->tag[0].key, "scenario");
         strcpy(q->tag[0].value, t->scenario);
@@ -485,9 +484,9 @@ static void values_computed(FILE *f, const entry *e, const agg *a, const report_
     case M_DROPPED_ITERATIONS:
     case M_DATA_SENT:
     case M_DATA_RECEIVED: {
-        uint64_t c = e->id == M_HTTP_REQS      ? a->reqs
-                     : e->id == M_ITERATIONS   ? a->iters
-                     : e->id == M_DATA_SENT    ? a->sent
+        uint64_t c = e->id == M_HTTP_REQS       ? a->reqs
+                     : e->id == M_ITERATIONS    ? a->iters
+                     : e->id == M_DATA_SENT     ? a->sent
                      : e->id == M_DATA_RECEIVED ? a->received
                                                 : a->dropped;
         fprintf(f, "{\"count\": %" PRIu64 ", \"rate\": ", c);
@@ -506,8 +505,8 @@ static void values_computed(FILE *f, const entry *e, const agg *a, const report_
         return;
     }
     case M_VUS_MAX:
-        fprintf(f, "{\"value\": %" PRIu64 ", \"min\": %" PRIu64 ", \"max\": %" PRIu64 "}",
-                a->vus, a->vus, a->vus);
+        fprintf(f, "{\"value\": %" PRIu64 ", \"min\": %" PRIu64 ", \"max\": %" PRIu64 "}", a->vus,
+                a->vus, a->vus);
         return;
     case M_HTTP_REQ_DURATION:
         h = a->lat;
@@ -548,8 +547,8 @@ static void values_computed(FILE *f, const entry *e, const agg *a, const report_
 }
 
 /* Values nothing in the records gives: each stat its thresholds read, with the value they saw. */
-static void values_observed(FILE *f, const threshold_result *thr, const size_t *owner,
-                            size_t nthr, size_t me)
+static void values_observed(FILE *f, const threshold_result *thr, const size_t *owner, size_t nthr,
+                            size_t me)
 {
     fputc('{', f);
     bool first = true;
@@ -679,8 +678,9 @@ static void root_group(FILE *f, const check_sum *cs, size_t n)
 {
     char id[33];
     md5_hex("", id);
-    fprintf(f, "  \"root_group\": {\n    \"name\": \"\",\n    \"path\": \"\",\n    \"id\": \"%s\",\n"
-               "    \"groups\": [],\n    \"checks\": [",
+    fprintf(f,
+            "  \"root_group\": {\n    \"name\": \"\",\n    \"path\": \"\",\n    \"id\": \"%s\",\n"
+            "    \"groups\": [],\n    \"checks\": [",
             id);
     for (size_t i = 0; i < n; i++) {
         const char *name = redact_str(cs[i].name);
@@ -716,8 +716,10 @@ int report_k6(FILE *f, const report_run *run)
     for (int i = 0; i < M_NBUILTIN && rc == 0; i++) {
         if ((i == M_HTTP_REQ_TLS && !tls) || (i == M_CHECKS && !ncs))
             continue;
-        ents[nent] = (entry){.key = strdup(builtins[i].name), .id = (metric_id)i,
-                             .metric = builtins[i].name, .readable = true};
+        ents[nent] = (entry){.key = strdup(builtins[i].name),
+                             .id = (metric_id)i,
+                             .metric = builtins[i].name,
+                             .readable = true};
         rc = ents[nent++].key ? 0 : -ENOMEM;
     }
     /* each threshold's metric or submetric, made when it is not there yet */
@@ -734,8 +736,11 @@ int report_k6(FILE *f, const report_run *run)
         while (k < nent && strcmp(ents[k].key, key) != 0)
             k++;
         if (k == nent)
-            ents[nent++] = (entry){.key = key, .id = metric_of(t->metric),
-                                   .metric = t->metric, .q = q, .readable = readable};
+            ents[nent++] = (entry){.key = key,
+                                   .id = metric_of(t->metric),
+                                   .metric = t->metric,
+                                   .q = q,
+                                   .readable = readable};
         else
             free(key);
         owner[i] = k;

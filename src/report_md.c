@@ -25,8 +25,7 @@ static void mdesc(FILE *f, const char *s)
     while (*s) {
         uint32_t cp;
         s += report_utf8_next(s, &cp);
-        if (cp == '<' || cp == '>' || cp == '&' || cp == '~' || cp == '$' || cp == ':' ||
-            cp == '@')
+        if (cp == '<' || cp == '>' || cp == '&' || cp == '~' || cp == '$' || cp == ':' || cp == '@')
             fprintf(f, "&#%u;", (unsigned)cp);
         else if (cp < 0x80 && strchr("\\`*_[]|", (int)cp))
             fprintf(f, "\\%c", (char)cp);
@@ -88,8 +87,8 @@ static void scenario_row(FILE *f, const report_scenario *r, const offered_result
         snprintf(target, sizeof target, "– (%u VUs)", r->s->vus);
     fputs("| ", f);
     mdesc(f, r->s->name);
-    fprintf(f, " | %s | %s | %s | %.1f/s | %s | %s |\n", p95, p99, failed,
-            report_achieved_rate(r), target, offered_word(o));
+    fprintf(f, " | %s | %s | %s | %.1f/s | %s | %s |\n", p95, p99, failed, report_achieved_rate(r),
+            target, offered_word(o));
 }
 
 static void offered_notes(FILE *f, const report_run *run)

@@ -60,33 +60,32 @@ Test(outputs, every_kind_from_one_run, .init = setup, .fini = cleanup, .timeout 
     snprintf(md, sizeof md, "markdown=%s/summary.md", dir);
     const char *extra[] = {"--out", junit, "--out", k6, "--out", md, NULL};
     blast_run r;
-    blast_exec(&r, arrival_ini(srv.port, "/", "200/s", "1s", 10, "check = \"status ok\" status 200\n"),
+    blast_exec(&r,
+               arrival_ini(srv.port, "/", "200/s", "1s", 10, "check = \"status ok\" status 200\n"),
                extra, 0, 30);
     cr_assert_eq(r.exit_code, 0, "exit %d: %s", r.exit_code, r.stderr_text);
     cr_assert_not_null(r.json);
     assert_accounted(&r, "s");
     double ok = jnum(&r, "s", "requests", "ok"), failed = jnum(&r, "s", "requests", "failed");
     cr_expect_gt(ok, 100);
-    json_t *chk = json_object_get(json_object_get(json_object_get(json_object_get(r.json,
-                                                                                  "scenarios"),
-                                                                  "s"),
-                                                  "checks"),
-                                  "status ok");
+    json_t *chk = json_object_get(
+        json_object_get(json_object_get(json_object_get(r.json, "scenarios"), "s"), "checks"),
+        "status ok");
     cr_assert_not_null(chk);
     char out[8192];
 
     int rc = reader("check_junit.py", junit + 6, json_object(), out, sizeof out);
     cr_expect_eq(rc, 0, "check_junit.py: %d\n%s", rc, out);
 
-    json_t *exp = json_pack(
-        "{s:{s:{s:s, s:{s:f}}, s:{s:{s:f, s:f}}, s:{s:{s:f}}, s:{s:{s:f}}},"
-        " s:[], s:[{s:s, s:O, s:O}]}",
-        "metrics", "http_reqs", "type", "counter", "values", "count", ok + failed,
-        "http_req_failed", "values", "passes", failed, "fails", ok, "data_sent", "values", "count",
-        jnum(&r, "s", "bytes", "sent"), "iterations", "values", "count",
-        jnum(&r, "s", "iterations", "completed") + jnum(&r, "s", "iterations", "failed"),
-        "thresholds", "checks", "name", "status ok", "passes", json_object_get(chk, "passes"),
-        "fails", json_object_get(chk, "fails"));
+    json_t *exp =
+        json_pack("{s:{s:{s:s, s:{s:f}}, s:{s:{s:f, s:f}}, s:{s:{s:f}}, s:{s:{s:f}}},"
+                  " s:[], s:[{s:s, s:O, s:O}]}",
+                  "metrics", "http_reqs", "type", "counter", "values", "count", ok + failed,
+                  "http_req_failed", "values", "passes", failed, "fails", ok, "data_sent", "values",
+                  "count", jnum(&r, "s", "bytes", "sent"), "iterations", "values", "count",
+                  jnum(&r, "s", "iterations", "completed") + jnum(&r, "s", "iterations", "failed"),
+                  "thresholds", "checks", "name", "status ok", "passes",
+                  json_object_get(chk, "passes"), "fails", json_object_get(chk, "fails"));
     cr_assert_not_null(exp);
     rc = reader("check_k6.py", k6 + 11, exp, out, sizeof out);
     cr_expect_eq(rc, 0, "check_k6.py: %d\n%s", rc, out);

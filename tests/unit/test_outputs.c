@@ -124,9 +124,16 @@ static void thr_set(threshold_result *t, const char *expr, const char *metric, c
                     const char *op, double limit, const char *limit_text, double observed,
                     const char *observed_text, bool ok)
 {
-    *t = (threshold_result){.expr = expr, .metric = metric, .stat = stat, .op = op,
-                            .limit = limit, .observed = observed, .ok = ok, .samples = 100,
-                            .file = "run.ini", .line = 3};
+    *t = (threshold_result){.expr = expr,
+                            .metric = metric,
+                            .stat = stat,
+                            .op = op,
+                            .limit = limit,
+                            .observed = observed,
+                            .ok = ok,
+                            .samples = 100,
+                            .file = "run.ini",
+                            .line = 3};
     snprintf(t->limit_text, sizeof t->limit_text, "%s", limit_text);
     snprintf(t->observed_text, sizeof t->observed_text, "%s", observed_text);
 }
@@ -180,8 +187,8 @@ static void fixture_make(fixture *fx)
 
     char obs[48];
     snprintf(obs, sizeof obs, "%.3fms", p_ms(b->latency, 99));
-    thr_set(&fx->thr[0], "http_req_duration p(95) < 500ms", "http_req_duration", "p(95)", "<",
-            500, "500ms", 9.5, "9.500ms", true);
+    thr_set(&fx->thr[0], "http_req_duration p(95) < 500ms", "http_req_duration", "p(95)", "<", 500,
+            "500ms", 9.5, "9.500ms", true);
     thr_set(&fx->thr[1], "http_req_duration p(99) < 1ms", "http_req_duration", "p(99)", "<", 1,
             "1ms", p_ms(b->latency, 99), obs, false);
     fx->thr[1].scenario = fx->p->scenarios[0].name;
@@ -192,20 +199,23 @@ static void fixture_make(fixture *fx)
     fx->thr[2].samples = 0;
     thr_set(&fx->thr[3], "http_req_failed{status:500} rate < 1%", "http_req_failed", "rate", "<",
             0.01, "1%", 0.004, "0.40%", true);
-    thr_set(&fx->thr[4], "http_req_duration p(95) < 500ms", "http_req_duration", "p(95)", "<",
-            500, "500ms", 0.6, "0.600ms", true);
+    thr_set(&fx->thr[4], "http_req_duration p(95) < 500ms", "http_req_duration", "p(95)", "<", 500,
+            "500ms", 0.6, "0.600ms", true);
     fx->thr[4].scenario = "api";
     fx->thr[4].line = 30;
     static char tagged[160];
     snprintf(tagged, sizeof tagged, "http_req_duration{name: %s} p(95) < 200ms",
              fx->p->scenarios[1].steps[0].name);
-    thr_set(&fx->thr[5], tagged, "http_req_duration", "p(95)", "<", 200, "200ms", 0.29,
-            "0.290ms", true);
+    thr_set(&fx->thr[5], tagged, "http_req_duration", "p(95)", "<", 200, "200ms", 0.29, "0.290ms",
+            true);
     thr_set(&fx->thr[6], "http_reqs{type:api} count > 100", "http_reqs", "count", ">", 100, "100",
             1000, "1000", true);
 
-    fx->off[0] = (offered_result){.scenario = fx->p->scenarios[0].name, .state = OFFERED_FAIL,
-                                  .dropped = 120, .queue_max = 4000, .lateness_p99_ms = 800,
+    fx->off[0] = (offered_result){.scenario = fx->p->scenarios[0].name,
+                                  .state = OFFERED_FAIL,
+                                  .dropped = 120,
+                                  .queue_max = 4000,
+                                  .lateness_p99_ms = 800,
                                   .lateness_bound_ms = 10};
     snprintf(fx->off[0].reason, sizeof fx->off[0].reason, "%s", FAIL_REASON);
     snprintf(fx->off[0].advice, sizeof fx->off[0].advice, "%s", FAIL_ADVICE);
@@ -213,11 +223,21 @@ static void fixture_make(fixture *fx)
     snprintf(fx->off[1].reason, sizeof fx->off[1].reason, "%s", WARN_REASON);
     fx->off[2] = (offered_result){.scenario = "api", .state = OFFERED_OK};
     fx->off[3] = (offered_result){.scenario = "idle", .state = OFFERED_NA};
-    fx->v = (verdict){.thr = fx->thr, .nthr = NTHR, .off = fx->off, .noff = NSC,
-                      .thresholds_ok = false, .offered_ok = false, .cpu_user_s = 1.5,
+    fx->v = (verdict){.thr = fx->thr,
+                      .nthr = NTHR,
+                      .off = fx->off,
+                      .noff = NSC,
+                      .thresholds_ok = false,
+                      .offered_ok = false,
+                      .cpu_user_s = 1.5,
                       .rss_max_kib = 12345};
-    fx->run = (report_run){.plan = fx->p, .workers = 2, .duration_s = 10.5, .started = true,
-                           .sc = fx->sc, .nsc = NSC, .verdict = &fx->v};
+    fx->run = (report_run){.plan = fx->p,
+                           .workers = 2,
+                           .duration_s = 10.5,
+                           .started = true,
+                           .sc = fx->sc,
+                           .nsc = NSC,
+                           .verdict = &fx->v};
     cr_assert_eq(redact_add(SECRET, strlen(SECRET)), 0);
 }
 
@@ -307,19 +327,19 @@ Test(outputs, junit_is_read_by_junitparser_and_elementtree)
                                      "no samples (limit 300ms)", "no samples: ", false));
     json_array_append_new(thr, jcase("blast", fx.thr[3].expr, NULL, NULL, NULL, false));
     /* the same expression again (another scenario): GitLab keeps one case per name */
-    json_array_append_new(thr, jcase("blast.api", "http_req_duration p(95) < 500ms (line 30)",
-                                     NULL, NULL, NULL, false));
+    json_array_append_new(thr, jcase("blast.api", "http_req_duration p(95) < 500ms (line 30)", NULL,
+                                     NULL, NULL, false));
     json_array_append_new(thr, jcase("blast", fx.thr[5].expr, NULL, NULL, NULL, false));
     json_array_append_new(thr, jcase("blast", fx.thr[6].expr, NULL, NULL, NULL, false));
     json_array_append_new(off, jcase("blast." ODD_XML, "offered load: " ODD_XML, "offered_load",
                                      FAIL_REASON, FAIL_ADVICE, false));
-    json_array_append_new(off, jcase("blast.users", "offered load: users", NULL, NULL,
-                                     "warn: send lateness p99 12ms > 10ms, token [redacted]",
-                                     true));
+    json_array_append_new(off,
+                          jcase("blast.users", "offered load: users", NULL, NULL,
+                                "warn: send lateness p99 12ms > 10ms, token [redacted]", true));
     json_array_append_new(off, jcase("blast.api", "offered load: api", NULL, NULL, NULL, false));
-    json_t *exp = json_pack("{s:i, s:i, s:[{s:s, s:o}, {s:s, s:o}]}", "tests", 10, "failures", 3,
-                            "suites", "name", "thresholds", "cases", thr, "name", "offered_load",
-                            "cases", off);
+    json_t *exp =
+        json_pack("{s:i, s:i, s:[{s:s, s:o}, {s:s, s:o}]}", "tests", 10, "failures", 3, "suites",
+                  "name", "thresholds", "cases", thr, "name", "offered_load", "cases", off);
     cr_assert(exp);
     char out[8192];
     int rc = run_reader(&fx, "check_junit.py", doc, exp, out, sizeof out);
@@ -350,8 +370,8 @@ static json_t *trend(const hist *h)
     return json_pack("{s:s, s:s, s:{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:I}}", "type", "trend",
                      "contains", "time", "values", "avg", hist_mean(h) / 1e3, "min",
                      (double)hist_min(h) / 1e3, "med", p_ms(h, 50), "max",
-                     (double)hist_max(h) / 1e3, "p(90)", p_ms(h, 90), "p(95)", p_ms(h, 95),
-                     "p(99)", p_ms(h, 99), "count", (json_int_t)hist_count(h));
+                     (double)hist_max(h) / 1e3, "p(90)", p_ms(h, 90), "p(95)", p_ms(h, 95), "p(99)",
+                     p_ms(h, 99), "count", (json_int_t)hist_count(h));
 }
 
 Test(outputs, k6_summary_reads_as_the_seed_ci_steps_read_it)
@@ -363,12 +383,11 @@ Test(outputs, k6_summary_reads_as_the_seed_ci_steps_read_it)
     const metrics_rec *b = &fx.m[0], *a = &fx.m[2];
     const hist *users_step = fx.m[1].steps[0].latency;
     char tagged[160];
-    snprintf(tagged, sizeof tagged, "http_req_duration{name:%s}",
-             fx.p->scenarios[1].steps[0].name);
+    snprintf(tagged, sizeof tagged, "http_req_duration{name:%s}", fx.p->scenarios[1].steps[0].name);
     json_t *m = json_object();
     json_object_set_new(m, "http_reqs",
-                        json_pack("{s:s, s:{s:i, s:f}}", "type", "counter", "values", "count",
-                                  2000, "rate", 2000 / 10.5));
+                        json_pack("{s:s, s:{s:i, s:f}}", "type", "counter", "values", "count", 2000,
+                                  "rate", 2000 / 10.5));
     /* k6's http_req_failed is a Rate of "this request failed": passes are the failed ones */
     json_object_set_new(m, "http_req_failed",
                         json_pack("{s:s, s:{s:f, s:i, s:i}}", "type", "rate", "values", "rate",
@@ -379,52 +398,52 @@ Test(outputs, k6_summary_reads_as_the_seed_ci_steps_read_it)
                         json_pack("{s:s, s:{s:i}}", "type", "counter", "values", "count", 1000));
     json_object_set_new(m, "dropped_iterations",
                         json_pack("{s:s, s:{s:i}}", "type", "counter", "values", "count", 120));
-    json_object_set_new(m, "checks", json_pack("{s:s, s:{s:f, s:i, s:i}}", "type", "rate",
-                                               "values", "rate", 2489 / 2500.0, "passes", 2489,
-                                               "fails", 11));
-    json_object_set_new(m, "data_sent", json_pack("{s:s, s:s, s:{s:i}}", "type", "counter",
-                                                  "contains", "data", "values", "count", 200000));
+    json_object_set_new(m, "checks",
+                        json_pack("{s:s, s:{s:f, s:i, s:i}}", "type", "rate", "values", "rate",
+                                  2489 / 2500.0, "passes", 2489, "fails", 11));
+    json_object_set_new(m, "data_sent",
+                        json_pack("{s:s, s:s, s:{s:i}}", "type", "counter", "contains", "data",
+                                  "values", "count", 200000));
     json_object_set_new(m, "data_received",
                         json_pack("{s:s, s:s, s:{s:i}}", "type", "counter", "contains", "data",
                                   "values", "count", 500000));
-    json_object_set_new(m, "vus_max", json_pack("{s:s, s:{s:i, s:i}}", "type", "gauge",
-                                                "values", "value", 126, "max", 126));
+    json_object_set_new(
+        m, "vus_max",
+        json_pack("{s:s, s:{s:i, s:i}}", "type", "gauge", "values", "value", 126, "max", 126));
     json_object_set_new(m, "http_req_duration{scenario:" ODD_JSON "}",
                         json_pack("{s:s, s:{s:f, s:i}}", "type", "trend", "values", "p(99)",
                                   p_ms(b->latency, 99), "count", 1500));
-    json_object_set_new(m, "http_req_duration{scenario:api}",
-                        json_pack("{s:{s:f, s:i}}", "values", "p(95)", p_ms(a->latency, 95),
-                                  "count", 300));
+    json_object_set_new(
+        m, "http_req_duration{scenario:api}",
+        json_pack("{s:{s:f, s:i}}", "values", "p(95)", p_ms(a->latency, 95), "count", 300));
     json_object_set_new(m, "http_req_duration{name:GET /a?x=<&\"|>}",
                         json_pack("{s:{s:i, s:i}}", "values", "p(95)", 0, "count", 0));
     json_object_set_new(m, "http_req_failed{status:500}",
                         json_pack("{s:s, s:{s:f}}", "type", "rate", "values", "rate", 0.004));
-    json_object_set_new(m, tagged,
-                        json_pack("{s:{s:f, s:i}}", "values", "p(95)", p_ms(users_step, 95),
-                                  "count", 200));
+    json_object_set_new(
+        m, tagged,
+        json_pack("{s:{s:f, s:i}}", "values", "p(95)", p_ms(users_step, 95), "count", 200));
     json_object_set_new(m, "http_reqs{type:api}",
                         json_pack("{s:s, s:{s:i}}", "type", "counter", "values", "count", 1000));
-    json_t *thr = json_pack(
-        "[[s, s, b], [s, s, b], [s, s, b], [s, s, b], [s, s, b], [s, s, b], [s, s, b]]",
-        "http_req_duration", "p(95)<500", 1, "http_req_duration{scenario:" ODD_JSON "}",
-        "p(99)<1", 0, "http_req_duration{name:GET /a?x=<&\"|>}", "p(95)<300", 0,
-        "http_req_failed{status:500}", "rate<0.01", 1, "http_req_duration{scenario:api}",
-        "p(95)<500", 1, tagged, "p(95)<200", 1, "http_reqs{type:api}", "count>100", 1);
-    json_t *checks = json_pack(
-        "[{s:s, s:i, s:i}, {s:s, s:i, s:i}, {s:s, s:i, s:i}]", "name", "heartbeat 2xx",
-        "passes", 1289, "fails", 11, "name",
-        "a check whose name is long enough to need two md5 blocks", "passes", 1000, "fails", 0,
-        "name", "ok <&|> 'x'", "passes", 200, "fails", 0);
-    json_t *exp = json_pack("{s:o, s:[s], s:o, s:o, s:f}", "metrics", m, "absent",
-                            "http_req_tls_handshaking", "thresholds", thr, "checks", checks,
-                            "duration_ms", 10500.0);
+    json_t *thr =
+        json_pack("[[s, s, b], [s, s, b], [s, s, b], [s, s, b], [s, s, b], [s, s, b], [s, s, b]]",
+                  "http_req_duration", "p(95)<500", 1, "http_req_duration{scenario:" ODD_JSON "}",
+                  "p(99)<1", 0, "http_req_duration{name:GET /a?x=<&\"|>}", "p(95)<300", 0,
+                  "http_req_failed{status:500}", "rate<0.01", 1, "http_req_duration{scenario:api}",
+                  "p(95)<500", 1, tagged, "p(95)<200", 1, "http_reqs{type:api}", "count>100", 1);
+    json_t *checks = json_pack("[{s:s, s:i, s:i}, {s:s, s:i, s:i}, {s:s, s:i, s:i}]", "name",
+                               "heartbeat 2xx", "passes", 1289, "fails", 11, "name",
+                               "a check whose name is long enough to need two md5 blocks", "passes",
+                               1000, "fails", 0, "name", "ok <&|> 'x'", "passes", 200, "fails", 0);
+    json_t *exp =
+        json_pack("{s:o, s:[s], s:o, s:o, s:f}", "metrics", m, "absent", "http_req_tls_handshaking",
+                  "thresholds", thr, "checks", checks, "duration_ms", 10500.0);
     cr_assert(exp && thr && checks);
     char out[8192];
     int rc = run_reader(&fx, "check_k6.py", doc, exp, out, sizeof out);
     cr_assert_eq(rc, 0, "check_k6.py failed (%d); its output:\n%s", rc, out);
     char line[256];
-    snprintf(line, sizeof line, "p95 %.3f p99 %.3f failed 0.005000", p_ms(lat, 95),
-             p_ms(lat, 99));
+    snprintf(line, sizeof line, "p95 %.3f p99 %.3f failed 0.005000", p_ms(lat, 95), p_ms(lat, 99));
     cr_expect(strstr(out, line), "no '%s' in:\n%s", line, out);
     cr_expect(strstr(out, "FAIL http_req_duration{scenario:" ODD_JSON "} p(99)<1\n"), "%s", out);
     cr_expect(strstr(out, "FAIL http_req_duration{name:GET /a?x=<&\"|>} p(95)<300\n"), "%s", out);
@@ -448,24 +467,24 @@ Test(outputs, markdown_renders_as_tables_without_markup_from_names)
     fixture fx;
     fixture_make(&fx);
     const char *doc = write_doc(&fx, report_md, "summary.md");
-    json_t *sc = json_pack("[o, o, o, o]",
-                           row7(ODD_MD, NULL, NULL, "0.67%", "150.0/s", "100.0/s", "❌ fail"),
-                           row7("users", NULL, NULL, "0.00%", "20.0/s", "– (5 VUs)", "⚠️ warn"),
-                           row7("api", NULL, NULL, "0.00%", "30.0/s", "50.0/s", "✅ ok"),
-                           row7("idle", "–", "–", "–", "0.0/s", "– (1 VUs)", "–"));
+    json_t *sc =
+        json_pack("[o, o, o, o]", row7(ODD_MD, NULL, NULL, "0.67%", "150.0/s", "100.0/s", "❌ fail"),
+                  row7("users", NULL, NULL, "0.00%", "20.0/s", "– (5 VUs)", "⚠️ warn"),
+                  row7("api", NULL, NULL, "0.00%", "30.0/s", "50.0/s", "✅ ok"),
+                  row7("idle", "–", "–", "–", "0.0/s", "– (1 VUs)", "–"));
     json_t *th = json_array();
-    static const char *const scope[NTHR] = {"global", ODD_MD, "global", "global",
+    static const char *const scope[NTHR] = {"global", ODD_MD,   "global", "global",
                                             "api",    "global", "global"};
     for (size_t i = 0; i < NTHR; i++) {
         const threshold_result *t = &fx.thr[i];
-        json_array_append_new(th, json_pack("[s, s, s, s, s]", t->ok ? "✓" : "✗", t->expr,
-                                            scope[i], t->observed_text, t->limit_text));
+        json_array_append_new(th, json_pack("[s, s, s, s, s]", t->ok ? "✓" : "✗", t->expr, scope[i],
+                                            t->observed_text, t->limit_text));
     }
     json_t *exp = json_pack(
-        "{s:s, s:[{s:[s, s, s, s, s, s, s], s:o}, {s:[s, s, s, s, s], s:o}], s:[s, s]}",
-        "heading", "❌ blast: fail", "tables", "header", "scenario", "p95", "p99", "failed",
-        "achieved", "target", "offered load", "rows", sc, "header", "", "threshold", "scope",
-        "observed", "limit", "rows", th, "items",
+        "{s:s, s:[{s:[s, s, s, s, s, s, s], s:o}, {s:[s, s, s, s, s], s:o}], s:[s, s]}", "heading",
+        "❌ blast: fail", "tables", "header", "scenario", "p95", "p99", "failed", "achieved",
+        "target", "offered load", "rows", sc, "header", "", "threshold", "scope", "observed",
+        "limit", "rows", th, "items",
         "❌ " ODD_MD ": 120 arrivals dropped <queue> & \"full\" | raise *max_vus* [x](http://e) "
         "set max_vus = 200",
         "⚠️ users: send lateness p99 12ms > 10ms, token [redacted]");
@@ -485,9 +504,9 @@ Test(outputs, no_verdict_still_gives_valid_documents)
     fx.run.verdict = NULL;
     char out[8192];
     const char *doc = write_doc(&fx, report_junit, "none.xml");
-    json_t *exp = json_pack("{s:i, s:i, s:[{s:s, s:[]}, {s:s, s:[]}]}", "tests", 0, "failures",
-                            0, "suites", "name", "thresholds", "cases", "name", "offered_load",
-                            "cases");
+    json_t *exp =
+        json_pack("{s:i, s:i, s:[{s:s, s:[]}, {s:s, s:[]}]}", "tests", 0, "failures", 0, "suites",
+                  "name", "thresholds", "cases", "name", "offered_load", "cases");
     cr_assert_eq(run_reader(&fx, "check_junit.py", doc, exp, out, sizeof out), 0, "%s", out);
 
     doc = write_doc(&fx, report_k6, "none.json");
@@ -539,9 +558,9 @@ Test(outputs, readers_refuse_broken_documents)
         cr_assert(f);
         fputs(rows[i].text, f);
         fclose(f);
-        json_t *exp = json_pack("{s:i, s:i, s:[], s:{}, s:[], s:[], s:s, s:[]}", "tests", 0,
-                                "failures", 0, "suites", "metrics", "thresholds", "checks",
-                                "heading", "blast", "tables");
+        json_t *exp =
+            json_pack("{s:i, s:i, s:[], s:{}, s:[], s:[], s:s, s:[]}", "tests", 0, "failures", 0,
+                      "suites", "metrics", "thresholds", "checks", "heading", "blast", "tables");
         cr_expect_neq(run_reader(&fx, rows[i].script, path, exp, out, sizeof out), 0,
                       "%s accepted %s", rows[i].script, rows[i].name);
     }
@@ -568,7 +587,9 @@ Test(outputs, utf8_walk_table)
         {"\xed\xa0\x80", REPORT_BAD_CHAR, 1},     /* a UTF-16 surrogate */
         {"\xf4\x90\x80\x80", REPORT_BAD_CHAR, 1}, /* past U+10FFFF */
         {"\xe2\x82", REPORT_BAD_CHAR, 1},         /* cut short by the NUL */
-        {"\xc3" "a", REPORT_BAD_CHAR, 1},
+        {"\xc3"
+         "a",
+         REPORT_BAD_CHAR, 1},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         uint32_t cp = 0;
