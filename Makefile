@@ -15,7 +15,8 @@ TEST_LIBS := -lcriterion -ljansson
 
 # Debian packages the build, the tests and the demo need (installed by `make deps` if missing).
 DEB_PKGS := gcc make pkg-config liburing-dev libinih-dev libwolfssl-dev libcriterion-dev \
-            libjansson-dev zlib1g-dev nginx openssl valgrind libpcre2-dev
+            libjansson-dev zlib1g-dev nginx openssl valgrind libpcre2-dev \
+            python3 python3-junitparser python3-markdown
 # Only `make fuzz` needs these.
 FUZZ_DEB_PKGS := clang libclang-rt-14-dev
 

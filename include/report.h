@@ -1,9 +1,11 @@
-/* report: the end-of-run outputs. One file per format (src/report_text.c, src/report_json.c); they
- * read the merged results and write nothing else. */
+/* report: the end-of-run outputs. One file per format (src/report_text.c, src/report_json.c,
+ * src/report_junit.c, src/report_k6.c, src/report_md.c); they read the merged results and the
+ * verdict and write nothing else. */
 #ifndef BLAST_REPORT_H
 #define BLAST_REPORT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "metrics.h"
@@ -46,6 +48,29 @@ int verdict_build(verdict *v, const report_run *run);
 void verdict_free(verdict *v);
 /* "n/a", "ok", "warn", "fail". */
 const char *verdict_offered_name(offered_state s);
+
+/* Writes a JUnit XML document: one test case per threshold (suite "thresholds") and one per
+ * scenario the offered-load check applies to (suite "offered_load"); a failed one carries a
+ * <failure>. Valid UTF-8 XML whatever bytes the names hold. Returns 0 or -EIO. */
+int report_junit(FILE *f, const report_run *run);
+
+/* Writes the JSON document k6's handleSummary(data) receives (metrics with their thresholds,
+ * root_group with the checks, options, state), for CI steps written for k6-summary.json.
+ * Returns 0, -ENOMEM (a merged histogram could not be made) or -EIO. */
+int report_k6(FILE *f, const report_run *run);
+
+/* Writes a short Markdown verdict (for $GITHUB_STEP_SUMMARY): a heading with pass / fail, a
+ * table of the scenarios and one of the thresholds. Returns 0 or -EIO. */
+int report_md(FILE *f, const report_run *run);
+
+/* Shared by the writers that quote the file's text (src/report_esc.c). */
+#define REPORT_BAD_CHAR 0xfffdu /* what a byte that is not well-formed UTF-8 becomes */
+/* Decodes the character at s (not at its NUL): stores its code point in *cp, or
+ * REPORT_BAD_CHAR for a byte that does not start a well-formed UTF-8 sequence (overlong, a
+ * surrogate, past U+10FFFF, cut short), and returns the bytes it took (1..4). */
+size_t report_utf8_next(const char *s, uint32_t *cp);
+/* Writes cp (at most U+10FFFF, not a surrogate) as UTF-8; returns the bytes written. */
+size_t report_utf8_put(FILE *f, uint32_t cp);
 
 /* The --out kinds (src/outputs.c): each writes one document of the results to f and returns 0
  * or a negative errno-style code. */

@@ -6,6 +6,9 @@
 
 static const report_kind kinds[] = {
     {"json", report_json},
+    {"junit", report_junit},
+    {"k6-summary", report_k6},
+    {"markdown", report_md},
 };
 
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
