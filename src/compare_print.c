@@ -204,14 +204,14 @@ static void print_regressions(FILE *f, const compare_row *r, const compare_limit
         fprintf(f, "regressed: ");
         print_where(f, r);
         if (m == CMP_FAILED)
-            fprintf(f, ": failed %.2f%% -> %.2f%%%s (%+.2fpp; allowed +%gpp)\n", w, n, of, n - w,
+            fprintf(f, ": failed %.2f%%%s -> %.2f%% (%+.2fpp; allowed +%gpp)\n", w, of, n, n - w,
                     x->abs);
         else if (m == CMP_RATE)
-            fprintf(f, ": rate %.1f -> %.1f/s%s (%+.1f%%; allowed %g%%)\n", w, n, of,
+            fprintf(f, ": rate %.1f/s%s -> %.1f/s (%+.1f%%; allowed %g%%)\n", w, of, n,
                     w > 0 ? (n - w) / w * 100 : 0.0, x->rel);
         else
-            fprintf(f, ": %s %.3f -> %.3f ms%s (%+.1f%%, %+.3f ms; allowed +%g%% and +%gms)\n",
-                    compare_metric_names[m], w, n, of, w > 0 ? (n - w) / w * 100 : 0.0, n - w,
+            fprintf(f, ": %s %.3f ms%s -> %.3f ms (%+.1f%%, %+.3f ms; allowed +%g%% and +%gms)\n",
+                    compare_metric_names[m], w, of, n, w > 0 ? (n - w) / w * 100 : 0.0, n - w,
                     x->rel, x->abs);
     }
 }

@@ -527,7 +527,7 @@ Test(compare, output_names_the_regression, .init = setup_dir, .fini = teardown_d
     cli(&o, args);
     cr_assert_eq(o.code, 99, "exit %d: %s", o.code, o.err);
     cr_expect_str_eq(o.err, "");
-    cr_expect(strstr(o.out, "regressed: scenario api: p99 7.000 -> 14.000 ms (+100.0%, +7.000 ms; "
+    cr_expect(strstr(o.out, "regressed: scenario api: p99 7.000 ms -> 14.000 ms (+100.0%, +7.000 ms; "
                             "allowed +10% and +1ms)"),
               "%s", o.out);
     cr_expect(strstr(o.out, "regressed: scenario api, step \"req\": p99"), "%s", o.out);
