@@ -27,14 +27,14 @@ typedef struct jdoc jdoc;
 /* One value. An array's or object's members are kids[0..n) in document order; an object
  * member's name is its key. Everything is owned by the root (jdoc_free). */
 struct jdoc {
-    int kind;    /* enum jdoc_kind */
-    bool b;      /* JDOC_BOOL */
-    double num;  /* JDOC_NUMBER (finite or +-HUGE_VAL when out of double's range) */
-    char *str;   /* JDOC_STRING: unescaped, NUL-terminated (may also hold NULs: see len) */
-    size_t len;  /* JDOC_STRING: bytes in str */
-    char *key;   /* the member name (unescaped, NUL-terminated) when in an object, else NULL */
-    jdoc *kids;  /* JDOC_ARRAY, JDOC_OBJECT */
-    size_t n;    /* number of kids */
+    int kind;   /* enum jdoc_kind */
+    bool b;     /* JDOC_BOOL */
+    double num; /* JDOC_NUMBER (finite or +-HUGE_VAL when out of double's range) */
+    char *str;  /* JDOC_STRING: unescaped, NUL-terminated (may also hold NULs: see len) */
+    size_t len; /* JDOC_STRING: bytes in str */
+    char *key;  /* the member name (unescaped, NUL-terminated) when in an object, else NULL */
+    jdoc *kids; /* JDOC_ARRAY, JDOC_OBJECT */
+    size_t n;   /* number of kids */
 };
 
 /* Parses text[0..len) (no NUL needed after it) as one JSON document, whitespace around it

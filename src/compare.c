@@ -16,7 +16,7 @@
 
 #define COMPARE_MAX_FILE (64u * 1024 * 1024) /* a blast JSON file; real ones are far smaller */
 
-const char *const compare_metric_names[CMP_NMETRICS] = {"p50", "p95", "p99",
+const char *const compare_metric_names[CMP_NMETRICS] = {"p50", "p95",    "p99",
                                                         "max", "failed", "rate"};
 const char *const compare_verdict_names[] = {"ok", "regressed", "improved", "new", "missing"};
 
@@ -191,8 +191,7 @@ typedef struct where {
 static int bad(const where *w, const char *msg)
 {
     if (w->step)
-        snprintf(w->err, w->errlen, "scenario \"%s\" step \"%s\": %s", w->scenario, w->step,
-                 msg);
+        snprintf(w->err, w->errlen, "scenario \"%s\" step \"%s\": %s", w->scenario, w->step, msg);
     else
         snprintf(w->err, w->errlen, "scenario \"%s\": %s", w->scenario, msg);
     return -EINVAL;
@@ -207,8 +206,9 @@ static int need(const where *w, const jdoc *obj, const char *a, const char *b, d
     char msg[160];
     const char *name_b = b ? b : "", *dot = b ? "." : "";
     if (!jdoc_number(d, v)) {
-        snprintf(msg, sizeof msg, d ? "field %s%s%s is not a number" : "missing field %s%s%s (a number)",
-                 a, dot, name_b);
+        snprintf(msg, sizeof msg,
+                 d ? "field %s%s%s is not a number" : "missing field %s%s%s (a number)", a, dot,
+                 name_b);
         return bad(w, msg);
     }
     if (!isfinite(*v) || *v < 0) {
@@ -230,8 +230,8 @@ static int figures(const where *w, const jdoc *o, compare_fig *f, double *ok, do
             return -EINVAL;
         f->has[m] = count > 0; /* an empty histogram reads as zeros: nothing to compare */
     }
-    if (need(w, o, "requests", "scheduled", &sched) < 0 ||
-        need(w, o, "requests", "ok", ok) < 0 || need(w, o, "requests", "failed", failed) < 0)
+    if (need(w, o, "requests", "scheduled", &sched) < 0 || need(w, o, "requests", "ok", ok) < 0 ||
+        need(w, o, "requests", "failed", failed) < 0)
         return -EINVAL;
     f->has[CMP_FAILED] = sched > 0;
     f->v[CMP_FAILED] = sched > 0 ? *failed / sched * 100 : 0;
@@ -517,9 +517,7 @@ int compare_judge(const compare_run *const *base, size_t nbase, const compare_ru
         for (int m = 0; m < CMP_NMETRICS; m++)
             if (m != CMP_RATE || !row->step)
                 judge_metric(row, m, &l->m[m]);
-        row->verdict = row->regressed  ? CMP_REGRESSED
-                       : row->improved ? CMP_IMPROVED
-                                       : CMP_OK;
+        row->verdict = row->regressed ? CMP_REGRESSED : row->improved ? CMP_IMPROVED : CMP_OK;
         rep->nregressed += row->verdict == CMP_REGRESSED;
     }
     free(rk);
@@ -540,22 +538,21 @@ void compare_report_free(compare_report *rep)
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: blast compare BASE.json [BASE.json...] NEW.json [options]\n"
-            "\n"
-            "Compares runs written by blast --out json=FILE, per scenario and step: corrected\n"
-            "latency p50/p95/p99/max, failed rate, achieved rate. The last file is the new\n"
-            "run; with several baselines it is judged against the worst of them.\n"
-            "\n"
-            "  --max-regress LIST  what may get worse, e.g. p99=10%%,failed=0.1pp,rate=-5%%\n"
-            "                      keys: p50 p95 p99 max (PCT%% or PCT%%+DUR, a floor),\n"
-            "                      failed (Npp), rate (-PCT%%); any key =off (repeatable)\n"
-            "                      default: p95=10%%,p99=10%%,failed=0.1pp,rate=-5%%\n"
-            "  --min-abs DUR       a latency regression must also exceed DUR (default 1ms)\n"
-            "  -h, --help          this help\n"
-            "\n"
-            "exit codes: 0 no regression; 2 bad usage or an unreadable or invalid file;\n"
-            "99 a regression beyond the limits\n");
+    fprintf(f, "usage: blast compare BASE.json [BASE.json...] NEW.json [options]\n"
+               "\n"
+               "Compares runs written by blast --out json=FILE, per scenario and step: corrected\n"
+               "latency p50/p95/p99/max, failed rate, achieved rate. The last file is the new\n"
+               "run; with several baselines it is judged against the worst of them.\n"
+               "\n"
+               "  --max-regress LIST  what may get worse, e.g. p99=10%%,failed=0.1pp,rate=-5%%\n"
+               "                      keys: p50 p95 p99 max (PCT%% or PCT%%+DUR, a floor),\n"
+               "                      failed (Npp), rate (-PCT%%); any key =off (repeatable)\n"
+               "                      default: p95=10%%,p99=10%%,failed=0.1pp,rate=-5%%\n"
+               "  --min-abs DUR       a latency regression must also exceed DUR (default 1ms)\n"
+               "  -h, --help          this help\n"
+               "\n"
+               "exit codes: 0 no regression; 2 bad usage or an unreadable or invalid file;\n"
+               "99 a regression beyond the limits\n");
 }
 
 /* The value of option opt at argv[*i]: "--opt=V" or "--opt V". NULL when it is not opt. */
@@ -619,8 +616,8 @@ int compare_cli(int argc, char **argv, FILE *out, FILE *err)
             min_abs = v;
         } else {
             if (missing)
-                fprintf(err, "blast compare: option '%s' needs a value (see blast compare --help)\n",
-                        a);
+                fprintf(err,
+                        "blast compare: option '%s' needs a value (see blast compare --help)\n", a);
             else
                 fprintf(err, "blast compare: unknown option '%s' (see blast compare --help)\n", a);
             goto done;

@@ -86,21 +86,33 @@ static void change_cell(char *out, const compare_row *r, int m)
         snprintf(out, CELL, "%+.3fms%s", n - w, mark);
 }
 
+/* A name as printed: control bytes (a JSON name may hold "\n") become '?', so that every row
+ * stays one line. */
+static void clean(char *out, size_t cap, const char *name)
+{
+    snprintf(out, cap, "%s", name);
+    for (; *out; out++)
+        if ((unsigned char)*out < 0x20 || *out == 0x7f)
+            *out = '?';
+}
+
 static void row_name(char *out, const compare_row *r)
 {
+    char name[CELL - 10];
+    clean(name, sizeof name, r->step ? r->step : r->scenario);
     if (!r->step)
-        snprintf(out, CELL, "%s", r->scenario);
+        snprintf(out, CELL, "%s", name);
     else if (r->occ)
-        snprintf(out, CELL, "  %.50s (#%u)", r->step, r->occ + 1);
+        snprintf(out, CELL, "  %.40s (#%u)", name, r->occ + 1);
     else
-        snprintf(out, CELL, "  %s", r->step);
+        snprintf(out, CELL, "  %s", name);
 }
 
 static int fill(table *t, const compare_report *rep)
 {
-    static const char *const head[NCOLS] = {"scenario / step", "verdict", "run",    "p50 ms",
-                                            "p95 ms",          "p99 ms",  "max ms", "failed",
-                                            "rate/s"};
+    static const char *const head[NCOLS] = {"scenario / step", "verdict", "run",
+                                            "p50 ms",          "p95 ms",  "p99 ms",
+                                            "max ms",          "failed",  "rate/s"};
     line *l = add_line(t);
     if (!l)
         return -1;
@@ -186,9 +198,13 @@ static void print_limits(FILE *f, const compare_limits *l)
 
 static void print_where(FILE *f, const compare_row *r)
 {
-    fprintf(f, "scenario %s", r->scenario);
-    if (r->step)
-        fprintf(f, ", step \"%s\"%s", r->step, r->occ ? " (a later one of that name)" : "");
+    char name[256];
+    clean(name, sizeof name, r->scenario);
+    fprintf(f, "scenario %s", name);
+    if (r->step) {
+        clean(name, sizeof name, r->step);
+        fprintf(f, ", step \"%s\"%s", name, r->occ ? " (a later one of that name)" : "");
+    }
 }
 
 /* One line per metric beyond its limit: "regressed: scenario s: p99 5.000 -> 10.100 ms ...". */
@@ -199,8 +215,8 @@ static void print_regressions(FILE *f, const compare_row *r, const compare_limit
             continue;
         double w = worst(r, m), n = r->nw.v[m];
         const compare_limit *x = &l->m[m];
-        const char *of = nbase > 1 ? (m == CMP_RATE ? " (lowest baseline)" : " (highest baseline)")
-                                   : "";
+        const char *of =
+            nbase > 1 ? (m == CMP_RATE ? " (lowest baseline)" : " (highest baseline)") : "";
         fprintf(f, "regressed: ");
         print_where(f, r);
         if (m == CMP_FAILED)
@@ -230,7 +246,8 @@ static bool scenario_in_both(const compare_report *rep, const compare_row *r)
 void compare_print(FILE *f, const compare_report *rep, const compare_limits *l,
                    const char *const *base_paths, size_t nbase, const char *new_path)
 {
-    fprintf(f, "blast compare: %s against %zu baseline%s (", new_path, nbase, nbase == 1 ? "" : "s");
+    fprintf(f, "blast compare: %s against %zu baseline%s (", new_path, nbase,
+            nbase == 1 ? "" : "s");
     for (size_t i = 0; i < nbase; i++)
         fprintf(f, "%s%s", i ? ", " : "", base_paths[i]);
     fprintf(f, ")%s\n", nbase > 1 ? "; judged against the worst baseline of each figure" : "");
@@ -256,7 +273,9 @@ void compare_print(FILE *f, const compare_report *rep, const compare_limits *l,
             fprintf(f, "%s: ", compare_verdict_names[r->verdict]);
             print_where(f, r);
             fprintf(f, ": only in the %s (not judged; not a regression)\n",
-                    r->verdict == CMP_NEW ? "new run" : nbase > 1 ? "baselines" : "baseline");
+                    r->verdict == CMP_NEW ? "new run"
+                    : nbase > 1           ? "baselines"
+                                          : "baseline");
         }
     }
     if (rep->nregressed)
@@ -266,6 +285,5 @@ void compare_print(FILE *f, const compare_report *rep, const compare_limits *l,
         fprintf(f,
                 "blast compare: no regression (%zu rows: %zu ok, %zu improved, %zu new, %zu "
                 "missing)\n",
-                rep->nrows, count[CMP_OK], count[CMP_IMPROVED], count[CMP_NEW],
-                count[CMP_MISSING]);
+                rep->nrows, count[CMP_OK], count[CMP_IMPROVED], count[CMP_NEW], count[CMP_MISSING]);
 }

@@ -14,9 +14,9 @@
 typedef struct parser {
     const char *s;
     size_t len, pos;
-    size_t values;      /* made so far, against JDOC_MAX_VALUES */
-    const char *why;    /* the reason of the first error */
-    int rc;             /* -EINVAL or -ENOMEM once failed */
+    size_t values;   /* made so far, against JDOC_MAX_VALUES */
+    const char *why; /* the reason of the first error */
+    int rc;          /* -EINVAL or -ENOMEM once failed */
 } parser;
 
 static int fail(parser *p, const char *why)

@@ -101,8 +101,8 @@ Test(compare, max_regress_invalid)
         char err[256] = "";
         cr_expect_eq(compare_limits_parse(&l, rows[i].spec, err, sizeof err), -EINVAL,
                      "row %zu '%s' was accepted", i, rows[i].spec);
-        cr_expect(strstr(err, rows[i].want), "row %zu '%s': '%s' lacks '%s'", i, rows[i].spec,
-                  err, rows[i].want);
+        cr_expect(strstr(err, rows[i].want), "row %zu '%s': '%s' lacks '%s'", i, rows[i].spec, err,
+                  rows[i].want);
         cr_expect_null(strchr(err, '\n'), "row %zu: one line", i);
     }
 }
@@ -166,8 +166,10 @@ static void scenario(FILE *f, const char *name, const fig *x, bool last)
             "\"rate\": {\"target\": %.3f, \"achieved\": %.3f}, ",
             name, x->scheduled, x->scheduled - x->failed, x->failed, x->rate, x->rate);
     lat(f, x);
-    fprintf(f, ", \"steps\": {\"req\": {\"requests\": {\"scheduled\": %d, \"ok\": %d, \"failed\": %d}, ",
-            x->scheduled, x->scheduled - x->failed, x->failed);
+    fprintf(
+        f,
+        ", \"steps\": {\"req\": {\"requests\": {\"scheduled\": %d, \"ok\": %d, \"failed\": %d}, ",
+        x->scheduled, x->scheduled - x->failed, x->failed);
     lat(f, x);
     fprintf(f, "}}}%s\n", last ? "" : ",");
 }
@@ -198,7 +200,10 @@ static compare_run *load(const char *path)
     return r;
 }
 
-#define BASE {5, 6, 7, 8, 1000, 0, 1000, 0}
+#define BASE                                                                                       \
+    {                                                                                              \
+        5, 6, 7, 8, 1000, 0, 1000, 0                                                               \
+    }
 
 Test(compare, verdicts_one_baseline, .init = setup_dir, .fini = teardown_dir)
 {
@@ -211,26 +216,62 @@ Test(compare, verdicts_one_baseline, .init = setup_dir, .fini = teardown_dir)
     } rows[] = {
         {"same", BASE, BASE, NULL, CMP_OK, 0},
         {"p99 doubles", BASE, {5, 6, 14, 8, 1000, 0, 1000, 0}, NULL, CMP_REGRESSED, 1u << CMP_P99},
-        {"p95 and p99 up 2 ms", BASE, {5, 8, 9, 8, 1000, 0, 1000, 0}, NULL, CMP_REGRESSED,
+        {"p95 and p99 up 2 ms",
+         BASE,
+         {5, 8, 9, 8, 1000, 0, 1000, 0},
+         NULL,
+         CMP_REGRESSED,
          1u << CMP_P95 | 1u << CMP_P99},
         {"p99 exactly +10%, +0.7 ms", BASE, {5, 6, 7.7, 8, 1000, 0, 1000, 0}, NULL, CMP_OK, 0},
-        {"+400% but under the 1 ms floor", {0.1, 0.1, 0.1, 0.1, 1000, 0, 1000, 0},
-         {0.1, 0.5, 0.5, 0.5, 1000, 0, 1000, 0}, NULL, CMP_OK, 0},
-        {"+4 ms but only +8%", {50, 50, 50, 50, 1000, 0, 1000, 0},
-         {50, 54, 54, 54, 1000, 0, 1000, 0}, NULL, CMP_OK, 0},
-        {"+6 ms and +12%", {50, 50, 50, 50, 1000, 0, 1000, 0}, {50, 50, 56, 50, 1000, 0, 1000, 0},
-         NULL, CMP_REGRESSED, 1u << CMP_P99},
-        {"floor lowered", {0.1, 0.1, 0.1, 0.1, 1000, 0, 1000, 0},
-         {0.1, 0.1, 0.5, 0.1, 1000, 0, 1000, 0}, "p99=10%+0.2ms", CMP_REGRESSED, 1u << CMP_P99},
-        {"p50 and max are not judged by default", BASE, {50, 6, 7, 80, 1000, 0, 1000, 0}, NULL,
-         CMP_OK, 0},
-        {"p50 judged when asked", BASE, {50, 6, 7, 80, 1000, 0, 1000, 0}, "p50=10%,max=50%",
-         CMP_REGRESSED, 1u << CMP_P50 | 1u << CMP_MAX},
+        {"+400% but under the 1 ms floor",
+         {0.1, 0.1, 0.1, 0.1, 1000, 0, 1000, 0},
+         {0.1, 0.5, 0.5, 0.5, 1000, 0, 1000, 0},
+         NULL,
+         CMP_OK,
+         0},
+        {"+4 ms but only +8%",
+         {50, 50, 50, 50, 1000, 0, 1000, 0},
+         {50, 54, 54, 54, 1000, 0, 1000, 0},
+         NULL,
+         CMP_OK,
+         0},
+        {"+6 ms and +12%",
+         {50, 50, 50, 50, 1000, 0, 1000, 0},
+         {50, 50, 56, 50, 1000, 0, 1000, 0},
+         NULL,
+         CMP_REGRESSED,
+         1u << CMP_P99},
+        {"floor lowered",
+         {0.1, 0.1, 0.1, 0.1, 1000, 0, 1000, 0},
+         {0.1, 0.1, 0.5, 0.1, 1000, 0, 1000, 0},
+         "p99=10%+0.2ms",
+         CMP_REGRESSED,
+         1u << CMP_P99},
+        {"p50 and max are not judged by default",
+         BASE,
+         {50, 6, 7, 80, 1000, 0, 1000, 0},
+         NULL,
+         CMP_OK,
+         0},
+        {"p50 judged when asked",
+         BASE,
+         {50, 6, 7, 80, 1000, 0, 1000, 0},
+         "p50=10%,max=50%",
+         CMP_REGRESSED,
+         1u << CMP_P50 | 1u << CMP_MAX},
         {"p99 off", BASE, {5, 6, 14, 8, 1000, 0, 1000, 0}, "p99=off", CMP_OK, 0},
-        {"failed +0.2pp", BASE, {5, 6, 7, 8, 1000, 2, 1000, 0}, NULL, CMP_REGRESSED,
+        {"failed +0.2pp",
+         BASE,
+         {5, 6, 7, 8, 1000, 2, 1000, 0},
+         NULL,
+         CMP_REGRESSED,
          1u << CMP_FAILED},
         {"failed +0.1pp is at the limit", BASE, {5, 6, 7, 8, 1000, 1, 1000, 0}, NULL, CMP_OK, 0},
-        {"failed with a wider limit", BASE, {5, 6, 7, 8, 1000, 20, 1000, 0}, "failed=5pp", CMP_OK,
+        {"failed with a wider limit",
+         BASE,
+         {5, 6, 7, 8, 1000, 20, 1000, 0},
+         "failed=5pp",
+         CMP_OK,
          0},
         {"rate -6%", BASE, {5, 6, 7, 8, 1000, 0, 940, 0}, NULL, CMP_REGRESSED, 1u << CMP_RATE},
         {"rate -4%", BASE, {5, 6, 7, 8, 1000, 0, 960, 0}, NULL, CMP_OK, 0},
@@ -238,10 +279,18 @@ Test(compare, verdicts_one_baseline, .init = setup_dir, .fini = teardown_dir)
         {"rate off", BASE, {5, 6, 7, 8, 1000, 0, 10, 0}, "rate=off", CMP_OK, 0},
         {"p99 halves", BASE, {5, 6, 3, 8, 1000, 0, 1000, 0}, NULL, CMP_IMPROVED, 0},
         {"rate +10%", BASE, {5, 6, 7, 8, 1000, 0, 1100, 0}, NULL, CMP_IMPROVED, 0},
-        {"better and worse: regressed", BASE, {5, 2, 14, 8, 1000, 0, 1000, 0}, NULL,
-         CMP_REGRESSED, 1u << CMP_P99},
-        {"no latency in the new run (all failed)", BASE, {0, 0, 0, 0, 1000, 1000, 1000, 0},
-         "failed=off", CMP_OK, 0},
+        {"better and worse: regressed",
+         BASE,
+         {5, 2, 14, 8, 1000, 0, 1000, 0},
+         NULL,
+         CMP_REGRESSED,
+         1u << CMP_P99},
+        {"no latency in the new run (all failed)",
+         BASE,
+         {0, 0, 0, 0, 1000, 1000, 1000, 0},
+         "failed=off",
+         CMP_OK,
+         0},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         const char *names[] = {"s", NULL};
@@ -259,9 +308,8 @@ Test(compare, verdicts_one_baseline, .init = setup_dir, .fini = teardown_dir)
         const compare_row *r = &rep.rows[0];
         cr_expect_str_eq(r->scenario, "s");
         cr_expect_null(r->step);
-        cr_expect_eq(r->verdict, rows[i].want, "row %zu (%s): verdict %s, want %s", i,
-                     rows[i].what, compare_verdict_names[r->verdict],
-                     compare_verdict_names[rows[i].want]);
+        cr_expect_eq(r->verdict, rows[i].want, "row %zu (%s): verdict %s, want %s", i, rows[i].what,
+                     compare_verdict_names[r->verdict], compare_verdict_names[rows[i].want]);
         cr_expect_eq(r->regressed, rows[i].regressed, "row %zu (%s): regressed %#x, want %#x", i,
                      rows[i].what, r->regressed, rows[i].regressed);
         /* the step has the same figures: the same verdict, but its rate is not judged */
@@ -290,12 +338,12 @@ Test(compare, verdicts_several_baselines, .init = setup_dir, .fini = teardown_di
         compare_verdict want;
         unsigned regressed;
     } rows[] = {
-        {{5, 6, 9.5, 8, 1000, 0, 950, 0}, CMP_OK, 0},          /* +5.6% of the worst p99 */
+        {{5, 6, 9.5, 8, 1000, 0, 950, 0}, CMP_OK, 0}, /* +5.6% of the worst p99 */
         {{5, 6, 10.5, 8, 1000, 0, 950, 0}, CMP_REGRESSED, 1u << CMP_P99}, /* +16.7%, +1.5 ms */
-        {{5, 6, 7, 8, 1000, 0, 905, 0}, CMP_OK, 0},            /* -4.7% of the lowest rate */
+        {{5, 6, 7, 8, 1000, 0, 905, 0}, CMP_OK, 0}, /* -4.7% of the lowest rate */
         {{5, 6, 7, 8, 1000, 0, 900, 0}, CMP_REGRESSED, 1u << CMP_RATE},
-        {{5, 6, 3.9, 8, 1000, 0, 1000, 0}, CMP_IMPROVED, 0},   /* -22% of the best, -1.1 ms */
-        {{5, 6, 4.5, 8, 1000, 0, 1000, 0}, CMP_OK, 0},         /* better, not by the limits */
+        {{5, 6, 3.9, 8, 1000, 0, 1000, 0}, CMP_IMPROVED, 0}, /* -22% of the best, -1.1 ms */
+        {{5, 6, 4.5, 8, 1000, 0, 1000, 0}, CMP_OK, 0},       /* better, not by the limits */
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         compare_run *n = load(run_file("new.json", names, &rows[i].nw));
@@ -334,7 +382,7 @@ Test(compare, new_and_missing, .init = setup_dir, .fini = teardown_dir)
         const char *scenario, *step;
         compare_verdict v;
     } want[] = {
-        {"fresh", NULL, CMP_NEW}, {"fresh", "req", CMP_NEW},     {"a", NULL, CMP_OK},
+        {"fresh", NULL, CMP_NEW}, {"fresh", "req", CMP_NEW},   {"a", NULL, CMP_OK},
         {"a", "req", CMP_OK},     {"gone", NULL, CMP_MISSING}, {"gone", "req", CMP_MISSING},
     };
     cr_assert_eq(rep.nrows, 6);
@@ -373,11 +421,11 @@ static const char *write_file(const char *name, const char *text)
  * is matched by its place among those of that name; a step only in one run is new or missing. */
 Test(compare, steps_matched_by_name, .init = setup_dir, .fini = teardown_dir)
 {
-    const char *base = write_file(
-        "base.json",
-        "{\"scenarios\": {\"s\": {\"duration_s\": 1, \"rate\": {\"achieved\": 10}, " REQ ", " LAT
-        ", \"steps\": {\"x\": {" REQ ", " LAT "}, \"x\": {" REQ ", " LAT "}, \"old\": {" REQ
-        ", " LAT "}}}}}");
+    const char *base =
+        write_file("base.json",
+                   "{\"scenarios\": {\"s\": {\"duration_s\": 1, \"rate\": {\"achieved\": 10}, " REQ
+                   ", " LAT ", \"steps\": {\"x\": {" REQ ", " LAT "}, \"x\": {" REQ ", " LAT
+                   "}, \"old\": {" REQ ", " LAT "}}}}}");
     const char *nw = write_file(
         "new.json",
         "{\"scenarios\": {\"s\": {\"duration_s\": 1, \"rate\": {\"achieved\": 10}, " REQ ", " LAT
@@ -435,7 +483,8 @@ Test(compare, bad_files, .init = setup_dir, .fini = teardown_dir)
         {NULL, "cannot read it: No such file or directory"},
         {"", "not JSON: the file is empty"},
         {"not json", "not JSON at byte 1 (line 1, column 1): expected a value"},
-        {"{\"scenarios\": {}\n,,}", "not JSON at byte 19 (line 2, column 2): expected a member name"},
+        {"{\"scenarios\": {}\n,,}",
+         "not JSON at byte 19 (line 2, column 2): expected a member name"},
         {"{\"scenarios\": {}} x", "more after the end of the document"},
         {"{}", "not a blast JSON: no \"scenarios\" object"},
         {"[1, 2]", "no \"scenarios\" object (the document is not an object)"},
@@ -464,9 +513,9 @@ Test(compare, bad_files, .init = setup_dir, .fini = teardown_dir)
         {"\"\\ud800\"", "without its low half"},
     };
     char good[128];
-    snprintf(good, sizeof good, "%s", write_file(
-        "good.json", "{\"scenarios\": {\"s\": {" LAT ", " REQ
-                     ", \"rate\": {\"achieved\": 1}, \"duration_s\": 1}}}"));
+    snprintf(good, sizeof good, "%s",
+             write_file("good.json", "{\"scenarios\": {\"s\": {" LAT ", " REQ
+                                     ", \"rate\": {\"achieved\": 1}, \"duration_s\": 1}}}"));
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         char name[32];
         snprintf(name, sizeof name, "bad%zu.json", i);
@@ -498,7 +547,8 @@ Test(compare, usage_errors, .init = setup_dir, .fini = teardown_dir)
     } rows[] = {
         {{NULL}, 2, "at least two files"},
         {{"a.json", NULL}, 2, "at least two files"},
-        {{"a.json", "b.json", "--max-regress", "p90=1%", NULL}, 2,
+        {{"a.json", "b.json", "--max-regress", "p90=1%", NULL},
+         2,
          "unknown key 'p90' (allowed: p50, p95, p99, max, failed, rate)"},
         {{"a.json", "b.json", "--max-regress", NULL}, 2, "option '--max-regress' needs a value"},
         {{"a.json", "b.json", "--min-abs=slow", NULL}, 2, "--min-abs slow"},
@@ -509,8 +559,7 @@ Test(compare, usage_errors, .init = setup_dir, .fini = teardown_dir)
         cli_out o;
         cli(&o, rows[i].args);
         cr_expect_eq(o.code, rows[i].code, "row %zu: exit %d", i, o.code);
-        cr_expect(strstr(o.err, rows[i].want), "row %zu: '%s' lacks '%s'", i, o.err,
-                  rows[i].want);
+        cr_expect(strstr(o.err, rows[i].want), "row %zu: '%s' lacks '%s'", i, o.err, rows[i].want);
         if (rows[i].code == 0)
             cr_expect(strstr(o.out, "usage: blast compare"), "row %zu: %s", i, o.out);
     }
@@ -527,8 +576,9 @@ Test(compare, output_names_the_regression, .init = setup_dir, .fini = teardown_d
     cli(&o, args);
     cr_assert_eq(o.code, 99, "exit %d: %s", o.code, o.err);
     cr_expect_str_eq(o.err, "");
-    cr_expect(strstr(o.out, "regressed: scenario api: p99 7.000 ms -> 14.000 ms (+100.0%, +7.000 ms; "
-                            "allowed +10% and +1ms)"),
+    cr_expect(strstr(o.out,
+                     "regressed: scenario api: p99 7.000 ms -> 14.000 ms (+100.0%, +7.000 ms; "
+                     "allowed +10% and +1ms)"),
               "%s", o.out);
     cr_expect(strstr(o.out, "regressed: scenario api, step \"req\": p99"), "%s", o.out);
     const char *row = strstr(o.out, "\napi ");

@@ -20,8 +20,9 @@ static int parse(const char *s, size_t n, jdoc **d, size_t *at, char *err, size_
 
 Test(jdoc, values)
 {
-    const char *doc = " {\"a\": [1, -2.5e2, true, false, null], \"s\": \"x\\n\\u00e9\\ud83d\\ude00\","
-                      " \"o\": {}, \"e\": [], \"a\": 7} ";
+    const char *doc =
+        " {\"a\": [1, -2.5e2, true, false, null], \"s\": \"x\\n\\u00e9\\ud83d\\ude00\","
+        " \"o\": {}, \"e\": [], \"a\": 7} ";
     jdoc *d;
     size_t at;
     char err[128];
