@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "compare.h"
 #include "config.h"
 #include "value.h"
 #include "files.h"
@@ -55,6 +56,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: blast -c FILE [options]\n"
+            "       blast compare BASE.json [BASE.json...] NEW.json [--max-regress LIST]\n"
+            "                                 (see blast compare --help)\n"
             "\n"
             "Offers the load a scenario file describes and reports honest latency.\n"
             "\n"
@@ -81,7 +84,8 @@ static void usage(FILE *f)
             "exit codes: 0 run completed; 2 bad command line or scenario file (also a host\n"
             "that [global] allow_hosts does not allow); 3 could not start (host, io_uring,\n"
             "output file); 4 no request succeeded; 5 an output could not be written;\n"
-            "6 the [preflight] request failed (no load was sent); 130 interrupted\n");
+            "6 the [preflight] request failed (no load was sent); 130 interrupted;\n"
+            "compare: 0 no regression, 2 bad usage or file, 99 a regression\n");
 }
 
 /* Every line for stderr once the file is read: it may quote what the file holds (hosts, URLs,
@@ -132,6 +136,8 @@ static void outs_discard(out_spec *outs, size_t n)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "compare") == 0)
+        return compare_main(argc - 1, argv + 1);
     static const struct option opts[] = {
         {"config", required_argument, 0, 'c'},
         {"env", required_argument, 0, 'e'},
