@@ -20,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
-FUZZ_TARGETS=${FUZZ_TARGETS:-http1 chunked config values template extract threshold}
+FUZZ_TARGETS=${FUZZ_TARGETS:-http1 chunked config values template extract threshold jdoc}
 CC=${FUZZ_CC:-clang}
 OUT=build/fuzz
 
@@ -33,6 +33,7 @@ declare -A SRCS=(
     [config]="$(ls src/*.c | grep -v '^src/main.c$' | tr '\n' ' ')"
     [values]="src/value.c"
     [threshold]="src/threshold.c src/value.c"
+    [jdoc]="src/jdoc.c"
     [template]="src/template.c src/template_expand.c"
     [extract]="src/extract.c src/json.c src/check.c src/value.c"
 )
@@ -44,6 +45,7 @@ declare -A LIBS=(
     [template]=""
     [extract]="-lpcre2-8"
     [threshold]="-lm"
+    [jdoc]="-lm"
 )
 declare -A DICT=(
     [http1]=tests/fuzz/http1.dict
@@ -53,6 +55,7 @@ declare -A DICT=(
     [template]=tests/fuzz/template.dict
     [extract]=tests/fuzz/extract.dict
     [threshold]=tests/fuzz/threshold.dict
+    [jdoc]=tests/fuzz/jdoc.dict
 )
 
 if ! command -v "$CC" >/dev/null; then
