@@ -258,7 +258,8 @@ static int parse_limit(threshold *t, const char *text, const char **pp, char *er
             v /= 100;
         if (v > 1)
             return at(err, errlen, text, p,
-                      "%s is more than 1: write a percentage with %% (e.g. %s%%)", tok, tok);
+                      *q == '%' ? "%s is more than 100%%" : "%s is more than 1 (a fraction; or write a percentage such as %s%%)",
+                      tok, tok);
         t->limit = v;
     } else if (t->stat == TS_COUNT) {
         uint64_t bytes;
@@ -318,6 +319,9 @@ static int parse_options(threshold *t, const char *text, const char *p, char *er
         while (is_word(*p))
             p++;
         size_t n = (size_t)(p - w);
+        if (n == 0 && !*p)
+            return at(err, errlen, text, p, "a ',' with no option after it (allowed: %s)",
+                      option_names);
         if (n == 13 && memcmp(w, "abort_on_fail", n) == 0) {
             t->abort_on_fail = true;
         } else if (n == 11 && memcmp(w, "allow_empty", n) == 0) {
@@ -344,7 +348,8 @@ static int parse_options(threshold *t, const char *text, const char *p, char *er
         }
     }
     if (t->delay_abort_ns && !t->abort_on_fail)
-        return at(err, errlen, text, text, "delay_abort_eval needs abort_on_fail");
+        return at(err, errlen, text, strstr(text, "delay_abort_eval"),
+                  "delay_abort_eval needs abort_on_fail");
     return 0;
 }
 
@@ -531,7 +536,8 @@ static size_t names_of(const plan *p, int only, threshold_filter_kind f, const c
         for (size_t j = 0; f == TF_NAME && j < s->nsteps && n < cap; j++)
             out[n++] = s->steps[j].name;
         for (size_t j = 0; f == TF_TAG && j < s->ntags && n < cap; j++)
-            out[n++] = key ? s->tags[j].value : s->tags[j].key;
+            if (!key || strcmp(s->tags[j].key, key) == 0)
+                out[n++] = key ? s->tags[j].value : s->tags[j].key;
         for (size_t j = 0; f == TF_TAG && j < s->nsteps; j++)
             for (size_t k = 0; k < s->steps[j].ntags && n < cap; k++)
                 if (!key || strcmp(s->steps[j].tags[k].key, key) == 0)

@@ -114,7 +114,7 @@ typedef enum how {
 typedef struct proc_result {
     int exit_code; /* exit status, or 128 + signal */
     char err[8192];
-    char out[4096];
+    char out[65536]; /* room for a whole JSON document (its histograms included) */
     double wall_s;
     struct rusage ru; /* the child's: ru_maxrss is its peak RSS in KiB */
 } proc_result;

@@ -117,16 +117,19 @@ static void expect_error(const char *ini, const char *want)
     "insecure_skip_tls_verify, ca_file, client_cert, client_key, server_name, tls_min_version, "   \
     "tls_ciphers, tls_curves, tls_resume"
 #define CONN_KEYS "keepalive, max_requests_per_conn, conn_lifetime"
+#define VERDICT_KEYS "threshold, offered_load, offered_lateness"
 #define SCENARIO_KEYS                                                                              \
     "base_url, duration, connect_timeout, request_timeout, graceful_stop, executor, rate, vus, "   \
     "max_connections, max_vus, pre_connections, max_queue, arrival, pacing_resolution, "          \
     "pre_allocated_vus, start_rate, start_vus, stage, iterations, max_duration, start_time, "     \
     "graceful_ramp_down, flow, setup, data, data_order, cookies, method, url, path, header, body, transfer_encoding, check, extract, "   \
-    "tag, sleep, keep_body, on_fail, source_addresses, " TLS_KEYS ", max_var_size, " CONN_KEYS
+    "tag, sleep, keep_body, on_fail, source_addresses, " TLS_KEYS ", max_var_size, " CONN_KEYS    \
+    ", " VERDICT_KEYS
 #define GLOBAL_KEYS                                                                                \
     "base_url, duration, workers, connect_timeout, request_timeout, graceful_stop, "               \
     "pacing_resolution, profile, cookies, keep_body, source_addresses, " TLS_KEYS                  \
-    ", max_body_file, max_data_file, max_var_size, allow_hosts, secret, " CONN_KEYS
+    ", max_body_file, max_data_file, max_var_size, allow_hosts, secret, " CONN_KEYS ", "          \
+    VERDICT_KEYS ", out"
 #define EXECUTORS                                                                                  \
     "constant-arrival-rate, ramping-arrival-rate, constant-vus, ramping-vus, per-vu-iterations, " \
     "shared-iterations"

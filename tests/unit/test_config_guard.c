@@ -287,7 +287,8 @@ Test(config_guard, allow_hosts_errors)
                  "header, body, transfer_encoding, check, extract, tag, sleep, keep_body, on_fail, "
                  "source_addresses, insecure_skip_tls_verify, ca_file, client_cert, client_key, "
                  "server_name, tls_min_version, tls_ciphers, tls_curves, tls_resume, "
-                 "max_var_size, keepalive, max_requests_per_conn, conn_lifetime)");
+                 "max_var_size, keepalive, max_requests_per_conn, conn_lifetime, threshold, "
+                 "offered_load, offered_lateness)");
 }
 
 /* ---- secret, and errors that would quote one ---- */

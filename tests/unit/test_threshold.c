@@ -409,7 +409,11 @@ static const invalid_row invalid_rows[] = {
      "column 27: '5parsecs' is not a time (e.g. 500ms, 1.5s, 200us)"},
     /* rates */
     {"http_req_failed rate < 1.5",
-     "column 24: 1.5 is more than 1: write a percentage with % (e.g. 1.5%)"},
+     "column 24: 1.5 is more than 1 (a fraction; or write a percentage such as 1.5%)"},
+    {"http_req_failed rate < 150%", "column 24: 150% is more than 100%"},
+    {"http_req_duration p(95) < 5ms,",
+     "column 31: a ',' with no option after it (allowed: abort_on_fail, delay_abort_eval = "
+     "DURATION, allow_empty)"},
     {"http_req_failed rate < 5x",
      "column 24: '5x' is not a rate (a percentage such as 0.5% or a fraction from 0 to 1 such as "
      "0.005)"},
@@ -467,7 +471,7 @@ static const invalid_row invalid_rows[] = {
      "column 31: unexpected '10' after the limit (expected [over DURATION] and then ', OPTION' "
      "with " OPTS ")"},
     {"http_req_duration p(95) < 5ms, delay_abort_eval = 10s",
-     "column 1: delay_abort_eval needs abort_on_fail"},
+     "column 32: delay_abort_eval needs abort_on_fail"},
     {"http_req_duration p(95) < 5ms, abort_on_fail, delay_abort_eval 10s",
      "column 64: expected '= DURATION' after delay_abort_eval"},
     {"http_req_duration p(95) < 5ms, abort_on_fail, delay_abort_eval = soon",
