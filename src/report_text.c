@@ -188,6 +188,8 @@ void report_text(FILE *f, const report_run *run)
     if (run->plan && run->plan->profile)
         fprintf(f, ", profile %s", run->plan->profile);
     fprintf(f, "\n");
+    if (run->aborted)
+        fprintf(f, "stopped early by %s\n", run->abort_reason);
     for (size_t i = 0; i < run->nsc; i++)
         scenario(f, &run->sc[i]);
 }
