@@ -138,8 +138,8 @@ int metrics_finish(metrics_rec *r);
 void metrics_rec_reset(metrics_rec *r);
 
 /* Makes dst (prepared like src: the same ranges, steps, checks and stages, by metrics_rec_init
- * and metrics_rec_stages; its scenario-wide histograms by metrics_finish when src has them) an
- * exact copy of src's counters, gauges and histograms. Never allocates. Returns 0 or -EINVAL
+ * and metrics_rec_stages) an exact copy of src's counters, gauges and histograms; src's
+ * scenario-wide latency and service are copied only when dst has them (metrics_finish). Never allocates. Returns 0 or -EINVAL
  * (the shapes differ; dst is then partly copied). */
 int metrics_copy(metrics_rec *dst, const metrics_rec *src);
 

@@ -33,6 +33,8 @@
 
 /* Distinct slots kept in the header before counts[] is used (see "Memory" above). */
 #define HIST_SPARSE 32
+/* hist_copy compares and copies counts[] in pieces of this many slots (a 4 KiB page). */
+#define HIST_COPY_CHUNK 512
 
 /* total counts at most 2^64 values, each below 2^64, so their sum stays below 2^128. A double
  * would round once the sum passes 2^53 (1e10 samples of 1e6 µs already do), and a uint64 sum
@@ -253,8 +255,16 @@ int hist_copy(hist *dst, const hist *src)
      * only grows, so when dst is its previous copy this clears nothing. */
     if (dst->dense && dst->total)
         clear_outside(dst, hist_index(dst, dst->min), hist_index(dst, dst->max), slo, shi);
-    if (sdense)
-        memcpy(dst->counts + slo, src->counts + slo, (shi - slo + 1) * sizeof(dst->counts[0]));
+    /* Chunk by chunk, and only where they differ: a chunk src never wrote reads as zero
+     * without becoming resident, so dst's stays untouched too (a copy costs about the memory
+     * its source holds, not its span), and an unchanged chunk is not written again. */
+    for (size_t i = slo; sdense && i <= shi;) {
+        size_t end = (i / HIST_COPY_CHUNK + 1) * HIST_COPY_CHUNK; /* page-aligned pieces */
+        size_t n = (end < shi + 1 ? end : shi + 1) - i;
+        if (memcmp(dst->counts + i, src->counts + i, n * sizeof(dst->counts[0])) != 0)
+            memcpy(dst->counts + i, src->counts + i, n * sizeof(dst->counts[0]));
+        i += n;
+    }
     /* A sparse src leaves dst sparse (its counts[] all zero now), whatever dst was before. */
     dst->dense = src->dense;
     dst->nsp = src->nsp;

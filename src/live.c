@@ -4,7 +4,8 @@
  * of the last `nring` cumulative copies (entry k % nring holds tick k's), and the differences
  * win = cum - ring[k - window_s] and sec = cum - ring[k - 1]. Before a ring entry exists (the
  * first seconds), the difference is from the start: cum itself. Every recorder is made before
- * the run, with its scenario-wide histograms, so an update copies and subtracts into memory that
+ * the run (the views with their scenario-wide histograms; ring entries without, since a
+ * difference remakes them from its steps'), so an update copies and subtracts into memory that
  * is already there; histogram pages become resident only where values are (hist.c), which is
  * what the ring costs: about nring times the cumulative histograms' resident ranges. */
 #include "live.h"
@@ -34,13 +35,15 @@ struct live {
     live_view cum, win, sec;
 };
 
-static int rec_like(metrics_rec *r, const plan *p, const plan_scenario *s)
+/* A recorder shaped like scenario s's; whole: with the scenario-wide latency and service
+ * (ring entries go without: a difference makes its own from its steps'). */
+static int rec_like(metrics_rec *r, const plan *p, const plan_scenario *s, bool whole)
 {
     metrics_range rg;
     plan_ranges(p, s, &rg);
     if (metrics_rec_init(r, &rg, s->nsteps, s->nchecks) < 0 ||
         (s->executor == PLAN_RAMPING_ARRIVAL_RATE && metrics_rec_stages(r, s->nstages) < 0) ||
-        metrics_finish(r) < 0) /* the (empty) scenario-wide histograms */
+        (whole && metrics_finish(r) < 0)) /* the (empty) scenario-wide histograms */
         return -ENOMEM;
     return 0;
 }
@@ -52,12 +55,12 @@ static void recs_free(metrics_rec *m, size_t n)
     free(m);
 }
 
-static metrics_rec *recs_new(const plan *p)
+static metrics_rec *recs_new(const plan *p, bool whole)
 {
     size_t n = p->nscenarios;
     metrics_rec *m = calloc(n ? n : 1, sizeof(*m));
     for (size_t i = 0; m && i < n; i++)
-        if (rec_like(&m[i], p, &p->scenarios[i]) < 0) {
+        if (rec_like(&m[i], p, &p->scenarios[i], whole) < 0) {
             recs_free(m, n);
             return NULL;
         }
@@ -67,7 +70,7 @@ static metrics_rec *recs_new(const plan *p)
 static int view_init(live_view *v, const live *l)
 {
     const plan *p = l->plan;
-    v->m = recs_new(p);
+    v->m = recs_new(p, true);
     v->sc = calloc(l->nsc ? l->nsc : 1, sizeof(*v->sc));
     if (!v->m || !v->sc)
         return -ENOMEM;
@@ -123,7 +126,7 @@ int live_new(live **out, const plan *p, unsigned nw, unsigned window_s, bool sec
         if (!l->ring || !l->ring_at)
             goto nomem;
         for (unsigned k = 0; k < l->nring; k++)
-            if (!(l->ring[k] = recs_new(p)))
+            if (!(l->ring[k] = recs_new(p, false)))
                 goto nomem;
     }
     *out = l;
@@ -157,9 +160,14 @@ static void diff(live *l, live_view *v, unsigned back, uint64_t t0, uint64_t now
         from = l->ring_at[slot];
     }
     for (size_t i = 0; i < l->nsc; i++) {
-        metrics_copy(&v->m[i], &l->cum.m[i]);
-        if (old)
-            metrics_sub(&v->m[i], &old[i]);
+        metrics_rec *m = &v->m[i];
+        metrics_copy(m, &l->cum.m[i]);
+        if (old) { /* the scenario-wide latency and service again, from the steps' */
+            metrics_sub(m, &old[i]);
+            hist_reset(m->latency);
+            hist_reset(m->service);
+            metrics_finish(m);
+        }
         v->sc[i].window_s = overlap_s(v->sc[i].s, from - t0, now - t0);
     }
     v->run.duration_s = (double)(now - from) / 1e9;

@@ -177,6 +177,8 @@ int metrics_copy(metrics_rec *dst, const metrics_rec *src)
                 hist_reset(a[i]);
             continue;
         }
+        if (!a[i] && i < 2) /* dst keeps no scenario-wide latency or service: left out */
+            continue;
         if (!a[i] || hist_copy(a[i], b[i]) < 0)
             return -EINVAL;
     }
