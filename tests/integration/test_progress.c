@@ -57,7 +57,7 @@ static int count(const char *hay, const char *needle)
     return n;
 }
 
-Test(progress, plain_lines_without_a_terminal, .init = up, .fini = down, .timeout = 30)
+Test(progress, plain_lines_without_a_terminal, .init = up, .fini = down)
 {
     setenv("BLAST_PROGRESS_EVERY", "1", 1);
     const char *argv[] = {blast_bin(), "-c", write_ini("3500ms"), NULL};
@@ -93,8 +93,7 @@ Test(progress, plain_lines_without_a_terminal, .init = up, .fini = down, .timeou
     cr_expect(strstr(r.out, "scenario open_rate"), "%s", r.out);
 }
 
-Test(progress, none_with_quiet_or_off_or_before_ten_seconds, .init = up, .fini = down,
-     .timeout = 40)
+Test(progress, none_with_quiet_or_off_or_before_ten_seconds, .init = up, .fini = down)
 {
     setenv("BLAST_PROGRESS_EVERY", "1", 1);
     const char *quiet[] = {blast_bin(), "-c", write_ini("2500ms"), "--quiet", NULL};
@@ -120,7 +119,7 @@ Test(progress, none_with_quiet_or_off_or_before_ten_seconds, .init = up, .fini =
     cr_expect(strstr(r.err, "--progress fancy: unknown mode"), "%s", r.err);
 }
 
-Test(progress, terminal_lines_redrawn_in_place, .init = up, .fini = down, .timeout = 30)
+Test(progress, terminal_lines_redrawn_in_place, .init = up, .fini = down)
 {
     if (access("/usr/bin/script", X_OK) != 0)
         cr_skip_test("script(1) (bsdutils) is not installed");
