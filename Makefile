@@ -93,7 +93,7 @@ test: deps
 # The test binaries find the programs under test through BLAST_BIN and TARGET_BIN.
 # Integration tests run one at a time (--jobs 1): they measure rates on a 2-core machine.
 test-run: all $(BUILD)/test_unit $(BUILD)/test_integration $(BUILD)/malloc_count.so
-	$(Q)$(BUILD)/test_unit --jobs 2
+	$(Q)TARGET_BIN=$(abspath $(TARGET)) $(BUILD)/test_unit --jobs 2
 	$(Q)BLAST_BIN=$(abspath $(BLAST)) TARGET_BIN=$(abspath $(TARGET)) TOOLS_DIR=$(abspath $(BUILD)) \
 	  MALLOC_COUNT_SO=$(if $(findstring sanitize,$(CFLAGS)),,$(abspath $(BUILD)/malloc_count.so)) \
 	  $(BUILD)/test_integration --jobs 1

@@ -35,6 +35,21 @@ static inline void hist_record(hist *h, uint64_t value);
  * dst's (src highest <= dst highest): returns 0, or -EINVAL (dst unchanged) otherwise. */
 int hist_merge(hist *dst, const hist *src);
 
+/* Makes dst an exact copy of src (counts, total, sum, min, max), sparse or dense as src is.
+ * Both must have the same layout (highest and sigfigs): returns 0, or -EINVAL (dst unchanged).
+ * Never allocates: a dense copy is a memcpy of the slots between src's min and max, and only
+ * dst's slots outside them that it used before are cleared, so pages stay untouched where
+ * neither has values. */
+int hist_copy(hist *dst, const hist *src);
+
+/* Subtracts src from dst, slot by slot: dst -= src, for src an earlier state of dst (or any
+ * histogram of the same layout whose every slot count is at most dst's). Returns 0, or -EINVAL
+ * (dst unchanged) when the layouts differ or some slot of src holds more than dst's. The count
+ * and the sum (so the mean) of the difference are exact; its min and max are the bounds of its
+ * lowest and highest nonzero slots, clamped to dst's former min and max (exact below
+ * 2 * 10^sigfigs, else within the histogram's relative error). */
+int hist_sub(hist *dst, const hist *src);
+
 /* Number of recorded values. */
 uint64_t hist_count(const hist *h);
 

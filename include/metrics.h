@@ -58,6 +58,14 @@ typedef struct metrics_live {
     _Atomic uint64_t scheduled, ok, failed, dropped;
 } metrics_live;
 
+/* What was under way when a live snapshot was taken (see metrics_copy): set only in snapshots
+ * and their merges, 0 in a worker's own recorder (so in the final report: nothing is under way
+ * once the run has ended). */
+typedef struct metrics_gauges {
+    uint64_t vus_active; /* VUs in an iteration */
+    uint64_t queued;     /* arrival-rate: arrivals waiting for a free VU */
+} metrics_gauges;
+
 /* Histograms keep 3 significant digits; each covers 0 µs up to the most its values can be. */
 #define METRICS_HIST_SIGFIGS 3
 
@@ -113,6 +121,7 @@ typedef struct metrics_rec {
     size_t nstages;
     metrics_range range;
     metrics_reason tls_reasons[METRICS_TLS_REASONS];
+    metrics_gauges g;
     metrics_live live;
 } metrics_rec;
 
@@ -127,6 +136,20 @@ int metrics_rec_stages(metrics_rec *r, size_t n);
 /* After every worker's recorder has been merged into r: makes r's scenario-wide latency and
  * service histograms from its steps'. Returns 0 or -ENOMEM. */
 int metrics_finish(metrics_rec *r);
+
+/* Empties r (counters, gauges, reasons and every histogram, which keep their layout). */
+void metrics_rec_reset(metrics_rec *r);
+
+/* Makes dst (prepared like src: the same ranges, steps, checks and stages, by metrics_rec_init
+ * and metrics_rec_stages) an exact copy of src's counters, gauges and histograms; src's
+ * scenario-wide latency and service are copied only when dst has them (metrics_finish). Never allocates. Returns 0 or -EINVAL
+ * (the shapes differ; dst is then partly copied). */
+int metrics_copy(metrics_rec *dst, const metrics_rec *src);
+
+/* dst -= src, for src an earlier copy of the same recorder (or of its merges): what happened in
+ * between. Gauges (conns_open, conns_max_open, g) stay dst's: they are "now", not sums. TLS
+ * reasons are subtracted by text. Returns 0 or -EINVAL (src is not contained in dst). */
+int metrics_sub(metrics_rec *dst, const metrics_rec *src);
 
 /* Frees what r holds (r itself is the caller's); a zeroed or freed r is accepted. */
 void metrics_rec_free(metrics_rec *r);

@@ -24,6 +24,8 @@ typedef struct report_run {
     double duration_s; /* from t0 until the last worker ended: at least every window_s */
     bool interrupted;  /* stopped by a signal */
     bool started;      /* false: stopped before the start, nothing was sent */
+    bool aborted;      /* stopped by the run's tick function (run_set_tick), e.g. a threshold */
+    char abort_reason[256]; /* what the tick function said ("" unless aborted) */
     const report_scenario *sc;
     size_t nsc;
     const verdict *verdict; /* the gates' outcome (NULL: not judged, e.g. a live snapshot) */

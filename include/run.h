@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "plan.h"
+#include "progress.h"
 #include "report.h"
 
 typedef struct run run;
@@ -26,9 +27,30 @@ int run_create(run **out, const plan *p, char *err, size_t errlen);
  * open-file limit, TLS settings). */
 int run_start(run *r, char *err, size_t errlen);
 
-/* Waits until every worker has ended; draws a progress line on stderr once a second when
- * progress is true. */
-void run_wait(run *r, bool progress);
+/* Called on the main thread once a second while the run is under way (the first a second after
+ * t0): cum is the run so far, win the last window_s seconds (NULL when run_set_tick was given
+ * window_s 0); both are views valid only during the call (their duration_s is the span they
+ * cover, each scenario's window_s the part of it inside its window), built from snapshots the
+ * workers take on the same one-second grid. elapsed_s: seconds since t0. Return true to stop the
+ * run as a first Ctrl-C would (no new requests; those in flight get graceful_stop), after
+ * writing why into reason (reasonlen bytes, NUL-terminated): the report then says aborted, with
+ * the reason, not interrupted. Once it has returned true it is not called again. */
+typedef bool (*run_tick_fn)(void *ctx, const report_run *cum, const report_run *win,
+                            double elapsed_s, char *reason, size_t reasonlen);
+
+/* Registers fn (with ctx) before run_start; window_s (0..LIVE_MAX_WINDOW_S = 300) is the
+ * trailing window fn wants besides the totals. Only a run with a tick function or progress
+ * display has its workers take snapshots. Returns 0, or -EINVAL (window too long, or the run
+ * has started). */
+int run_set_tick(run *r, run_tick_fn fn, void *ctx, unsigned window_s);
+
+/* The progress display on stderr (see progress.h), before run_start: PROGRESS_TTY redraws one
+ * line per scenario every second, PROGRESS_PLAIN prints them every every_s seconds (<= 0: every
+ * PROGRESS_PLAIN_EVERY_S), PROGRESS_OFF (the default) draws nothing. */
+void run_set_progress(run *r, progress_mode mode, double every_s);
+
+/* Waits until every worker has ended, calling the tick function and drawing progress as set. */
+void run_wait(run *r);
 
 /* The merged results (valid until run_free). */
 const report_run *run_report(run *r);

@@ -51,6 +51,19 @@ metrics_rec *worker_metrics(worker *w, size_t i);
  * or earlier when stopped). Valid after worker_join. */
 uint64_t worker_window_ns(const worker *w, size_t i);
 
+/* Live snapshots, for a run that shows progress or evaluates thresholds while it runs. Once
+ * this is called (main thread, before worker_start), the worker copies its recorders into a
+ * snapshot area of its own once a second on the t0 + k s grid (a trylock: it never waits for
+ * the main thread; a busy area is tried again on the next loop pass) and once more when it
+ * ends. The area is allocated here, never in the loop. Without it the loop does no copy.
+ * Returns 0 or -ENOMEM. */
+int worker_live_init(worker *w);
+
+/* Main thread, during the run: adds the worker's last snapshot of every scenario i into dst[i]
+ * (metrics_merge; the gauges too). Returns when the snapshot was taken (clock_ns(); 0: none
+ * yet, nothing added). */
+uint64_t worker_live_merge(worker *w, metrics_rec *dst);
+
 /* Wakes the worker from any wait so that it sees worker_shared.stop (pre-connect included).
  * Async-signal-safe: a signal handler may call it. */
 void worker_wake(const worker *w);

@@ -33,6 +33,8 @@
 
 /* Distinct slots kept in the header before counts[] is used (see "Memory" above). */
 #define HIST_SPARSE 32
+/* hist_copy compares and copies counts[] in pieces of this many slots (a 4 KiB page). */
+#define HIST_COPY_CHUNK 512
 
 /* total counts at most 2^64 values, each below 2^64, so their sum stays below 2^128. A double
  * would round once the sum passes 2^53 (1e10 samples of 1e6 µs already do), and a uint64 sum
@@ -218,6 +220,151 @@ int hist_merge(hist *dst, const hist *src)
         dst->min = src->min;
     if (src->max > dst->max)
         dst->max = src->max;
+    return 0;
+}
+
+static bool same_layout(const hist *a, const hist *b)
+{
+    return a->highest == b->highest && a->sigfigs == b->sigfigs;
+}
+
+/* Zeroes h's dense slots [lo, hi] that lie outside [keep_lo, keep_hi]. */
+static void clear_outside(hist *h, size_t lo, size_t hi, size_t keep_lo, size_t keep_hi)
+{
+    if (keep_lo > keep_hi || hi < keep_lo || lo > keep_hi) {
+        memset(h->counts + lo, 0, (hi - lo + 1) * sizeof(h->counts[0]));
+        return;
+    }
+    if (lo < keep_lo)
+        memset(h->counts + lo, 0, (keep_lo - lo) * sizeof(h->counts[0]));
+    if (hi > keep_hi)
+        memset(h->counts + keep_hi + 1, 0, (hi - keep_hi) * sizeof(h->counts[0]));
+}
+
+int hist_copy(hist *dst, const hist *src)
+{
+    if (!same_layout(dst, src))
+        return -EINVAL;
+    if (dst == src)
+        return 0;
+    /* The slots src may use: [slo, shi] when it is dense and holds values, none otherwise. */
+    bool sdense = src->dense && src->total;
+    size_t slo = sdense ? hist_index(src, src->min) : 1;
+    size_t shi = sdense ? hist_index(src, src->max) : 0;
+    /* dst's own dense slots outside what the copy overwrites go back to zero. A live recorder
+     * only grows, so when dst is its previous copy this clears nothing. */
+    if (dst->dense && dst->total)
+        clear_outside(dst, hist_index(dst, dst->min), hist_index(dst, dst->max), slo, shi);
+    /* Chunk by chunk, and only where they differ: a chunk src never wrote reads as zero
+     * without becoming resident, so dst's stays untouched too (a copy costs about the memory
+     * its source holds, not its span), and an unchanged chunk is not written again. */
+    for (size_t i = slo; sdense && i <= shi;) {
+        size_t end = (i / HIST_COPY_CHUNK + 1) * HIST_COPY_CHUNK; /* page-aligned pieces */
+        size_t n = (end < shi + 1 ? end : shi + 1) - i;
+        if (memcmp(dst->counts + i, src->counts + i, n * sizeof(dst->counts[0])) != 0)
+            memcpy(dst->counts + i, src->counts + i, n * sizeof(dst->counts[0]));
+        i += n;
+    }
+    /* A sparse src leaves dst sparse (its counts[] all zero now), whatever dst was before. */
+    dst->dense = src->dense;
+    dst->nsp = src->nsp;
+    memcpy(dst->sp_idx, src->sp_idx, src->nsp * sizeof(src->sp_idx[0]));
+    memcpy(dst->sp_cnt, src->sp_cnt, src->nsp * sizeof(src->sp_cnt[0]));
+    dst->total = src->total;
+    dst->sum = src->sum;
+    dst->min = src->min;
+    dst->max = src->max;
+    return 0;
+}
+
+/* The count of slot i, in whichever form h keeps its counts. */
+static uint64_t slot_count(const hist *h, size_t i)
+{
+    if (h->dense)
+        return h->counts[i];
+    for (uint32_t k = 0; k < h->nsp; k++)
+        if (h->sp_idx[k] == i)
+            return h->sp_cnt[k];
+    return 0;
+}
+
+/* Takes count (at most what the slot holds) from slot i of h. */
+static void take_slot(hist *h, size_t i, uint64_t count)
+{
+    if (h->dense) {
+        h->counts[i] -= count;
+        return;
+    }
+    for (uint32_t k = 0; k < h->nsp; k++)
+        if (h->sp_idx[k] == i) {
+            if ((h->sp_cnt[k] -= count) == 0) { /* an emptied entry leaves the list */
+                h->sp_idx[k] = h->sp_idx[--h->nsp];
+                h->sp_cnt[k] = h->sp_cnt[h->nsp];
+            }
+            return;
+        }
+}
+
+int hist_sub(hist *dst, const hist *src)
+{
+    if (!same_layout(dst, src) || src->total > dst->total || src->sum > dst->sum)
+        return -EINVAL;
+    if (src->total == 0)
+        return 0;
+    if (src->min < dst->min || src->max > dst->max)
+        return -EINVAL;
+    size_t lo = hist_index(src, src->min), hi = hist_index(src, src->max);
+    /* Check every slot first, so that a bad src leaves dst as it was. */
+    if (src->dense) {
+        for (size_t i = lo; i <= hi; i++)
+            if (src->counts[i] && src->counts[i] > slot_count(dst, i))
+                return -EINVAL;
+        for (size_t i = lo; i <= hi; i++)
+            if (src->counts[i])
+                take_slot(dst, i, src->counts[i]);
+    } else {
+        for (uint32_t k = 0; k < src->nsp; k++)
+            if (src->sp_cnt[k] > slot_count(dst, src->sp_idx[k]))
+                return -EINVAL;
+        for (uint32_t k = 0; k < src->nsp; k++)
+            take_slot(dst, src->sp_idx[k], src->sp_cnt[k]);
+    }
+    uint64_t dmin = dst->min, dmax = dst->max;
+    dst->total -= src->total;
+    dst->sum -= src->sum;
+    if (dst->total == 0) {
+        dst->nsp = 0;
+        dst->min = UINT64_MAX;
+        dst->max = 0;
+        return 0;
+    }
+    /* The new extremes: the lowest and highest slots still holding values, bounded by the old
+     * exact extremes (a slot's edge may lie beyond them). */
+    size_t first = SIZE_MAX, last = 0;
+    if (dst->dense) {
+        size_t dlo = hist_index(dst, dmin), dhi = hist_index(dst, dmax);
+        for (size_t i = dlo; i <= dhi && first == SIZE_MAX; i++)
+            if (dst->counts[i])
+                first = i;
+        for (size_t i = dhi; i >= first; i--)
+            if (dst->counts[i]) {
+                last = i;
+                break;
+            }
+    } else {
+        for (uint32_t k = 0; k < dst->nsp; k++) {
+            if (dst->sp_idx[k] < first)
+                first = dst->sp_idx[k];
+            if (dst->sp_idx[k] > last)
+                last = dst->sp_idx[k];
+        }
+    }
+    uint64_t lowest, width;
+    hist_slot(dst, first, &lowest, &width);
+    dst->min = lowest > dmin ? lowest : dmin;
+    hist_slot(dst, last, &lowest, &width);
+    uint64_t top = lowest + width - 1;
+    dst->max = top < dmax ? top : dmax;
     return 0;
 }
 

@@ -77,7 +77,10 @@ static void usage(FILE *f)
             "                         online CPU)\n"
             "  -o, --out FORMAT=FILE  also write results as FORMAT to FILE ('-' = stdout);\n"
             "                         formats: json (repeatable)\n"
-            "  -q, --quiet            no progress line and no text summary\n"
+            "  -q, --quiet            no progress display and no text summary\n"
+            "      --progress MODE    auto (default: tty on a terminal, else plain), tty (lines\n"
+            "                         redrawn in place every second), plain (a line per\n"
+            "                         scenario every 10 s, no escape codes) or off\n"
             "  -h, --help             this help\n"
             "  -V, --version          print the version\n"
             "\n"
@@ -149,6 +152,7 @@ int main(int argc, char **argv)
         {"profile", required_argument, 0, 'p'},
         {"out", required_argument, 0, 'o'},
         {"quiet", no_argument, 0, 'q'},
+        {"progress", required_argument, 0, 'P'},
         {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0},
@@ -159,6 +163,7 @@ int main(int argc, char **argv)
     size_t nout = 0;
     config_overrides ov = {.env = env};
     bool quiet = false;
+    const char *progress = "auto";
     int ch;
     char *end;
 
@@ -263,6 +268,16 @@ int main(int argc, char **argv)
         case 'q':
             quiet = true;
             break;
+        case 'P':
+            if (strcmp(optarg, "auto") && strcmp(optarg, "tty") && strcmp(optarg, "plain") &&
+                strcmp(optarg, "off")) {
+                fprintf(stderr, "blast: --progress %s: unknown mode (allowed: auto, tty, plain, "
+                                "off)\n",
+                        optarg);
+                return EXIT_USAGE;
+            }
+            progress = optarg;
+            break;
         case 'h':
             usage(stdout);
             return EXIT_OK;
@@ -338,8 +353,19 @@ int main(int argc, char **argv)
     } else if (p->preflight) {
         status = preflight(p, quiet);
     }
-    if (status == EXIT_OK && ((rc = run_create(&r, p, err, sizeof(err))) < 0 ||
-                              (rc = run_start(r, err, sizeof(err))) < 0)) {
+    /* --quiet wins over --progress. BLAST_PROGRESS_EVERY (seconds) sets the plain interval:
+     * for the tests, not documented as a user setting. */
+    progress_mode pm = quiet || !strcmp(progress, "off") ? PROGRESS_OFF
+                       : !strcmp(progress, "tty")        ? PROGRESS_TTY
+                       : !strcmp(progress, "plain")      ? PROGRESS_PLAIN
+                       : isatty(STDERR_FILENO)           ? PROGRESS_TTY
+                                                         : PROGRESS_PLAIN;
+    const char *every = getenv("BLAST_PROGRESS_EVERY");
+    if (status == EXIT_OK && (rc = run_create(&r, p, err, sizeof(err))) == 0) {
+        run_set_progress(r, pm, every ? strtod(every, NULL) : 0);
+        rc = run_start(r, err, sizeof(err));
+    }
+    if (status == EXIT_OK && rc < 0) {
         say("%s", err);
         status = rc == -EINTR ? EXIT_INTERRUPTED : EXIT_SETUP;
     }
@@ -350,7 +376,7 @@ int main(int argc, char **argv)
         tls_global_cleanup();
         return status;
     }
-    run_wait(r, !quiet && isatty(STDERR_FILENO));
+    run_wait(r);
     report_run judged = *run_report(r);
     const report_run *rep = &judged;
     verdict v;

@@ -2,6 +2,7 @@
  * cross-thread traffic is the `live` block, written with relaxed atomic stores by that writer and
  * read by the main thread for the progress line. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,183 @@ void metrics_rec_free(metrics_rec *r)
     r->nsteps = r->nchecks = 0;
     r->latency = r->service = r->lateness = r->handshake = r->iteration = r->connecting = NULL;
 }
+
+/* Every histogram of r with its counterpart in o (NULL where either lacks it), in one order. */
+#define METRICS_MAX_FIXED 5
+static size_t hist_pairs(metrics_rec *r, const metrics_rec *o, hist **a, const hist **b,
+                         size_t cap)
+{
+    size_t n = 0;
+    hist *ra[METRICS_MAX_FIXED] = {r->latency, r->service, r->lateness, r->handshake, r->iteration};
+    const hist *oa[METRICS_MAX_FIXED] = {o ? o->latency : NULL, o ? o->service : NULL,
+                                         o ? o->lateness : NULL, o ? o->handshake : NULL,
+                                         o ? o->iteration : NULL};
+    for (size_t i = 0; i < METRICS_MAX_FIXED && n < cap; i++, n++) {
+        a[n] = ra[i];
+        b[n] = oa[i];
+    }
+    for (size_t i = 0; i < r->nsteps && n + 2 <= cap; i++) {
+        a[n] = r->steps[i].latency;
+        b[n++] = o && i < o->nsteps ? o->steps[i].latency : NULL;
+        a[n] = r->steps[i].service;
+        b[n++] = o && i < o->nsteps ? o->steps[i].service : NULL;
+    }
+    for (size_t i = 0; i < r->nstages && n < cap; i++, n++) {
+        a[n] = r->stages[i].lateness;
+        b[n] = o && i < o->nstages ? o->stages[i].lateness : NULL;
+    }
+    return n;
+}
+
+static size_t hist_total(const metrics_rec *r)
+{
+    return METRICS_MAX_FIXED + 2 * r->nsteps + r->nstages;
+}
+
+void metrics_rec_reset(metrics_rec *r)
+{
+    if (r->latency)
+        hist_reset(r->latency);
+    if (r->service)
+        hist_reset(r->service);
+    if (r->lateness)
+        hist_reset(r->lateness);
+    if (r->handshake)
+        hist_reset(r->handshake);
+    if (r->iteration)
+        hist_reset(r->iteration);
+    for (size_t i = 0; i < r->nsteps; i++) {
+        hist *l = r->steps[i].latency, *sv = r->steps[i].service;
+        memset(&r->steps[i], 0, sizeof(r->steps[i]));
+        r->steps[i].latency = l;
+        r->steps[i].service = sv;
+        hist_reset(l);
+        hist_reset(sv);
+    }
+    for (size_t i = 0; i < r->nstages; i++) {
+        r->stages[i].scheduled = 0;
+        hist_reset(r->stages[i].lateness);
+    }
+    memset(r->checks, 0, r->nchecks * sizeof(*r->checks));
+    memset(&r->c, 0, sizeof(r->c));
+    memset(&r->it, 0, sizeof(r->it));
+    memset(&r->g, 0, sizeof(r->g));
+    memset(r->tls_reasons, 0, sizeof(r->tls_reasons));
+}
+
+static bool same_shape(const metrics_rec *a, const metrics_rec *b)
+{
+    return a->nsteps == b->nsteps && a->nchecks == b->nchecks && a->nstages == b->nstages;
+}
+
+int metrics_copy(metrics_rec *dst, const metrics_rec *src)
+{
+    if (!same_shape(dst, src))
+        return -EINVAL;
+    size_t cap = hist_total(dst);
+    hist *a[cap];
+    const hist *b[cap];
+    size_t n = hist_pairs(dst, src, a, b, cap);
+    for (size_t i = 0; i < n; i++) {
+        if (!b[i]) {
+            if (a[i])
+                hist_reset(a[i]);
+            continue;
+        }
+        if (!a[i] && i < 2) /* dst keeps no scenario-wide latency or service: left out */
+            continue;
+        if (!a[i] || hist_copy(a[i], b[i]) < 0)
+            return -EINVAL;
+    }
+    for (size_t i = 0; i < src->nsteps; i++) {
+        metrics_step *d = &dst->steps[i];
+        hist *l = d->latency, *sv = d->service;
+        *d = src->steps[i];
+        d->latency = l;
+        d->service = sv;
+    }
+    for (size_t i = 0; i < src->nstages; i++)
+        dst->stages[i].scheduled = src->stages[i].scheduled;
+    memcpy(dst->checks, src->checks, src->nchecks * sizeof(*src->checks));
+    dst->c = src->c;
+    dst->it = src->it;
+    dst->g = src->g;
+    memcpy(dst->tls_reasons, src->tls_reasons, sizeof(dst->tls_reasons));
+    return 0;
+}
+
+#define SUB(field) d->field -= s->field
+int metrics_sub(metrics_rec *dst, const metrics_rec *src)
+{
+    if (!same_shape(dst, src))
+        return -EINVAL;
+    size_t cap = hist_total(dst);
+    hist *a[cap];
+    const hist *b[cap];
+    size_t n = hist_pairs(dst, src, a, b, cap);
+    for (size_t i = 0; i < n; i++)
+        if (a[i] && b[i] && hist_sub(a[i], b[i]) < 0)
+            return -EINVAL;
+    for (size_t i = 0; i < src->nsteps; i++) {
+        metrics_step *d = &dst->steps[i];
+        const metrics_step *s = &src->steps[i];
+        SUB(scheduled);
+        SUB(ok);
+        SUB(failed);
+        for (int k = 0; k < METRICS_NFAIL; k++)
+            SUB(fail[k]);
+        SUB(bytes_sent);
+        SUB(bytes_received);
+    }
+    for (size_t i = 0; i < src->nstages; i++)
+        dst->stages[i].scheduled -= src->stages[i].scheduled;
+    for (size_t i = 0; i < src->nchecks; i++) {
+        dst->checks[i].passes -= src->checks[i].passes;
+        dst->checks[i].fails -= src->checks[i].fails;
+    }
+    {
+        metrics_iter *d = &dst->it;
+        const metrics_iter *s = &src->it;
+        SUB(scheduled);
+        SUB(completed);
+        SUB(failed);
+        SUB(interrupted);
+        SUB(dropped);
+    }
+    metrics_counts *d = &dst->c;
+    const metrics_counts *s = &src->c;
+    SUB(scheduled);
+    SUB(ok);
+    SUB(failed);
+    SUB(dropped);
+    for (int k = 0; k < METRICS_NFAIL; k++)
+        SUB(fail[k]);
+    SUB(bytes_sent);
+    SUB(bytes_received);
+    SUB(conns_opened);
+    SUB(conns_failed);
+    SUB(conns_server_closed);
+    SUB(late_sends);
+    SUB(tls_full);
+    SUB(tls_resumed);
+    SUB(conns_recycled);
+    for (int i = 0; i < METRICS_TLS_REASONS && src->tls_reasons[i].count; i++)
+        for (int j = 0; j < METRICS_TLS_REASONS; j++)
+            if (dst->tls_reasons[j].count &&
+                strcmp(dst->tls_reasons[j].text, src->tls_reasons[i].text) == 0) {
+                dst->tls_reasons[j].count -= src->tls_reasons[i].count;
+                break;
+            }
+    /* Readers stop at the first empty slot: emptied reasons leave the list. */
+    int k = 0;
+    for (int i = 0; i < METRICS_TLS_REASONS; i++)
+        if (dst->tls_reasons[i].count)
+            dst->tls_reasons[k++] = dst->tls_reasons[i];
+    for (; k < METRICS_TLS_REASONS; k++)
+        memset(&dst->tls_reasons[k], 0, sizeof(dst->tls_reasons[k]));
+    return 0;
+}
+#undef SUB
 
 int metrics_finish(metrics_rec *r)
 {
@@ -192,6 +370,8 @@ int metrics_merge(metrics_rec *dst, const metrics_rec *src)
     d->tls_full += s->tls_full;
     d->tls_resumed += s->tls_resumed;
     d->conns_recycled += s->conns_recycled;
+    dst->g.vus_active += src->g.vus_active;
+    dst->g.queued += src->g.queued;
     return 0;
 }
 

@@ -307,6 +307,12 @@ int report_json(FILE *f, const report_run *run)
     fprintf(f, "  \"workers\": %u,\n", run->workers);
     fprintf(f, "  \"interrupted\": %s,\n", run->interrupted ? "true" : "false");
     fprintf(f, "  \"started\": %s,\n", run->started ? "true" : "false");
+    fprintf(f, "  \"aborted_by\": ");
+    if (run->aborted)
+        jstr(f, run->abort_reason);
+    else
+        fprintf(f, "null");
+    fprintf(f, ",\n");
     fprintf(f, "  \"profile\": ");
     if (run->plan && run->plan->profile)
         jstr(f, run->plan->profile);

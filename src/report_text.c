@@ -228,6 +228,8 @@ void report_text(FILE *f, const report_run *run)
     if (run->plan && run->plan->profile)
         fprintf(f, ", profile %s", run->plan->profile);
     fprintf(f, "\n");
+    if (run->aborted)
+        fprintf(f, "stopped early by %s\n", run->abort_reason);
     const verdict *v = run->verdict;
     for (size_t i = 0; i < run->nsc; i++)
         scenario(f, &run->sc[i], v && i < v->noff ? &v->off[i] : NULL);

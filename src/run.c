@@ -1,7 +1,10 @@
 /* run: the lifecycle of one load run (see include/run.h).
  *
  * Threads: the caller's (main) thread creates the workers, meets them at two barriers (ready:
- * connections opened; go: t0 set), then sleeps and draws progress until every worker has ended.
+ * connections opened; go: t0 set), then sleeps until every worker has ended. With a tick
+ * function or a progress display, it wakes once a second (just after the workers' snapshot
+ * grid point) to rebuild the live totals (live.c), call the tick and draw; a tick that asks to
+ * stop does what a first Ctrl-C does, but the report calls it aborted, not interrupted.
  * A signal may be handled on any thread (run_stop only touches atomics and eventfds); valgrind
  * in particular may starve the main thread while a worker waits, so no thread blocks signals.
  * run_stop wakes each worker through its eventfd, wherever it waits. */
@@ -15,9 +18,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/ioctl.h>
+
 #include "clock.h"
+#include "live.h"
 #include "redact.h"
 #include "worker.h"
+
+/* The main thread reads the workers' snapshots this long after each grid point at which they
+ * take them (t0 + k s), so that every worker has had time to write its own. */
+#define TICK_LAG_NS (50 * NS_PER_MS)
 
 struct run {
     const plan *plan;
@@ -29,6 +39,15 @@ struct run {
     report_scenario *rs;
     report_run report;
     uint64_t t0;
+    /* while it runs (run_set_tick, run_set_progress) */
+    run_tick_fn tick;
+    void *tick_ctx;
+    unsigned window_s;
+    progress_mode progress;
+    double plain_every_s;
+    live *live; /* NULL: neither asked for, no snapshots taken */
+    _Atomic bool aborted;
+    char abort_reason[256];
 };
 
 static worker_shared shared;
@@ -93,8 +112,39 @@ int run_create(run **out, const plan *p, char *err, size_t errlen)
     return 0;
 }
 
+int run_set_tick(run *r, run_tick_fn fn, void *ctx, unsigned window_s)
+{
+    if (window_s > LIVE_MAX_WINDOW_S || r->started)
+        return -EINVAL;
+    r->tick = fn;
+    r->tick_ctx = ctx;
+    r->window_s = fn ? window_s : 0;
+    return 0;
+}
+
+void run_set_progress(run *r, progress_mode mode, double every_s)
+{
+    r->progress = mode;
+    r->plain_every_s = every_s > 0 ? every_s : PROGRESS_PLAIN_EVERY_S;
+}
+
+/* Snapshots for the tick function and the progress display, made before any thread runs. */
+static int live_setup(run *r)
+{
+    if (!r->tick && r->progress == PROGRESS_OFF)
+        return 0;
+    int rc = live_new(&r->live, r->plan, r->nw, r->window_s, r->progress != PROGRESS_OFF);
+    for (unsigned i = 0; i < r->nw && rc == 0; i++)
+        rc = worker_live_init(r->ws[i]);
+    return rc;
+}
+
 int run_start(run *r, char *err, size_t errlen)
 {
+    if (live_setup(r) < 0) {
+        snprintf(err, errlen, "out of memory for the live totals");
+        return -ENOMEM;
+    }
     pthread_barrier_init(&shared.ready, NULL, r->nw + 1);
     pthread_barrier_init(&shared.go, NULL, r->nw + 1);
     r->barriers = true;
@@ -117,7 +167,9 @@ int run_start(run *r, char *err, size_t errlen)
     atomic_store(&shared.t0, r->t0);
     pthread_barrier_wait(&shared.go);
     if (atomic_load(&shared.setup_failed)) {
-        run_wait(r, false);
+        r->progress = PROGRESS_OFF;
+        r->tick = NULL;
+        run_wait(r);
         for (unsigned i = 0; i < r->nw; i++) {
             int e = worker_join(r->ws[i]);
             if (e < 0) {
@@ -131,40 +183,66 @@ int run_start(run *r, char *err, size_t errlen)
     return 0;
 }
 
-static void progress(run *r, bool final)
+/* The tick asked to stop: as a first Ctrl-C, unless a stop was asked already. */
+static void stop_by_tick(run *r)
 {
-    uint64_t now = clock_ns();
-    double el = now > r->t0 ? (double)(now - r->t0) / 1e9 : 0;
-    fprintf(stderr, "\r[%6.1fs]", el);
-    for (size_t i = 0; i < r->plan->nscenarios; i++) {
-        metrics_counts tot = {0}, c;
-        for (unsigned w = 0; w < r->nw; w++) {
-            metrics_read_live(worker_metrics(r->ws[w], i), &c);
-            tot.ok += c.ok;
-            tot.failed += c.failed;
-            tot.dropped += c.dropped;
-        }
-        fprintf(stderr, " %s: %llu ok %llu failed %llu dropped",
-                redact_str(r->plan->scenarios[i].name), (unsigned long long)tot.ok,
-                (unsigned long long)tot.failed, (unsigned long long)tot.dropped);
-    }
-    fprintf(stderr, "\033[K%s", final ? "\n" : "");
+    int none = 0;
+    atomic_compare_exchange_strong(&shared.stop, &none, 1);
+    for (unsigned i = 0; i < r->nw; i++)
+        worker_wake(r->ws[i]);
 }
 
-void run_wait(run *r, bool show)
+static int term_cols(void)
 {
-    uint64_t next = r->t0 + NS_PER_S;
-    show = show && r->report.started;
-    while (atomic_load(&shared.finished) < r->started) {
-        struct timespec ts = {0, 50 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-        if (show && clock_ns() >= next) {
-            progress(r, false);
-            next += NS_PER_S;
+    struct winsize ws;
+    return ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 ? ws.ws_col : 0;
+}
+
+/* One second of the live machinery: the totals, the tick function, the display. */
+static void live_tick(run *r, uint64_t now, bool final, size_t *drawn, uint64_t *next_plain)
+{
+    live_update(r->live, r->ws, r->t0, now);
+    double el = (double)(now - r->t0) / 1e9;
+    if (r->tick && !final && !atomic_load(&r->aborted)) {
+        char why[sizeof r->abort_reason] = "";
+        if (r->tick(r->tick_ctx, live_cum(r->live), live_window(r->live), el, why, sizeof why)) {
+            snprintf(r->abort_reason, sizeof r->abort_reason, "%s", why[0] ? why : "tick");
+            atomic_store(&r->aborted, true);
+            stop_by_tick(r);
         }
     }
-    if (show)
-        progress(r, true);
+    if (r->progress == PROGRESS_TTY) {
+        *drawn = progress_draw(stderr, PROGRESS_TTY, live_cum(r->live),
+                               final ? NULL : live_second(r->live), el, *drawn, term_cols());
+    } else if (r->progress == PROGRESS_PLAIN && !final && now >= *next_plain) {
+        progress_draw(stderr, PROGRESS_PLAIN, live_cum(r->live), live_second(r->live), el, 0, 0);
+        *next_plain += (uint64_t)(r->plain_every_s * 1e9);
+    }
+}
+
+void run_wait(run *r)
+{
+    bool on = r->live && r->report.started;
+    uint64_t next = r->t0 + NS_PER_S + TICK_LAG_NS;
+    uint64_t next_plain = r->t0 + (uint64_t)(r->plain_every_s * 1e9) + TICK_LAG_NS;
+    size_t drawn = 0;
+    while (atomic_load(&shared.finished) < r->started) {
+        uint64_t now = clock_ns();
+        /* Polls for the end every 50 ms, and wakes for the next tick on time. */
+        uint64_t d = 50 * NS_PER_MS;
+        if (on && next > now && next - now < d)
+            d = next - now;
+        struct timespec ts = {0, (long)d};
+        nanosleep(&ts, NULL);
+        now = clock_ns();
+        if (on && now >= next) {
+            live_tick(r, now, false, &drawn, &next_plain);
+            while (next <= now)
+                next += NS_PER_S;
+        }
+    }
+    if (on && r->progress == PROGRESS_TTY) /* the final state stays on the screen */
+        live_tick(r, clock_ns(), true, &drawn, &next_plain);
 }
 
 const report_run *run_report(run *r)
@@ -198,7 +276,11 @@ const report_run *run_report(run *r)
     r->report.workers = r->nw;
     r->report.sc = r->rs;
     r->report.nsc = p->nscenarios;
-    r->report.interrupted = atomic_load(&shared.stop) > 0;
+    /* Only signals count as interrupting: a stop by the tick function is an abort. */
+    r->report.interrupted = atomic_load(&stops) > 0;
+    r->report.aborted = atomic_load(&r->aborted);
+    snprintf(r->report.abort_reason, sizeof r->report.abort_reason, "%s",
+             r->report.aborted ? r->abort_reason : "");
     /* Every worker stays until all of its windows have closed, so this is at least every
      * scenario's duration_s. */
     r->report.duration_s = (double)finished / 1e9;
@@ -221,6 +303,7 @@ void run_free(run *r)
         pthread_barrier_destroy(&shared.ready);
         pthread_barrier_destroy(&shared.go);
     }
+    live_free(r->live);
     free(r->ws);
     free(r->rs);
     free(r);

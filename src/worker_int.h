@@ -126,6 +126,11 @@ struct worker {
     char *xbuf;          /* an extracted value, before it goes to its VU (the largest max_var) */
     char cookie[4096];   /* the Cookie header being built */
     uint64_t t0, hard_stop, next_publish, finished;
+    /* Live snapshots (worker_live_init): one recorder copy per scenario, under snap_lock. */
+    metrics_rec *snap; /* NULL: no snapshots */
+    pthread_mutex_t snap_lock;
+    uint64_t snap_at;   /* when the area was last written (absolute ns; 0: never) */
+    uint64_t next_snap; /* the next grid point (absolute ns) */
 };
 
 static inline uint64_t to_us(uint64_t ns)
@@ -165,6 +170,9 @@ wvu *worker_idle_pop(worker *w, wscen *s);
 void worker_arrival_lost(wscen *s, metrics_fail f);
 void worker_queue_fail_one(wscen *s, metrics_fail f);
 void worker_open_for_queue(worker *w, wscen *s, uint64_t now);
+/* Copies every scenario's recorder into the snapshot area (worker.c); wait: take the lock even
+ * if the main thread holds it (the last one). Returns false when the area was busy. */
+bool worker_snapshot(worker *w, uint64_t now, bool wait);
 /* The worker's thread (worker.c): TLS contexts, ring and pre-connect, the barriers, the loop.
  * worker_setup.c makes the worker and starts it. */
 void *worker_thread(void *arg);

@@ -122,6 +122,41 @@ metrics_rec *worker_metrics(worker *w, size_t i)
     return &w->sc[i].m;
 }
 
+int worker_live_init(worker *w)
+{
+    if (w->snap)
+        return 0;
+    metrics_rec *snap = calloc(w->nsc ? w->nsc : 1, sizeof(*snap));
+    if (!snap)
+        return -ENOMEM;
+    for (size_t i = 0; i < w->nsc; i++) {
+        const metrics_rec *m = &w->sc[i].m;
+        if (metrics_rec_init(&snap[i], &m->range, m->nsteps, m->nchecks) < 0 ||
+            (m->stages && metrics_rec_stages(&snap[i], m->nstages) < 0)) {
+            for (size_t j = 0; j <= i; j++)
+                metrics_rec_free(&snap[j]);
+            free(snap);
+            return -ENOMEM;
+        }
+    }
+    pthread_mutex_init(&w->snap_lock, NULL);
+    w->snap = snap;
+    return 0;
+}
+
+uint64_t worker_live_merge(worker *w, metrics_rec *dst)
+{
+    if (!w->snap)
+        return 0;
+    pthread_mutex_lock(&w->snap_lock);
+    uint64_t at = w->snap_at;
+    if (at)
+        for (size_t i = 0; i < w->nsc; i++)
+            metrics_merge(&dst[i], &w->snap[i]);
+    pthread_mutex_unlock(&w->snap_lock);
+    return at;
+}
+
 void worker_wake(const worker *w)
 {
     uint64_t one = 1;
@@ -148,6 +183,12 @@ void worker_free(worker *w)
     close(w->wakefd);
     extract_scratch_free(w->xs);
     free(w->xbuf);
+    if (w->snap) {
+        for (size_t i = 0; i < w->nsc; i++)
+            metrics_rec_free(&w->snap[i]);
+        free(w->snap);
+        pthread_mutex_destroy(&w->snap_lock);
+    }
     for (uint32_t i = 0; w->conns && i < w->nconns; i++)
         tls_conn_free(w->conns[i].tls);
     for (size_t i = 0; w->sc && i < w->nsc; i++)

@@ -499,3 +499,195 @@ Test(hist, sparse_and_dense_answer_alike)
         hist_free(b);
     }
 }
+
+/* ---- hist_copy and hist_sub: the live snapshots' copies and window differences ---- */
+
+/* Asserts a and b answer every question alike. */
+static void expect_same(const hist *a, const hist *b, const char *what)
+{
+    cr_expect_eq(hist_count(a), hist_count(b), "%s: count", what);
+    cr_expect_eq(hist_min(a), hist_min(b), "%s: min", what);
+    cr_expect_eq(hist_max(a), hist_max(b), "%s: max", what);
+    cr_expect_eq(hist_mean(a), hist_mean(b), "%s: mean", what);
+    for (size_t p = 0; p < NPCTS; p++)
+        cr_expect_eq(hist_value_at(a, PCTS[p]), hist_value_at(b, PCTS[p]), "%s: p%g", what,
+                     PCTS[p]);
+}
+
+/* n values of `distinct` different slots (97 us apart from base, so each is its own slot below
+ * 2048 and spreads over buckets above). */
+static void fill(hist *h, uint64_t seed, int n, int distinct, uint64_t base)
+{
+    uint64_t s = seed;
+    for (int i = 0; i < n; i++)
+        hist_record(h, base + (xorshift(&s) % (uint64_t)distinct) * 97);
+}
+
+Test(hist, copy_of_sparse_and_dense)
+{
+    /* Below, at and above the 32 slots a sparse histogram keeps. */
+    static const int distinct[] = {1, 5, 31, 32, 33, 500};
+    for (size_t d = 0; d < sizeof(distinct) / sizeof(distinct[0]); d++) {
+        hist *src = make(HOUR_US, 3), *fresh = make(HOUR_US, 3), *dirty = make(HOUR_US, 3);
+        fill(dirty, 99, 3000, 700, 50000); /* dense, far from src's values */
+        fill(src, 1 + d, 2000, distinct[d], 100);
+        cr_assert_eq(hist_copy(fresh, src), 0);
+        cr_assert_eq(hist_copy(dirty, src), 0);
+        expect_same(fresh, src, "fresh copy");
+        expect_same(dirty, src, "copy over a dense one");
+        /* The source grows (sparse may turn dense); copying again catches up. */
+        fill(src, 50 + d, 2000, 2 * distinct[d] + 40, 90);
+        cr_assert_eq(hist_copy(fresh, src), 0);
+        expect_same(fresh, src, "second copy");
+        /* A copy records on like its source: no stale count is left in it. */
+        hist_record(fresh, 123456);
+        hist_record(dirty, 123456);
+        hist_record(src, 123456);
+        expect_same(fresh, src, "recorded after the copy");
+        cr_assert_eq(hist_copy(dirty, src), 0);
+        expect_same(dirty, src, "dirty copied again");
+        hist_free(src);
+        hist_free(fresh);
+        hist_free(dirty);
+    }
+}
+
+Test(hist, copy_of_sparse_over_dense_leaves_no_counts)
+{
+    hist *src = make(HOUR_US, 3), *dst = make(HOUR_US, 3), *want = make(HOUR_US, 3);
+    fill(dst, 3, 5000, 1000, 10); /* dense over 10 .. ~97 ms */
+    hist_record(src, 500);
+    hist_record(src, 700);
+    cr_assert_eq(hist_copy(dst, src), 0);
+    expect_same(dst, src, "sparse copy");
+    /* Filling both alike from here must give identical answers (a stale slot would show). */
+    fill(dst, 4, 5000, 1000, 10);
+    fill(src, 4, 5000, 1000, 10);
+    expect_same(dst, src, "after refilling");
+    /* An empty source empties the copy. */
+    hist_reset(src);
+    cr_assert_eq(hist_copy(dst, src), 0);
+    expect_same(dst, want, "empty copy");
+    hist_free(src);
+    hist_free(dst);
+    hist_free(want);
+}
+
+Test(hist, copy_rejects_other_layouts)
+{
+    hist *a = make(HOUR_US, 3), *b = make(1000000, 3), *c = make(HOUR_US, 2);
+    hist_record(a, 5);
+    hist_record(b, 9);
+    cr_expect_eq(hist_copy(a, b), -EINVAL);
+    cr_expect_eq(hist_copy(a, c), -EINVAL);
+    cr_expect_eq(hist_count(a), 1);
+    cr_expect_eq(hist_max(a), 5);
+    cr_expect_eq(hist_copy(a, a), 0);
+    hist_free(a);
+    hist_free(b);
+    hist_free(c);
+}
+
+/* What a trailing window sees: the histogram now minus the one earlier is what was recorded in
+ * between, for every mix of sparse and dense. Values below 2048 have slots of width 1, so even
+ * min and max are exact there. */
+Test(hist, sub_of_an_earlier_state_is_the_later_part)
+{
+    static const struct {
+        int d1, d2;
+        uint64_t base;
+    } rows[] = {
+        {3, 4, 100},       /* sparse - sparse */
+        {10, 20, 100},     /* sparse, turns dense */
+        {15, 15, 100},     /* one slot list, 30 slots together: stays sparse */
+        {300, 200, 100},   /* dense - dense */
+        {1, 300, 100},     /* sparse - dense */
+        {400, 400, 40000}, /* dense, wide slots (values up to ~80 ms) */
+    };
+    for (size_t r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
+        hist *h = make(HOUR_US, 3), *old = make(HOUR_US, 3), *diff = make(HOUR_US, 3),
+             *later = make(HOUR_US, 3);
+        fill(h, 11 + r, 3000, rows[r].d1, rows[r].base);
+        cr_assert_eq(hist_copy(old, h), 0);
+        /* The later part on its own, offset so that its extremes differ from the first's. */
+        uint64_t s = 77 + r;
+        for (int i = 0; i < 4000; i++) {
+            uint64_t v = rows[r].base + 13 + (xorshift(&s) % (uint64_t)rows[r].d2) * 89;
+            hist_record(h, v);
+            hist_record(later, v);
+        }
+        cr_assert_eq(hist_copy(diff, h), 0);
+        cr_assert_eq(hist_sub(diff, old), 0, "row %zu", r);
+        cr_expect_eq(hist_count(diff), hist_count(later), "row %zu: count", r);
+        cr_expect_eq(hist_mean(diff), hist_mean(later), "row %zu: mean", r);
+        int dmax = rows[r].d1 > rows[r].d2 ? rows[r].d1 : rows[r].d2;
+        if (rows[r].base + 13 + (uint64_t)dmax * 97 < 2048) {
+            cr_expect_eq(hist_min(diff), hist_min(later), "row %zu: min", r);
+            cr_expect_eq(hist_max(diff), hist_max(later), "row %zu: max", r);
+        } else { /* within a slot's width */
+            cr_expect_leq(fabs((double)hist_min(diff) - (double)hist_min(later)),
+                          (double)hist_min(later) / 1000.0, "row %zu: min", r);
+            cr_expect_leq(fabs((double)hist_max(diff) - (double)hist_max(later)),
+                          (double)hist_max(later) / 1000.0, "row %zu: max", r);
+        }
+        for (size_t p = 0; p < NPCTS; p++) {
+            double want = (double)hist_value_at(later, PCTS[p]);
+            double got = (double)hist_value_at(diff, PCTS[p]);
+            cr_expect_leq(fabs(got - want), want / 1000.0 + 0.5, "row %zu: p%g %g vs %g", r,
+                          PCTS[p], got, want);
+        }
+        hist_free(h);
+        hist_free(old);
+        hist_free(diff);
+        hist_free(later);
+    }
+}
+
+Test(hist, sub_of_itself_is_empty)
+{
+    hist *h = make(HOUR_US, 3), *c = make(HOUR_US, 3);
+    for (int dense = 0; dense < 2; dense++) {
+        hist_reset(h);
+        fill(h, 5, 1000, dense ? 500 : 8, 300);
+        cr_assert_eq(hist_copy(c, h), 0);
+        cr_assert_eq(hist_sub(c, h), 0);
+        cr_expect_eq(hist_count(c), 0);
+        cr_expect_eq(hist_min(c), 0);
+        cr_expect_eq(hist_max(c), 0);
+        cr_expect_eq(hist_value_at(c, 99), 0);
+        cr_expect_eq(hist_mean(c), 0.0);
+        /* and it records afresh */
+        hist_record(c, 42);
+        cr_expect_eq(hist_min(c), 42);
+        cr_expect_eq(hist_max(c), 42);
+        cr_expect_eq(hist_count(c), 1);
+    }
+    hist_free(h);
+    hist_free(c);
+}
+
+Test(hist, sub_rejects_what_is_not_contained)
+{
+    hist *a = make(HOUR_US, 3), *b = make(HOUR_US, 3), *other = make(1000000, 3);
+    for (int dense = 0; dense < 2; dense++) {
+        hist_reset(a);
+        hist_reset(b);
+        fill(a, 9, 1000, dense ? 400 : 6, 100);
+        hist_record(b, 100);
+        hist_record(b, 100 + 97);
+        hist_record(b, 5); /* a slot a never used */
+        cr_expect_eq(hist_sub(a, b), -EINVAL);
+        cr_expect_eq(hist_count(a), 1000, "unchanged");
+        hist_reset(b);
+        hist_record_n(b, 100, 2000); /* more than a's slot holds */
+        cr_expect_eq(hist_sub(a, b), -EINVAL);
+        cr_expect_eq(hist_count(a), 1000, "unchanged");
+        hist_reset(other);
+        hist_record(other, 100);
+        cr_expect_eq(hist_sub(a, other), -EINVAL);
+        cr_expect_eq(hist_min(a), 100);
+    }
+    hist_free(a);
+    hist_free(b);
+    hist_free(other);
+}
