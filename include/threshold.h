@@ -18,8 +18,10 @@
 #include "report.h"
 #include "verdict.h"
 
-/* The longest `over` window (the live totals keep this much history). */
-#define THRESHOLD_MAX_WINDOW_S 300
+/* The longest `over` window. The live totals keep a cumulative copy of every recorder per second
+ * of window (about 1 MiB a second for a 10-step run), so windows stay short until they keep
+ * per-second differences instead. */
+#define THRESHOLD_MAX_WINDOW_S 60
 
 typedef enum {
     TM_HTTP_REQ_DURATION,     /* trend, ms: corrected latency (from the intended start) */
@@ -101,6 +103,10 @@ int threshold_eval(const threshold *t, const report_run *run, threshold_result *
  * -ENOMEM. */
 int threshold_observe(const threshold *t, const report_run *run, double *value,
                       uint64_t *samples);
+
+/* value (t's base unit) as people read it, in the limit's terms: "412.300ms", "3.40%",
+ * "9512.3/s", "120". */
+void threshold_format(const threshold *t, double value, char *buf, size_t cap);
 
 /* Whether value passes t's comparison. */
 bool threshold_holds(const threshold *t, double value);

@@ -106,6 +106,28 @@ static bool get_outs(struct ctx *c, const struct section *g, plan *p)
     return true;
 }
 
+/* The live totals keep one trailing window: every `over` of a run has the same length. */
+static bool one_window(struct ctx *c, const plan *p)
+{
+    const threshold *first = NULL;
+    for (size_t i = 0; i < p->nthresholds; i++) {
+        const threshold *t = &p->thresholds[i];
+        if (!t->window_ns)
+            continue;
+        if (first && t->window_ns != first->window_ns) {
+            const struct section *s = t->scenario >= 0 ? c->scen[t->scenario] : c->global;
+            cfg_fail(c, -EINVAL, t->line, s, "threshold",
+                     "'over %llus' differs from line %d's 'over %llus' (every `over` window of a "
+                     "run has one length)",
+                     (unsigned long long)(t->window_ns / NS_PER_S), first->line,
+                     (unsigned long long)(first->window_ns / NS_PER_S));
+            return false;
+        }
+        first = t;
+    }
+    return true;
+}
+
 bool cfg_build_verdicts(struct ctx *c, plan *p)
 {
     if (c->global && !add_thresholds(c, c->global, p, -1))
@@ -114,5 +136,7 @@ bool cfg_build_verdicts(struct ctx *c, plan *p)
         if (!add_thresholds(c, c->scen[i], p, (int)i) ||
             !get_offered(c, c->scen[i], &p->scenarios[i]))
             return false;
+    if (!one_window(c, p))
+        return false;
     return get_outs(c, c->global, p);
 }

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "value.h"
 #include "files.h"
+#include "gates.h"
 #include "plan.h"
 #include "preflight.h"
 #include "redact.h"
@@ -361,9 +362,17 @@ int main(int argc, char **argv)
                        : isatty(STDERR_FILENO)           ? PROGRESS_TTY
                                                          : PROGRESS_PLAIN;
     const char *every = getenv("BLAST_PROGRESS_EVERY");
+    gates *g = NULL;
+    if (status == EXIT_OK && gates_new(&g, p) < 0) {
+        say("out of memory");
+        status = EXIT_SETUP;
+    }
     if (status == EXIT_OK && (rc = run_create(&r, p, err, sizeof(err))) == 0) {
         run_set_progress(r, pm, every ? strtod(every, NULL) : 0);
-        rc = run_start(r, err, sizeof(err));
+        if (gates_live(g))
+            rc = run_set_tick(r, gates_tick, g, gates_window_s(g));
+        if (rc == 0)
+            rc = run_start(r, err, sizeof(err));
     }
     if (status == EXIT_OK && rc < 0) {
         say("%s", err);
@@ -372,6 +381,7 @@ int main(int argc, char **argv)
     if (status != EXIT_OK) {
         outs_discard(outs, nout);
         run_free(r);
+        gates_free(g);
         plan_free(p);
         tls_global_cleanup();
         return status;
@@ -384,6 +394,7 @@ int main(int argc, char **argv)
         say("out of memory judging the run: thresholds not evaluated");
     else
         judged.verdict = &v;
+    gates_apply(g, &v);
     bool failed_gate = verdict_failed(judged.verdict);
     uint64_t scheduled = 0, ok = 0;
     for (size_t i = 0; i < rep->nsc; i++) {
@@ -406,6 +417,7 @@ int main(int argc, char **argv)
     bool interrupted = rep->interrupted;
     verdict_free(&v);
     run_free(r);
+    gates_free(g);
     plan_free(p);
     tls_global_cleanup();
     if (status != EXIT_OK)

@@ -468,7 +468,7 @@ static int parse(threshold *t, const char *text, char *err, size_t errlen)
         if (value_duration(tok, &t->window_ns) < 0 || t->window_ns < NS_PER_S ||
             t->window_ns > THRESHOLD_MAX_WINDOW_S * NS_PER_S)
             return at(err, errlen, text, p,
-                      "'%s' is not a window from 1s to 5m (e.g. over 30s, over 5m)", tok);
+                      "'%s' is not a window from 1s to 1m (e.g. over 30s, over 1m)", tok);
         t->window_ns = t->window_ns / NS_PER_S * NS_PER_S; /* judged once a second */
         end = p = e;
     }

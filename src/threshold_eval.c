@@ -223,8 +223,7 @@ bool threshold_holds(const threshold *t, double v)
     }
 }
 
-/* The observed value as people read it, in the limit's terms. */
-static void show(const threshold *t, double v, char *buf, size_t cap)
+void threshold_format(const threshold *t, double v, char *buf, size_t cap)
 {
     threshold_kind kind = threshold_metric_kind(t->metric);
     bool data = t->metric == TM_DATA_SENT || t->metric == TM_DATA_RECEIVED;
@@ -264,7 +263,7 @@ int threshold_eval(const threshold *t, const report_run *run, threshold_result *
         snprintf(out->observed_text, sizeof out->observed_text, "no samples");
         out->ok = t->allow_empty;
     } else {
-        show(t, out->observed, out->observed_text, sizeof out->observed_text);
+        threshold_format(t, out->observed, out->observed_text, sizeof out->observed_text);
         out->ok = threshold_holds(t, out->observed);
     }
     return 0;

@@ -238,7 +238,7 @@ static const valid_row valid_rows[] = {
      500,
      "500ms",
      .window_ns = 30 * SEC},
-    {.text = "http_req_failed rate < 1% over 5m",
+    {.text = "http_req_failed rate < 1% over 1m",
      TM_HTTP_REQ_FAILED,
      TS_RATE,
      0,
@@ -246,7 +246,7 @@ static const valid_row valid_rows[] = {
      TO_LT,
      0.01,
      "1%",
-     .window_ns = 300 * SEC},
+     .window_ns = 60 * SEC},
     {.text = "http_req_failed rate < 1%, abort_on_fail",
      TM_HTTP_REQ_FAILED,
      TS_RATE,
@@ -452,11 +452,11 @@ static const invalid_row invalid_rows[] = {
      "column 27: expected a limit after the comparison"},
     /* the window */
     {"http_req_duration p(95) < 5ms over 0s",
-     "column 36: '0s' is not a window from 1s to 5m (e.g. over 30s, over 5m)"},
-    {"http_req_duration p(95) < 5ms over 301s",
-     "column 36: '301s' is not a window from 1s to 5m (e.g. over 30s, over 5m)"},
+     "column 36: '0s' is not a window from 1s to 1m (e.g. over 30s, over 1m)"},
+    {"http_req_duration p(95) < 5ms over 61s",
+     "column 36: '61s' is not a window from 1s to 1m (e.g. over 30s, over 1m)"},
     {"http_req_duration p(95) < 5ms over 500ms",
-     "column 36: '500ms' is not a window from 1s to 5m (e.g. over 30s, over 5m)"},
+     "column 36: '500ms' is not a window from 1s to 1m (e.g. over 30s, over 1m)"},
     /* a control byte is refused where it is, and never copied into the message */
     {"http_req_duration p(95) < 5ms\x01", "column 30: a control byte (0x01) is not allowed here"},
     {"http_req_dur\x1b"

@@ -1,0 +1,194 @@
+/* Integration: thresholds judged while the run is under way (src/gates.c), against the bundled
+ * target on 127.0.0.1, each run bounded.
+ *
+ * abort_on_fail stops a 30 s run within 2 s of the breach (after delay_abort_eval), exit 99,
+ * with every output written and read by its reader, and the totals adding up; an `over` window
+ * fails when one full window failed though the whole run's value passes, and with abort_on_fail
+ * stops the run when the window turns, not when the totals do; a run whose windows all held
+ * passes; two window lengths are a load error. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static server srv;
+
+static void stop_all(void)
+{
+    server_stop(&srv);
+}
+
+TestSuite(gates, .fini = stop_all);
+
+static json_t *thr(const blast_run *r, size_t i)
+{
+    json_t *a = json_object_get(r->json, "thresholds");
+    cr_assert(json_is_array(a), "no thresholds array");
+    cr_assert(i < json_array_size(a), "no threshold %zu", i);
+    return json_array_get(a, i);
+}
+
+static bool jbool(json_t *o, const char *k)
+{
+    json_t *v = json_object_get(o, k);
+    cr_assert(json_is_boolean(v), "%s is not a boolean", k);
+    return json_is_true(v);
+}
+
+Test(gates, abort_on_fail_stops_within_2s_and_writes_every_output)
+{
+    target_start(&srv);
+    char dir[64] = "/tmp/blast-gates.XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char ini[2048];
+    /* 20 ms responses against a 10 ms p95: breached from the first second; judged from 2 s */
+    snprintf(ini, sizeof ini,
+             "[global]\nbase_url = http://127.0.0.1:%d\nduration = 30s\n"
+             "out = junit=%s/r.xml\nout = k6-summary=%s/k6.json\nout = markdown=%s/r.md\n"
+             "[scenario api]\nexecutor = constant-arrival-rate\nrate = 200/s\nmax_vus = 50\n"
+             "path = /delay/20\n"
+             "threshold = http_req_duration p(95) < 10ms, abort_on_fail, delay_abort_eval = 2s\n"
+             "threshold = http_req_duration p(99) < 5s\n",
+             srv.port, dir, dir, dir);
+    blast_run r;
+    blast_exec(&r, ini, NULL, 0, 40);
+    cr_assert_eq(r.exit_code, 99, "exit %d: %s", r.exit_code, r.stderr_text);
+    cr_assert_not_null(r.json);
+    /* judged from 2 s on (a tick a second): stopped by 4 s at the latest, not at 30 s */
+    double dur = json_number_value(json_object_get(r.json, "duration_s"));
+    cr_expect(dur >= 2.0 && dur < 4.0, "the run lasted %.2f s", dur);
+    json_t *by = json_object_get(r.json, "aborted_by");
+    cr_assert(json_is_string(by), "aborted_by is not a string");
+    cr_expect_not_null(strstr(json_string_value(by), "http_req_duration p(95) < 10ms"), "%s",
+                       json_string_value(by));
+    cr_expect(json_is_false(json_object_get(r.json, "interrupted")));
+    cr_expect(json_is_false(json_object_get(r.json, "passed")));
+    cr_expect_not(jbool(thr(&r, 0), "ok"));
+    cr_expect(jbool(thr(&r, 0), "aborted"));
+    cr_expect(jbool(thr(&r, 1), "ok"));
+    cr_expect_not(jbool(thr(&r, 1), "aborted"));
+    assert_accounted(&r, "api");
+    /* every output written, each read by its reader */
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c \"import junitparser,sys; x=junitparser.JUnitXml.fromfile('%s/"
+             "r.xml'); f=[c for s in x for c in s if c.result]; sys.exit(0 if len(f)==1 and "
+             "'p(95)' in f[0].name else 1)\"",
+             dir);
+    cr_expect_eq(system(cmd), 0, "junit: not one failed case for the aborting threshold");
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c \"import json,sys; d=json.load(open('%s/k6.json')); "
+             "t=d['metrics']['http_req_duration{scenario:api}']['thresholds']; "
+             "sys.exit(0 if t['p(95)<10']['ok'] is False and t['p(99)<5000']['ok'] is True "
+             "else 1)\"",
+             dir);
+    cr_expect_eq(system(cmd), 0, "k6-summary: thresholds not as judged");
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c \"import markdown,sys; h=markdown.markdown(open('%s/r.md')"
+             ".read(), extensions=['tables']); sys.exit(0 if '<table>' in h and '\\u274c' in h "
+             "else 1)\"",
+             dir);
+    cr_expect_eq(system(cmd), 0, "markdown: no table or no failed verdict");
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_expect_eq(system(cmd), 0);
+    blast_run_free(&r);
+}
+
+/* A fast scenario for 3 s, then a slow one (20 ms) at 20/s for 3 s: the last 2 s windows are
+ * all slow, while the whole run's p95 stays fast (60 slow of ~3,060). */
+static void phases(char *ini, size_t cap, const char *opts, const char *extra)
+{
+    snprintf(ini, cap,
+             "[global]\nbase_url = http://127.0.0.1:%d\n"
+             "threshold = http_req_duration p(95) < 10ms over 2s%s\n"
+             "threshold = http_req_duration p(95) < 10ms\n%s"
+             "[scenario fast]\nexecutor = constant-arrival-rate\nrate = 1000/s\nduration = 3s\n"
+             "path = /\n"
+             "[scenario slow]\nexecutor = constant-arrival-rate\nrate = 20/s\nstart_time = 3s\n"
+             "duration = 3s\npath = /delay/20\n",
+             srv.port, opts, extra);
+}
+
+Test(gates, a_window_that_failed_fails_though_the_run_passes)
+{
+    target_start(&srv);
+    char ini[2048];
+    phases(ini, sizeof ini, "", "");
+    blast_run r;
+    blast_exec(&r, ini, NULL, 0, 30);
+    cr_assert_eq(r.exit_code, 99, "exit %d: %s", r.exit_code, r.stderr_text);
+    cr_assert_not_null(r.json);
+    json_t *w = thr(&r, 0), *whole = thr(&r, 1);
+    cr_expect_not(jbool(w, "ok"));
+    cr_expect_not(jbool(w, "aborted"));
+    cr_expect(json_number_value(json_object_get(w, "observed")) >= 19.0, "worst window %.3f ms",
+              json_number_value(json_object_get(w, "observed")));
+    cr_expect_not_null(strstr(json_string_value(json_object_get(w, "observed_text")),
+                              "worst 2s window"));
+    cr_expect(jbool(whole, "ok"), "the whole run's p95 should pass: %s",
+              json_string_value(json_object_get(whole, "observed_text")));
+    cr_expect(json_is_null(json_object_get(r.json, "aborted_by")));
+    /* not stopped: both scenarios ran to their end */
+    cr_expect(json_number_value(json_object_get(r.json, "duration_s")) >= 5.9);
+    blast_run_free(&r);
+}
+
+Test(gates, a_window_with_abort_stops_when_the_window_turns)
+{
+    target_start(&srv);
+    char ini[2048];
+    phases(ini, sizeof ini, ", abort_on_fail", "");
+    blast_run r;
+    blast_exec(&r, ini, NULL, 0, 30);
+    cr_assert_eq(r.exit_code, 99, "exit %d: %s", r.exit_code, r.stderr_text);
+    cr_assert_not_null(r.json);
+    /* the slow phase starts at 3 s: its first full slow window ends at 5 s; the totals would not
+     * fail before about 11 s */
+    double dur = json_number_value(json_object_get(r.json, "duration_s"));
+    cr_expect(dur >= 4.0 && dur < 6.0, "stopped after %.2f s", dur);
+    cr_expect(jbool(thr(&r, 0), "aborted"));
+    cr_expect(json_is_string(json_object_get(r.json, "aborted_by")));
+    assert_accounted(&r, "fast");
+    assert_accounted(&r, "slow");
+    blast_run_free(&r);
+}
+
+Test(gates, windows_that_held_pass)
+{
+    target_start(&srv);
+    char ini[1024];
+    snprintf(ini, sizeof ini,
+             "[global]\nbase_url = http://127.0.0.1:%d\n"
+             "threshold = http_req_duration p(95) < 1s over 2s, abort_on_fail\n"
+             "[scenario s]\nexecutor = constant-arrival-rate\nrate = 200/s\nduration = 4s\n"
+             "path = /\n",
+             srv.port);
+    blast_run r;
+    blast_exec(&r, ini, NULL, 0, 30);
+    cr_assert_eq(r.exit_code, 0, "exit %d: %s", r.exit_code, r.stderr_text);
+    cr_expect(jbool(thr(&r, 0), "ok"));
+    cr_expect_not(jbool(thr(&r, 0), "aborted"));
+    cr_expect(json_is_null(json_object_get(r.json, "aborted_by")));
+    blast_run_free(&r);
+}
+
+Test(gates, two_window_lengths_are_a_load_error)
+{
+    char ini[1024];
+    snprintf(ini, sizeof ini,
+             "[global]\nbase_url = http://127.0.0.1:9\n"
+             "threshold = http_req_duration p(95) < 1s over 2s\n"
+             "threshold = http_req_failed rate < 1%% over 10s\n"
+             "[scenario s]\nexecutor = constant-arrival-rate\nrate = 10/s\nduration = 1s\n"
+             "path = /\n");
+    blast_run r;
+    blast_exec(&r, ini, NULL, 0, 10);
+    cr_expect_eq(r.exit_code, 2, "exit %d", r.exit_code);
+    cr_expect_not_null(strstr(r.stderr_text, ":4: [global] threshold: 'over 10s' differs from line "
+                                             "3's 'over 2s'"),
+                       "%s", r.stderr_text);
+    blast_run_free(&r);
+}
