@@ -54,7 +54,7 @@ for c in $CONNS; do [[ $c =~ ^[1-9][0-9]*$ ]] || die "BENCH_CONNS: '$c' is not a
 bench_init bench
 
 if [[ $BLAST == skip ]]; then
-    TOOLS=$(tr ' ' '\n' <<<"$TOOLS" | grep -vxE 'blast|blast_1ms' | tr '\n' ' ' || true)
+    TOOLS=$(tr ' ' '\n' <<<"$TOOLS" | grep -vxE 'blast|blast_1ms|blast_gates' | tr '\n' ' ' || true)
 else
     need_blast
 fi
@@ -65,7 +65,7 @@ kept=()
 for t in $TOOLS; do
     [[ -n ${FORMAT[$t]:-} ]] || die "unknown tool '$t' (known: ${!FORMAT[*]})"
     case $t in
-    blast | blast_1ms) ;;
+    blast | blast_1ms | blast_gates) ;;
     blast_base) [[ -x ${BLAST_BASE:-} ]] || die "blast_base needs BLAST_BASE=path/to/another/blast" ;;
     autocannon)
         if ! AUTOCANNON=$(ensure_autocannon); then

@@ -5,7 +5,8 @@
  * with every output written and read by its reader, and the totals adding up; an `over` window
  * fails when one full window failed though the whole run's value passes, and with abort_on_fail
  * stops the run when the window turns, not when the totals do; a run whose windows all held
- * passes; two window lengths are a load error. */
+ * passes; two window lengths are a load error; a Ctrl-C still writes every output, each agreeing
+ * with the JSON. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,5 +191,41 @@ Test(gates, two_window_lengths_are_a_load_error)
     cr_expect_not_null(strstr(r.stderr_text, ":4: [global] threshold: 'over 10s' differs from line "
                                              "3's 'over 2s'"),
                        "%s", r.stderr_text);
+    blast_run_free(&r);
+}
+
+Test(gates, sigint_writes_every_output_with_the_totals_adding_up)
+{
+    target_start(&srv);
+    char dir[64] = "/tmp/blast-gates.XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char ini[2048];
+    snprintf(ini, sizeof ini,
+             "[global]\nbase_url = http://127.0.0.1:%d\nduration = 30s\n"
+             "out = junit=%s/r.xml\nout = k6-summary=%s/k6.json\nout = markdown=%s/r.md\n"
+             "threshold = http_req_failed rate < 1%%\n"
+             "threshold = http_req_duration p(99) < 1s over 2s, abort_on_fail\n"
+             "[scenario api]\nexecutor = constant-arrival-rate\nrate = 300/s\npath = /delay/2\n",
+             srv.port, dir, dir, dir);
+    blast_run r;
+    blast_exec(&r, ini, NULL, 1.5, 40);
+    cr_assert_eq(r.exit_code, 130, "exit %d: %s", r.exit_code, r.stderr_text);
+    cr_assert_not_null(r.json);
+    cr_expect(json_is_true(json_object_get(r.json, "interrupted")));
+    cr_expect(json_is_true(json_object_get(r.json, "passed")), "both thresholds hold");
+    assert_accounted(&r, "api");
+    double ok = jnum(&r, "api", "requests", "ok");
+    cr_expect(ok > 100, "only %.0f requests before the Ctrl-C", ok);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c \"import junitparser,json,markdown,sys; "
+             "x=junitparser.JUnitXml.fromfile('%s/r.xml'); n=sum(1 for s in x for c in s); "
+             "d=json.load(open('%s/k6.json')); c=d['metrics']['http_reqs']['values']['count']; "
+             "h=markdown.markdown(open('%s/r.md').read(), extensions=['tables']); "
+             "sys.exit(0 if n == 3 and c == %.0f and '<table>' in h else 1)\"",
+             dir, dir, dir, ok + jnum(&r, "api", "requests", "failed"));
+    cr_expect_eq(system(cmd), 0, "an output is missing or disagrees with the JSON");
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_expect_eq(system(cmd), 0);
     blast_run_free(&r);
 }
