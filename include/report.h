@@ -37,6 +37,10 @@ double report_achieved_rate(const report_scenario *r);
  * mean), -1 for the closed-model executors. */
 double report_target_rate(const report_scenario *r);
 
+/* A time in µs as people read it: "840us", "12.40ms", "1.250s" (spaced: "840 µs", "12.40 ms",
+ * "1.250 s"). */
+void report_fmt_us(char *buf, size_t n, uint64_t us, bool spaced);
+
 /* Writes the human summary. */
 void report_text(FILE *f, const report_run *run);
 

@@ -24,12 +24,7 @@ static void fmt_secs(char *buf, size_t n, double s)
 
 static void fmt_lat(char *buf, size_t n, uint64_t us)
 {
-    if (us < 1000)
-        snprintf(buf, n, "%" PRIu64 "us", us);
-    else if (us < 1000000)
-        snprintf(buf, n, "%.2fms", (double)us / 1e3);
-    else
-        snprintf(buf, n, "%.2fs", (double)us / 1e6);
+    report_fmt_us(buf, n, us, false);
 }
 
 /* The target rate over the last second: a constant rate, a ramp's integral over that second. */

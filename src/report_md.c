@@ -42,13 +42,7 @@ static void fmt_us(char *buf, size_t n, const hist *h, double p)
         snprintf(buf, n, "–");
         return;
     }
-    uint64_t us = hist_value_at(h, p);
-    if (us < 1000)
-        snprintf(buf, n, "%" PRIu64 " µs", us);
-    else if (us < 1000000)
-        snprintf(buf, n, "%.2f ms", (double)us / 1e3);
-    else
-        snprintf(buf, n, "%.3f s", (double)us / 1e6);
+    report_fmt_us(buf, n, hist_value_at(h, p), true);
 }
 
 static const offered_result *offered_of(const verdict *v, const plan_scenario *s, size_t i)

@@ -27,14 +27,19 @@ double report_target_rate(const report_scenario *r)
 
 static const double pcts[] = {50, 90, 95, 99, 99.9, 99.99};
 
-static void fmt_us(char *buf, size_t n, uint64_t us)
+void report_fmt_us(char *buf, size_t n, uint64_t us, bool spaced)
 {
     if (us < 1000)
-        snprintf(buf, n, "%" PRIu64 "us", us);
+        snprintf(buf, n, spaced ? "%" PRIu64 " µs" : "%" PRIu64 "us", us);
     else if (us < 1000000)
-        snprintf(buf, n, "%.2fms", (double)us / 1e3);
+        snprintf(buf, n, spaced ? "%.2f ms" : "%.2fms", (double)us / 1e3);
     else
-        snprintf(buf, n, "%.3fs", (double)us / 1e6);
+        snprintf(buf, n, spaced ? "%.3f s" : "%.3fs", (double)us / 1e6);
+}
+
+static void fmt_us(char *buf, size_t n, uint64_t us)
+{
+    report_fmt_us(buf, n, us, false);
 }
 
 static void latency_row(FILE *f, const char *label, const hist *h)

@@ -119,6 +119,20 @@ static bool number(const char **pp, double *out)
     return true;
 }
 
+/* The word at p (up to a blank, a ',' or the end) copied into tok; its end, or NULL when it is
+ * empty or does not fit. */
+static const char *word(const char *p, char *tok, size_t cap)
+{
+    const char *e = p;
+    while (*e && !is_blank(*e) && *e != ',')
+        e++;
+    if (e == p || (size_t)(e - p) >= cap)
+        return NULL;
+    memcpy(tok, p, (size_t)(e - p));
+    tok[e - p] = '\0';
+    return e;
+}
+
 static int add_filter(threshold *t, threshold_filter *f)
 {
     threshold_filter *n = realloc(t->filters, (t->nfilters + 1) * sizeof *n);
@@ -223,16 +237,12 @@ static int parse_filters(threshold *t, const char *text, const char **pp, char *
 static int parse_limit(threshold *t, const char *text, const char **pp, char *err,
                        size_t errlen)
 {
-    const char *p = *pp, *e = p;
-    while (*e && !is_blank(*e) && *e != ',')
-        e++;
-    if (e == p)
-        return at(err, errlen, text, p, "expected a limit after the comparison");
+    const char *p = *pp, *e;
     char tok[40];
-    if ((size_t)(e - p) >= sizeof tok)
+    if (!*p || is_blank(*p) || *p == ',')
+        return at(err, errlen, text, p, "expected a limit after the comparison");
+    if (!(e = word(p, tok, sizeof tok)))
         return at(err, errlen, text, p, "the limit is too long");
-    memcpy(tok, p, (size_t)(e - p));
-    tok[e - p] = '\0';
     snprintf(t->limit_text, sizeof t->limit_text, "%s", tok);
     threshold_kind k = metrics[t->metric].kind;
     bool data = t->metric == TM_DATA_SENT || t->metric == TM_DATA_RECEIVED;
@@ -331,14 +341,10 @@ static int parse_options(threshold *t, const char *text, const char *p, char *er
             if (*p != '=' && *p != ':')
                 return at(err, errlen, text, p, "expected '= DURATION' after delay_abort_eval");
             p = skip(p + 1);
-            const char *e = p;
-            while (*e && !is_blank(*e) && *e != ',')
-                e++;
             char tok[32];
-            if (e == p || (size_t)(e - p) >= sizeof tok)
+            const char *e = word(p, tok, sizeof tok);
+            if (!e)
                 return at(err, errlen, text, p, "expected a duration (e.g. 10s)");
-            memcpy(tok, p, (size_t)(e - p));
-            tok[e - p] = '\0';
             if (value_duration(tok, &t->delay_abort_ns) < 0)
                 return at(err, errlen, text, p, "'%s' is not a duration (e.g. 10s, 1m)", tok);
             p = e;
@@ -457,14 +463,10 @@ static int parse(threshold *t, const char *text, char *err, size_t errlen)
     p = skip(p);
     if (strncmp(p, "over", 4) == 0 && is_blank(p[4])) {
         p = skip(p + 4);
-        const char *e = p;
-        while (*e && !is_blank(*e) && *e != ',')
-            e++;
         char tok[32];
-        if (e == p || (size_t)(e - p) >= sizeof tok)
+        const char *e = word(p, tok, sizeof tok);
+        if (!e)
             return at(err, errlen, text, p, "expected a duration after 'over' (e.g. over 30s)");
-        memcpy(tok, p, (size_t)(e - p));
-        tok[e - p] = '\0';
         if (value_duration(tok, &t->window_ns) < 0 || t->window_ns < NS_PER_S ||
             t->window_ns > THRESHOLD_MAX_WINDOW_S * NS_PER_S)
             return at(err, errlen, text, p,
