@@ -37,7 +37,8 @@ static size_t app(char *b, size_t cap, size_t off, const char *fmt, ...)
     return n < 0 ? off : off + (size_t)n >= cap ? cap - 1 : off + (size_t)n;
 }
 
-static void offered(const report_run *run, size_t i, double cpu_share, offered_result *o)
+static void offered(const report_run *run, size_t i, double cpu_s, double span_s,
+                    offered_result *o)
 {
     const report_scenario *rs = &run->sc[i];
     const plan_scenario *s = rs->s;
@@ -83,19 +84,23 @@ static void offered(const report_run *run, size_t i, double cpu_share, offered_r
     o->state = s->offered_fail ? OFFERED_FAIL : OFFERED_WARN;
     size_t a = 0;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    if (cpu_share >= CPU_BOUND) {
+    if (span_s > 0 && cpu_s >= CPU_BOUND * span_s * run->workers) {
         o->generator_limited = true;
         a = app(o->advice, sizeof o->advice, a,
-                "blast was busy %.0f%% of its %u worker(s)' time: it, not the server, was the "
-                "limit; raise workers (%ld CPUs online) or split the load over load boxes; ",
-                cpu_share * 100, run->workers, cpus);
+                "blast used %.2f s of CPU in its %.2f s with %u worker(s): it, not the server, "
+                "was the limit; raise workers (%ld CPUs online) or split the load over load "
+                "boxes; ",
+                cpu_s, span_s, run->workers, cpus);
     }
-    if (m->c.conns_max_open >= s->max_connections && (o->dropped || (double)o->queue_max > grew))
+    if (!o->generator_limited && m->c.conns_max_open >= s->max_connections &&
+        (o->dropped || (double)o->queue_max > grew))
+        /* Little's law: VUs busy = rate x time each is busy (the service time, not the
+         * latency, which includes the queueing this is about) */
         a = app(o->advice, sizeof o->advice, a,
-                "all %u VUs (max_vus) were busy at once: raise max_vus (about rate x latency "
-                "= %.0f are needed at p99); ",
+                "all %u VUs (max_vus) were busy at once: raise max_vus (rate x service time p99 "
+                "= %.0f); ",
                 s->max_connections,
-                rate * (m->latency ? (double)hist_value_at(m->latency, 99) / 1e6 : 0) + 1);
+                rate * (m->service ? (double)hist_value_at(m->service, 99) / 1e6 : 0) + 1);
     if (m->c.conns_failed && s->nsrc == 0)
         a = app(o->advice, sizeof o->advice, a,
                 "%llu connects failed: with many connections to one address, "
@@ -132,10 +137,17 @@ int verdict_build(verdict *v, const report_run *run)
             return -ENOMEM; /* verdict_free frees what there is */
         v->thresholds_ok &= thr[i].ok;
     }
-    double wall = run->duration_s * run->workers;
-    double share = wall > 0 ? (v->cpu_user_s + v->cpu_sys_s) / wall : 0;
+    /* blast's busy share: its CPU against its workers' time while load was asked for (the
+     * longest window; the graceful stop after it is mostly idle) */
+    double span = 0;
+    for (size_t i = 0; i < run->nsc; i++)
+        if (run->sc[i].window_s > span)
+            span = run->sc[i].window_s;
+    if (span <= 0)
+        span = run->duration_s;
+
     for (size_t i = 0; i < run->nsc; i++) {
-        offered(run, i, share, &off[i]);
+        offered(run, i, v->cpu_user_s + v->cpu_sys_s, span, &off[i]);
         v->offered_ok &= off[i].state != OFFERED_FAIL;
     }
     return 0;

@@ -6,7 +6,7 @@
  * fails when one full window failed though the whole run's value passes, and with abort_on_fail
  * stops the run when the window turns, not when the totals do; a run whose windows all held
  * passes; two window lengths are a load error; a Ctrl-C still writes every output, each agreeing
- * with the JSON. */
+ * with the JSON; a worker asked for more than it can send says blast was the limit. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -227,5 +227,29 @@ Test(gates, sigint_writes_every_output_with_the_totals_adding_up)
     cr_expect_eq(system(cmd), 0, "an output is missing or disagrees with the JSON");
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     cr_expect_eq(system(cmd), 0);
+    blast_run_free(&r);
+}
+
+Test(gates, a_worker_that_cannot_send_its_rate_says_blast_was_the_limit)
+{
+    target_start(&srv);
+    char ini[1024];
+    /* one worker asked for a million requests a second: no loopback box sends that */
+    snprintf(ini, sizeof ini,
+             "[global]\nbase_url = http://127.0.0.1:%d\nworkers = 1\n"
+             "[scenario flood]\nexecutor = constant-arrival-rate\nrate = 1000000/s\n"
+             "duration = 2s\nmax_vus = 64\npath = /\n",
+             srv.port);
+    blast_run r;
+    blast_exec(&r, ini, NULL, 0, 30);
+    cr_assert_eq(r.exit_code, 0, "exit %d: %s", r.exit_code, r.stderr_text);
+    json_t *o = json_object_get(json_object_get(json_object_get(r.json, "scenarios"), "flood"),
+                                "offered_load");
+    cr_assert(json_is_object(o));
+    cr_expect_str_eq(json_string_value(json_object_get(o, "verdict")), "warn");
+    cr_expect(json_is_true(json_object_get(o, "generator_limited")));
+    cr_expect_not_null(strstr(json_string_value(json_object_get(o, "advice")), "raise workers"),
+                       "%s", json_string_value(json_object_get(o, "advice")));
+    assert_accounted(&r, "flood");
     blast_run_free(&r);
 }
