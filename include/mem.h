@@ -19,4 +19,10 @@ void *mem_lazy_alloc(size_t bytes);
 /* Frees what mem_lazy_alloc(bytes) returned; NULL is accepted. */
 void mem_lazy_free(void *p, size_t bytes);
 
+/* mem_lazy_alloc for a block that is mostly read as zeros and rarely written (a VU's cookie
+ * jar): a mapping of its own whatever its size, so reading it costs no memory. Freed with
+ * mem_lazy_unmap and the same size. */
+void *mem_lazy_map(size_t bytes);
+void mem_lazy_unmap(void *p, size_t bytes);
+
 #endif

@@ -13,6 +13,19 @@ void *mem_lazy_alloc(size_t bytes)
     return p == MAP_FAILED ? NULL : p;
 }
 
+void *mem_lazy_map(size_t bytes)
+{
+    void *p = mmap(NULL, bytes ? bytes : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                   -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void mem_lazy_unmap(void *p, size_t bytes)
+{
+    if (p)
+        munmap(p, bytes ? bytes : 1);
+}
+
 void mem_lazy_free(void *p, size_t bytes)
 {
     if (!p)

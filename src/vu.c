@@ -90,7 +90,7 @@ int vu_blocks_init(wscen *s)
     s->pool_len = (size_t)s->pool.slot * n;
     if ((s->block_len && !(s->block = mem_lazy_alloc(s->block_len))) ||
         (s->big_len && !(s->big = mem_lazy_alloc(s->big_len))) ||
-        (s->jars_len && !(s->jars = mem_lazy_alloc(s->jars_len))))
+        (s->jars_len && !(s->jars = mem_lazy_map(s->jars_len))))
         return -ENOMEM;
     if (s->pool_len) {
         if (!(s->pool.base = mem_lazy_alloc(s->pool_len)) ||
@@ -107,7 +107,7 @@ void vu_blocks_free(wscen *s)
 {
     mem_lazy_free(s->block, s->block_len);
     mem_lazy_free(s->big, s->big_len);
-    mem_lazy_free(s->jars, s->jars_len);
+    mem_lazy_unmap(s->jars, s->jars_len);
     mem_lazy_free(s->pool.base, s->pool_len);
     free(s->pool.free);
 }
