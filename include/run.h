@@ -44,6 +44,16 @@ typedef bool (*run_tick_fn)(void *ctx, const report_run *cum, const report_run *
  * has started). */
 int run_set_tick(run *r, run_tick_fn fn, void *ctx, unsigned window_s);
 
+/* Called on the main thread once a second while the run is under way, and once more when it has
+ * ended (final; sec then covers what came after the last tick): sec is the last second, cum the
+ * run so far, views valid only during the call; elapsed_s: seconds since t0 at the end of sec. */
+typedef void (*run_series_fn)(void *ctx, const report_run *sec, const report_run *cum,
+                              double elapsed_s, bool final);
+
+/* Registers the time-series consumer (before run_start); it makes the workers take snapshots as
+ * a tick function does. Returns 0, or -EINVAL once the run has started. */
+int run_set_series(run *r, run_series_fn fn, void *ctx);
+
 /* The progress display on stderr (see progress.h), before run_start: PROGRESS_TTY redraws one
  * line per scenario every second, PROGRESS_PLAIN prints them every every_s seconds (<= 0: every
  * PROGRESS_PLAIN_EVERY_S), PROGRESS_OFF (the default) draws nothing. */

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "config_int.h"
-#include "report.h"
+#include "outputs.h"
 #include "threshold.h"
 
 #define MAX_THRESHOLDS 1000
@@ -79,14 +79,14 @@ static bool get_outs(struct ctx *c, const struct section *g, plan *p)
         if (!eq || eq == it->v.s || !eq[1]) {
             cfg_fail(c, -EINVAL, it->v.line, g, "out",
                      "'%.60s' is not KIND=FILE (e.g. out = junit=results.xml; kinds: %s)",
-                     it->v.s, report_kind_names());
+                     it->v.s, outputs_kind_names());
             return false;
         }
         char kind[32];
         snprintf(kind, sizeof kind, "%.*s", (int)(eq - it->v.s), it->v.s);
-        if (!report_kind_find(kind)) {
+        if (!outputs_kind_known(kind)) {
             cfg_fail(c, -EINVAL, it->v.line, g, "out", "unknown kind '%s' (allowed: %s)", kind,
-                     report_kind_names());
+                     outputs_kind_names());
             return false;
         }
         if (p->nouts == MAX_OUTS) {

@@ -14,6 +14,7 @@
 #include "value.h"
 #include "files.h"
 #include "gates.h"
+#include "outputs.h"
 #include "plan.h"
 #include "preflight.h"
 #include "redact.h"
@@ -34,7 +35,7 @@ enum {
 };
 
 #define MAX_ENV 256
-#define MAX_OUT 24 /* --out options and [global] out lines */
+#define MAX_OUT OUTPUTS_MAX /* --out options */
 
 /* Until outputs are opened nothing needs cleaning up: a signal then ends blast at once. */
 static volatile sig_atomic_t early = 1;
@@ -77,7 +78,8 @@ static void usage(FILE *f)
             "  -w, --workers N        worker threads (default: the [global] setting, else one per\n"
             "                         online CPU)\n"
             "  -o, --out FORMAT=FILE  also write results as FORMAT to FILE ('-' = stdout);\n"
-            "                         formats: json (repeatable)\n"
+            "                         formats: json, junit, k6-summary, markdown, csv,\n"
+            "                         ndjson (repeatable)\n"
             "  -q, --quiet            no progress display and no text summary\n"
             "      --progress MODE    auto (default: tty on a terminal, else plain), tty (lines\n"
             "                         redrawn in place every second), plain (a line per\n"
@@ -126,17 +128,6 @@ static int preflight(const plan *p, bool quiet)
     return EXIT_OK;
 }
 
-typedef struct out_spec {
-    const char *format;
-    const char *dest;
-    files_out o;
-} out_spec;
-
-static void outs_discard(out_spec *outs, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        files_out_discard(&outs[i].o);
-}
 
 int main(int argc, char **argv)
 {
@@ -160,7 +151,7 @@ int main(int argc, char **argv)
     };
     const char *file = NULL;
     const char *env[MAX_ENV];
-    out_spec outs[MAX_OUT];
+    const char *okind[MAX_OUT], *odest[MAX_OUT]; /* the --out options */
     size_t nout = 0;
     config_overrides ov = {.env = env};
     bool quiet = false;
@@ -254,16 +245,17 @@ int main(int argc, char **argv)
                 return EXIT_USAGE;
             }
             *eq = '\0';
-            if (!report_kind_find(optarg)) {
+            if (!outputs_kind_known(optarg)) {
                 fprintf(stderr, "blast: --out %s: unknown format (allowed: %s)\n", optarg,
-                        report_kind_names());
+                        outputs_kind_names());
                 return EXIT_USAGE;
             }
             if (nout == MAX_OUT) {
                 fprintf(stderr, "blast: too many --out options (at most %d)\n", MAX_OUT);
                 return EXIT_USAGE;
             }
-            outs[nout++] = (out_spec){.format = optarg, .dest = eq + 1};
+            okind[nout] = optarg;
+            odest[nout++] = eq + 1;
             break;
         }
         case 'q':
@@ -323,26 +315,29 @@ int main(int argc, char **argv)
         plan_free(p);
         return EXIT_SETUP;
     }
-    /* [global] out lines add to the --out options. */
-    for (size_t i = 0; i < p->nouts; i++) {
-        if (nout == MAX_OUT) {
-            say("too many outputs (at most %d --out options and out lines)", MAX_OUT);
-            plan_free(p);
-            return EXIT_USAGE;
-        }
+    /* The --out options, then the [global] out lines. */
+    outputs *outs = outputs_new();
+    for (size_t i = 0; outs && i < nout; i++)
+        rc = outputs_add(outs, okind[i], odest[i]);
+    for (size_t i = 0; outs && rc == 0 && i < p->nouts; i++) {
         char *eq = strchr(p->outs[i], '=');
         *eq = '\0';
-        outs[nout++] = (out_spec){.format = p->outs[i], .dest = eq + 1};
+        rc = outputs_add(outs, p->outs[i], eq + 1);
+    }
+    if (!outs || rc < 0) {
+        say(outs ? "too many outputs (at most %d --out options and out lines)" : "out of memory",
+            OUTPUTS_MAX);
+        outputs_free(outs);
+        plan_free(p);
+        return EXIT_USAGE;
     }
     /* Check and open the outputs before any load is sent: a typo in a path must not waste a
      * run, and nothing before this point needs cleaning up after a Ctrl-C. */
-    for (size_t i = 0; i < nout; i++) {
-        if (files_out_open(&outs[i].o, outs[i].dest, err, sizeof(err)) < 0) {
-            outs_discard(outs, i);
-            say("--out %s=%s: %s", outs[i].format, outs[i].dest, err);
-            plan_free(p);
-            return EXIT_SETUP;
-        }
+    if (outputs_open(outs, p, err, sizeof(err)) < 0) {
+        say("--out %s", err);
+        outputs_free(outs);
+        plan_free(p);
+        return EXIT_SETUP;
     }
     early = 0;
 
@@ -371,6 +366,8 @@ int main(int argc, char **argv)
         run_set_progress(r, pm, every ? strtod(every, NULL) : 0);
         if (gates_live(g))
             rc = run_set_tick(r, gates_tick, g, gates_window_s(g));
+        if (rc == 0 && outputs_series(outs))
+            rc = run_set_series(r, series_set_interval, outputs_series(outs));
         if (rc == 0)
             rc = run_start(r, err, sizeof(err));
     }
@@ -379,7 +376,7 @@ int main(int argc, char **argv)
         status = rc == -EINTR ? EXIT_INTERRUPTED : EXIT_SETUP;
     }
     if (status != EXIT_OK) {
-        outs_discard(outs, nout);
+        outputs_free(outs);
         run_free(r);
         gates_free(g);
         plan_free(p);
@@ -403,16 +400,9 @@ int main(int argc, char **argv)
     }
     if (!quiet)
         report_text(stdout, rep);
-    for (size_t i = 0; i < nout; i++) {
-        int wrc = report_kind_find(outs[i].format)->write(outs[i].o.f, rep);
-        char why[256];
-        bool closed = files_out_close(&outs[i].o, why, sizeof(why)) == 0;
-        if (!closed || wrc < 0) {
-            say("--out %s=%s: not written: %s", outs[i].format, outs[i].dest,
-                closed ? "write error" : why);
-            status = EXIT_OUTPUT;
-        }
-    }
+    if (outputs_finish(outs, rep, say) < 0)
+        status = EXIT_OUTPUT;
+    outputs_free(outs);
     fflush(stdout);
     bool interrupted = rep->interrupted;
     verdict_free(&v);

@@ -42,6 +42,8 @@ struct run {
     /* while it runs (run_set_tick, run_set_progress) */
     run_tick_fn tick;
     void *tick_ctx;
+    run_series_fn series;
+    void *series_ctx;
     unsigned window_s;
     progress_mode progress;
     double plain_every_s;
@@ -122,6 +124,15 @@ int run_set_tick(run *r, run_tick_fn fn, void *ctx, unsigned window_s)
     return 0;
 }
 
+int run_set_series(run *r, run_series_fn fn, void *ctx)
+{
+    if (r->started)
+        return -EINVAL;
+    r->series = fn;
+    r->series_ctx = ctx;
+    return 0;
+}
+
 void run_set_progress(run *r, progress_mode mode, double every_s)
 {
     r->progress = mode;
@@ -131,9 +142,10 @@ void run_set_progress(run *r, progress_mode mode, double every_s)
 /* Snapshots for the tick function and the progress display, made before any thread runs. */
 static int live_setup(run *r)
 {
-    if (!r->tick && r->progress == PROGRESS_OFF)
+    if (!r->tick && !r->series && r->progress == PROGRESS_OFF)
         return 0;
-    int rc = live_new(&r->live, r->plan, r->nw, r->window_s, r->progress != PROGRESS_OFF);
+    int rc = live_new(&r->live, r->plan, r->nw, r->window_s,
+                      r->progress != PROGRESS_OFF || r->series);
     for (unsigned i = 0; i < r->nw && rc == 0; i++)
         rc = worker_live_init(r->ws[i]);
     return rc;
@@ -211,6 +223,8 @@ static void live_tick(run *r, uint64_t now, bool final, size_t *drawn, uint64_t 
             stop_by_tick(r);
         }
     }
+    if (r->series)
+        r->series(r->series_ctx, live_second(r->live), live_cum(r->live), el, final);
     if (r->progress == PROGRESS_TTY) {
         *drawn = progress_draw(stderr, PROGRESS_TTY, live_cum(r->live),
                                final ? NULL : live_second(r->live), el, *drawn, term_cols());
@@ -241,7 +255,8 @@ void run_wait(run *r)
                 next += NS_PER_S;
         }
     }
-    if (on && r->progress == PROGRESS_TTY) /* the final state stays on the screen */
+    /* the final state stays on the screen; the series gets the last part of a second */
+    if (on && (r->progress == PROGRESS_TTY || r->series))
         live_tick(r, clock_ns(), true, &drawn, &next_plain);
 }
 

@@ -1,0 +1,245 @@
+/* series_rows: the `csv` and `ndjson` time series (see series.h): one row per second per
+ * scenario and per step of it, with the second's requests, failures by class, achieved rate,
+ * corrected latency p50/p90/p99/max; a scenario's row also has its active VUs, open
+ * connections, queued arrivals and send lateness p99 (gauges are as of the end of the second).
+ * The same columns in both; names are redacted and quoted for the format. Written through
+ * files_out: a file appears complete when the run ends (a FIFO or /dev/stdout is written live). */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "files.h"
+#include "hist.h"
+#include "redact.h"
+#include "series.h"
+
+typedef struct rows {
+    files_out o;
+    bool csv;
+    bool header_done;
+    uint64_t rows;
+} rows;
+
+static const char *const columns =
+    "t_s,scenario,step,requests,ok,failed,fail_connect,fail_timeout,fail_reset,fail_tls,"
+    "fail_parse,fail_status,fail_check,dropped,rate,latency_p50_ms,latency_p90_ms,"
+    "latency_p99_ms,latency_max_ms,vus_active,conns_open,queued,send_lateness_p99_ms";
+
+static int open_rows(void **state, const char *dest, bool csv, char *err, size_t errlen)
+{
+    rows *r = calloc(1, sizeof *r);
+    if (!r) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    int rc = files_out_open(&r->o, dest, err, errlen);
+    if (rc < 0) {
+        free(r);
+        return rc;
+    }
+    r->csv = csv;
+    *state = r;
+    return 0;
+}
+
+static int open_csv(void **state, const char *dest, const plan *p, char *err, size_t errlen)
+{
+    (void)p;
+    return open_rows(state, dest, true, err, errlen);
+}
+
+static int open_ndjson(void **state, const char *dest, const plan *p, char *err, size_t errlen)
+{
+    (void)p;
+    return open_rows(state, dest, false, err, errlen);
+}
+
+/* A name as a CSV field (RFC 4180: quoted when it holds a comma, a quote or a line break) or a
+ * JSON string. */
+static void name(FILE *f, bool csv, const char *s)
+{
+    s = redact_str(s);
+    if (csv) {
+        if (!strpbrk(s, ",\"\r\n")) {
+            fputs(s, f);
+            return;
+        }
+        fputc('"', f);
+        for (; *s; s++) {
+            if (*s == '"')
+                fputc('"', f);
+            fputc(*s, f);
+        }
+        fputc('"', f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            fprintf(f, "\\%c", ch);
+        else if (ch < 0x20)
+            fprintf(f, "\\u%04x", ch);
+        else
+            fputc(ch, f);
+    }
+    fputc('"', f);
+}
+
+static const char *const fail_keys[METRICS_NFAIL] = {
+    "fail_connect", "fail_timeout", "fail_reset", "fail_tls",
+    "fail_parse",   "fail_status",  "fail_check",
+};
+
+typedef struct row {
+    double t;
+    const char *scenario, *step;
+    uint64_t ok, failed, dropped;
+    const uint64_t *fail;
+    double span;
+    const hist *lat;
+    bool gauges; /* a scenario's row */
+    uint64_t vus, conns, queued;
+    const hist *late;
+} row;
+
+static void ms_field(FILE *f, bool csv, const char *key, const hist *h, double p)
+{
+    if (!csv)
+        fprintf(f, ", \"%s\": ", key);
+    else
+        fputc(',', f);
+    if (!h || hist_count(h) == 0)
+        fputs(csv ? "" : "null", f);
+    else
+        fprintf(f, "%.3f", (double)(p >= 100 ? hist_max(h) : hist_value_at(h, p)) / 1e3);
+}
+
+static void put_row(rows *r, const row *w)
+{
+    FILE *f = r->o.f;
+    bool csv = r->csv;
+    uint64_t req = w->ok + w->failed;
+    double rate = w->span > 0 ? (double)req / w->span : 0;
+    if (csv) {
+        fprintf(f, "%.3f,", w->t);
+        name(f, true, w->scenario);
+        fputc(',', f);
+        if (w->step)
+            name(f, true, w->step);
+        fprintf(f, ",%" PRIu64 ",%" PRIu64 ",%" PRIu64, req, w->ok, w->failed);
+        for (int i = 0; i < METRICS_NFAIL; i++)
+            fprintf(f, ",%" PRIu64, w->fail[i]);
+        if (w->gauges)
+            fprintf(f, ",%" PRIu64, w->dropped);
+        else
+            fputc(',', f);
+        fprintf(f, ",%.3f", rate);
+    } else {
+        fprintf(f, "{\"t_s\": %.3f, \"scenario\": ", w->t);
+        name(f, false, w->scenario);
+        fprintf(f, ", \"step\": ");
+        if (w->step)
+            name(f, false, w->step);
+        else
+            fputs("null", f);
+        fprintf(f, ", \"requests\": %" PRIu64 ", \"ok\": %" PRIu64 ", \"failed\": %" PRIu64, req,
+                w->ok, w->failed);
+        for (int i = 0; i < METRICS_NFAIL; i++)
+            fprintf(f, ", \"%s\": %" PRIu64, fail_keys[i], w->fail[i]);
+        if (w->gauges)
+            fprintf(f, ", \"dropped\": %" PRIu64, w->dropped);
+        else
+            fputs(", \"dropped\": null", f);
+        fprintf(f, ", \"rate\": %.3f", rate);
+    }
+    ms_field(f, csv, "latency_p50_ms", w->lat, 50);
+    ms_field(f, csv, "latency_p90_ms", w->lat, 90);
+    ms_field(f, csv, "latency_p99_ms", w->lat, 99);
+    ms_field(f, csv, "latency_max_ms", w->lat, 100);
+    if (w->gauges) {
+        if (csv)
+            fprintf(f, ",%" PRIu64 ",%" PRIu64 ",%" PRIu64, w->vus, w->conns, w->queued);
+        else
+            fprintf(f,
+                    ", \"vus_active\": %" PRIu64 ", \"conns_open\": %" PRIu64
+                    ", \"queued\": %" PRIu64,
+                    w->vus, w->conns, w->queued);
+        ms_field(f, csv, "send_lateness_p99_ms", w->late, 99);
+    } else {
+        fputs(csv ? ",,,," : ", \"vus_active\": null, \"conns_open\": null, \"queued\": null, "
+                             "\"send_lateness_p99_ms\": null",
+              f);
+    }
+    fputs(csv ? "\r\n" : "}\n", f);
+    r->rows++;
+}
+
+static void interval(void *state, const report_run *sec, const report_run *cum, double t_s,
+                     bool final)
+{
+    rows *r = state;
+    (void)cum;
+    (void)final;
+    if (!sec)
+        return;
+    if (r->csv && !r->header_done) {
+        fprintf(r->o.f, "%s\r\n", columns);
+        r->header_done = true;
+    }
+    for (size_t i = 0; i < sec->nsc; i++) {
+        const report_scenario *rs = &sec->sc[i];
+        const metrics_rec *m = rs->m;
+        if (rs->window_s <= 0 && m->c.ok + m->c.failed + m->c.dropped == 0)
+            continue; /* not started yet, or over: no row */
+        row w = {.t = t_s,
+                 .scenario = rs->s->name,
+                 .ok = m->c.ok,
+                 .failed = m->c.failed,
+                 .dropped = m->it.dropped,
+                 .fail = m->c.fail,
+                 .span = sec->duration_s,
+                 .lat = m->latency,
+                 .gauges = true,
+                 .vus = m->g.vus_active,
+                 .conns = m->c.conns_open,
+                 .queued = m->g.queued,
+                 .late = m->lateness};
+        put_row(r, &w);
+        for (size_t j = 0; j < rs->s->nsteps; j++) {
+            const metrics_step *ms = &m->steps[j];
+            row sw = {.t = t_s,
+                      .scenario = rs->s->name,
+                      .step = rs->s->steps[j].name,
+                      .ok = ms->ok,
+                      .failed = ms->failed,
+                      .fail = ms->fail,
+                      .span = sec->duration_s,
+                      .lat = ms->latency};
+            put_row(r, &sw);
+        }
+    }
+}
+
+static int finish(void *state, const report_run *run, char *err, size_t errlen)
+{
+    rows *r = state;
+    (void)run;
+    if (r->csv && !r->header_done) /* a run shorter than a tick: the header alone */
+        fprintf(r->o.f, "%s\r\n", columns);
+    int rc = files_out_close(&r->o, err, errlen);
+    free(r);
+    return rc;
+}
+
+static void discard(void *state)
+{
+    rows *r = state;
+    files_out_discard(&r->o);
+    free(r);
+}
+
+const series_kind series_csv = {"csv", open_csv, interval, finish, discard};
+const series_kind series_ndjson = {"ndjson", open_ndjson, interval, finish, discard};
