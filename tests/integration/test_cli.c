@@ -240,8 +240,8 @@ static row rows[] = {
      {"--workers 0", "from 1 to 256"}, false},
     {"env_without_equals", VALID, false, {"-e", "FOO"}, PLAIN, 2,
      {"-e FOO", "expected NAME=VALUE"}, false},
-    {"out_unknown_format", VALID, true, {"-c", "{INI}", "--quiet", "--out", "csv={OUT}"}, PLAIN, 2,
-     {"--out csv: unknown format", "allowed: json"}, false},
+    {"out_unknown_format", VALID, true, {"-c", "{INI}", "--quiet", "--out", "xml={OUT}"}, PLAIN, 2,
+     {"--out xml: unknown format", "allowed: json, junit, k6-summary, markdown, csv, ndjson"}, false},
     {"out_without_file", VALID, true, {"-c", "{INI}", "--quiet", "--out", "json="}, PLAIN, 2,
      {"--out json=", "FORMAT=FILE"}, false},
 

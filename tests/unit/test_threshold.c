@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "outputs.h"
 #include "report.h"
 #include "threshold.h"
 
@@ -916,7 +917,7 @@ Test(threshold_config, out_lines)
     cr_expect_str_eq(p->outs[1], "json=/tmp/x=y.json", "the first '=' splits kind and file");
     plan_free(p);
 
-    const char *kinds = report_kind_names();
+    const char *kinds = outputs_kind_names();
     cr_assert(strstr(kinds, "json"), "%s", kinds);
     static const struct {
         const char *line, *msg; /* %s: the kinds */
