@@ -15,7 +15,7 @@ typedef struct html_point {
     double t;  /* end of the interval it covers, seconds since the start */
     double dt; /* its length in seconds */
     uint64_t req, failed;
-    double p99_ms; /* the worst p99 of the seconds it covers; < 0: no request completed */
+    double p99_ms;  /* the worst p99 of the seconds it covers; < 0: no request completed */
     unsigned ticks; /* intervals (seconds) it covers */
 } html_point;
 

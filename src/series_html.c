@@ -13,10 +13,10 @@
  * first), so the resolution stays even over the whole run: a day at 1 point/s ends with 2,700
  * points of 32 s. A merged point adds its requests and failures and keeps the worst p99 of the
  * seconds it covers (the p99 of their union is at most that). When growing the point list runs
- * out of memory, the list is merged instead: a point is never lost.
+ * out of memory, the list is merged instead (a point is lost only when not even two fit).
  *
  * Invariant: no text of the file can become markup. Names, expressions and reasons pass through
- * redact_str, then hesc (& < > " ' as references, control bytes as blanks, bytes that are not
+ * redact_str, then html_esc (& < > " ' as references, control bytes as blanks, bytes that are not
  * UTF-8 as U+FFFD). */
 #include <errno.h>
 #include <inttypes.h>
@@ -46,18 +46,18 @@ void html_esc(FILE *f, const char *s)
     while (*s) {
         uint32_t cp;
         s += report_utf8_next(s, &cp);
-        switch (cp) {
-        case '&': fputs("&amp;", f); break;
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '"': fputs("&quot;", f); break;
-        case '\'': fputs("&#39;", f); break;
-        default:
-            if (cp < 0x20 || cp == 0x7f)
-                fputc(' ', f);
-            else
-                report_utf8_put(f, cp);
-        }
+        const char *ref = cp == '&'    ? "&amp;"
+                          : cp == '<'  ? "&lt;"
+                          : cp == '>'  ? "&gt;"
+                          : cp == '"'  ? "&quot;"
+                          : cp == '\'' ? "&#39;"
+                                       : NULL;
+        if (ref)
+            fputs(ref, f);
+        else if (cp < 0x20 || cp == 0x7f)
+            fputc(' ', f);
+        else
+            report_utf8_put(f, cp);
     }
 }
 
@@ -164,11 +164,11 @@ size_t html_series_points(html_series *s, const html_point **pt)
 #define MB 44.0
 
 typedef struct chart {
-    const char *kind;           /* data-chart: "percentiles", "rate", "p99", "errors" */
-    const char *title;          /* the figure's caption */
+    const char *kind;  /* data-chart: "percentiles", "rate", "p99", "errors" */
+    const char *title; /* the figure's caption */
     const char *xlabel, *ylabel;
-    double x0, x1, y1;          /* y starts at 0 */
-    bool xpct;                  /* x is log10(1 / (1 - p)), labelled as percentiles */
+    double x0, x1, y1; /* y starts at 0 */
+    bool xpct;         /* x is log10(1 / (1 - p)), labelled as percentiles */
 } chart;
 
 static double px(const chart *c, double x)
@@ -314,8 +314,7 @@ static void chart_path(FILE *f, const chart *c, const char *cls, const double *x
 /* ---- the percentile distribution ---- */
 
 /* The percentiles plotted, HdrHistogram's way: x = log10(1 / (1 - p)). */
-static const double pcts[] = {0,    50,    75,   90,    95,     99,
-                              99.5, 99.9,  99.95, 99.99, 99.995, 99.999};
+static const double pcts[] = {0, 50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99, 99.995, 99.999};
 #define NPCTS (sizeof pcts / sizeof pcts[0])
 #define PCT_XMAX 5 /* 99.999% */
 
@@ -329,8 +328,7 @@ static double ms_at(const hist *h, double p)
     return (double)hist_value_at(h, p) / 1e3;
 }
 
-static void pct_points(FILE *f, const chart *c, const char *which, const char *name,
-                       const hist *h)
+static void pct_points(FILE *f, const chart *c, const char *which, const char *name, const hist *h)
 {
     double x[NPCTS], y[NPCTS];
     for (size_t i = 0; i < NPCTS; i++) {
@@ -355,8 +353,13 @@ static void percentiles(FILE *f, const report_scenario *rs)
     double top = ms_at(lat, 100);
     if (svc && hist_count(svc) && ms_at(svc, 100) > top)
         top = ms_at(svc, 100);
-    chart c = {"percentiles", "Latency by percentile (corrected and service time)",
-               "percentile (log scale of 1/(1 - p))", "latency (ms)", 0, PCT_XMAX, nice_top(top),
+    chart c = {"percentiles",
+               "Latency by percentile (corrected and service time)",
+               "percentile (log scale of 1/(1 - p))",
+               "latency (ms)",
+               0,
+               PCT_XMAX,
+               nice_top(top),
                true};
     chart_open(f, &c);
     pct_points(f, &c, "latency", "corrected", lat);
@@ -399,8 +402,9 @@ static void over_time(FILE *f, const hpoint *pt, size_t n, double t1, int what)
         if (!isnan(y[i]) && y[i] > max)
             max = y[i];
     }
-    chart c = {kinds[what], titles[what], "time since the start (s)", ylabels[what], 0,
-               t1 > 0 ? t1 : 1, nice_top(max), false};
+    chart c = {
+        kinds[what],   titles[what], "time since the start (s)", ylabels[what], 0, t1 > 0 ? t1 : 1,
+        nice_top(max), false};
     chart_open(f, &c);
     chart_path(f, &c, kinds[what], x, y, n);
     double r = n > 600 ? 1 : n > 120 ? 1.8 : 2.6;
@@ -412,8 +416,8 @@ static void over_time(FILE *f, const hpoint *pt, size_t n, double t1, int what)
                 "<circle class=\"pt %s\" cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" data-t=\"%.3f\" "
                 "data-dt=\"%.3f\" data-n=\"%" PRIu64 "\" data-v=\"%.3f\"><title>%.1f s: %.3f %s "
                 "(%" PRIu64 " requests in %.3f s)</title></circle>\n",
-                kinds[what], px(&c, x[i]), py(&c, y[i]), r, pt[i].t, pt[i].dt, cnt, y[i],
-                pt[i].t, y[i], ylabels[what], cnt, pt[i].dt);
+                kinds[what], px(&c, x[i]), py(&c, y[i]), r, pt[i].t, pt[i].dt, cnt, y[i], pt[i].t,
+                y[i], ylabels[what], cnt, pt[i].dt);
     }
     chart_close(f);
     free(x);
@@ -717,7 +721,7 @@ static void interval(void *state, const report_run *sec, const report_run *cum, 
 {
     html_out *h = state;
     (void)cum;
-    (void)final;
+    (void) final;
     if (!sec)
         return;
     for (size_t i = 0; i < sec->nsc && i < h->nsc; i++) {

@@ -88,7 +88,8 @@ static const char *const reader =
     "    assert row['data-expr'] == t['expression'], (row['data-expr'], t['expression'])\n"
     "    assert (row['data-ok'] == 'true') == t['ok'], (row, t)\n"
     "    if t['observed'] is None: assert row['data-observed'] == ''\n"
-    "    else: assert abs(float(row['data-observed']) - t['observed']) <= 1e-5 * abs(t['observed']) + 1e-9, (row, t)\n"
+    "    else: assert abs(float(row['data-observed']) - t['observed']) <= 1e-5 * "
+    "abs(t['observed']) + 1e-9, (row, t)\n"
     "    assert abs(float(row['data-limit']) - t['limit']) <= 1e-9 + 1e-5 * abs(t['limit'])\n"
     "assert sorted(p.sc) == sorted(d['scenarios']), (sorted(p.sc), sorted(d['scenarios']))\n"
     "npts = 0\n"
@@ -123,9 +124,8 @@ static void run_reader(const char *dir, char *out, size_t n)
     cr_assert_not_null(f);
     fputs(reader, f);
     fclose(f);
-    snprintf(cmd, sizeof cmd,
-             "/usr/bin/python3 %s %s/r.html %s/r.json %s/shot.png %s 2>&1", py, dir, dir, dir,
-             dir);
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s %s/r.html %s/r.json %s/shot.png %s 2>&1", py,
+             dir, dir, dir, dir);
     FILE *p = popen(cmd, "r");
     cr_assert_not_null(p);
     size_t got = fread(out, 1, n - 1, p);

@@ -37,7 +37,7 @@ Test(series_html, escaping_table)
         {"\"quoted\" 'single'", "&quot;quoted&quot; &#39;single&#39;"},
         {"&amp;", "&amp;amp;"},
         {"tab\there\nnl\x7f", "tab here nl "},
-        {"caf\xc3\xa9 \xe2\x9c\x93", "caf\xc3\xa9 \xe2\x9c\x93"}, /* UTF-8 kept */
+        {"caf\xc3\xa9 \xe2\x9c\x93", "caf\xc3\xa9 \xe2\x9c\x93"},       /* UTF-8 kept */
         {"bad\xff\xc0\x80", "bad\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* -> U+FFFD */
         {"cut\xe2\x9c", "cut\xef\xbf\xbd\xef\xbf\xbd"},
         {"", ""},
