@@ -54,4 +54,7 @@ void series_set_free(series_set *s);
 /* ---- the row kinds (src/series_rows.c) ---- */
 extern const series_kind series_csv, series_ndjson;
 
+/* ---- the HdrHistogram interval log (src/series_hdrlog.c) ---- */
+extern const series_kind series_hdrlog;
+
 #endif
