@@ -80,9 +80,9 @@ Test(hdrlog, varint_round_trips_at_every_length)
     for (unsigned bit = 0; bit < 64; bit++)
         for (int sign = 0; sign < 2; sign++)
             for (int64_t d = -1; d <= 1; d++) {
-                int64_t v = (int64_t)((uint64_t)1 << bit) + d;
-                if (sign)
-                    v = -v;
+                /* wraps (unsigned) at the ends: INT64_MIN and INT64_MAX are among them */
+                uint64_t u = ((uint64_t)1 << bit) + (uint64_t)d;
+                int64_t v = (int64_t)(sign ? 0 - u : u);
                 uint8_t out[9];
                 size_t n = hdrlog_varint(out, v), used = 0;
                 cr_assert_eq(unvarint(out, &used), v, "%lld", (long long)v);
