@@ -57,4 +57,7 @@ extern const series_kind series_csv, series_ndjson;
 /* ---- the html page (src/series_html.c) ---- */
 extern const series_kind series_html;
 
+/* ---- the HdrHistogram interval log (src/series_hdrlog.c) ---- */
+extern const series_kind series_hdrlog;
+
 #endif

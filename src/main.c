@@ -79,7 +79,7 @@ static void usage(FILE *f)
             "                         online CPU)\n"
             "  -o, --out FORMAT=FILE  also write results as FORMAT to FILE ('-' = stdout);\n"
             "                         formats: json, junit, k6-summary, markdown, csv,\n"
-            "                         ndjson, html (repeatable)\n"
+            "                         ndjson, html, hdrlog (repeatable)\n"
             "  -q, --quiet            no progress display and no text summary\n"
             "      --progress MODE    auto (default: tty on a terminal, else plain), tty (lines\n"
             "                         redrawn in place every second), plain (a line per\n"

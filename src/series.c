@@ -10,6 +10,7 @@ static const series_kind *const kinds[] = {
     &series_csv,
     &series_ndjson,
     &series_html,
+    &series_hdrlog,
 };
 
 #define NKINDS (sizeof kinds / sizeof kinds[0])
