@@ -92,7 +92,7 @@ static void offered(const report_run *run, size_t i, double cpu_s, double span_s
                 "boxes; ",
                 cpu_s, span_s, run->workers, cpus);
     }
-    if (!o->generator_limited && m->c.conns_max_open >= s->max_connections &&
+    if (m->c.conns_max_open >= s->max_connections &&
         (o->dropped || (double)o->queue_max > grew))
         /* Little's law: VUs busy = rate x time each is busy (the service time, not the
          * latency, which includes the queueing this is about) */
