@@ -42,7 +42,7 @@ typedef struct offered_result {
     double lateness_bound_ms;   /* the bound it is held to */
     bool generator_limited;     /* the load generator, not the server, was the limit */
     char reason[384];           /* why it fired (empty when OK) */
-    char advice[256];           /* what to change (empty when nothing to suggest) */
+    char advice[512];           /* what to change (empty when nothing to suggest) */
 } offered_result;
 
 typedef struct verdict {
