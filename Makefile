@@ -10,13 +10,14 @@ V       ?= 0
 PKGS := liburing inih wolfssl libpcre2-8
 override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wmissing-prototypes -Werror \
                    -Iinclude -MMD -MP $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -luring -linih -lwolfssl -lpcre2-8) -lpthread -lm
+LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -luring -linih -lwolfssl -lpcre2-8) -lsnappy -lpthread -lm
 TEST_LIBS := -lcriterion -ljansson
 
 # Debian packages the build, the tests and the demo need (installed by `make deps` if missing).
 DEB_PKGS := gcc make pkg-config liburing-dev libinih-dev libwolfssl-dev libcriterion-dev \
             libjansson-dev zlib1g-dev nginx openssl valgrind libpcre2-dev \
-            python3 python3-junitparser python3-markdown
+            python3 python3-junitparser python3-markdown \
+            libsnappy-dev prometheus
 # Only `make fuzz` needs these.
 FUZZ_DEB_PKGS := clang libclang-rt-14-dev
 

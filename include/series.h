@@ -54,4 +54,7 @@ void series_set_free(series_set *s);
 /* ---- the row kinds (src/series_rows.c) ---- */
 extern const series_kind series_csv, series_ndjson;
 
+/* ---- Prometheus (src/series_prom.c: a scrape endpoint; src/series_promrw.c: remote write) ---- */
+extern const series_kind series_prom, series_promrw;
+
 #endif

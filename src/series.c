@@ -9,6 +9,8 @@
 static const series_kind *const kinds[] = {
     &series_csv,
     &series_ndjson,
+    &series_prom,
+    &series_promrw,
 };
 
 #define NKINDS (sizeof kinds / sizeof kinds[0])
