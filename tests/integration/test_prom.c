@@ -197,14 +197,14 @@ Test(prom, a_port_in_use_fails_before_the_load, .timeout = 30)
     blast_run r;
     blast_exec(&r, run_ini(srv.port), extra, 0, 20);
     close(fd);
-    cr_expect_neq(r.exit_code, 0);
+    cr_expect_eq(r.exit_code, 3, "exit %d", r.exit_code);
     cr_expect(strstr(r.stderr_text, "Address already in use") != NULL, "%s", r.stderr_text);
     cr_expect(r.wall_s < 2.0, "took %.1f s: the load ran", r.wall_s);
     blast_run_free(&r);
 
     const char *bare[] = {"--out", "prometheus=:9464", NULL};
     blast_exec(&r, run_ini(srv.port), bare, 0, 20);
-    cr_expect_neq(r.exit_code, 0);
+    cr_expect_eq(r.exit_code, 3, "exit %d", r.exit_code);
     cr_expect(strstr(r.stderr_text, "0.0.0.0:9464") != NULL, "%s", r.stderr_text);
     blast_run_free(&r);
 }
@@ -307,7 +307,7 @@ Test(prom, remote_write_to_nobody_does_not_stall_the_run, .timeout = 60)
     blast_run r;
     blast_exec(&r, run_ini(srv.port), extra, 0, 40);
     /* the final push cannot be delivered: an output error, after the whole load ran */
-    cr_expect_neq(r.exit_code, 0);
+    cr_expect_eq(r.exit_code, 5, "exit %d", r.exit_code);
     cr_expect(strstr(r.stderr_text, "final push was not delivered") != NULL, "%s",
               r.stderr_text);
     cr_expect(json_total(&r) > 700, "the load was held up: %ld requests", json_total(&r));
@@ -316,7 +316,7 @@ Test(prom, remote_write_to_nobody_does_not_stall_the_run, .timeout = 60)
 
     const char *tls[] = {"--out", "prometheus-rw=https://127.0.0.1:1/api/v1/write", NULL};
     blast_exec(&r, run_ini(srv.port), tls, 0, 20);
-    cr_expect_neq(r.exit_code, 0);
+    cr_expect_eq(r.exit_code, 3, "exit %d", r.exit_code);
     cr_expect(strstr(r.stderr_text, "https:// is not supported") != NULL, "%s", r.stderr_text);
     blast_run_free(&r);
 }
