@@ -24,8 +24,10 @@ static const prom_family f_dur[] = {
     {"k6_http_req_duration_p90", PROM_GAUGE, "Corrected latency p90 of the run so far, seconds"},
     {"k6_http_req_duration_med", PROM_GAUGE, "Corrected latency median of the run so far, seconds"},
     {"k6_http_req_duration_avg", PROM_GAUGE, "Corrected latency mean of the run so far, seconds"},
-    {"k6_http_req_duration_min", PROM_GAUGE, "Corrected latency minimum of the run so far, seconds"},
-    {"k6_http_req_duration_max", PROM_GAUGE, "Corrected latency maximum of the run so far, seconds"},
+    {"k6_http_req_duration_min", PROM_GAUGE,
+     "Corrected latency minimum of the run so far, seconds"},
+    {"k6_http_req_duration_max", PROM_GAUGE,
+     "Corrected latency maximum of the run so far, seconds"},
 };
 static const double dur_p[] = {99, 95, 90, 50, -1 /* avg */, 0, 100};
 static const prom_family f_hist = {"k6_http_req_duration_seconds", PROM_HISTOGRAM,
@@ -40,9 +42,9 @@ static const prom_family f_drop = {"k6_dropped_iterations_total", PROM_COUNTER,
 static const prom_family f_vus = {"k6_vus", PROM_GAUGE, "VUs in an iteration"};
 
 /* The histogram's upper bounds in µs: 1 ms .. 60 s, about three a decade. */
-static const uint64_t le_us[] = {1000,    2500,    5000,     10000,    25000,   50000,
-                                 100000,  250000,  500000,   1000000,  2500000, 5000000,
-                                 10000000, 30000000, 60000000};
+static const uint64_t le_us[] = {1000,    2500,    5000,     10000,    25000,
+                                 50000,   100000,  250000,   500000,   1000000,
+                                 2500000, 5000000, 10000000, 30000000, 60000000};
 #define NLE (sizeof le_us / sizeof le_us[0])
 
 static const char *const class_name[6] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
@@ -51,6 +53,7 @@ typedef struct visit {
     prom_sample_fn fn;
     void *ctx;
     const char *testid;
+    size_t stat; /* which of f_dur dur() gives */
 } visit;
 
 static double ratio(uint64_t num, uint64_t den)
@@ -103,14 +106,12 @@ static void failed(const visit *v, const metrics_step *ms, prom_label l[4])
         v->fn(v->ctx, &f_failed, "", l, 4, ratio(ms->failed, ms->ok + ms->failed));
 }
 
-static size_t dur_i; /* which of f_dur each_step is walking (the visit is single-threaded) */
-
 static void dur(const visit *v, const metrics_step *ms, prom_label l[4])
 {
     const hist *h = ms->latency;
     if (!h || hist_count(h) == 0)
         return;
-    double p = dur_p[dur_i], us;
+    double p = dur_p[v->stat], us;
     if (p < 0)
         us = hist_mean(h);
     else if (p == 0)
@@ -119,7 +120,7 @@ static void dur(const visit *v, const metrics_step *ms, prom_label l[4])
         us = (double)hist_max(h);
     else
         us = (double)hist_value_at(h, p);
-    v->fn(v->ctx, &f_dur[dur_i], "", l, 4, us / 1e6);
+    v->fn(v->ctx, &f_dur[v->stat], "", l, 4, us / 1e6);
 }
 
 static void bucket_slot(void *ctx, uint64_t lowest, uint64_t width, uint64_t count)
@@ -193,10 +194,10 @@ static void per_scenario(const visit *v, const report_run *run, const prom_famil
 
 void prom_visit(const report_run *run, const char *testid, prom_sample_fn fn, void *ctx)
 {
-    visit v = {fn, ctx, testid};
+    visit v = {fn, ctx, testid, 0};
     each_step(&v, run, reqs);
     each_step(&v, run, failed);
-    for (dur_i = 0; dur_i < sizeof f_dur / sizeof f_dur[0]; dur_i++)
+    for (v.stat = 0; v.stat < sizeof f_dur / sizeof f_dur[0]; v.stat++)
         each_step(&v, run, dur);
     each_step(&v, run, histogram);
     checks(&v, run);

@@ -97,8 +97,8 @@ void prom_pb_series(prom_buf *b, const prom_label *labels, size_t nlabels, doubl
     size_t ts_size = 0;
     for (size_t i = 0; i < nlabels; i++)
         if (labels[i].value[0])
-            ts_size += len_field(len_field(strlen(labels[i].name)) +
-                                 len_field(strlen(labels[i].value)));
+            ts_size +=
+                len_field(len_field(strlen(labels[i].name)) + len_field(strlen(labels[i].value)));
     /* a negative int64 is a 10-byte varint of its two's complement, as proto3 has it */
     size_t sample = 1 + 8 + 1 + varint_len((uint64_t)ts_ms);
     ts_size += len_field(sample);
@@ -140,8 +140,8 @@ typedef struct pb_visit {
 
 #define MAX_LABELS 8
 
-static void pb_sample(void *ctx, const prom_family *f, const char *suffix,
-                      const prom_label *labels, size_t nlabels, double value)
+static void pb_sample(void *ctx, const prom_family *f, const char *suffix, const prom_label *labels,
+                      size_t nlabels, double value)
 {
     pb_visit *v = ctx;
     char name[128];

@@ -22,8 +22,8 @@
 #include "prom.h"
 #include "series.h"
 
-#define IO_TIMEOUT_S 2   /* per read or write of a scrape */
-#define REQ_MAX 8192     /* a request head larger than this is answered 431 */
+#define IO_TIMEOUT_S 2 /* per read or write of a scrape */
+#define REQ_MAX 8192   /* a request head larger than this is answered 431 */
 
 typedef struct scrape {
     int lfd;
@@ -285,7 +285,7 @@ static void interval(void *state, const report_run *sec, const report_run *cum, 
 {
     (void)sec;
     (void)t_s;
-    (void)final;
+    (void) final;
     if (cum)
         update(state, cum);
 }

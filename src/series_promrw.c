@@ -24,8 +24,8 @@
 
 #define PUSH_EVERY_S 5.0
 #define QUEUE_MAX 4
-#define PUSH_TRIES 4     /* backing off 0.25, 0.5, 1 s in between */
-#define IO_TIMEOUT_S 2   /* per connect, send and receive */
+#define PUSH_TRIES 4   /* backing off 0.25, 0.5, 1 s in between */
+#define IO_TIMEOUT_S 2 /* per connect, send and receive */
 #define FINISH_WAIT_S 5.0
 
 typedef struct batch {
@@ -79,8 +79,9 @@ static int parse_url(rw *w, const char *url, char *err, size_t errlen)
         return -EINVAL;
     }
     if (strncmp(url, "http://", 7) != 0) {
-        snprintf(err, errlen, "expected http://HOST[:PORT]/PATH, e.g. "
-                              "http://127.0.0.1:9090/api/v1/write");
+        snprintf(err, errlen,
+                 "expected http://HOST[:PORT]/PATH, e.g. "
+                 "http://127.0.0.1:9090/api/v1/write");
         return -EINVAL;
     }
     const char *a = url + 7, *slash = strchr(a, '/');
@@ -187,8 +188,8 @@ static int post(rw *w, const batch *b)
     if (status >= 300) {
         const char *body = strstr(resp, "\r\n\r\n");
         body = body ? body + 4 : "";
-        snprintf(w->last_error, sizeof w->last_error, "HTTP %d%s%.*s", status,
-                 *body ? ": " : "", (int)strcspn(body, "\r\n"), body);
+        snprintf(w->last_error, sizeof w->last_error, "HTTP %d%s%.*s", status, *body ? ": " : "",
+                 (int)strcspn(body, "\r\n"), body);
     }
     return status;
 }

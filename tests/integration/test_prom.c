@@ -143,8 +143,7 @@ Test(prom, scrape_endpoint_passes_promtool_and_fits_the_json, .timeout = 60)
     cr_assert_eq(r.exit_code, 0, "exit %d: %s", r.exit_code, r.stderr_text);
     cr_assert(c.done, "the run ended before the scrape");
     cr_assert_eq(c.status, 200, "GET /metrics: %d", c.status);
-    cr_expect(strstr(c.resp, "Content-Type: text/plain; version=0.0.4") != NULL, "%.300s",
-              c.resp);
+    cr_expect(strstr(c.resp, "Content-Type: text/plain; version=0.0.4") != NULL, "%.300s", c.resp);
     const char *text = body_of(c.resp);
 
     char dir[64] = "/tmp/blast-prom.XXXXXX";
@@ -289,8 +288,8 @@ Test(prom, remote_write_lands_in_prometheus, .timeout = 90)
     snprintf(q, sizeof q, "sum(k6_http_reqs_total%%7Btestid%%3D%%22%s%%22%%7D)", testid);
     double got = query(pport, q);
     cr_expect_eq((long)got, total, "Prometheus has %.0f requests, the JSON says %ld", got, total);
-    snprintf(q, sizeof q,
-             "sum(k6_http_req_duration_seconds_count%%7Btestid%%3D%%22%s%%22%%7D)", testid);
+    snprintf(q, sizeof q, "sum(k6_http_req_duration_seconds_count%%7Btestid%%3D%%22%s%%22%%7D)",
+             testid);
     double count = query(pport, q);
     cr_expect(count > 0 && count <= (double)total, "histogram count %.0f", count);
     snprintf(q, sizeof q, "k6_vus%%7Btestid%%3D%%22%s%%22%%7D", testid);
@@ -308,8 +307,7 @@ Test(prom, remote_write_to_nobody_does_not_stall_the_run, .timeout = 60)
     blast_exec(&r, run_ini(srv.port), extra, 0, 40);
     /* the final push cannot be delivered: an output error, after the whole load ran */
     cr_expect_eq(r.exit_code, 5, "exit %d", r.exit_code);
-    cr_expect(strstr(r.stderr_text, "final push was not delivered") != NULL, "%s",
-              r.stderr_text);
+    cr_expect(strstr(r.stderr_text, "final push was not delivered") != NULL, "%s", r.stderr_text);
     cr_expect(json_total(&r) > 700, "the load was held up: %ld requests", json_total(&r));
     cr_expect(r.wall_s < 4 + 5 + 2, "took %.1f s", r.wall_s);
     blast_run_free(&r);
