@@ -10,7 +10,7 @@ V       ?= 0
 PKGS := liburing inih wolfssl libpcre2-8 zlib
 override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wmissing-prototypes -Werror \
                    -Iinclude -MMD -MP $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -luring -linih -lwolfssl -lpcre2-8 -lz) -lpthread -lm
+LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -luring -linih -lwolfssl -lpcre2-8 -lz) -lsnappy -lpthread -lm
 TEST_LIBS := -lcriterion -ljansson
 
 # Debian packages the build, the tests and the demo need (installed by `make deps` if missing);
@@ -18,7 +18,7 @@ TEST_LIBS := -lcriterion -ljansson
 DEB_PKGS := gcc make pkg-config liburing-dev libinih-dev libwolfssl-dev libcriterion-dev \
             libjansson-dev zlib1g-dev nginx openssl valgrind libpcre2-dev \
             python3 python3-junitparser python3-markdown chromium python3-pil \
-            libhdrhistogram-java default-jre-headless
+            libhdrhistogram-java default-jre-headless libsnappy-dev prometheus
 # Only `make fuzz` needs these.
 FUZZ_DEB_PKGS := clang libclang-rt-14-dev
 

@@ -60,4 +60,7 @@ extern const series_kind series_html;
 /* ---- the HdrHistogram interval log (src/series_hdrlog.c) ---- */
 extern const series_kind series_hdrlog;
 
+/* ---- Prometheus (src/series_prom.c: a scrape endpoint; src/series_promrw.c: remote write) ---- */
+extern const series_kind series_prom, series_promrw;
+
 #endif

@@ -11,6 +11,8 @@ static const series_kind *const kinds[] = {
     &series_ndjson,
     &series_html,
     &series_hdrlog,
+    &series_prom,
+    &series_promrw,
 };
 
 #define NKINDS (sizeof kinds / sizeof kinds[0])

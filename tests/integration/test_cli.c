@@ -241,7 +241,7 @@ static row rows[] = {
     {"env_without_equals", VALID, false, {"-e", "FOO"}, PLAIN, 2,
      {"-e FOO", "expected NAME=VALUE"}, false},
     {"out_unknown_format", VALID, true, {"-c", "{INI}", "--quiet", "--out", "xml={OUT}"}, PLAIN, 2,
-     {"--out xml: unknown format", "allowed: json, junit, k6-summary, markdown, csv, ndjson, html, hdrlog"}, false},
+     {"--out xml: unknown format", "allowed: json, junit, k6-summary, markdown, csv, ndjson, html, hdrlog, prometheus, prometheus-rw"}, false},
     {"out_without_file", VALID, true, {"-c", "{INI}", "--quiet", "--out", "json="}, PLAIN, 2,
      {"--out json=", "FORMAT=FILE"}, false},
 
