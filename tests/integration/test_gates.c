@@ -203,10 +203,12 @@ Test(gates, sigint_writes_every_output_with_the_totals_adding_up)
     snprintf(ini, sizeof ini,
              "[global]\nbase_url = http://127.0.0.1:%d\nduration = 30s\n"
              "out = junit=%s/r.xml\nout = k6-summary=%s/k6.json\nout = markdown=%s/r.md\n"
+             "out = csv=%s/r.csv\nout = ndjson=%s/r.ndjson\nout = html=%s/r.html\n"
+             "out = hdrlog=%s/r.hlog\n"
              "threshold = http_req_failed rate < 1%%\n"
              "threshold = http_req_duration p(99) < 1s over 2s, abort_on_fail\n"
              "[scenario api]\nexecutor = constant-arrival-rate\nrate = 300/s\npath = /delay/2\n",
-             srv.port, dir, dir, dir);
+             srv.port, dir, dir, dir, dir, dir, dir, dir);
     blast_run r;
     blast_exec(&r, ini, NULL, 1.5, 40);
     cr_assert_eq(r.exit_code, 130, "exit %d: %s", r.exit_code, r.stderr_text);
@@ -225,6 +227,26 @@ Test(gates, sigint_writes_every_output_with_the_totals_adding_up)
              "sys.exit(0 if n == 3 and c == %.0f and '<table>' in h else 1)\"",
              dir, dir, dir, ok + jnum(&r, "api", "requests", "failed"));
     cr_expect_eq(system(cmd), 0, "an output is missing or disagrees with the JSON");
+    /* the time series: every row's requests add up, the page is there, and HdrHistogram's own
+     * reader counts the latencies the JSON counts */
+    double lat = json_number_value(json_object_get(
+        json_object_get(json_object_get(json_object_get(r.json, "scenarios"), "api"),
+                        "latency_ms"),
+        "count"));
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c \"import csv,json,sys; "
+             "c=sum(int(x['requests']) for x in csv.DictReader(open('%s/r.csv')) if not x['step']); "
+             "n=sum(l['requests'] for l in map(json.loads, open('%s/r.ndjson')) if l['step'] is None); "
+             "h=open('%s/r.html').read(); "
+             "sys.exit(0 if c == n == %.0f and '</html>' in h else 1)\"",
+             dir, dir, dir, ok + jnum(&r, "api", "requests", "failed"));
+    cr_expect_eq(system(cmd), 0, "csv, ndjson or html missing or short");
+    snprintf(cmd, sizeof cmd,
+             "java -cp /usr/share/java/hdrhistogram.jar org.HdrHistogram.HistogramLogProcessor "
+             "-i %s/r.hlog -tag api.latency -o %s/lat >/dev/null 2>&1 && "
+             "grep -Eq 'Total count +=  *%.0f\\]' %s/lat.hgrm",
+             dir, dir, lat, dir);
+    cr_expect_eq(system(cmd), 0, "hdrlog: HistogramLogProcessor does not count %.0f", lat);
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     cr_expect_eq(system(cmd), 0);
     blast_run_free(&r);
