@@ -15,8 +15,8 @@
 typedef struct merge_args {
     const char *const *files; /* the segments' JSON files (every one of 1/N .. N/N, once) */
     size_t nfiles;
-    const char *config;       /* -c FILE: the scenario file the segments ran */
-    const config_overrides *ov; /* -e, -p, -d, -r, -u, -s as the segments had them */
+    const char *config;                      /* -c FILE: the scenario file the segments ran */
+    const config_overrides *ov;              /* -e, -p, -d, -r, -u, -s as the segments had them */
     const char *const *okind, *const *odest; /* --out KIND=FILE (end-of-run kinds only) */
     size_t nout;
     bool quiet; /* no text summary */

@@ -55,7 +55,8 @@ static void say(const char *fmt, ...)
     fprintf(stderr, "blast merge: %s\n", line);
 }
 
-static int bad(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int bad(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int bad(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
@@ -240,12 +241,12 @@ static int add_scenario(struct mscen *ms, const plan_scenario *s, const jdoc *js
         snprintf(path, sizeof path, "failures.%s", metrics_fail_name((metrics_fail)f));
         rc = add(js, path, &c->fail[f], w, err, errlen);
     }
-    if (rc == 0 && ((rc = add(js, "iterations.scheduled", &m->it.scheduled, w, err, errlen)) < 0 ||
-                    (rc = add(js, "iterations.completed", &m->it.completed, w, err, errlen)) < 0 ||
-                    (rc = add(js, "iterations.failed", &m->it.failed, w, err, errlen)) < 0 ||
-                    (rc = add(js, "iterations.interrupted", &m->it.interrupted, w, err, errlen)) <
-                        0 ||
-                    (rc = add(js, "iterations.dropped", &m->it.dropped, w, err, errlen)) < 0))
+    if (rc == 0 &&
+        ((rc = add(js, "iterations.scheduled", &m->it.scheduled, w, err, errlen)) < 0 ||
+         (rc = add(js, "iterations.completed", &m->it.completed, w, err, errlen)) < 0 ||
+         (rc = add(js, "iterations.failed", &m->it.failed, w, err, errlen)) < 0 ||
+         (rc = add(js, "iterations.interrupted", &m->it.interrupted, w, err, errlen)) < 0 ||
+         (rc = add(js, "iterations.dropped", &m->it.dropped, w, err, errlen)) < 0))
         return rc;
     if (rc < 0)
         return rc;
@@ -288,10 +289,10 @@ static int add_scenario(struct mscen *ms, const plan_scenario *s, const jdoc *js
                        err, errlen)) < 0 ||
         (rc = add_hist(m->iteration, &ms->acc[1], jdoc_get(h, "iteration_duration"), w,
                        "iteration_duration", err, errlen)) < 0 ||
-        (rc = add_hist(m->connecting, &ms->acc[2], jdoc_get(h, "connecting"), w, "connecting",
-                       err, errlen)) < 0 ||
-        (rc = add_hist(m->handshake, &ms->acc[3], jdoc_get(h, "tls_handshake"), w,
-                       "tls_handshake", err, errlen)) < 0)
+        (rc = add_hist(m->connecting, &ms->acc[2], jdoc_get(h, "connecting"), w, "connecting", err,
+                       errlen)) < 0 ||
+        (rc = add_hist(m->handshake, &ms->acc[3], jdoc_get(h, "tls_handshake"), w, "tls_handshake",
+                       err, errlen)) < 0)
         return rc;
     if (m->nstages) {
         const jdoc *sg = jdoc_get(js, "stages");
@@ -302,8 +303,8 @@ static int add_scenario(struct mscen *ms, const plan_scenario *s, const jdoc *js
             if ((rc = add(&sg->kids[i], "scheduled", &m->stages[i].scheduled, w, err, errlen)) < 0)
                 return rc;
             const jdoc *lh = jdoc_get(&sg->kids[i], "send_lateness_histogram");
-            if (lh && (rc = add_hist(m->stages[i].lateness, &ms->acc[4 + 2 * s->nsteps + i], lh,
-                                     w, "stage send_lateness", err, errlen)) < 0)
+            if (lh && (rc = add_hist(m->stages[i].lateness, &ms->acc[4 + 2 * s->nsteps + i], lh, w,
+                                     "stage send_lateness", err, errlen)) < 0)
                 return rc;
         }
     }
@@ -345,8 +346,9 @@ static int check_file(const plan *p, const jdoc *d, const char *file, size_t nfi
     const jdoc *sg = jdoc_get(d, "segment");
     if (!sg || sg->kind != JDOC_OBJECT || !jdoc_number(jdoc_get(sg, "index"), &idx) ||
         !jdoc_number(jdoc_get(sg, "count"), &cnt))
-        return bad(err, errlen, "%s: not a segment (its \"segment\" is null: run with --segment "
-                                "I/N)",
+        return bad(err, errlen,
+                   "%s: not a segment (its \"segment\" is null: run with --segment "
+                   "I/N)",
                    file);
     if (cnt != (double)nfiles)
         return bad(err, errlen, "%s: segment %.0f/%.0f, but %zu file%s given (one per segment)",
@@ -406,8 +408,7 @@ static int read_all(const merge_args *a, const plan *p, struct mscen *sc, double
         for (size_t i = 0; rc == 0 && i < p->nscenarios; i++) {
             const jdoc *one = jdoc_get(js, p->scenarios[i].name);
             if (!one)
-                rc = bad(err, errlen, "%s: no scenario \"%s\"", a->files[f],
-                         p->scenarios[i].name);
+                rc = bad(err, errlen, "%s: no scenario \"%s\"", a->files[f], p->scenarios[i].name);
             else
                 rc = add_scenario(&sc[i], &p->scenarios[i], one, &windows[i], a->files[f], err,
                                   errlen);
@@ -489,8 +490,8 @@ int merge_run(const merge_args *a)
         const plan_scenario *s = &p->scenarios[i];
         metrics_range rg;
         plan_ranges(p, s, &rg);
-        sc[i].nacc = 4 + 2 * s->nsteps +
-                     (s->executor == PLAN_RAMPING_ARRIVAL_RATE ? s->nstages : 0);
+        sc[i].nacc =
+            4 + 2 * s->nsteps + (s->executor == PLAN_RAMPING_ARRIVAL_RATE ? s->nstages : 0);
         sc[i].acc = calloc(sc[i].nacc, sizeof *sc[i].acc);
         if (!sc[i].acc || metrics_rec_init(&sc[i].m, &rg, s->nsteps, s->nchecks) < 0 ||
             (s->executor == PLAN_RAMPING_ARRIVAL_RATE &&

@@ -234,6 +234,8 @@ void report_text(FILE *f, const report_run *run)
             run->workers == 1 ? "" : "s", run->interrupted ? ", interrupted" : "");
     if (run->plan && run->plan->profile)
         fprintf(f, ", profile %s", run->plan->profile);
+    if (run->plan && run->plan->segments > 1)
+        fprintf(f, ", segment %u/%u", run->plan->segment + 1, run->plan->segments);
     fprintf(f, "\n");
     if (run->aborted)
         fprintf(f, "stopped early by %s\n", run->abort_reason);

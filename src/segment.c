@@ -55,8 +55,8 @@ int segment_parse(const char *arg, const char *job_index, uint32_t *index, uint3
             return -EINVAL;
         }
         if (!whole(job_index, strlen(job_index), UINT32_MAX, &k)) {
-            snprintf(err, errlen, "--segment %s: JOB_COMPLETION_INDEX '%.40s' is not a number",
-                     arg, job_index);
+            snprintf(err, errlen, "--segment %s: JOB_COMPLETION_INDEX '%.40s' is not a number", arg,
+                     job_index);
             return -EINVAL;
         }
         if (k >= n) {
@@ -109,8 +109,12 @@ static bool rfc3339(const char *s, int64_t *out)
     }
     if (*p)
         return false;
-    struct tm tm = {.tm_year = Y - 1900, .tm_mon = M - 1, .tm_mday = D, .tm_hour = h,
-                    .tm_min = m, .tm_sec = sec};
+    struct tm tm = {.tm_year = Y - 1900,
+                    .tm_mon = M - 1,
+                    .tm_mday = D,
+                    .tm_hour = h,
+                    .tm_min = m,
+                    .tm_sec = sec};
     time_t t = timegm(&tm);
     if (t == (time_t)-1)
         return false;
@@ -182,7 +186,8 @@ void segment_fingerprint(const plan *p, const char *text, size_t len, char out[6
         const plan_scenario *s = &p->scenarios[i];
         putf(&h, "scenario %s %s %s:%u", s->name, plan_executor_names[s->executor],
              s->host ? s->host : "", (unsigned)s->port);
-        putf(&h, "rate %.17g vus %u iterations %" PRIu64 " duration %" PRIu64 " start %" PRIu64
+        putf(&h,
+             "rate %.17g vus %u iterations %" PRIu64 " duration %" PRIu64 " start %" PRIu64
              " steps %zu",
              s->rate, s->vus, s->iterations, s->duration_ns, s->start_time_ns, s->nsteps);
         for (size_t j = 0; j < s->nstages; j++)

@@ -63,10 +63,8 @@ static json_t *load(const char *path)
 
 static double num(json_t *j, const char *a, const char *b, const char *c)
 {
-    json_t *v = json_object_get(json_object_get(json_object_get(json_object_get(j, "scenarios"),
-                                                                "s"),
-                                                a),
-                                b);
+    json_t *v = json_object_get(
+        json_object_get(json_object_get(json_object_get(j, "scenarios"), "s"), a), b);
     if (c)
         v = json_object_get(v, c);
     cr_assert(json_is_number(v), "scenarios.s.%s.%s%s%s", a, b, c ? "." : "", c ? c : "");
@@ -126,8 +124,8 @@ Test(segments, four_segments_merge_exactly, .init = setup, .fini = cleanup, .tim
         snprintf(out[i], sizeof out[i], "json=%s", seg[i]);
         if (i == 1)
             setenv("JOB_COMPLETION_INDEX", "1", 1);
-        const char *argv[] = {blast_bin(), "-c", ini, "--segment", s, "-w", "1", "--quiet",
-                              "--out", out[i], NULL};
+        const char *argv[] = {blast_bin(), "-c",      ini,     "--segment", s,   "-w",
+                              "1",         "--quiet", "--out", out[i],      NULL};
         proc_run(&r, dir, argv, PLAIN, 0, 30);
         unsetenv("JOB_COMPLETION_INDEX");
         /* 200 requests each: the threshold (> 700) fails on every segment alone */
@@ -235,8 +233,7 @@ Test(segments, bad_segment_options, .init = setup, .fini = cleanup, .timeout = 3
         proc_run(&r, dir, argv, PLAIN, 0, 10);
         unsetenv("JOB_COMPLETION_INDEX");
         cr_expect_eq(r.exit_code, 2, "%s %s: exit %d", rows[i].opt, rows[i].val, r.exit_code);
-        cr_expect(strstr(r.err, rows[i].why) != NULL, "%s %s: %s", rows[i].opt, rows[i].val,
-                  r.err);
+        cr_expect(strstr(r.err, rows[i].why) != NULL, "%s %s: %s", rows[i].opt, rows[i].val, r.err);
     }
 }
 

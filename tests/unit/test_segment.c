@@ -40,10 +40,8 @@ Test(segment, split_tables)
         uint64_t x, n;
         uint64_t want[8];
     } rows[] = {
-        {7, 3, {3, 2, 2}},
-        {1000, 7, {143, 143, 143, 143, 143, 143, 142}},
-        {2, 4, {1, 1, 0, 0}},
-        {0, 2, {0, 0}},
+        {7, 3, {3, 2, 2}},    {1000, 7, {143, 143, 143, 143, 143, 143, 142}},
+        {2, 4, {1, 1, 0, 0}}, {0, 2, {0, 0}},
         {9, 1, {9}},
     };
     for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
@@ -65,16 +63,16 @@ Test(segment, vus_of_segments_and_workers_partition_the_scenario)
             unsigned char *seen = calloc(vus[r], 1);
             uint32_t total = 0, lo = UINT32_MAX, hi = 0;
             for (uint32_t seg = 0; seg < ns; seg++) {
-                plan_scenario s = {.executor = PLAN_CONSTANT_VUS, .vus = vus[r], .seg = seg,
-                                   .nseg = ns};
+                plan_scenario s = {
+                    .executor = PLAN_CONSTANT_VUS, .vus = vus[r], .seg = seg, .nseg = ns};
                 uint32_t mine = 0, n = box_workers(seg);
                 for (uint32_t w = 0; w < n; w++) {
                     plan_share sh;
                     plan_share_of(&s, w, n, &sh);
                     for (uint32_t j = 0; j < sh.vus; j++) {
                         uint64_t g = plan_share_index(&sh, j);
-                        cr_assert_lt(g, vus[r], "vus %u ns %u seg %u w %u j %u", vus[r], ns, seg,
-                                     w, j);
+                        cr_assert_lt(g, vus[r], "vus %u ns %u seg %u w %u j %u", vus[r], ns, seg, w,
+                                     j);
                         cr_assert_eq(seen[g], 0, "VU %llu twice", (unsigned long long)g);
                         cr_assert_eq(g % ns, seg, "a segment's VUs are those j %% n == seg");
                         seen[g] = 1;
@@ -139,8 +137,12 @@ Test(segment, arrivals_interleave_exactly_over_segments_and_workers)
 Test(segment, arrival_limits_split_per_segment)
 {
     /* max_vus 10 over 3 segments: 4, 3, 3; with 4 workers the third segment's 3 VUs take 3 */
-    plan_scenario s = {.executor = PLAN_CONSTANT_ARRIVAL_RATE, .rate = 90, .max_connections = 10,
-                       .pre_connections = 10, .max_queue = 7, .nseg = 3};
+    plan_scenario s = {.executor = PLAN_CONSTANT_ARRIVAL_RATE,
+                       .rate = 90,
+                       .max_connections = 10,
+                       .pre_connections = 10,
+                       .max_queue = 7,
+                       .nseg = 3};
     static const uint32_t want_conns[3] = {4, 3, 3};
     for (uint32_t seg = 0; seg < 3; seg++) {
         s.seg = seg;
@@ -169,8 +171,11 @@ Test(segment, iterations_split_by_vus)
         for (uint32_t ns = 1; ns <= 7; ns++) {
             uint64_t shared = 0, pervu = 0;
             for (uint32_t seg = 0; seg < ns; seg++) {
-                plan_scenario p = {.executor = PLAN_SHARED_ITERATIONS, .vus = rows[r].vus,
-                                   .iterations = rows[r].iters, .seg = seg, .nseg = ns};
+                plan_scenario p = {.executor = PLAN_SHARED_ITERATIONS,
+                                   .vus = rows[r].vus,
+                                   .iterations = rows[r].iters,
+                                   .seg = seg,
+                                   .nseg = ns};
                 uint64_t mine = 0;
                 for (uint32_t w = 0, n = box_workers(seg); w < n; w++) {
                     wscen s = {.s = &p};
@@ -188,8 +193,11 @@ Test(segment, iterations_split_by_vus)
         }
     /* 1000 iterations over 7 VUs in 7 segments: one VU each, 143 x 6 and 142 */
     for (uint32_t seg = 0; seg < 7; seg++) {
-        plan_scenario p = {.executor = PLAN_SHARED_ITERATIONS, .vus = 7, .iterations = 1000,
-                           .seg = seg, .nseg = 7};
+        plan_scenario p = {.executor = PLAN_SHARED_ITERATIONS,
+                           .vus = 7,
+                           .iterations = 1000,
+                           .seg = seg,
+                           .nseg = 7};
         cr_expect_eq(plan_segment_iterations(&p), seg < 6 ? 143u : 142u);
     }
 }
@@ -255,24 +263,15 @@ Test(segment, parse_table)
         int rc;
         uint32_t index, count;
     } rows[] = {
-        {"1/4", NULL, 0, 0, 4},
-        {"4/4", NULL, 0, 3, 4},
-        {"1/1", NULL, 0, 0, 1},
-        {"1000/1000", NULL, 0, 999, 1000},
-        {"auto/4", "0", 0, 0, 4},
-        {"auto/4", "3", 0, 3, 4},
-        {"auto/4", "4", -EINVAL, 0, 0},
-        {"auto/4", NULL, -EINVAL, 0, 0},
-        {"auto/4", "x", -EINVAL, 0, 0},
-        {"auto/4", "-1", -EINVAL, 0, 0},
-        {"0/4", NULL, -EINVAL, 0, 0},
-        {"5/4", NULL, -EINVAL, 0, 0},
-        {"1/1001", NULL, -EINVAL, 0, 0},
-        {"1/0", NULL, -EINVAL, 0, 0},
-        {"1", NULL, -EINVAL, 0, 0},
-        {"/4", NULL, -EINVAL, 0, 0},
-        {"1/4x", NULL, -EINVAL, 0, 0},
-        {" 1/4", NULL, -EINVAL, 0, 0},
+        {"1/4", NULL, 0, 0, 4},          {"4/4", NULL, 0, 3, 4},
+        {"1/1", NULL, 0, 0, 1},          {"1000/1000", NULL, 0, 999, 1000},
+        {"auto/4", "0", 0, 0, 4},        {"auto/4", "3", 0, 3, 4},
+        {"auto/4", "4", -EINVAL, 0, 0},  {"auto/4", NULL, -EINVAL, 0, 0},
+        {"auto/4", "x", -EINVAL, 0, 0},  {"auto/4", "-1", -EINVAL, 0, 0},
+        {"0/4", NULL, -EINVAL, 0, 0},    {"5/4", NULL, -EINVAL, 0, 0},
+        {"1/1001", NULL, -EINVAL, 0, 0}, {"1/0", NULL, -EINVAL, 0, 0},
+        {"1", NULL, -EINVAL, 0, 0},      {"/4", NULL, -EINVAL, 0, 0},
+        {"1/4x", NULL, -EINVAL, 0, 0},   {" 1/4", NULL, -EINVAL, 0, 0},
     };
     for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
         uint32_t i = 77, n = 77;
@@ -408,8 +407,7 @@ Test(segment, histograms_rebuild_and_merge_exactly)
     cr_assert_eq(hist_restore(merged, mn, mx, sum), 0);
     static const double pcts[] = {0, 1, 50, 90, 95, 99, 99.9, 99.99, 100};
     for (size_t i = 0; i < sizeof pcts / sizeof pcts[0]; i++)
-        cr_expect_eq(hist_value_at(merged, pcts[i]), hist_value_at(whole, pcts[i]), "p%g",
-                     pcts[i]);
+        cr_expect_eq(hist_value_at(merged, pcts[i]), hist_value_at(whole, pcts[i]), "p%g", pcts[i]);
     cr_expect_eq(hist_count(merged), hist_count(whole));
     cr_expect_eq(hist_mean(merged), hist_mean(whole));
     /* extremes that cannot be the slots' are refused */
