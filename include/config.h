@@ -11,6 +11,9 @@
 
 #include "plan.h"
 
+/* --segment i/n: n is at most this. */
+#define CONFIG_MAX_SEGMENTS 1000
+
 /* Command-line settings that win over the file. Zero / NULL means "not given". */
 typedef struct config_overrides {
     const char *const *env; /* "NAME=VALUE" strings from -e, looked up before the environment */
@@ -21,6 +24,8 @@ typedef struct config_overrides {
     unsigned workers;     /* --workers */
     double stage_scale;   /* --stage-scale: every stage, duration and start time times this */
     const char *profile;  /* --profile: the [profile NAME] to lay over the scenarios */
+    uint32_t segment;     /* --segment i/n: i - 1 (0-based) */
+    uint32_t segments;    /* --segment i/n: n (0: the whole run) */
 } config_overrides;
 
 /* Reads and validates the scenario file at path. Returns 0 and stores a new plan in *out (the

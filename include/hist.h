@@ -76,6 +76,15 @@ void hist_foreach(const hist *h, hist_slot_fn fn, void *ctx);
 
 int hist_sigfigs(const hist *h);
 
+/* The exact sum of the recorded values (as a long double: exact below 2^64). */
+long double hist_sum(const hist *h);
+
+/* After a histogram was rebuilt from another's slots (hist_foreach's lowest values, recorded
+ * count times each): sets the exact min, max and sum the other one had, which the slots alone
+ * do not hold. Returns 0, or -EINVAL (h unchanged) when h is empty or they cannot be its: min or
+ * max outside the slot of h's own, sum outside [min, max] x count. */
+int hist_restore(hist *h, uint64_t min, uint64_t max, long double sum);
+
 static inline void hist_record(hist *h, uint64_t value)
 {
     hist_record_n(h, value, 1);

@@ -216,6 +216,11 @@ typedef struct plan_scenario {
                                        makes it 1); 0: no limit */
     uint64_t conn_lifetime_ns;      /* age (from its connect) after which a connection takes no
                                        more requests; 0: no limit */
+
+    /* --segment: this process runs segment seg (0-based) of nseg exact shares of the scenario
+     * (nseg 0 or 1: the whole). A segment is an outer level of the worker split: item j of the
+     * scenario (an arrival, a VU, a {{ seq }} value) belongs to segment j % nseg. */
+    uint32_t seg, nseg;
 } plan_scenario;
 
 typedef struct plan {
@@ -231,6 +236,8 @@ typedef struct plan {
     size_t nthresholds;
     char **outs; /* [global] out = KIND=FILE lines, as written */
     size_t nouts;
+    uint32_t segment, segments; /* --segment: 0-based index and count (segments 0: none) */
+    char fingerprint[65];       /* sha256 (hex) of what the run is made of: see segment.h */
 } plan;
 
 /* Frees a plan and everything it owns; NULL is accepted. */
@@ -256,25 +263,54 @@ struct metrics_range;
  * 0 for http://). */
 void plan_ranges(const plan *p, const plan_scenario *s, struct metrics_range *out);
 
-/* The part of a scenario that worker w of n runs. */
+/* The part of a scenario that worker w of n runs (of its segment, when the scenario is run in
+ * segments: every field below is then the worker's part of the segment's part). */
 typedef struct plan_share {
-    double rate;       /* this worker's requests per second (rate / nworkers); 0 when it takes no
-                          part (then max_connections, pre_connections and max_queue are 0 too) */
+    double rate;       /* this worker's requests per second (rate / (nworkers * nseg)); 0 when it
+                          takes no part (then max_connections, pre_connections and max_queue are
+                          0 too) */
+    double total;      /* the scenario's whole rate, which every share's schedule is cut from */
     uint32_t worker;   /* this worker's index */
     uint32_t nworkers; /* workers taking part in the scenario: all of them, except for an
                           arrival-rate scenario with fewer max_connections than workers */
+    uint32_t seg, nseg; /* the segment (0-based) of nseg; 0, 1 when the scenario is whole */
     uint32_t vus;      /* this worker's VUs: vus / n, the first vus % n workers get one more */
     uint32_t max_connections; /* split the same way over the workers taking part */
     uint32_t pre_connections; /* split the same way, at most max_connections */
     uint32_t max_queue;       /* split the same way, at least 1 */
 } plan_share;
 
-/* Fills *out with worker w's share of s (w < n). */
+/* Fills *out with worker w's share of s (w < n), of s's segment (s->seg of s->nseg). */
 void plan_share_of(const plan_scenario *s, uint32_t w, uint32_t n, plan_share *out);
 
+/* x split over n parts: part i gets x / n, and the first x % n parts one more (parts differ by
+ * at most one and sum to x). */
+uint64_t plan_split(uint64_t x, uint64_t i, uint64_t n);
+
+/* The scenario-wide number of this worker's k-th item (k = 0, 1, ...: an arrival, a VU, an
+ * iteration's {{ seq }}): (k * nworkers + worker) * nseg + seg. Workers interleave within a
+ * segment and segments interleave within the scenario, so no two (segment, worker) pairs ever
+ * share a number and together they take every one. */
+static inline uint64_t plan_share_index(const plan_share *sh, uint64_t k)
+{
+    uint64_t n = sh->nworkers ? sh->nworkers : 1, ns = sh->nseg ? sh->nseg : 1;
+    return (k * n + sh->worker) * ns + sh->seg;
+}
+
+/* The data-file row (of nrows >= 1) of scenario-wide item j (a {{ seq }} value, sequential
+ * order; a VU number - 1, per_vu order) of segment j % nseg: row j while j < nrows, as in a
+ * whole run; beyond, each segment wraps within its own rows (those congruent to it modulo nseg),
+ * so no two segments read one row. With fewer rows than segments: j % nrows (rows are shared). */
+uint64_t plan_data_row(uint64_t j, uint64_t nrows, uint32_t nseg);
+
+/* The VUs of s's segment (all of them without segments): split so segments differ by one. */
+uint32_t plan_segment_vus(const plan_scenario *s);
+/* The iterations s's segment plans to run (per-vu-iterations and shared-iterations). */
+uint64_t plan_segment_iterations(const plan_scenario *s);
+
 /* Uniform arrival: nanoseconds after t0 at which worker sh->worker's k-th request (k = 0, 1, ...)
- * is due. Workers interleave: worker w's k-th request is the (k * n + w)-th of the scenario, so
- * together they offer exactly `rate`. Computed from k, never accumulated, so it does not drift. */
+ * is due: arrival plan_share_index(sh, k) of the scenario at sh->total, so the workers of every
+ * segment together offer exactly `rate`. Computed from k, never accumulated, so it does not drift. */
 uint64_t plan_due_ns(const plan_share *sh, uint64_t k);
 
 /* Ramping arrival rate: nanoseconds after the scenario's start at which the integral of the

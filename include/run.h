@@ -59,6 +59,11 @@ int run_set_series(run *r, run_series_fn fn, void *ctx);
  * PROGRESS_PLAIN_EVERY_S), PROGRESS_OFF (the default) draws nothing. */
 void run_set_progress(run *r, progress_mode mode, double every_s);
 
+/* Before run_start: the schedules start (t0) at this wall-clock time (Unix ns), once every
+ * connection to open before the start is open; a time already past starts as soon as they are.
+ * Connections opened before the start stay open meanwhile; a stop ends the wait. */
+void run_set_start_at(run *r, int64_t unix_ns);
+
 /* Waits until every worker has ended, calling the tick function and drawing progress as set. */
 void run_wait(run *r);
 

@@ -35,6 +35,7 @@
 #include "clock.h"
 #include "files.h"
 #include "redact.h"
+#include "segment.h"
 #include "value.h"
 #include "config_int.h"
 
@@ -568,6 +569,35 @@ static bool build_scenario(struct ctx *c, const struct section *s, plan_scenario
     return cfg_build_origin(c, s, sc, &u) && cfg_build_flow(c, s, sc, &u);
 }
 
+/* --segment i/n: every scenario runs its i-th of n shares (plan.h, plan_share_of). An
+ * arrival-rate scenario needs a VU in every segment. */
+static bool segments(struct ctx *c, plan *p)
+{
+    uint32_t n = c->ov->segments, i = c->ov->segment;
+    if (n <= 1)
+        return true;
+    if (n > CONFIG_MAX_SEGMENTS || i >= n) {
+        cfg_fail(c, -EINVAL, 0, NULL, NULL, "--segment %u/%u is out of range (allowed: 1/N..N/N, N <= %d)",
+                 i + 1, n, CONFIG_MAX_SEGMENTS);
+        return false;
+    }
+    p->segment = i;
+    p->segments = n;
+    for (size_t k = 0; k < p->nscenarios; k++) {
+        plan_scenario *s = &p->scenarios[k];
+        s->seg = i;
+        s->nseg = n;
+        if (PLAN_IS_ARRIVAL(s->executor) && s->max_connections < n) {
+            cfg_fail(c, -EINVAL, s->line, c->scen[k], NULL,
+                     "max_vus %u is fewer than the %u segments of --segment (each segment needs "
+                     "a VU of its own)",
+                     s->max_connections, n);
+            return false;
+        }
+    }
+    return true;
+}
+
 static plan *build(struct ctx *c)
 {
     const config_overrides *ov = c->ov;
@@ -651,6 +681,8 @@ static plan *build(struct ctx *c)
     for (size_t i = 0; i < c->nscen; i++)
         if (!build_scenario(c, c->scen[i], &p->scenarios[i]))
             goto fail;
+    if (!segments(c, p))
+        goto fail;
     if (!cfg_build_verdicts(c, p))
         goto fail;
     return p;
@@ -710,6 +742,8 @@ int config_load(const char *path, const config_overrides *ov, plan **out, char *
             cfg_fail(&c, -EIO, 0, NULL, NULL, "cannot read the file (inih error %d)", rc);
     }
     plan *p = c.rc ? NULL : cfg_guard_build(&c, build(&c));
+    if (p)
+        segment_fingerprint(p, buf, c.size, p->fingerprint);
 
     free(buf);
     cfg_section_free(c.global);

@@ -395,6 +395,24 @@ double hist_mean(const hist *h)
     return (double)((long double)h->sum / (long double)h->total);
 }
 
+long double hist_sum(const hist *h)
+{
+    return (long double)h->sum;
+}
+
+int hist_restore(hist *h, uint64_t min, uint64_t max, long double sum)
+{
+    /* the exact extremes lie in the slots of the rebuilt ones (their slots' lowest values) */
+    if (h->total == 0 || min > max || max > h->highest || hist_index(h, min) != hist_index(h, h->min) ||
+        hist_index(h, max) != hist_index(h, h->max) || !(sum >= 0) ||
+        sum < (long double)min * h->total || sum > (long double)max * h->total)
+        return -EINVAL;
+    h->min = min;
+    h->max = max;
+    h->sum = (hist_u128)(sum + 0.5L);
+    return 0;
+}
+
 uint64_t hist_value_at(const hist *h, double p)
 {
     if (h->total == 0)

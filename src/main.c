@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "compare.h"
@@ -14,12 +15,14 @@
 #include "value.h"
 #include "files.h"
 #include "gates.h"
+#include "merge.h"
 #include "outputs.h"
 #include "plan.h"
 #include "preflight.h"
 #include "redact.h"
 #include "report.h"
 #include "run.h"
+#include "segment.h"
 #include "tls.h"
 #include "version.h"
 
@@ -60,6 +63,8 @@ static void usage(FILE *f)
             "usage: blast -c FILE [options]\n"
             "       blast compare BASE.json [BASE.json...] NEW.json [--max-regress LIST]\n"
             "                                 (see blast compare --help)\n"
+            "       blast merge SEG.json... -c FILE [-o total.json] [--out KIND=FILE]...\n"
+            "                                 (the segments' results as one run; exit 0 / 99)\n"
             "\n"
             "Offers the load a scenario file describes and reports honest latency.\n"
             "\n"
@@ -81,6 +86,10 @@ static void usage(FILE *f)
             "                         formats: json, junit, k6-summary, markdown, csv,\n"
             "                         ndjson, html, hdrlog, prometheus, prometheus-rw\n"
             "                         (repeatable)\n"
+            "      --segment I/N      run the I-th of N exact shares of every scenario (1-based;\n"
+            "                         auto/N: I = $JOB_COMPLETION_INDEX + 1, Kubernetes)\n"
+            "      --start-at TIME    start the schedules at TIME (Unix seconds or RFC 3339,\n"
+            "                         at most an hour away), e.g. the same for every segment\n"
             "  -q, --quiet            no progress display and no text summary\n"
             "      --progress MODE    auto (default: tty on a terminal, else plain), tty (lines\n"
             "                         redrawn in place every second), plain (a line per\n"
@@ -134,6 +143,12 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "compare") == 0)
         return compare_main(argc - 1, argv + 1);
+    /* blast merge takes the options that shape the plan, as the segments were given them */
+    bool merging = argc > 1 && strcmp(argv[1], "merge") == 0;
+    if (merging) {
+        argc--;
+        argv++;
+    }
     static const struct option opts[] = {
         {"config", required_argument, 0, 'c'},
         {"env", required_argument, 0, 'e'},
@@ -146,6 +161,8 @@ int main(int argc, char **argv)
         {"out", required_argument, 0, 'o'},
         {"quiet", no_argument, 0, 'q'},
         {"progress", required_argument, 0, 'P'},
+        {"segment", required_argument, 0, 'S'},
+        {"start-at", required_argument, 0, 'A'},
         {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0},
@@ -157,6 +174,7 @@ int main(int argc, char **argv)
     config_overrides ov = {.env = env};
     bool quiet = false;
     const char *progress = "auto";
+    int64_t start_at = 0;
     int ch;
     char *end;
 
@@ -240,6 +258,15 @@ int main(int argc, char **argv)
         }
         case 'o': {
             char *eq = strchr(optarg, '=');
+            if (merging && !eq && optarg[0]) { /* blast merge ... -o total.json */
+                if (nout == MAX_OUT) {
+                    fprintf(stderr, "blast: too many --out options (at most %d)\n", MAX_OUT);
+                    return EXIT_USAGE;
+                }
+                okind[nout] = "json";
+                odest[nout++] = optarg;
+                break;
+            }
             if (!eq || eq == optarg || !eq[1]) {
                 fprintf(stderr, "blast: --out %s: expected FORMAT=FILE, e.g. json=run.json\n",
                         optarg);
@@ -257,6 +284,26 @@ int main(int argc, char **argv)
             }
             okind[nout] = optarg;
             odest[nout++] = eq + 1;
+            break;
+        }
+        case 'S': {
+            char why[256];
+            if (segment_parse(optarg, getenv("JOB_COMPLETION_INDEX"), &ov.segment, &ov.segments,
+                              why, sizeof why) < 0) {
+                fprintf(stderr, "blast: %s\n", why);
+                return EXIT_USAGE;
+            }
+            break;
+        }
+        case 'A': {
+            char why[256];
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            if (segment_start_at(optarg, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec, &start_at,
+                                 why, sizeof why) < 0) {
+                fprintf(stderr, "blast: %s\n", why);
+                return EXIT_USAGE;
+            }
             break;
         }
         case 'q':
@@ -286,6 +333,21 @@ int main(int argc, char **argv)
             fprintf(stderr, "blast: unknown option '%s' (see blast --help)\n", argv[optind - 1]);
             return EXIT_USAGE;
         }
+    }
+    if (merging) {
+        if (ov.segments || start_at) {
+            fprintf(stderr, "blast merge: --segment and --start-at are for the segments' runs\n");
+            return EXIT_USAGE;
+        }
+        merge_args ma = {.files = (const char *const *)argv + optind,
+                         .nfiles = (size_t)(argc - optind),
+                         .config = file,
+                         .ov = &ov,
+                         .okind = okind,
+                         .odest = odest,
+                         .nout = nout,
+                         .quiet = quiet};
+        return merge_run(&ma);
     }
     if (optind < argc) {
         fprintf(stderr, "blast: unexpected argument '%s' (options only; see blast --help)\n",
@@ -365,6 +427,8 @@ int main(int argc, char **argv)
     }
     if (status == EXIT_OK && (rc = run_create(&r, p, err, sizeof(err))) == 0) {
         run_set_progress(r, pm, every ? strtod(every, NULL) : 0);
+        if (start_at)
+            run_set_start_at(r, start_at);
         if (gates_live(g))
             rc = run_set_tick(r, gates_tick, g, gates_window_s(g));
         if (rc == 0 && outputs_series(outs))

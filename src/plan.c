@@ -252,46 +252,100 @@ static uint32_t split(uint32_t x, uint32_t w, uint32_t n)
     return x / n + (w < x % n ? 1 : 0);
 }
 
+uint64_t plan_split(uint64_t x, uint64_t i, uint64_t n)
+{
+    if (n == 0)
+        n = 1;
+    return x / n + (i < x % n ? 1 : 0);
+}
+
+/* The scenario's segment as (index, count): (0, 1) when it is run whole. */
+static void segment_of(const plan_scenario *s, uint32_t *seg, uint32_t *ns)
+{
+    *ns = s->nseg > 1 ? s->nseg : 1;
+    *seg = *ns > 1 && s->seg < *ns ? s->seg : 0;
+}
+
 void plan_share_of(const plan_scenario *s, uint32_t w, uint32_t n, plan_share *out)
 {
     if (n == 0)
         n = 1;
+    uint32_t seg, ns;
+    segment_of(s, &seg, &ns);
     memset(out, 0, sizeof *out);
     out->worker = w;
     out->nworkers = n;
-    out->vus = split(s->vus, w, n);
+    out->seg = seg;
+    out->nseg = ns;
+    /* the segment's part first (items j % ns == seg), then the worker's part of that */
+    out->vus = split(split(s->vus, seg, ns), w, n);
     if (PLAN_IS_ARRIVAL(s->executor)) {
         /* max_connections is a total: with fewer connections than workers, only the first
          * max_connections workers take part (each needs a connection); the others get nothing
          * and the rate is split over those that do. */
+        uint32_t maxc = split(s->max_connections, seg, ns);
         uint32_t m = n;
-        if (s->max_connections < m)
-            m = s->max_connections ? s->max_connections : 1;
+        if (maxc < m)
+            m = maxc ? maxc : 1;
         if (w >= m)
             return;
         out->nworkers = m;
-        out->rate = s->rate / m;
-        out->max_connections = split(s->max_connections, w, m);
-        out->pre_connections = split(s->pre_connections, w, m);
+        out->total = s->rate;
+        out->rate = s->rate / ((double)m * ns);
+        out->max_connections = split(maxc, w, m);
+        out->pre_connections = split(split(s->pre_connections, seg, ns), w, m);
         if (out->pre_connections > out->max_connections)
             out->pre_connections = out->max_connections;
-        out->max_queue = split(s->max_queue, w, m);
+        out->max_queue = split(split(s->max_queue, seg, ns), w, m);
         if (out->max_queue < 1)
             out->max_queue = 1;
     }
 }
 
+uint64_t plan_data_row(uint64_t j, uint64_t nrows, uint32_t nseg)
+{
+    if (nrows == 0)
+        return 0;
+    if (nseg <= 1 || nrows < nseg || j < nrows)
+        return j % nrows;
+    /* segment j % nseg owns rows seg, seg + nseg, ...: cnt of them; its local item j / nseg
+     * takes them in turn (for j < nrows that is row j itself) */
+    uint64_t seg = j % nseg, cnt = plan_split(nrows, seg, nseg);
+    return (j / nseg % cnt) * nseg + seg;
+}
+
+uint32_t plan_segment_vus(const plan_scenario *s)
+{
+    uint32_t seg, ns;
+    segment_of(s, &seg, &ns);
+    return split(s->vus, seg, ns);
+}
+
+uint64_t plan_segment_iterations(const plan_scenario *s)
+{
+    uint32_t seg, ns;
+    segment_of(s, &seg, &ns);
+    uint64_t vus = plan_segment_vus(s);
+    if (s->executor == PLAN_PER_VU_ITERATIONS)
+        return s->iterations * vus;
+    if (s->executor != PLAN_SHARED_ITERATIONS || s->vus == 0)
+        return 0;
+    /* VU g (0-based) takes iterations / vus, and one more when g < iterations % vus; of the
+     * segment's VUs (g % ns == seg) split(iterations % vus, seg, ns) are below that */
+    return s->iterations / s->vus * vus + plan_split(s->iterations % s->vus, seg, ns);
+}
+
 uint64_t plan_due_ns(const plan_share *sh, uint64_t k)
 {
     uint32_t n = sh->nworkers ? sh->nworkers : 1;
-    /* Every worker of the scenario computes the same exact product (53 + 32 bits fit the 64-bit
-     * mantissa only for n < 2^11, more than any worker count), so together they cover one
-     * schedule exactly; it differs from the configured rate only by the rounding of rate / n
-     * (relative 1e-16: 1 ns in 4 months). */
-    long double total = (long double)sh->rate * n;
+    /* Every share of the scenario divides by the same whole rate (sh->total, or for a share
+     * made by hand the exact product rate x n), so together they cover one schedule exactly,
+     * whatever the worker counts of the boxes running its segments. */
+    long double total = sh->total > 0 ? (long double)sh->total : (long double)sh->rate * n;
     if (!(total > 0) || isinf(total))
         return UINT64_MAX;
-    long double j = (long double)k * n + sh->worker; /* exact below 2^64 */
+    uint32_t ns = sh->nseg ? sh->nseg : 1; /* plan_share_index, without overflowing 2^64 */
+    long double j = ((long double)k * n + sh->worker) * ns + sh->seg; /* exact below 2^64 */
     /* j / total seconds, split into whole seconds and the rest: a single quotient j * 1e9 /
      * total would reach 2^63 (0.5 ns resolution) at low rates; fmodl is exact, and the whole
      * part is an integer that rounding recovers from one inexact division. */

@@ -84,9 +84,10 @@ static void hist_json(FILE *f, const char *name, const hist *h, bool last)
     }
     fprintf(f,
             "{\"unit\": \"us\", \"sigfigs\": %d, \"highest\": %" PRIu64 ", \"count\": %" PRIu64
-            ", \"min\": %" PRIu64 ", \"max\": %" PRIu64 ", \"mean\": %.3f, \"slots\": [",
+            ", \"min\": %" PRIu64 ", \"max\": %" PRIu64 ", \"mean\": %.3f, \"sum\": %.0Lf, "
+            "\"slots\": [",
             hist_sigfigs(h), hist_highest(h), hist_count(h), hist_min(h), hist_max(h),
-            hist_mean(h));
+            hist_mean(h), hist_sum(h));
     struct slots s = {f, true};
     hist_foreach(h, slot, &s);
     fprintf(f, "]}%s", last ? "" : ", ");
@@ -228,6 +229,8 @@ static void scenario(FILE *f, const report_scenario *r, const offered_result *o,
                 fprintf(f, ", \"expected\": %.3f, \"scheduled\": %" PRIu64 ",\n",
                         (double)(upto - st->before), r->m->stages[i].scheduled);
                 times(f, "         ", "send_lateness_ms", r->m->stages[i].lateness);
+                fprintf(f, ",\n         ");
+                hist_json(f, "send_lateness_histogram", r->m->stages[i].lateness, true);
             }
             fprintf(f, "}");
         }
@@ -235,10 +238,10 @@ static void scenario(FILE *f, const report_scenario *r, const offered_result *o,
     }
     if (s->executor == PLAN_PER_VU_ITERATIONS || s->executor == PLAN_SHARED_ITERATIONS)
         fprintf(f, "      \"iterations_planned\": %" PRIu64 ",\n",
-                s->executor == PLAN_PER_VU_ITERATIONS ? s->iterations * s->vus : s->iterations);
+                plan_segment_iterations(s));
     if (!PLAN_IS_ARRIVAL(s->executor))
         fprintf(f, "      \"%s\": %u,\n", s->executor == PLAN_RAMPING_VUS ? "vus_max" : "vus",
-                s->vus);
+                plan_segment_vus(s));
     else
         fprintf(f, "      \"pacing_resolution_ms\": %.3f,\n",
                 (double)s->pacing_resolution_ns / 1e6);
@@ -310,6 +313,18 @@ int report_json(FILE *f, const report_run *run)
     fprintf(f, "  \"aborted_by\": ");
     if (run->aborted)
         jstr(f, run->abort_reason);
+    else
+        fprintf(f, "null");
+    fprintf(f, ",\n");
+    const plan *pl = run->plan;
+    if (pl && pl->segments > 1)
+        fprintf(f, "  \"segment\": {\"index\": %u, \"count\": %u},\n", pl->segment + 1,
+                pl->segments);
+    else
+        fprintf(f, "  \"segment\": null,\n");
+    fprintf(f, "  \"config_sha256\": ");
+    if (pl && pl->fingerprint[0])
+        jstr(f, pl->fingerprint);
     else
         fprintf(f, "null");
     fprintf(f, ",\n");

@@ -18,11 +18,13 @@ double report_achieved_rate(const report_scenario *r)
 double report_target_rate(const report_scenario *r)
 {
     const plan_scenario *s = r->s;
+    double part = s->nseg > 1 ? 1.0 / s->nseg : 1; /* a segment offers its share */
     if (s->executor == PLAN_CONSTANT_ARRIVAL_RATE)
-        return s->rate;
+        return s->rate * part;
     if (s->executor != PLAN_RAMPING_ARRIVAL_RATE || s->duration_ns == 0)
         return -1;
-    return (double)(plan_ramp_integral(s, s->duration_ns) / ((long double)s->duration_ns / 1e9));
+    return part *
+           (double)(plan_ramp_integral(s, s->duration_ns) / ((long double)s->duration_ns / 1e9));
 }
 
 static const double pcts[] = {50, 90, 95, 99, 99.9, 99.99};
@@ -232,6 +234,8 @@ void report_text(FILE *f, const report_run *run)
             run->workers == 1 ? "" : "s", run->interrupted ? ", interrupted" : "");
     if (run->plan && run->plan->profile)
         fprintf(f, ", profile %s", run->plan->profile);
+    if (run->plan && run->plan->segments > 1)
+        fprintf(f, ", segment %u/%u", run->plan->segment + 1, run->plan->segments);
     fprintf(f, "\n");
     if (run->aborted)
         fprintf(f, "stopped early by %s\n", run->abort_reason);

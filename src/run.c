@@ -39,6 +39,7 @@ struct run {
     report_scenario *rs;
     report_run report;
     uint64_t t0;
+    int64_t start_at; /* run_set_start_at: Unix ns of t0 (0: as soon as the workers are ready) */
     /* while it runs (run_set_tick, run_set_progress) */
     run_tick_fn tick;
     void *tick_ctx;
@@ -151,6 +152,11 @@ static int live_setup(run *r)
     return rc;
 }
 
+void run_set_start_at(run *r, int64_t unix_ns)
+{
+    r->start_at = unix_ns;
+}
+
 int run_start(run *r, char *err, size_t errlen)
 {
     if (live_setup(r) < 0) {
@@ -174,6 +180,20 @@ int run_start(run *r, char *err, size_t errlen)
     pthread_barrier_wait(&shared.ready);
     /* Every worker has its connections; the schedules start together, a little in the future
      * so that no worker starts late. A stop that came first leaves every window empty. */
+    /* A common wall-clock start (load boxes): the workers wait at the go barrier meanwhile, and
+     * the wait is cut in pieces so that a stop ends it. t0 is 1 ms after the last piece. */
+    while (r->start_at && !atomic_load(&shared.stop)) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t wait = r->start_at - (int64_t)NS_PER_MS -
+                       ((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
+        if (wait <= 0)
+            break;
+        if (wait > 100 * (int64_t)NS_PER_MS)
+            wait = 100 * (int64_t)NS_PER_MS;
+        struct timespec d = {0, (long)wait};
+        nanosleep(&d, NULL);
+    }
     r->t0 = clock_ns() + NS_PER_MS;
     r->report.started = !atomic_load(&shared.stop) && !atomic_load(&shared.setup_failed);
     atomic_store(&shared.t0, r->t0);

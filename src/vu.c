@@ -201,15 +201,16 @@ void vu_start(worker *w, wscen *s, wvu *v, uint64_t due, uint64_t now)
     s->nactive++;
     v->started_at = now;
     v->failed = false;
-    v->seq = s->started * s->sh.nworkers + s->sh.worker;
+    v->seq = plan_share_index(&s->sh, s->started);
     s->started++;
     v->iter++;
     v->t_iter = due;
     if (p->data) {
         const data_file *d = p->data;
-        uint64_t row = p->data_order == PLAN_DATA_PER_VU   ? (uint64_t)(v->number - 1) % d->nrows
-                       : p->data_order == PLAN_DATA_RANDOM ? flow_random(&v->rng) % d->nrows
-                                                           : v->seq % d->nrows;
+        uint64_t row =
+            p->data_order == PLAN_DATA_PER_VU   ? plan_data_row(v->number - 1, d->nrows, s->sh.nseg)
+            : p->data_order == PLAN_DATA_RANDOM ? flow_random(&v->rng) % d->nrows
+                                                : plan_data_row(v->seq, d->nrows, s->sh.nseg);
         for (size_t c = 0; c < d->ncols; c++)
             v->cols[c] = (tpl_str){d->cells[row * d->ncols + c], d->lens[row * d->ncols + c]};
     }

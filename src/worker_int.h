@@ -89,7 +89,7 @@ typedef struct wscen {
     uint64_t next_change; /* ramping-vus: when want changes next (absolute; UINT64_MAX: never) */
     uint64_t next_cut;    /* ramping-vus: the earliest cut_at of a retiring VU (UINT64_MAX) */
     uint64_t left;        /* shared-iterations: iterations this worker may still start */
-    uint64_t started;  /* iterations this worker has started ({{ seq }} = started * n + w) */
+    uint64_t started;  /* iterations this worker has started ({{ seq }}: plan_share_index) */
     uint64_t rng;
     uint32_t next_src; /* round robin over source_addresses */
     tls_ctx *tls;      /* https:// scenarios: this worker's TLS settings and session */

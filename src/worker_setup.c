@@ -22,7 +22,8 @@ static int scen_init(worker *w, size_t i)
     s->first = w->nconns;
     s->count = s->vus ? s->sh.vus : s->sh.max_connections;
     w->nconns += s->count;
-    s->rng = 0x9e3779b97f4a7c15ULL * (w->index + 1) + i;
+    /* distinct streams per worker and per segment (Poisson gaps) */
+    s->rng = 0x9e3779b97f4a7c15ULL * (plan_share_index(&s->sh, 0) + 1) + i;
     s->tq_head = s->tq_tail = NOT_IDLE;
     metrics_range rg;
     plan_ranges(p, s->s, &rg);
@@ -38,9 +39,9 @@ static int scen_init(worker *w, size_t i)
     s->q = mem_lazy_alloc((size_t)s->qcap * sizeof(*s->q));
     if (!s->idle || !s->vu || !s->q || vu_blocks_init(s) < 0)
         return -ENOMEM;
-    /* VU numbers interleave over the workers, as arrivals do: 1..vus in all. */
+    /* VU numbers interleave over the workers (and segments), as arrivals do: 1..vus in all. */
     for (uint32_t j = 0; j < s->count; j++)
-        vu_bind(s, j, j * s->sh.nworkers + s->sh.worker + 1);
+        vu_bind(s, j, (uint32_t)plan_share_index(&s->sh, j) + 1);
     return 0;
 }
 

@@ -8,7 +8,9 @@
  * iterations are used up. A retired VU's connection is closed, so the server sees the VU count.
  *
  * The worker's VU j is the scenario's VU j * n + w, so "VUs 0..target-1 run" gives worker w
- * the first split(target, w, n) of its VUs: the same split the plan uses everywhere. */
+ * the first split(target, w, n) of its VUs: the same split the plan uses everywhere. With
+ * --segment a segment is one level above: VU (j * n + w) * nseg + seg (plan_share_index), the
+ * segment's part of target split first, then the worker's part of that. */
 #include <stdatomic.h>
 
 #include "clock.h"
@@ -30,8 +32,9 @@ uint64_t sched_shared_share(const wscen *s)
     const plan_scenario *p = s->s;
     uint32_t n = s->sh.nworkers ? s->sh.nworkers : 1;
     uint64_t sum = 0;
+    (void)n;
     for (uint32_t j = 0; j < s->count; j++)
-        sum += p->iterations / p->vus + ((uint64_t)j * n + s->sh.worker < p->iterations % p->vus);
+        sum += p->iterations / p->vus + (plan_share_index(&s->sh, j) < p->iterations % p->vus);
     return sum;
 }
 
@@ -46,13 +49,13 @@ static uint64_t arrival_due(wscen *s)
         uint64_t d = plan_due_ns(&s->sh, s->k);
         return d == UINT64_MAX ? d : s->start + d;
     }
-    uint32_t n = s->sh.nworkers ? s->sh.nworkers : 1;
+    uint32_t n = s->sh.nworkers ? s->sh.nworkers : 1, ns = s->sh.nseg ? s->sh.nseg : 1;
     if (p->arrival == PLAN_ARRIVAL_POISSON) {
-        /* exponential gaps of mean n in the integral: this worker's 1/n of the arrivals */
-        plan_share unit = {.rate = 1.0 / n};
+        /* exponential gaps of mean n x ns in the integral: this worker's part of the arrivals */
+        plan_share unit = {.rate = 1.0 / ((double)n * ns)};
         s->x += (long double)plan_poisson_gap_ns(&unit, &s->rng) / NS_PER_S;
     } else {
-        s->x = (long double)s->k * n + s->sh.worker;
+        s->x = ((long double)s->k * n + s->sh.worker) * ns + s->sh.seg;
     }
     uint64_t d = plan_ramp_due_ns(p, s->x, &s->cursor);
     return d == UINT64_MAX ? d : s->start + d;
@@ -103,7 +106,8 @@ static void retire(worker *w, wscen *s, wvu *v, uint64_t now)
 static uint32_t ramp_want(const wscen *s, uint64_t now)
 {
     uint64_t t = now > s->start ? now - s->start : 0;
-    return share(plan_vus_at(s->s, t), s->sh.worker, s->sh.nworkers ? s->sh.nworkers : 1);
+    uint32_t seg = share(plan_vus_at(s->s, t), s->sh.seg, s->sh.nseg ? s->sh.nseg : 1);
+    return share(seg, s->sh.worker, s->sh.nworkers ? s->sh.nworkers : 1);
 }
 
 static uint64_t ramp_next_change(const wscen *s, uint64_t now)
