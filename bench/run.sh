@@ -19,7 +19,8 @@
 #   BENCH_RATE [20000] req/s for the paced case   BENCH_CASES ["sat paced"]
 #   BENCH_TOOLS ["blast blast_1ms wrk h2load ab autocannon"] (blast_1ms: pacing_resolution = 1ms, paced only)   BLAST [./blast; "skip" leaves blast out]
 #   BLAST_BASE: a second blast binary, run as tool blast_base (before/after a change: add it to BENCH_TOOLS)
-#   blast_gates (in BENCH_TOOLS): blast with thresholds and every CI output on
+#   blast_gates (in BENCH_TOOLS): blast with thresholds and every CI output on; blast_outs: and
+#   every time-series output too
 #   NGINX [/usr/sbin/nginx]  BENCH_CLIENT_CPU [0]  BENCH_SERVER_CPU [1]
 #   BENCH_RESULTS [bench/RESULTS.md]  BENCH_NODE_DIR [~/.cache/blast-bench/node]
 #   BENCH_KEEP=1 keeps the temp dir (configs, outputs, runs.jsonl) for inspection.
@@ -38,7 +39,7 @@ CASES=${BENCH_CASES:-sat paced}
 TOOLS=${BENCH_TOOLS:-blast blast_1ms wrk h2load ab autocannon}
 
 # The parser bench.py uses for each tool's output, and which file it reads.
-declare -A FORMAT=([wrk]=wrk [blast]=blast [blast_1ms]=blast [blast_base]=blast [blast_gates]=blast
+declare -A FORMAT=([wrk]=wrk [blast]=blast [blast_1ms]=blast [blast_base]=blast [blast_gates]=blast [blast_outs]=blast
     [h2load]=h2load
     [ab]=ab [autocannon]=autocannon)
 # The Debian package of each peer.
@@ -54,7 +55,7 @@ for c in $CONNS; do [[ $c =~ ^[1-9][0-9]*$ ]] || die "BENCH_CONNS: '$c' is not a
 bench_init bench
 
 if [[ $BLAST == skip ]]; then
-    TOOLS=$(tr ' ' '\n' <<<"$TOOLS" | grep -vxE 'blast|blast_1ms|blast_gates' | tr '\n' ' ' || true)
+    TOOLS=$(tr ' ' '\n' <<<"$TOOLS" | grep -vxE 'blast|blast_1ms|blast_gates|blast_outs' | tr '\n' ' ' || true)
 else
     need_blast
 fi
@@ -65,7 +66,7 @@ kept=()
 for t in $TOOLS; do
     [[ -n ${FORMAT[$t]:-} ]] || die "unknown tool '$t' (known: ${!FORMAT[*]})"
     case $t in
-    blast | blast_1ms | blast_gates) ;;
+    blast | blast_1ms | blast_gates | blast_outs) ;;
     blast_base) [[ -x ${BLAST_BASE:-} ]] || die "blast_base needs BLAST_BASE=path/to/another/blast" ;;
     autocannon)
         if ! AUTOCANNON=$(ensure_autocannon); then
@@ -146,6 +147,21 @@ tool_blast_gates_sat() {
     blast_ini "$2.ini" sat "$URL" "executor = constant-vus" "vus = $1" "${GATES[@]}"
     # shellcheck disable=SC2046 # the options are words
     run_client "$2" "$BLAST" -c "$2.ini" --quiet $(gates_outs "$2") --workers 1
+}
+# blast_outs: blast_gates plus every time-series output (csv, ndjson, html, hdrlog and a
+# Prometheus scrape endpoint on a free loopback port): what the outputs issue's outputs cost.
+outs_all() { echo "$(gates_outs "$1") --out csv=$1.csv --out ndjson=$1.ndjson --out html=$1.html --out hdrlog=$1.hlog --out prometheus=127.0.0.1:$(free_port)"; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+tool_blast_outs_sat() {
+    blast_ini "$2.ini" sat "$URL" "executor = constant-vus" "vus = $1" "${GATES[@]}"
+    # shellcheck disable=SC2046
+    run_client "$2" "$BLAST" -c "$2.ini" --quiet $(outs_all "$2") --workers 1
+}
+tool_blast_outs_paced() {
+    blast_ini "$2.ini" paced "$URL" "executor = constant-arrival-rate" "rate = $RATE/s" \
+        "max_connections = $1" "pre_connections = $1" "${GATES[@]}"
+    # shellcheck disable=SC2046
+    run_client "$2" "$BLAST" -c "$2.ini" --quiet $(outs_all "$2") --workers 1
 }
 tool_blast_gates_paced() {
     blast_ini "$2.ini" paced "$URL" "executor = constant-arrival-rate" "rate = $RATE/s" \
