@@ -62,4 +62,8 @@ int redact_vsnprintf(char *buf, size_t cap, const char *fmt, va_list ap)
 int redact_snprintf(char *buf, size_t cap, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Writes "WHO: message" and a line break to stderr, the message formatted and redacted (at most
+ * 1 KiB): every line a command prints once the scenario file is read. */
+void redact_vsay(const char *who, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
 #endif

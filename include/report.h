@@ -44,6 +44,9 @@ void report_fmt_us(char *buf, size_t n, uint64_t us, bool spaced);
 /* Writes the human summary. */
 void report_text(FILE *f, const report_run *run);
 
+/* Writes s as a JSON string, redacted first (every string of blast's JSON outputs). */
+void report_json_str(FILE *f, const char *s);
+
 /* Writes the JSON document (schema in README.md, "JSON output"). Returns 0 or -EIO. */
 int report_json(FILE *f, const report_run *run);
 

@@ -110,13 +110,10 @@ static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static void say(const char *fmt, ...)
 {
-    char line[1024];
     va_list ap;
     va_start(ap, fmt);
-    redact_vsnprintf(line, sizeof line, fmt, ap);
+    redact_vsay("blast", fmt, ap);
     va_end(ap);
-    redact_message(line, sizeof line);
-    fprintf(stderr, "blast: %s\n", line);
 }
 
 /* The [preflight] request: EXIT_OK when the load may start, else the exit code (its reason

@@ -46,13 +46,10 @@ struct mscen {
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
 {
-    char line[1024];
     va_list ap;
     va_start(ap, fmt);
-    redact_vsnprintf(line, sizeof line, fmt, ap);
+    redact_vsay("blast merge", fmt, ap);
     va_end(ap);
-    redact_message(line, sizeof line);
-    fprintf(stderr, "blast merge: %s\n", line);
 }
 
 static int bad(char *err, size_t errlen, const char *fmt, ...)

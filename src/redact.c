@@ -403,3 +403,11 @@ int redact_snprintf(char *buf, size_t cap, const char *fmt, ...)
     va_end(ap);
     return n;
 }
+
+void redact_vsay(const char *who, const char *fmt, va_list ap)
+{
+    char line[1024];
+    redact_vsnprintf(line, sizeof line, fmt, ap);
+    redact_message(line, sizeof line);
+    fprintf(stderr, "%s: %s\n", who, line);
+}

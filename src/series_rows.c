@@ -75,17 +75,7 @@ static void name(FILE *f, bool csv, const char *s)
         fputc('"', f);
         return;
     }
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            fprintf(f, "\\%c", ch);
-        else if (ch < 0x20)
-            fprintf(f, "\\u%04x", ch);
-        else
-            fputc(ch, f);
-    }
-    fputc('"', f);
+    report_json_str(f, s); /* redacts again: a redacted text has nothing left to hide */
 }
 
 static const char *const fail_keys[METRICS_NFAIL] = {
