@@ -98,15 +98,16 @@ void metrics_rec_free(metrics_rec *r)
 }
 
 /* Every histogram of r with its counterpart in o (NULL where either lacks it), in one order. */
-#define METRICS_MAX_FIXED 5
+#define METRICS_MAX_FIXED 6
 static size_t hist_pairs(metrics_rec *r, const metrics_rec *o, hist **a, const hist **b,
                          size_t cap)
 {
     size_t n = 0;
-    hist *ra[METRICS_MAX_FIXED] = {r->latency, r->service, r->lateness, r->handshake, r->iteration};
-    const hist *oa[METRICS_MAX_FIXED] = {o ? o->latency : NULL, o ? o->service : NULL,
-                                         o ? o->lateness : NULL, o ? o->handshake : NULL,
-                                         o ? o->iteration : NULL};
+    hist *ra[METRICS_MAX_FIXED] = {r->latency,   r->service,  r->lateness,
+                                   r->handshake, r->iteration, r->connecting};
+    const hist *oa[METRICS_MAX_FIXED] = {o ? o->latency : NULL,   o ? o->service : NULL,
+                                         o ? o->lateness : NULL,  o ? o->handshake : NULL,
+                                         o ? o->iteration : NULL, o ? o->connecting : NULL};
     for (size_t i = 0; i < METRICS_MAX_FIXED && n < cap; i++, n++) {
         a[n] = ra[i];
         b[n] = oa[i];
@@ -141,6 +142,8 @@ void metrics_rec_reset(metrics_rec *r)
         hist_reset(r->handshake);
     if (r->iteration)
         hist_reset(r->iteration);
+    if (r->connecting)
+        hist_reset(r->connecting);
     for (size_t i = 0; i < r->nsteps; i++) {
         hist *l = r->steps[i].latency, *sv = r->steps[i].service;
         memset(&r->steps[i], 0, sizeof(r->steps[i]));
@@ -223,6 +226,8 @@ int metrics_sub(metrics_rec *dst, const metrics_rec *src)
             SUB(fail[k]);
         SUB(bytes_sent);
         SUB(bytes_received);
+        for (int k = 0; k < 6; k++)
+            SUB(status[k]);
     }
     for (size_t i = 0; i < src->nstages; i++)
         dst->stages[i].scheduled -= src->stages[i].scheduled;
