@@ -30,24 +30,7 @@ typedef struct counts {
  * request's own included). */
 static counts target_counts(int port)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-    static const char req[] = "GET /admin/stats HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
-    cr_assert_eq(write(fd, req, sizeof req - 1), (ssize_t)(sizeof req - 1));
-    char buf[8192];
-    size_t got = 0;
-    ssize_t n;
-    while (got < sizeof buf - 1 && (n = read(fd, buf + got, sizeof buf - 1 - got)) > 0)
-        got += (size_t)n;
-    close(fd);
-    buf[got] = '\0';
-    const char *body = strstr(buf, "\r\n\r\n");
-    cr_assert_not_null(body, "no stats: %s", buf);
-    json_error_t e;
-    json_t *j = json_loads(body + 4, 0, &e);
-    cr_assert_not_null(j, "stats are not JSON: %s", body + 4);
+    json_t *j = target_stats(port);
     json_t *rq = json_object_get(j, "requests"), *cn = json_object_get(j, "connections");
     cr_assert(json_is_integer(rq) && json_is_integer(cn), "stats lack requests/connections");
     counts c = {(double)json_integer_value(rq), (double)json_integer_value(cn)};

@@ -103,22 +103,12 @@ static double sc_num(json_t *j, const char *sc, const char *a, const char *b)
 /* Requests blast-target has counted (its /admin/ requests are not counted). */
 static long target_requests(int port)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-    static const char req[] = "GET /admin/stats HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
-    cr_assert_eq(write(fd, req, sizeof req - 1), (ssize_t)(sizeof req - 1));
-    char buf[4096];
-    size_t got = 0;
-    ssize_t n;
-    while (got < sizeof buf - 1 && (n = read(fd, buf + got, sizeof buf - 1 - got)) > 0)
-        got += (size_t)n;
-    close(fd);
-    buf[got] = '\0';
-    const char *rq = strstr(buf, "\"requests\":");
-    cr_assert_not_null(rq, "no stats: %s", buf);
-    return strtol(rq + 11, NULL, 10);
+    json_t *j = target_stats(port);
+    json_t *rq = json_object_get(j, "requests");
+    cr_assert(json_is_integer(rq), "stats lack requests");
+    long n = (long)json_integer_value(rq);
+    json_decref(j);
+    return n;
 }
 
 #define SCENARIO "[scenario s]\nexecutor = constant-arrival-rate\nrate = 50/s\nmax_vus = 4\n"
