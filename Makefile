@@ -41,6 +41,8 @@ BLAST  := $(if $(filter build,$(BUILD)),blast,$(BUILD)/blast)
 TARGET := $(BUILD)/blast-target
 # Every tools/NAME.c is a standalone helper program: build/blast-NAME (target server, faults).
 TOOLS  := $(patsubst tools/%.c,$(BUILD)/blast-%,$(wildcard tools/*.c))
+# The target server's parts besides tools/target.c (one file per kind of endpoint).
+TARGET_PARTS := $(patsubst tools/target/%.c,$(BUILD)/tpart_%.o,$(wildcard tools/target/*.c))
 
 .PHONY: all deps fuzz-deps demo test test-run asan clean install bench fuzz
 all: $(BLAST) $(TOOLS)
@@ -59,6 +61,10 @@ $(BUILD)/tool_%.o: tools/%.c | $(BUILD)
 
 $(BLAST): $(BUILD)/main.o $(LIB_OBJ)
 	$(call say,LD,$@)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+$(BUILD)/tpart_%.o: tools/target/%.c | $(BUILD)
+	$(call say,CC,$<)$(CC) $(CFLAGS) -Itools -c -o $@ $<
+$(BUILD)/blast-target: $(BUILD)/tool_target.o $(TARGET_PARTS)
+	$(call say,LD,$@)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lm
 $(BUILD)/blast-%: $(BUILD)/tool_%.o
 	$(call say,LD,$@)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lm
 $(BUILD)/test_unit: $(UNIT_OBJ) $(LIB_OBJ)
