@@ -53,14 +53,15 @@ uint64_t worker_window_ns(const worker *w, size_t i);
 
 /* Live snapshots, for a run that shows progress or evaluates thresholds while it runs. Once
  * this is called (main thread, before worker_start), the worker copies its recorders into a
- * snapshot area of its own once a second on the t0 + k s grid (a trylock: it never waits for
- * the main thread; a busy area is tried again on the next loop pass) and once more when it
- * ends. The area is allocated here, never in the loop. Without it the loop does no copy.
+ * snapshot area of its own once a second on the t0 + k s grid and once more when it ends, and
+ * publishes it by swapping it into a triple buffer: neither the worker nor the main thread
+ * ever waits for the other, and there is no lock. The areas are allocated here, never in the
+ * loop. Without them the loop does no copy.
  * Returns 0 or -ENOMEM. */
 int worker_live_init(worker *w);
 
-/* Main thread, during the run: adds the worker's last snapshot of every scenario i into dst[i]
- * (metrics_merge; the gauges too). Returns when the snapshot was taken (clock_ns(); 0: none
+/* Main thread only, during the run: adds the worker's latest snapshot of every scenario i into
+ * dst[i] (metrics_merge; the gauges too). Returns when the snapshot was taken (clock_ns(); 0: none
  * yet, nothing added). */
 uint64_t worker_live_merge(worker *w, metrics_rec *dst);
 

@@ -39,7 +39,6 @@
 /* The eventfd read that wakes a worker when the run is stopped (see worker_wake). */
 #define WAKE_UD conn_ud_pack(CONN_OP_CANCEL + 1, 0, 0)
 /* A live snapshot the main thread was reading is tried again this much later. */
-#define SNAP_RETRY_NS (200 * NS_PER_US)
 /* A deferred restart (wvu.restart) waits this long: past the current loop pass. */
 #define RESTART_NS 1000
 
@@ -586,21 +585,18 @@ static void stop_all(worker *w, uint64_t now)
     }
 }
 
-bool worker_snapshot(worker *w, uint64_t now, bool wait)
+void worker_snapshot(worker *w, uint64_t now)
 {
-    if (wait)
-        pthread_mutex_lock(&w->snap_lock);
-    else if (pthread_mutex_trylock(&w->snap_lock) != 0)
-        return false;
+    unsigned b = w->snap_x.back;
+    metrics_rec *area = w->snap[b];
     for (size_t i = 0; i < w->nsc; i++) {
         wscen *s = &w->sc[i];
-        metrics_copy(&w->snap[i], &s->m); /* same shapes by construction (worker_live_init) */
-        w->snap[i].g.vus_active = s->nactive;
-        w->snap[i].g.queued = s->qlen;
+        metrics_copy(&area[i], &s->m); /* same shapes by construction (worker_live_init) */
+        area[i].g.vus_active = s->nactive;
+        area[i].g.queued = s->qlen;
     }
-    w->snap_at = now;
-    pthread_mutex_unlock(&w->snap_lock);
-    return true;
+    w->snap_at[b] = now;
+    tribuf_publish(&w->snap_x);
 }
 
 static uint64_t sat_add(uint64_t a, uint64_t b)
@@ -625,7 +621,7 @@ static void run(worker *w)
             w->hard_stop = s->hard;
     }
     w->next_publish = w->t0 + PUBLISH_EVERY_NS;
-    w->next_snap = w->snap ? w->t0 + NS_PER_S : UINT64_MAX;
+    w->next_snap = w->snap[0] ? w->t0 + NS_PER_S : UINT64_MAX;
     /* Stopped before the start: no scenario starts anything; the windows are empty. */
     bool stopping = atomic_load(&w->sh->stop) != 0;
     if (stopping)
@@ -671,10 +667,8 @@ static void run(worker *w)
          * reads them; the grid point is part of the wait below so that a quiet worker's
          * snapshot is never older than a second. */
         if (now >= w->next_snap) {
-            if (worker_snapshot(w, now, false))
-                w->next_snap = w->t0 + ((now - w->t0) / NS_PER_S + 1) * NS_PER_S;
-            else /* the main thread is reading it: soon again */
-                w->next_snap = now + SNAP_RETRY_NS;
+            worker_snapshot(w, now);
+            w->next_snap = w->t0 + ((now - w->t0) / NS_PER_S + 1) * NS_PER_S;
         }
         if (all_done(w, now))
             break;
@@ -707,8 +701,8 @@ static void run(worker *w)
     for (size_t i = 0; i < w->nsc; i++)
         metrics_publish(&w->sc[i].m);
     w->finished = clock_ns();
-    if (w->snap) /* the final totals, for the main thread's last look */
-        worker_snapshot(w, w->finished, true);
+    if (w->snap[0]) /* the final totals, for the main thread's last look */
+        worker_snapshot(w, w->finished);
 }
 
 static unsigned recv_bufs(uint32_t nconns)

@@ -17,6 +17,7 @@
 #include "extract.h"
 #include "flow.h"
 #include "template.h"
+#include "tribuf.h"
 #include "worker.h"
 
 #define NOT_IDLE UINT32_MAX
@@ -126,10 +127,11 @@ struct worker {
     char *xbuf;          /* an extracted value, before it goes to its VU (the largest max_var) */
     char cookie[4096];   /* the Cookie header being built */
     uint64_t t0, hard_stop, next_publish, finished;
-    /* Live snapshots (worker_live_init): one recorder copy per scenario, under snap_lock. */
-    metrics_rec *snap; /* NULL: no snapshots */
-    pthread_mutex_t snap_lock;
-    uint64_t snap_at;   /* when the area was last written (absolute ns; 0: never) */
+    /* Live snapshots (worker_live_init): three areas of one recorder copy per scenario, handed
+     * between the worker (writer) and the main thread (reader) by a triple buffer (tribuf.h). */
+    metrics_rec *snap[3]; /* NULL: no snapshots */
+    uint64_t snap_at[3];  /* when each area was written (absolute ns; 0: never) */
+    tribuf snap_x;
     uint64_t next_snap; /* the next grid point (absolute ns) */
 };
 
@@ -170,9 +172,9 @@ wvu *worker_idle_pop(worker *w, wscen *s);
 void worker_arrival_lost(wscen *s, metrics_fail f);
 void worker_queue_fail_one(wscen *s, metrics_fail f);
 void worker_open_for_queue(worker *w, wscen *s, uint64_t now);
-/* Copies every scenario's recorder into the snapshot area (worker.c); wait: take the lock even
- * if the main thread holds it (the last one). Returns false when the area was busy. */
-bool worker_snapshot(worker *w, uint64_t now, bool wait);
+/* Copies every scenario's recorder into the worker's snapshot area and publishes it (worker.c).
+ * Never waits. */
+void worker_snapshot(worker *w, uint64_t now);
 /* The worker's thread (worker.c): TLS contexts, ring and pre-connect, the barriers, the loop.
  * worker_setup.c makes the worker and starts it. */
 void *worker_thread(void *arg);

@@ -123,38 +123,52 @@ metrics_rec *worker_metrics(worker *w, size_t i)
     return &w->sc[i].m;
 }
 
-int worker_live_init(worker *w)
+static void snap_area_free(metrics_rec *a, size_t n)
 {
-    if (w->snap)
-        return 0;
-    metrics_rec *snap = calloc(w->nsc ? w->nsc : 1, sizeof(*snap));
-    if (!snap)
-        return -ENOMEM;
-    for (size_t i = 0; i < w->nsc; i++) {
+    for (size_t i = 0; a && i < n; i++)
+        metrics_rec_free(&a[i]);
+    free(a);
+}
+
+static metrics_rec *snap_area_new(const worker *w)
+{
+    metrics_rec *a = calloc(w->nsc ? w->nsc : 1, sizeof(*a));
+    for (size_t i = 0; a && i < w->nsc; i++) {
         const metrics_rec *m = &w->sc[i].m;
-        if (metrics_rec_init(&snap[i], &m->range, m->nsteps, m->nchecks) < 0 ||
-            (m->stages && metrics_rec_stages(&snap[i], m->nstages) < 0)) {
-            for (size_t j = 0; j <= i; j++)
-                metrics_rec_free(&snap[j]);
-            free(snap);
-            return -ENOMEM;
+        if (metrics_rec_init(&a[i], &m->range, m->nsteps, m->nchecks) < 0 ||
+            (m->stages && metrics_rec_stages(&a[i], m->nstages) < 0)) {
+            snap_area_free(a, i + 1);
+            return NULL;
         }
     }
-    pthread_mutex_init(&w->snap_lock, NULL);
-    w->snap = snap;
+    return a;
+}
+
+int worker_live_init(worker *w)
+{
+    if (w->snap[0])
+        return 0;
+    for (unsigned k = 0; k < 3; k++)
+        if (!(w->snap[k] = snap_area_new(w))) {
+            for (unsigned j = 0; j < k; j++) {
+                snap_area_free(w->snap[j], w->nsc);
+                w->snap[j] = NULL;
+            }
+            return -ENOMEM;
+        }
+    tribuf_init(&w->snap_x);
     return 0;
 }
 
 uint64_t worker_live_merge(worker *w, metrics_rec *dst)
 {
-    if (!w->snap)
+    if (!w->snap[0])
         return 0;
-    pthread_mutex_lock(&w->snap_lock);
-    uint64_t at = w->snap_at;
+    unsigned f = tribuf_take(&w->snap_x);
+    uint64_t at = w->snap_at[f];
     if (at)
         for (size_t i = 0; i < w->nsc; i++)
-            metrics_merge(&dst[i], &w->snap[i]);
-    pthread_mutex_unlock(&w->snap_lock);
+            metrics_merge(&dst[i], &w->snap[f][i]);
     return at;
 }
 
@@ -184,12 +198,8 @@ void worker_free(worker *w)
     close(w->wakefd);
     extract_scratch_free(w->xs);
     free(w->xbuf);
-    if (w->snap) {
-        for (size_t i = 0; i < w->nsc; i++)
-            metrics_rec_free(&w->snap[i]);
-        free(w->snap);
-        pthread_mutex_destroy(&w->snap_lock);
-    }
+    for (unsigned k = 0; k < 3; k++)
+        snap_area_free(w->snap[k], w->nsc);
     for (uint32_t i = 0; w->conns && i < w->nconns; i++)
         tls_conn_free(w->conns[i].tls);
     for (size_t i = 0; w->sc && i < w->nsc; i++)
