@@ -99,6 +99,7 @@ fi
 
 status=0
 summary=()
+details=()
 for t in $FUZZ_TARGETS; do
     work="$OUT/corpus-$t"
     mkdir -p "$work"
@@ -169,9 +170,26 @@ for t in $FUZZ_TARGETS; do
         for a in $artifacts; do
             echo "    reproduce: $OUT/fuzz_$t $a"
         done
+        # Again at the very end, where a CI log's tail shows it: the sanitizer's report (its
+        # first frames) and the input itself, so that a failure seen only in CI can be replayed
+        # (base64 -d > crash.ini; $OUT/fuzz_$t crash.ini).
+        details+=("$t: $verdict")
+        while IFS= read -r l; do details+=("  $l"); done < <(
+            grep -E '^(==[0-9]+==ERROR|SUMMARY|.*invariant broken|.*runtime error| +#[0-9] )' \
+                "$log" | head -n 12 || true)
+        for a in $artifacts; do
+            if [[ $(stat -c %s "$a") -le 4096 ]]; then
+                details+=("  input $(basename "$a") as base64:")
+                while IFS= read -r l; do details+=("  $l"); done < <(base64 -w 96 "$a")
+            fi
+        done
     fi
 done
 
 echo "fuzz summary:"
 printf '  %s\n' "${summary[@]}"
+if [[ ${#details[@]} -gt 0 ]]; then
+    echo "what failed:"
+    printf '  %s\n' "${details[@]}"
+fi
 exit $status
