@@ -22,6 +22,7 @@ typedef struct report_run {
     const plan *plan;
     unsigned workers;
     double duration_s; /* from t0 until the last worker ended: at least every window_s */
+    double cpu_wait_s; /* the workers' time ready to run but waiting for a CPU (schedstat) */
     bool interrupted;  /* stopped by a signal */
     bool started;      /* false: stopped before the start, nothing was sent */
     bool aborted;      /* stopped by the run's tick function (run_set_tick), e.g. a threshold */

@@ -54,6 +54,8 @@ typedef struct verdict {
     bool offered_ok;    /* no offered-load check is FAIL */
     /* blast's own use of the machine over the run (getrusage of the process) */
     double cpu_user_s, cpu_sys_s;
+    double cpu_wait_s; /* time its threads were ready to run but waited for a CPU (schedstat;
+                          0 where the kernel does not say): a busy machine takes it */
     uint64_t rss_max_kib;
 } verdict;
 

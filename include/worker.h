@@ -51,6 +51,11 @@ metrics_rec *worker_metrics(worker *w, size_t i);
  * or earlier when stopped). Valid after worker_join. */
 uint64_t worker_window_ns(const worker *w, size_t i);
 
+/* How long the worker's thread was ready to run but waited for a CPU held by another thread or
+ * program (the kernel's schedstat run delay, read when the loop ends; 0 where the kernel does
+ * not keep it). Valid after worker_join. */
+uint64_t worker_run_delay_ns(const worker *w);
+
 /* Live snapshots, for a run that shows progress or evaluates thresholds while it runs. Once
  * this is called (main thread, before worker_start), the worker copies its recorders into a
  * snapshot area of its own once a second on the t0 + k s grid and once more when it ends, and

@@ -321,7 +321,7 @@ static hist *hist_k(metrics_rec *m, size_t nsteps, size_t k)
 
 /* The whole run's top-level figures, from every file. */
 struct top {
-    double duration_s, cpu_user, cpu_sys;
+    double duration_s, cpu_user, cpu_sys, cpu_wait;
     uint64_t rss, workers;
     bool interrupted, started, aborted;
     char reason[256];
@@ -369,6 +369,8 @@ static void add_top(struct top *t, const jdoc *d)
         t->cpu_user += x;
     if (jdoc_number(at(d, "client.cpu_sys_s"), &x))
         t->cpu_sys += x;
+    if (jdoc_number(at(d, "client.cpu_wait_s"), &x))
+        t->cpu_wait += x;
     if (jdoc_number(at(d, "client.rss_max_kib"), &x) && x > (double)t->rss)
         t->rss = (uint64_t)x;
     const jdoc *b = jdoc_get(d, "interrupted");
@@ -525,6 +527,7 @@ int merge_run(const merge_args *a)
             /* the client figures are the segments' (their CPU summed, the largest RSS) */
             v.cpu_user_s = t.cpu_user;
             v.cpu_sys_s = t.cpu_sys;
+            v.cpu_wait_s = t.cpu_wait;
             v.rss_max_kib = t.rss;
             run.verdict = &v;
             if (!a->quiet)

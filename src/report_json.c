@@ -368,9 +368,9 @@ int report_json(FILE *f, const report_run *run)
     fprintf(f, "%s],\n", v && v->nthr ? "\n  " : "");
     if (v)
         fprintf(f,
-                "  \"client\": {\"cpu_user_s\": %.3f, \"cpu_sys_s\": %.3f, \"rss_max_kib\": %" PRIu64
-                "},\n",
-                v->cpu_user_s, v->cpu_sys_s, v->rss_max_kib);
+                "  \"client\": {\"cpu_user_s\": %.3f, \"cpu_sys_s\": %.3f, \"cpu_wait_s\": %.3f, "
+                "\"rss_max_kib\": %" PRIu64 "},\n",
+                v->cpu_user_s, v->cpu_sys_s, v->cpu_wait_s, v->rss_max_kib);
     fprintf(f, "  \"scenarios\": {\n");
     for (size_t i = 0; i < run->nsc; i++)
         scenario(f, &run->sc[i], v && i < v->noff ? &v->off[i] : NULL, i + 1 == run->nsc);

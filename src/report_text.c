@@ -245,9 +245,12 @@ void report_text(FILE *f, const report_run *run)
     if (!v)
         return;
     thresholds(f, v);
-    fprintf(f, "\nclient     %.2f s CPU (user %.2f, sys %.2f), %.1f MiB max RSS\n",
+    fprintf(f, "\nclient     %.2f s CPU (user %.2f, sys %.2f), %.1f MiB max RSS",
             v->cpu_user_s + v->cpu_sys_s, v->cpu_user_s, v->cpu_sys_s,
             (double)v->rss_max_kib / 1024);
+    if (v->cpu_wait_s >= 0.01) /* other programs held the CPU it was ready to use */
+        fprintf(f, "; its workers waited %.2f s for a CPU", v->cpu_wait_s);
+    fputc('\n', f);
     if (!v->thresholds_ok || !v->offered_ok)
         fprintf(f, "verdict    FAIL:%s%s (exit code 99)\n",
                 v->thresholds_ok ? "" : " thresholds failed",

@@ -319,6 +319,10 @@ const report_run *run_report(run *r)
     /* Every worker stays until all of its windows have closed, so this is at least every
      * scenario's duration_s. */
     r->report.duration_s = (double)finished / 1e9;
+    uint64_t wait = 0;
+    for (unsigned w = 0; w < r->nw; w++)
+        wait += worker_run_delay_ns(r->ws[w]);
+    r->report.cpu_wait_s = (double)wait / 1e9;
     return &r->report;
 }
 

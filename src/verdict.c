@@ -5,8 +5,9 @@
  * of: iterations dropped; a queue that held more than QUEUE_GREW_S of arrivals (at least
  * QUEUE_GREW_MIN); send lateness p99 above the bound (offered_lateness, else 10% of the mean gap
  * between arrivals and at least 1 ms, plus pacing_resolution, which delays sends by design). It
- * then says whether blast itself was the limit: its CPU time against the workers' wall time, or
- * every VU busy at max_vus. */
+ * then says whether blast itself was the limit: its CPU time, plus the time its threads waited
+ * for a CPU that other programs held, against the workers' wall time, or every VU busy at
+ * max_vus. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,7 +38,7 @@ static size_t app(char *b, size_t cap, size_t off, const char *fmt, ...)
     return n < 0 ? off : off + (size_t)n >= cap ? cap - 1 : off + (size_t)n;
 }
 
-static void offered(const report_run *run, size_t i, double cpu_s, double span_s,
+static void offered(const report_run *run, size_t i, double cpu_s, double wait_s, double span_s,
                     offered_result *o)
 {
     const report_scenario *rs = &run->sc[i];
@@ -91,6 +92,14 @@ static void offered(const report_run *run, size_t i, double cpu_s, double span_s
                 "was the limit; raise workers (%ld CPUs online) or split the load over load "
                 "boxes; ",
                 cpu_s, span_s, run->workers, cpus);
+    } else if (span_s > 0 && cpu_s + wait_s >= CPU_BOUND * span_s * run->workers) {
+        /* it wanted the CPU all along but other programs on this machine held it */
+        o->generator_limited = true;
+        a = app(o->advice, sizeof o->advice, a,
+                "blast used %.2f s of CPU in its %.2f s and waited %.2f s more for a CPU that "
+                "other programs held: this machine, not the server, was the limit; give blast "
+                "a less busy machine (or pin it: taskset) or split the load over load boxes; ",
+                cpu_s, span_s, wait_s);
     }
     if (m->c.conns_max_open >= s->max_connections &&
         (o->dropped || (double)o->queue_max > grew))
@@ -120,6 +129,7 @@ int verdict_build(verdict *v, const report_run *run)
         v->cpu_sys_s = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
         v->rss_max_kib = (uint64_t)ru.ru_maxrss;
     }
+    v->cpu_wait_s = run->cpu_wait_s;
     threshold_result *thr = calloc(p->nthresholds ? p->nthresholds : 1, sizeof *thr);
     offered_result *off = calloc(run->nsc ? run->nsc : 1, sizeof *off);
     if (!thr || !off) {
@@ -147,7 +157,7 @@ int verdict_build(verdict *v, const report_run *run)
         span = run->duration_s;
 
     for (size_t i = 0; i < run->nsc; i++) {
-        offered(run, i, v->cpu_user_s + v->cpu_sys_s, span, &off[i]);
+        offered(run, i, v->cpu_user_s + v->cpu_sys_s, v->cpu_wait_s, span, &off[i]);
         v->offered_ok &= off[i].state != OFFERED_FAIL;
     }
     return 0;

@@ -127,6 +127,7 @@ struct worker {
     char *xbuf;          /* an extracted value, before it goes to its VU (the largest max_var) */
     char cookie[4096];   /* the Cookie header being built */
     uint64_t t0, hard_stop, next_publish, finished;
+    uint64_t run_delay_ns; /* schedstat's run delay when the loop ended (worker_run_delay_ns) */
     /* Live snapshots (worker_live_init): three areas of one recorder copy per scenario, handed
      * between the worker (writer) and the main thread (reader) by a triple buffer (tribuf.h). */
     metrics_rec *snap[3]; /* NULL: no snapshots */

@@ -184,6 +184,11 @@ uint64_t worker_finished_ns(const worker *w)
     return w->finished > w->t0 ? w->finished - w->t0 : 0;
 }
 
+uint64_t worker_run_delay_ns(const worker *w)
+{
+    return w->run_delay_ns;
+}
+
 uint64_t worker_window_ns(const worker *w, size_t i)
 {
     return w->sc[i].end > w->sc[i].start ? w->sc[i].end - w->sc[i].start : 0;
