@@ -549,6 +549,16 @@ bool cfg_build_flow(struct ctx *c, const struct section *s, plan_scenario *sc, c
         return false;
     sc->max_var = (uint32_t)mv;
     bool ok = compile_root(&b, K_FLOW, &sc->ops, &sc->nops);
+    bool sends = false;
+    for (size_t i = 0; ok && i < sc->nops; i++)
+        sends |= sc->ops[i].kind == PLAN_OP_STEP;
+    if (ok && !sends) { /* only sleeps: iterations that never send a request */
+        cfg_fail(c, -EINVAL, s->v[K_FLOW].line, s, "flow",
+                 "flow %s sends no request (it needs a step line, in it or in a sub-flow it "
+                 "names)",
+                 s->v[K_FLOW].s);
+        ok = false;
+    }
     if (ok && s->v[K_SETUP].s)
         ok = compile_root(&b, K_SETUP, &sc->setup, &sc->nsetup);
     ok = ok && scenario_tags(&b) && collect_vars(&b) && load_data(&b);

@@ -242,6 +242,12 @@ Test(flow_errors, table)
          "line in a [step])"},
         {"flow = f\n[flow f]\n", "{F}:8: [flow f]: is empty (give it step, flow, pick, repeat or "
                                  "sleep lines)"},
+        {"flow = f\n[flow f]\nsleep = 10ms\n",
+         "{F}:7: [scenario s] flow: flow f sends no request (it needs a step line, in it or in a "
+         "sub-flow it names)"},
+        {"flow = f\n[flow f]\nrepeat = 3 x g\n[flow g]\nsleep = 1ms..2ms\n",
+         "{F}:7: [scenario s] flow: flow f sends no request (it needs a step line, in it or in a "
+         "sub-flow it names)"},
         {"flow = f\n[flow f]\nflow = g\n[flow g]\nflow = f\n",
          "{F}:8: [flow f]: contains itself (through g): a flow may not loop back into itself; use "
          "repeat"},
