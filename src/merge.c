@@ -444,14 +444,32 @@ static int outputs_of(const merge_args *a, const plan *p, outputs **out)
         return EXIT_USAGE;
     }
     for (size_t i = 0; i < a->nout; i++) {
-        if (!report_kind_find(a->okind[i])) {
-            say("--out %s: a time series is written while a run is under way; a merge writes "
-                "only end-of-run documents (%s)",
-                a->okind[i], report_kind_names());
+        if (strcmp(a->okind[i], "prometheus") == 0) {
+            say("--out prometheus: a scrape endpoint lives as long as a run; a merge ends at "
+                "once (push the merged totals with prometheus-rw=URL instead)");
+            return EXIT_USAGE;
+        }
+        if (!outputs_kind_known(a->okind[i])) {
+            say("--out %s: not a kind of output (known: %s)", a->okind[i], outputs_kind_names());
             return EXIT_USAGE;
         }
         if (outputs_add(o, a->okind[i], a->odest[i]) < 0) {
             say("too many outputs (at most %d)", OUTPUTS_MAX);
+            return EXIT_USAGE;
+        }
+    }
+    /* The file's out lines, as a single run of it would write them (not a scrape endpoint). */
+    for (size_t i = 0; i < p->nouts; i++) {
+        char *eq = strchr(p->outs[i], '='); /* config checked KIND=DEST */
+        *eq = '\0';
+        if (strcmp(p->outs[i], "prometheus") == 0) {
+            say("the file's out = prometheus=%s is left out: a scrape endpoint lives as long as "
+                "a run, and a merge ends at once",
+                eq + 1);
+            continue;
+        }
+        if (outputs_add(o, p->outs[i], eq + 1) < 0) {
+            say("too many outputs (at most %d --out options and out lines)", OUTPUTS_MAX);
             return EXIT_USAGE;
         }
     }
@@ -530,6 +548,10 @@ int merge_run(const merge_args *a)
             v.cpu_wait_s = t.cpu_wait;
             v.rss_max_kib = t.rss;
             run.verdict = &v;
+            /* The segments kept no seconds: a time series gets one interval, the whole run. */
+            series_set *ss = outputs_series(outs);
+            if (ss)
+                series_set_interval(ss, &run, &run, run.duration_s, true);
             if (!a->quiet)
                 report_text(stdout, &run);
             if (outputs_finish(outs, &run, say) < 0)

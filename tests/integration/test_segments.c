@@ -48,8 +48,19 @@ static void write_ini(char *ini, size_t n)
             "threshold = http_reqs count > 700\n\n"
             "[scenario s]\nexecutor = constant-arrival-rate\nrate = 400/s\nmax_vus = 20\n"
             "pre_connections = 4\nflow = work\n\n"
-            "[step work]\npath = /seg/{{ seq }}\ncheck = \"ok\" status 200\n",
+            "[step work]\npath = /seg/{{ seq }}\ncheck = \"ok\" status 200\n\n"
+            /* each segment j always takes data row j (seq % 4): segment 4 only 500s, 100%
+             * failed, the whole 25% */
+            "[scenario f]\nexecutor = constant-arrival-rate\nrate = 40/s\nmax_vus = 8\n"
+            "data = status.csv\npath = /status/{{ data.code }}\n"
+            "threshold = http_req_failed rate < 30%%\n",
             srv.port);
+    fclose(f);
+    char csv[128];
+    snprintf(csv, sizeof csv, "%s/status.csv", dir);
+    f = fopen(csv, "w");
+    cr_assert_not_null(f);
+    fputs("code\n200\n200\n200\n500\n", f);
     fclose(f);
 }
 
@@ -109,7 +120,21 @@ static const char check_py[] =
     "v = min(max(lo + ((1 << b) >> 1), mn), mx)\n"
     "p99 = tot['scenarios']['s']['latency_ms']['p99']\n"
     "assert '%.3f' % (v / 1e3) == '%.3f' % p99, (v, p99)\n"
-    "print('p99', p99, 'from', n, 'values')\n";
+    "print('p99', p99, 'from', n, 'values')\n"
+    /* the merge's time series: one interval, the whole run, read by Python's csv and json */
+    "import csv, os\n"
+    "d = os.path.dirname(sys.argv[1])\n"
+    "rows = list(csv.DictReader(open(os.path.join(d, 'total.csv'), newline='')))\n"
+    "lines = [json.loads(l) for l in open(os.path.join(d, 'total.ndjson'))]\n"
+    "for got in (rows, lines):\n"
+    "    whole = [r for r in got if not r['step']]\n"
+    "    assert sorted(r['scenario'] for r in whole) == ['f', 's'], whole\n"
+    "    for r in whole:\n"
+    "        sc = tot['scenarios'][r['scenario']]['requests']\n"
+    "        assert int(r['requests']) == sc['ok'] + sc['failed'], (r, sc)\n"
+    "        assert int(r['failed']) == sc['failed'], (r, sc)\n"
+    "        assert abs(float(r['t_s']) - tot['duration_s']) < 0.01, (r, tot['duration_s'])\n"
+    "print('series rows', len(rows), len(lines))\n";
 
 Test(segments, four_segments_merge_exactly, .init = setup, .fini = cleanup, .timeout = 120)
 {
@@ -135,6 +160,13 @@ Test(segments, four_segments_merge_exactly, .init = setup, .fini = cleanup, .tim
         cr_expect_eq(json_integer_value(json_object_get(sg, "index")), i + 1);
         cr_expect_eq(json_integer_value(json_object_get(sg, "count")), 4);
         cr_expect_eq(num(j, "requests", "scheduled", NULL), 200, "a quarter of 800");
+        /* scenario f's failed-rate threshold (the second): only segment 4 breaks it */
+        json_t *thr = json_array_get(json_object_get(j, "thresholds"), 1);
+        cr_expect_str_eq(json_string_value(json_object_get(thr, "expression")),
+                         "http_req_failed rate < 30%");
+        cr_expect_eq(json_is_true(json_object_get(thr, "ok")), i != 3,
+                     "segment %d: http_req_failed rate %s", i + 1,
+                     json_string_value(json_object_get(thr, "observed_text")));
         cr_expect(fabs(num(j, "rate", "target", NULL) - 100) < 1e-9, "target 400/4");
         sum_sched += num(j, "requests", "scheduled", NULL);
         sum_ok += num(j, "requests", "ok", NULL);
@@ -147,7 +179,11 @@ Test(segments, four_segments_merge_exactly, .init = setup, .fini = cleanup, .tim
     cr_assert_eq(r.exit_code, 0, "whole run: exit %d: %s", r.exit_code, r.err);
 
     snprintf(total, sizeof total, "%s/total.json", dir);
-    const char *margs[] = {seg[3], seg[0], seg[2], seg[1], "-c", ini, "-o", total, NULL};
+    char tcsv[160], thlog[160];
+    snprintf(tcsv, sizeof tcsv, "csv=%s/total.csv", dir);
+    snprintf(thlog, sizeof thlog, "ndjson=%s/total.ndjson", dir);
+    const char *margs[] = {seg[3], seg[0], seg[2], seg[1], "-c",  ini,   "-o",
+                           total,  "--out", tcsv,  "--out", thlog, NULL};
     merge(&r, margs);
     cr_assert_eq(r.exit_code, 0, "merge: exit %d: %s%s", r.exit_code, r.out, r.err);
     cr_expect(strstr(r.out, "800 scheduled") != NULL, "the text summary: %s", r.out);
@@ -163,6 +199,12 @@ Test(segments, four_segments_merge_exactly, .init = setup, .fini = cleanup, .tim
     cr_expect_eq(num(t, "requests", "scheduled", NULL), 800);
     cr_expect(fabs(num(t, "rate", "target", NULL) - 400) < 1e-9);
     cr_expect_eq(num(t, "histograms", "latency", "count"), sum_ok);
+    /* the failed-rate threshold judged on the whole: 20 of 80 failed, 25% < 30% */
+    json_t *thr = json_array_get(json_object_get(t, "thresholds"), 1);
+    cr_expect(json_is_true(json_object_get(thr, "ok")), "merged: %s",
+              json_string_value(json_object_get(thr, "observed_text")));
+    cr_expect(fabs(json_number_value(json_object_get(thr, "observed")) - 0.25) < 1e-9,
+              "merged failed rate %f", json_number_value(json_object_get(thr, "observed")));
     json_decref(t);
     json_decref(w);
 
@@ -186,7 +228,7 @@ Test(segments, four_segments_merge_exactly, .init = setup, .fini = cleanup, .tim
         {"but 3 files are given", 3, 0, NULL, NULL},
         {"is given twice", 4, 1, NULL, NULL},
         {"from a different run", 4, 0, "-r", "100/s"},
-        {"a time series", 4, 0, "--out", "csv=x.csv"},
+        {"a scrape endpoint lives as long as a run", 4, 0, "--out", "prometheus=0"},
         {"not a segment", 0, 0, "-c", NULL}, /* the whole run's file */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
