@@ -320,3 +320,41 @@ Test(prom, remote_write_to_nobody_does_not_stall_the_run)
     cr_expect(strstr(r.stderr_text, "https:// is not supported") != NULL, "%s", r.stderr_text);
     blast_run_free(&r);
 }
+
+/* A Ctrl-C in the middle of a long run: the remote write still pushes the final totals (the
+ * count Prometheus holds is the JSON's), and the scrape endpoint did serve while it ran. */
+Test(prom, a_ctrl_c_still_pushes_the_final_totals)
+{
+    int pport = prometheus_start();
+    target_start(&srv);
+    char testid[64], rw[128], scrape[64], ini[1024];
+    snprintf(testid, sizeof testid, "rw-int-%d", (int)getpid());
+    setenv("BLAST_TESTID", testid, 1);
+    snprintf(rw, sizeof rw, "prometheus-rw=http://127.0.0.1:%d/api/v1/write", pport);
+    scrape_ctx *sc = calloc(1, sizeof *sc);
+    cr_assert_not_null(sc);
+    sc->port = free_port();
+    snprintf(scrape, sizeof scrape, "prometheus=127.0.0.1:%d", sc->port);
+    snprintf(ini, sizeof ini,
+             "[global]\nbase_url = http://127.0.0.1:%d\nduration = 60s\n"
+             "[scenario api]\nexecutor = constant-arrival-rate\nrate = 200/s\npath = /\n",
+             srv.port);
+    const char *extra[] = {"--out", rw, "--out", scrape, NULL};
+    harness_tick = scrape_at_3s;
+    harness_tick_ctx = sc;
+    blast_run r;
+    blast_exec(&r, ini, extra, 4.0, 40);
+    unsetenv("BLAST_TESTID");
+    cr_assert_eq(r.exit_code, 130, "exit %d: %s", r.exit_code, r.stderr_text);
+    cr_expect(r.wall_s < 15, "took %.1f s after a Ctrl-C at 4 s", r.wall_s);
+    cr_expect_eq(sc->status, 200, "the scrape endpoint during the run: %d", sc->status);
+    cr_expect(sum_of(body_of(sc->resp), "k6_http_reqs_total") > 0, "%.300s", sc->resp);
+    long total = json_total(&r);
+    cr_assert(total > 300, "only %ld requests", total);
+    char q[256];
+    snprintf(q, sizeof q, "sum(k6_http_reqs_total%%7Btestid%%3D%%22%s%%22%%7D)", testid);
+    double got = query(pport, q);
+    cr_expect_eq((long)got, total, "Prometheus has %.0f requests, the JSON says %ld", got, total);
+    free(sc);
+    blast_run_free(&r);
+}
