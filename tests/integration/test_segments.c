@@ -292,3 +292,44 @@ Test(segments, start_at_waits_for_the_time, .init = setup, .fini = cleanup, .tim
     cr_expect(r.exit_code == 0 || r.exit_code == 99, "exit %d: %s", r.exit_code, r.err);
     cr_expect(r.wall_s >= 2.0, "started at the time given, not at once: %.2f s", r.wall_s);
 }
+
+/* {{ seq }} across segments, checked by a server: four segments of one heartbeat schedule
+ * (400 arrivals, agent seq + 1) against one target, which counts the distinct agents it saw. */
+Test(segments, seq_is_unique_across_segments, .init = setup, .fini = cleanup, .timeout = 120)
+{
+    char ini[128];
+    snprintf(ini, sizeof ini, "%s/hb.ini", dir);
+    FILE *f = fopen(ini, "w");
+    cr_assert_not_null(f);
+    fprintf(f,
+            "[global]\nbase_url = http://127.0.0.1:%d\nduration = 2s\n"
+            "[scenario hb]\nexecutor = constant-arrival-rate\nrate = 200/s\nmax_vus = 20\n"
+            "method = POST\npath = /api/v1/agents/ag-loadtest-{{ seq + 1 | %%05d }}/heartbeat\n"
+            "header = Content-Type: application/json\n"
+            "body = {\"hostname\":\"loadtest-{{ seq + 1 | %%05d }}.fleet.example.test\"}\n",
+            srv.port);
+    fclose(f);
+    double sent = 0;
+    for (int i = 0; i < 4; i++) {
+        char s[16], out[160], json[128];
+        snprintf(s, sizeof s, "%d/4", i + 1);
+        snprintf(json, sizeof json, "%s/hb-%d.json", dir, i);
+        snprintf(out, sizeof out, "json=%s", json);
+        const char *argv[] = {blast_bin(), "-c", ini, "--segment", s, "--quiet", "--out", out, NULL};
+        proc_result r;
+        proc_run(&r, dir, argv, PLAIN, 0, 30);
+        cr_assert_eq(r.exit_code, 0, "segment %s: exit %d: %s", s, r.exit_code, r.err);
+        json_t *j = load(json);
+        json_t *rq = json_object_get(
+            json_object_get(json_object_get(json_object_get(j, "scenarios"), "hb"), "requests"),
+            "ok");
+        sent += json_number_value(rq);
+        json_decref(j);
+    }
+    cr_assert_eq(sent, 400, "%.0f heartbeats ok", sent);
+    json_t *st = target_stats(srv.port);
+    cr_expect_eq(target_stat(st, "heartbeats"), 400);
+    cr_expect_eq(target_stat(st, "heartbeat_agents"), 400, "every agent number exactly once");
+    cr_expect_eq(target_stat(st, "heartbeat_bad_body"), 0);
+    json_decref(st);
+}
