@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "ceiling.h"
 #include "redact.h"
 #include "report.h"
 
@@ -240,19 +241,24 @@ void report_text(FILE *f, const report_run *run)
     if (run->aborted)
         fprintf(f, "stopped early by %s\n", run->abort_reason);
     const verdict *v = run->verdict;
-    for (size_t i = 0; i < run->nsc; i++)
+    for (size_t i = 0; i < run->nsc; i++) {
         scenario(f, &run->sc[i], v && i < v->noff ? &v->off[i] : NULL);
+        if (run->ceiling && run->ceiling->scenario == i)
+            ceiling_text(f, run->ceiling);
+    }
     if (!v)
         return;
     thresholds(f, v);
     fprintf(f, "\nclient     %.2f s CPU (user %.2f, sys %.2f), %.1f MiB max RSS\n",
             v->cpu_user_s + v->cpu_sys_s, v->cpu_user_s, v->cpu_sys_s,
             (double)v->rss_max_kib / 1024);
-    if (!v->thresholds_ok || !v->offered_ok)
-        fprintf(f, "verdict    FAIL:%s%s (exit code 99)\n",
+    if (!v->thresholds_ok || !v->offered_ok || v->ceiling_failed)
+        fprintf(f, "verdict    FAIL:%s%s%s (exit code 99)\n",
                 v->thresholds_ok ? "" : " thresholds failed",
                 v->offered_ok ? "" : (v->thresholds_ok ? " the offered-load check failed"
-                                                       : "; the offered-load check failed"));
+                                                       : "; the offered-load check failed"),
+                v->ceiling_failed ? "; the ceiling is below min_rate (or start_rate failed)"
+                                  : "");
     else if (v->nthr)
         fprintf(f, "verdict    PASS\n");
 }
