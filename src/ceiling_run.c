@@ -285,7 +285,11 @@ static ceiling_verdict judge(ceiling_run *cr, ceiling_step *st, double span_s, d
     double grew = st->rate * QUEUE_GREW_S < QUEUE_GREW_MIN ? QUEUE_GREW_MIN : st->rate * QUEUE_GREW_S;
     bool queued = m->c.queue_max > cum->c.queue_max && (double)m->c.queue_max > grew;
     bool cpu = st->cpu_share >= CPU_BOUND;
-    bool late = st->lateness_p99_ms > bound && !starved && !queued;
+    /* late sends are blast's doing only when they are most of the latency: a saturated server
+     * also makes sends late (each new connection's connect comes first), by far less than it
+     * makes the responses late */
+    bool late = st->lateness_p99_ms > bound && !starved && !queued &&
+                st->lateness_p99_ms >= 0.5 * st->p99_ms;
     bool drops = st->dropped && !starved;
     if (cpu || ((late || drops) && (!ok || st->dropped))) {
         size_t w = 0;

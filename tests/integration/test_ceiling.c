@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -264,4 +265,56 @@ Test(ceiling, bad_settings_are_file_line_errors, .timeout = 30)
                                     "1000/s (allowed: start_rate <= max_rate)"),
               "%s", r.stderr_text);
     blast_run_free(&r);
+}
+
+/* Runs a 20%-precision search against the running target and leaves its JSON at path. */
+static void search_to(const char *path)
+{
+    char ini[4096], outarg[160];
+    snprintf(ini, sizeof ini, "%s/c.ini", srv.dir);
+    FILE *f = fopen(ini, "w");
+    cr_assert_not_null(f);
+    fputs(ceiling_ini("start_rate = 200/s\nmax_rate = 4000/s", "precision = 20%\n"), f);
+    fclose(f);
+    snprintf(outarg, sizeof outarg, "json=%s", path);
+    const char *argv[] = {blast_bin(), "-c", ini, "--quiet", "--out", outarg, NULL};
+    proc_result r;
+    proc_run(&r, srv.dir, argv, PLAIN, 0, 60);
+    cr_assert_eq(r.exit_code, 0, "blast exit %d: %s", r.exit_code, r.err);
+}
+
+Test(ceiling, compare_reports_both_ceilings_and_flags_a_drop, .timeout = 150)
+{
+    char base[128], worse[128];
+    /* 200, 400, 800, 1600 (fails), 1200 (fails), then 1000 and maybe 900: about 1000 */
+    start_capped("1100/s");
+    snprintf(base, sizeof base, "/tmp/blast-ceil-base-%d.json", (int)getpid());
+    snprintf(worse, sizeof worse, "/tmp/blast-ceil-new-%d.json", (int)getpid());
+    search_to(base);
+    server_stop(&srv);
+    /* 200, 400, 800 (fails), 600, 500 (fail), then 450: 400 or 450 */
+    start_capped("450/s");
+    search_to(worse);
+    /* only the ceiling is judged, so that the verdict is the ceiling's */
+    const char *only = "p95=off,p99=off,failed=off,rate=off,ceiling=-10%";
+    const char *drop[] = {blast_bin(), "compare", base, worse, "--max-regress", only, NULL};
+    proc_result r;
+    proc_run(&r, srv.dir, drop, PLAIN, 0, 20);
+    cr_expect_eq(r.exit_code, 99, "exit %d: %s%s", r.exit_code, r.out, r.err);
+    cr_expect(strstr(r.out, "ceiling/s"), "%s", r.out);
+    cr_expect(strstr(r.out, "ceiling -10%"), "%s", r.out);
+    cr_expect(strstr(r.out, "regressed: scenario s: ceiling "), "%s", r.out);
+    cr_expect(strstr(r.out, "allowed -10%)"), "%s", r.out);
+    /* the other way round the ceiling rose: no regression */
+    const char *rise[] = {blast_bin(), "compare", worse, base, "--max-regress", only, NULL};
+    proc_run(&r, srv.dir, rise, PLAIN, 0, 20);
+    cr_expect_eq(r.exit_code, 0, "exit %d: %s%s", r.exit_code, r.out, r.err);
+    cr_expect(strstr(r.out, "improved"), "%s", r.out);
+    /* a limit wide enough lets the drop pass */
+    const char *wide[] = {blast_bin(), "compare", base, worse, "--max-regress",
+                          "p95=off,p99=off,failed=off,rate=off,ceiling=-70%", NULL};
+    proc_run(&r, srv.dir, wide, PLAIN, 0, 20);
+    cr_expect_eq(r.exit_code, 0, "exit %d: %s%s", r.exit_code, r.out, r.err);
+    unlink(base);
+    unlink(worse);
 }
