@@ -687,6 +687,19 @@ static plan *build(struct ctx *c)
     for (size_t i = 0; i < c->nscen; i++)
         if (!build_scenario(c, c->scen[i], &p->scenarios[i]))
             goto fail;
+    /* one search per run: its steps are the run's timeline */
+    for (size_t i = 0, first = SIZE_MAX; i < c->nscen; i++) {
+        if (p->scenarios[i].executor != PLAN_CEILING)
+            continue;
+        if (first != SIZE_MAX) {
+            cfg_fail(c, -EINVAL, p->scenarios[i].ceil.line, c->scen[i], "executor",
+                     "a second ceiling search (one run holds one: [scenario %s] at line %d is "
+                     "the first)",
+                     p->scenarios[first].name, p->scenarios[first].line);
+            goto fail;
+        }
+        first = i;
+    }
     if (!segments(c, p))
         goto fail;
     if (!cfg_build_verdicts(c, p))

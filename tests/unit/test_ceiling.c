@@ -234,3 +234,17 @@ Test(ceiling, config_errors)
                   "case %zu:\n got: %s\nwant: ...%s", i, err, t[i].want);
     }
 }
+
+Test(ceiling, one_search_per_run)
+{
+    plan *p = (plan *)0x1;
+    char err[1024];
+    int rc = load(HEAD "start_rate = 100/s\nmax_rate = 200/s\npath = /\n"
+                       "[scenario d]\nexecutor = ceiling\nstart_rate = 100/s\nmax_rate = 200/s\n"
+                       "path = /\n",
+                  &p, err, sizeof err);
+    cr_expect_eq(rc, -EINVAL);
+    cr_expect(strstr(err, ".ini:9: [scenario d] executor: a second ceiling search (one run holds "
+                          "one: [scenario c] at line 3 is the first)"),
+              "%s", err);
+}
