@@ -70,6 +70,8 @@ typedef struct ceiling_ctl {
     _Atomic uint64_t until_ns; /* no arrival of it is due at or after this */
     _Atomic bool done;         /* the search is over: the scenario ends */
     _Atomic double pass, fail; /* the bracket so far (0: none), for the progress line only */
+    _Atomic uint64_t since_s;  /* the step's first second (after t0): rows before it are the
+                                  previous step's (for the time series only) */
 } ceiling_ctl;
 
 typedef struct ceiling_step_ctl {
@@ -157,6 +159,9 @@ void ceiling_run_free(ceiling_run *cr);
 void ceiling_text(FILE *f, const ceiling_result *r);
 /* The JSON object scenarios.NAME.ceiling (no trailing comma or newline). */
 void ceiling_json(FILE *f, const ceiling_result *r, const char *indent);
+/* The html page's part: latency percentiles and the failed rate against the offered rate, the
+ * thresholds drawn, the ceiling marked (inline SVG, every point with its values). */
+void ceiling_html(FILE *f, const ceiling_result *r);
 /* The one-line answer ("ceiling 8,450 req/s (...); 9,200 req/s fails on p99 (312 ms)"). */
 void ceiling_answer(char *buf, size_t n, const ceiling_result *r);
 

@@ -174,6 +174,7 @@ static void publish(ceiling_run *cr, uint64_t g, double rate, bool first)
                           .from_ns = g * NS_PER_S + (first ? 0 : LEAD_NS),
                           .until_ns = g * NS_PER_S + ce->step_ns};
     ceiling_ctl_set(cr->s->ctl, &v);
+    atomic_store(&cr->s->ctl->since_s, g);
     atomic_store(&cr->s->ctl->pass, cr->res.search.pass);
     atomic_store(&cr->s->ctl->fail, cr->res.search.fail);
 }

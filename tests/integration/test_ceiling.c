@@ -8,6 +8,7 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -168,9 +169,15 @@ Test(ceiling, no_ceiling_in_range_is_limited_by_max_rate, .timeout = 90)
 {
     start_capped("20000/s");
     blast_run r;
+    char html[96], csv[96], harg[112], carg[112];
+    snprintf(html, sizeof html, "/tmp/blast-ceil-%d.html", (int)getpid());
+    snprintf(csv, sizeof csv, "/tmp/blast-ceil-%d.csv", (int)getpid());
+    snprintf(harg, sizeof harg, "html=%s", html);
+    snprintf(carg, sizeof carg, "csv=%s", csv);
+    const char *extra[] = {"--out", harg, "--out", carg, NULL};
     double t0 = now_s();
     blast_exec(&r, ceiling_ini("start_rate = 500/s\nmax_rate = 3000/s", "min_rate = 2500/s\n"),
-               NULL, 0, 60);
+               extra, 0, 60);
     double took = now_s() - t0;
     cr_assert_eq(r.exit_code, 0, "exit %d: %s", r.exit_code, r.stderr_text);
     cr_expect_str_eq(cstr(&r, "limited_by"), "max_rate");
@@ -181,6 +188,48 @@ Test(ceiling, no_ceiling_in_range_is_limited_by_max_rate, .timeout = 90)
     cr_expect(json_is_false(json_object_get(ceil_obj(&r), "below_min_rate")));
     cr_expect_lt(took, 25, "4 steps took %.1f s", took);
     blast_run_free(&r);
+
+    /* html: the knee chart, one point per step and series, the ceiling and threshold drawn */
+    static char page[1 << 20];
+    read_text(html, page, sizeof page);
+    cr_expect(strstr(page, "data-chart=\"ceiling\""), "no ceiling chart");
+    cr_expect(strstr(page, "data-chart=\"ceiling-failed\""));
+    cr_expect(strstr(page, "data-mark=\"ceiling\" data-rate=\"3000.000\""));
+    cr_expect(strstr(page, "class=\"threshold\" data-limit=\"50.000\""));
+    int n99 = 0, n50 = 0;
+    for (const char *q = page; (q = strstr(q, "data-series=\"p99\"")); q++)
+        n99++;
+    for (const char *q = page; (q = strstr(q, "data-series=\"p50\" data-rate=")); q++)
+        n50++;
+    cr_expect_eq(n99, 4);
+    cr_expect_eq(n50, 4);
+    cr_expect(strstr(page, "data-series=\"p99\" data-rate=\"2000.000\""));
+    unlink(html);
+
+    /* csv: rows tagged with the step under way, 1 to 4 in order */
+    static char rows[1 << 20];
+    read_text(csv, rows, sizeof rows);
+    char *nl = strstr(rows, "\r\n");
+    cr_assert_not_null(nl);
+    *nl = '\0';
+    cr_expect(strstr(rows, ",send_lateness_p99_ms,ceiling_step"), "%s", rows);
+    unsigned last = 0, seen = 0;
+    for (char *line = nl + 2; *line; ) {
+        char *end = strstr(line, "\r\n");
+        if (!end)
+            break;
+        *end = '\0';
+        const char *c = strrchr(line, ',');
+        if (strstr(line, ",s,,")) { /* the scenario's rows */
+            unsigned st = (unsigned)atoi(c + 1);
+            cr_expect(st >= last && st <= 4, "step %u after %u: %s", st, last, line);
+            last = st;
+            seen |= 1u << st;
+        }
+        line = end + 2;
+    }
+    cr_expect_eq(seen, 0x1e, "steps seen: %#x", seen);
+    unlink(csv);
 }
 
 Test(ceiling, start_rate_failing_exits_99_with_the_message, .timeout = 60)
