@@ -424,7 +424,9 @@ int main(int argc, char **argv)
         say("out of memory");
         status = EXIT_SETUP;
     }
-    ceiling_run_set_verbose(ceil, pm != PROGRESS_OFF);
+    /* each step's verdict as a line of its own: plain progress only (a terminal's redrawn lines
+     * show the step and the bracket instead) */
+    ceiling_run_set_verbose(ceil, pm == PROGRESS_PLAIN);
     if (status == EXIT_OK && (rc = run_create(&r, p, err, sizeof(err))) == 0) {
         run_set_progress(r, pm, every ? strtod(every, NULL) : 0);
         if (start_at)
