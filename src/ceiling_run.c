@@ -292,6 +292,8 @@ static ceiling_verdict judge(ceiling_run *cr, ceiling_step *st, double span_s, d
     bool late = st->lateness_p99_ms > bound && !starved && !queued &&
                 st->lateness_p99_ms >= 0.5 * st->p99_ms;
     bool drops = st->dropped && !starved;
+    /* blast out of CPU: no verdict either way; late sends or drops of its own: no verdict on a
+     * step they may have failed (a step that held despite late sends held: latency counts them) */
     if (cpu || ((late || drops) && (!ok || st->dropped))) {
         size_t w = 0;
         if (cpu)
@@ -304,8 +306,7 @@ static ceiling_verdict judge(ceiling_run *cr, ceiling_step *st, double span_s, d
         if (drops)
             app(st->why, sizeof st->why, (cpu || late) ? w : 0, "%s%llu dropped",
                 (cpu || late) ? "; " : "", (unsigned long long)st->dropped);
-        if (cpu || !ok || st->dropped)
-            return CEIL_GENERATOR;
+        return CEIL_GENERATOR;
     }
     if (ok && st->dropped) {
         app(st->why, sizeof st->why, 0, "%llu arrivals dropped (all %u VUs busy)",
@@ -481,7 +482,7 @@ void ceiling_apply(const ceiling_run *cr, verdict *v)
     if (v->off && cr->si < v->noff) {
         /* judged per step: a generator-limited step is reported as the search's limit */
         offered_result *o = (offered_result *)&v->off[cr->si];
-        o->state = OFFERED_OK;
+        o->state = OFFERED_NA; /* the whole run's figures mix every step's */
         o->reason[0] = '\0';
         o->generator_limited = r->by == CEIL_BY_GENERATOR;
         snprintf(o->advice, sizeof o->advice, "%s", r->by == CEIL_BY_GENERATOR ? r->advice : "");

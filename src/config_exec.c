@@ -429,8 +429,9 @@ static bool get_ceiling(struct ctx *c, const struct section *s, plan_scenario *s
     }
     ce->max_steps = ceiling_max_steps(ce->start_rate, ce->max_rate, ce->precision);
     sc->rate = ce->max_rate;
-    /* the longest the search can take, plus a second for the first step's start */
-    sc->duration_ns = (uint64_t)ce->max_steps * (ce->step_ns + ce->cool_ns) + NS_PER_S;
+    /* the longest the search can take: every step drained for another step_duration (a server
+     * that fell behind), plus a second for the first step's start */
+    sc->duration_ns = (uint64_t)ce->max_steps * (2 * ce->step_ns + ce->cool_ns) + NS_PER_S;
     if (!(sc->ctl = calloc(1, sizeof *sc->ctl))) {
         cfg_oom(c);
         return false;

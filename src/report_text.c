@@ -128,6 +128,9 @@ static void scenario(FILE *f, const report_scenario *r, const offered_result *o)
     else if (!PLAN_IS_ARRIVAL(s->executor))
         fprintf(f, "  rate       %.1f req/s achieved with %s%u VUs\n", report_achieved_rate(r),
                 s->executor == PLAN_RAMPING_VUS ? "up to " : "", s->vus);
+    else if (s->executor == PLAN_CEILING)
+        fprintf(f, "  rate       %.1f req/s achieved over the whole search (each step below)\n",
+                report_achieved_rate(r));
     else if (s->pacing_resolution_ns)
         fprintf(f,
                 "  rate       %.1f req/s achieved, %.1f target (sent in batches every %.3g ms)\n",

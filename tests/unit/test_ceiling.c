@@ -180,8 +180,9 @@ Test(ceiling, config_reads_the_search)
     cr_expect(fabs(s->ceil.precision - 0.02) < 1e-12);
     cr_expect_not_null(s->ctl);
     cr_expect_eq(s->ceil.max_steps, ceiling_max_steps(500, 50000, 0.02));
-    /* the run is bounded by the search: steps x (step + cool-down) + 1 s */
-    cr_expect_eq(s->duration_ns, (uint64_t)s->ceil.max_steps * 5000000000ull + 1000000000ull);
+    /* the run is bounded by the search: steps x (2 x step + cool-down) + 1 s (a drain after
+     * each step at most) */
+    cr_expect_eq(s->duration_ns, (uint64_t)s->ceil.max_steps * 10000000000ull + 1000000000ull);
     plan_free(p);
 
     rc = load(HEAD "start_rate = 100/s\nmax_rate = 200/s\npath = /\n", &p, err, sizeof err);
