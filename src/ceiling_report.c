@@ -41,8 +41,16 @@ static void conditions(char *buf, size_t n, const ceiling_result *r)
         if (!st->thr_state[i])
             continue;
         const threshold *t = &p->thresholds[i];
+        /* "p(99) < 50ms" for the latency, "failed < 1%" for the failed rate, else as written */
         const char *sp = strchr(t->expr, ' ');
-        int k = snprintf(buf + o, n - o, "%s%s", o ? ", " : "", sp ? sp + 1 : t->expr);
+        int k;
+        if (t->metric == TM_HTTP_REQ_FAILED && t->stat == TS_RATE && !t->nfilters)
+            k = snprintf(buf + o, n - o, "%sfailed %s", o ? ", " : "",
+                         sp && strchr(sp + 1, ' ') ? strchr(sp + 1, ' ') + 1 : t->expr);
+        else if (t->metric == TM_HTTP_REQ_DURATION && !t->nfilters && sp)
+            k = snprintf(buf + o, n - o, "%s%s", o ? ", " : "", sp + 1);
+        else
+            k = snprintf(buf + o, n - o, "%s%s", o ? ", " : "", t->expr);
         if (k < 0 || (size_t)k >= n - o)
             break;
         o += (size_t)k;

@@ -52,6 +52,8 @@ struct ceiling_run {
     uint64_t grid;          /* G of the step under way (seconds after t0) */
     uint64_t a_grid;        /* where its window actually opened */
     double cpu_a;           /* blast's CPU seconds at A */
+    bool e_taken;           /* the responses counted at the step's end (E) */
+    uint64_t e_done, e_grid; /* ... how many by then (from A), and when */
     metrics_rec *snap;      /* A, per scenario */
     metrics_rec *view;      /* B - A, per scenario (with the scenario-wide histograms) */
     report_scenario *vsc;
@@ -169,6 +171,7 @@ static void publish(ceiling_run *cr, uint64_t g, double rate, bool first)
     const plan_ceiling *ce = &cr->s->ceil;
     cr->grid = g;
     cr->phase = WARMING;
+    cr->e_taken = false;
     ceiling_step_ctl v = {.step = cr->res.nsteps + 1,
                           .rate = rate,
                           .from_ns = g * NS_PER_S + (first ? 0 : LEAD_NS),
@@ -412,6 +415,14 @@ bool ceiling_run_tick(void *ctx, const report_run *cum, const report_run *win, d
             cr->cpu_a = cpu_now();
             cr->phase = MEASURING;
         }
+        if (cr->phase == MEASURING && !cr->e_taken && k >= cr->grid + step) {
+            /* achieved: responses from A to the end of the arrivals, per second (what the server
+             * kept up with; the cool-down's responses still count for the verdict) */
+            const metrics_rec *m = cum->sc[cr->si].m, *a = &cr->snap[cr->si];
+            cr->e_done = m->c.ok + m->c.failed - (a->c.ok + a->c.failed);
+            cr->e_grid = k;
+            cr->e_taken = true;
+        }
         if (cr->phase != MEASURING || k < cr->grid + step + cool)
             return false;
         /* A server that fell behind is still answering: the step's slow requests belong to it,
@@ -429,8 +440,10 @@ bool ceiling_run_tick(void *ctx, const report_run *cum, const report_run *win, d
         st->rate = cr->res.search.rate;
         st->start_s = (double)cr->grid + (cr->res.nsteps ? (double)LEAD_NS / 1e9 : 0);
         st->verdict = judge(cr, st, span, cpu_now() - cr->cpu_a);
-        if (k > cr->grid + step + cool && k > cr->a_grid) /* it drained after the cool-down: */
-            st->achieved = (double)st->requests / (double)(k - cr->a_grid); /* busy all along */
+        double espan = (double)(cr->e_grid - cr->a_grid) - (span < (double)(end - cr->a_grid)
+                                                                ? (double)LEAD_NS / 1e9
+                                                                : 0);
+        st->achieved = espan > 0 ? (double)cr->e_done / espan : st->achieved;
         cr->res.nsteps++;
         if (st->verdict == CEIL_GENERATOR)
             generator_advice(cr, st);

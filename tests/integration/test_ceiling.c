@@ -133,6 +133,17 @@ static double search(double n, const char *range, double *took_s)
     cr_expect_leq((fail - pass) / pass, 0.05 + 1e-9, "bracket [%g, %g] wider than 5%%", pass,
                   fail);
     check_steps(&r, 500, 50000);
+    /* achieved: the offered rate where the server kept up, its capacity where it did not */
+    size_t i;
+    json_t *st;
+    json_array_foreach(json_object_get(ceil_obj(&r), "steps"), i, st)
+    {
+        double off = json_number_value(json_object_get(st, "rate")),
+               ach = json_number_value(json_object_get(st, "achieved"));
+        double want = off < n ? off : n;
+        cr_expect(fabs(ach - want) <= 0.1 * want, "step %zu: %.0f/s offered, %.0f/s achieved "
+                  "against a capacity of %.0f/s", i + 1, off, ach, n);
+    }
     /* the thresholds are reported at the ceiling's step, which held them */
     cr_expect(json_is_true(json_object_get(r.json, "passed")));
     fprintf(stderr, "ceiling: capacity %.0f/s: found %.0f/s in %.1f s (%zu steps)\n", n, rate,
