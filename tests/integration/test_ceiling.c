@@ -378,3 +378,32 @@ Test(ceiling, compare_reports_both_ceilings_and_flags_a_drop, .timeout = 150)
     unlink(base);
     unlink(worse);
 }
+
+/* Plain progress: the progress line names the step and the bracket, and each step's verdict is
+ * printed as it is judged. */
+Test(ceiling, progress_shows_the_step_and_the_bracket, .timeout = 60)
+{
+    start_capped("20000/s");
+    char ini[128];
+    snprintf(ini, sizeof ini, "%s/p.ini", srv.dir);
+    FILE *f = fopen(ini, "w");
+    cr_assert_not_null(f);
+    fputs(ceiling_ini("start_rate = 500/s\nmax_rate = 1000/s", NULL), f);
+    fclose(f);
+    setenv("BLAST_PROGRESS_EVERY", "1", 1);
+    const char *argv[] = {blast_bin(), "-c", ini, "--progress", "plain", NULL};
+    proc_result r;
+    proc_run(&r, srv.dir, argv, PLAIN, 0, 40);
+    unsetenv("BLAST_PROGRESS_EVERY");
+    cr_assert_eq(r.exit_code, 0, "exit %d: %s", r.exit_code, r.err);
+    cr_expect(strstr(r.err, "step 1 [0, -]"), "%s", r.err);
+    cr_expect(strstr(r.err, "step 2 [500, -]"), "%s", r.err);
+    cr_expect(strstr(r.err, "blast: ceiling step 1: 500/s offered"), "%s", r.err);
+    cr_expect(strstr(r.err, ": pass; bracket [500, -]"), "%s", r.err);
+    cr_expect(strstr(r.err, "blast: ceiling step 2: 1000/s offered"), "%s", r.err);
+    /* the text report: a line per step and the answer */
+    cr_expect(strstr(r.out, "    step  offered/s achieved/s"), "%s", r.out);
+    cr_expect(strstr(r.out, "  answer     ceiling at least 1,000 req/s (p(99) < 50ms): max_rate "
+                            "held"),
+              "%s", r.out);
+}
