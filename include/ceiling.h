@@ -81,6 +81,11 @@ typedef struct ceiling_step_ctl {
     bool done;
 } ceiling_step_ctl;
 
+/* The step a time-series interval starting at start_s (seconds after t0) belongs to: the one
+ * under way, or the one before it when the interval began before it (its cool-down); 0 before
+ * the first. For the csv, ndjson and hdrlog series. */
+uint64_t ceiling_step_at(ceiling_ctl *c, double start_s);
+
 /* Publishes a step (main thread). */
 void ceiling_ctl_set(ceiling_ctl *c, const ceiling_step_ctl *v);
 /* A consistent copy of what was last published (any thread). */

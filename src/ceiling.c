@@ -113,3 +113,11 @@ void ceiling_ctl_get(ceiling_ctl *c, ceiling_step_ctl *out)
             return;
     }
 }
+
+uint64_t ceiling_step_at(ceiling_ctl *c, double start_s)
+{
+    uint64_t step = atomic_load(&c->step);
+    if (step > 1 && start_s + 0.5 < (double)atomic_load(&c->since_s))
+        step--;
+    return step;
+}

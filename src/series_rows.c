@@ -205,10 +205,7 @@ static void interval(void *state, const report_run *sec, const report_run *cum, 
     for (size_t i = 0; i < sec->nsc; i++) {
         const report_scenario *rs = &sec->sc[i];
         const metrics_rec *m = rs->m;
-        uint64_t cstep = rs->s->ctl ? atomic_load(&rs->s->ctl->step) : 0;
-        /* a second that began before the step did is the previous step's (its cool-down) */
-        if (cstep > 1 && t_s - sec->duration_s + 0.5 < (double)atomic_load(&rs->s->ctl->since_s))
-            cstep--;
+        uint64_t cstep = rs->s->ctl ? ceiling_step_at(rs->s->ctl, t_s - sec->duration_s) : 0;
         if (rs->window_s <= 0 && m->c.ok + m->c.failed + m->c.dropped == 0)
             continue; /* not started yet, or over: no row */
         row w = {.t = t_s,

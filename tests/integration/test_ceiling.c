@@ -185,7 +185,10 @@ Test(ceiling, no_ceiling_in_range_is_limited_by_max_rate, .timeout = 90)
     snprintf(csv, sizeof csv, "/tmp/blast-ceil-%d.csv", (int)getpid());
     snprintf(harg, sizeof harg, "html=%s", html);
     snprintf(carg, sizeof carg, "csv=%s", csv);
-    const char *extra[] = {"--out", harg, "--out", carg, NULL};
+    char hlog[96], larg[112];
+    snprintf(hlog, sizeof hlog, "/tmp/blast-ceil-%d.hlog", (int)getpid());
+    snprintf(larg, sizeof larg, "hdrlog=%s", hlog);
+    const char *extra[] = {"--out", harg, "--out", carg, "--out", larg, NULL};
     double t0 = now_s();
     blast_exec(&r, ceiling_ini("start_rate = 500/s\nmax_rate = 3000/s", "min_rate = 2500/s\n"),
                extra, 0, 60);
@@ -241,6 +244,16 @@ Test(ceiling, no_ceiling_in_range_is_limited_by_max_rate, .timeout = 90)
     }
     cr_expect_eq(seen, 0x1e, "steps seen: %#x", seen);
     unlink(csv);
+
+    /* hdrlog: the scenario's intervals tagged with their step */
+    read_text(hlog, rows, sizeof rows);
+    for (int k = 1; k <= 4; k++) {
+        char tag[64];
+        snprintf(tag, sizeof tag, "\nTag=s@ceiling-%d.latency,", k);
+        cr_expect(strstr(rows, tag), "no %s", tag + 1);
+    }
+    cr_expect_null(strstr(rows, "Tag=s@ceiling-5"));
+    unlink(hlog);
 }
 
 Test(ceiling, start_rate_failing_exits_99_with_the_message, .timeout = 60)
