@@ -131,6 +131,9 @@ typedef struct ceiling_result {
     bool below_min;       /* min_rate set and not reached (exit 99) */
     bool complete;        /* the search ended by itself (not stopped by the user) */
     char advice[512];     /* generator-limited: what to change */
+    /* the answer's step window (the k6 summary reports it); NULL when no step passed */
+    const struct metrics_rec *pass_rec;
+    double pass_span_s;
 } ceiling_result;
 
 typedef struct ceiling_run ceiling_run;

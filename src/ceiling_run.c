@@ -56,6 +56,7 @@ struct ceiling_run {
     uint64_t e_done, e_grid; /* ... how many by then (from A), and when */
     metrics_rec *snap;      /* A, per scenario */
     metrics_rec *view;      /* B - A, per scenario (with the scenario-wide histograms) */
+    metrics_rec best;       /* the ceiling scenario's window at the highest passing step */
     report_scenario *vsc;
     report_run vrun;
     ceiling_result res;
@@ -93,6 +94,7 @@ void ceiling_run_free(ceiling_run *cr)
     }
     free(cr->snap);
     free(cr->view);
+    metrics_rec_free(&cr->best);
     free(cr->vsc);
     for (unsigned i = 0; cr->res.steps && i < cr->s->ceil.max_steps; i++) {
         free(cr->res.steps[i].thr_value);
@@ -134,6 +136,8 @@ int ceiling_run_new(ceiling_run **out, const plan *p, gates *g)
         if (!st->thr_value || !st->thr_samples || !st->thr_state)
             goto nomem;
     }
+    if (rec_like(&cr->best, p, cr->s, true) < 0)
+        goto nomem;
     for (size_t i = 0; i < n; i++) {
         if (rec_like(&cr->snap[i], p, &p->scenarios[i], false) < 0 ||
             rec_like(&cr->view[i], p, &p->scenarios[i], true) < 0)
@@ -448,6 +452,11 @@ bool ceiling_run_tick(void *ctx, const report_run *cum, const report_run *win, d
         if (st->verdict == CEIL_GENERATOR)
             generator_advice(cr, st);
         double next = ceiling_next(&cr->res.search, st->verdict);
+        if (st->verdict == CEIL_PASS && cr->res.search.pass == st->rate &&
+            metrics_copy(&cr->best, &cr->view[cr->si]) == 0) {
+            cr->res.pass_rec = &cr->best;
+            cr->res.pass_span_s = span;
+        }
         say_step(cr, st, cr->res.nsteps);
         if (next <= 0 || cr->res.nsteps >= ce->max_steps) {
             cr->phase = OVER;

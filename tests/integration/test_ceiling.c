@@ -188,7 +188,10 @@ Test(ceiling, no_ceiling_in_range_is_limited_by_max_rate, .timeout = 90)
     char hlog[96], larg[112];
     snprintf(hlog, sizeof hlog, "/tmp/blast-ceil-%d.hlog", (int)getpid());
     snprintf(larg, sizeof larg, "hdrlog=%s", hlog);
-    const char *extra[] = {"--out", harg, "--out", carg, "--out", larg, NULL};
+    char k6[96], karg[112];
+    snprintf(k6, sizeof k6, "/tmp/blast-ceil-%d.k6.json", (int)getpid());
+    snprintf(karg, sizeof karg, "k6-summary=%s", k6);
+    const char *extra[] = {"--out", harg, "--out", carg, "--out", larg, "--out", karg, NULL};
     double t0 = now_s();
     blast_exec(&r, ceiling_ini("start_rate = 500/s\nmax_rate = 3000/s", "min_rate = 2500/s\n"),
                extra, 0, 60);
@@ -201,6 +204,21 @@ Test(ceiling, no_ceiling_in_range_is_limited_by_max_rate, .timeout = 90)
     cr_expect_eq(json_array_size(json_object_get(ceil_obj(&r), "steps")), 4);
     cr_expect(json_is_false(json_object_get(ceil_obj(&r), "below_min_rate")));
     cr_expect_lt(took, 25, "4 steps took %.1f s", took);
+    /* k6-summary: the metrics of the ceiling's step (the 4th, 3000/s), not of the whole search */
+    json_t *steps = json_object_get(ceil_obj(&r), "steps");
+    double want = json_number_value(json_object_get(json_array_get(steps, 3), "requests"));
+    json_error_t je;
+    json_t *k = json_load_file(k6, 0, &je);
+    cr_assert_not_null(k, "k6 summary: %s", je.text);
+    json_t *reqs = json_object_get(json_object_get(json_object_get(json_object_get(k, "metrics"),
+                                                                   "http_reqs"),
+                                                   "values"),
+                                   "count");
+    cr_expect_eq(json_number_value(reqs), want, "k6 http_reqs count %g, step 4 had %g",
+                 json_number_value(reqs), want);
+    cr_expect(want > 2500 && want < 3500, "step 4: %g requests in its 1 s window", want);
+    json_decref(k);
+    unlink(k6);
     blast_run_free(&r);
 
     /* html: the knee chart, one point per step and series, the ceiling and threshold drawn */
@@ -247,9 +265,9 @@ Test(ceiling, no_ceiling_in_range_is_limited_by_max_rate, .timeout = 90)
 
     /* hdrlog: the scenario's intervals tagged with their step */
     read_text(hlog, rows, sizeof rows);
-    for (int k = 1; k <= 4; k++) {
+    for (int n = 1; n <= 4; n++) {
         char tag[64];
-        snprintf(tag, sizeof tag, "\nTag=s@ceiling-%d.latency,", k);
+        snprintf(tag, sizeof tag, "\nTag=s@ceiling-%d.latency,", n);
         cr_expect(strstr(rows, tag), "no %s", tag + 1);
     }
     cr_expect_null(strstr(rows, "Tag=s@ceiling-5"));
