@@ -299,9 +299,12 @@ static ceiling_verdict judge(ceiling_run *cr, ceiling_step *st, double span_s, d
     bool late = st->lateness_p99_ms > bound && !starved && !queued &&
                 st->lateness_p99_ms >= 0.5 * st->p99_ms;
     bool drops = st->dropped && !starved;
+    /* most requests failing, or timing out: a broken target, whatever else went on */
+    bool wide = !ok && (st->requests == 0 || st->failed_rate >= WIDE_FAILED ||
+                        (double)st->timeouts >= WIDE_TIMEOUTS * (double)st->requests);
     /* blast out of CPU: no verdict either way; late sends or drops of its own: no verdict on a
      * step they may have failed (a step that held despite late sends held: latency counts them) */
-    if (cpu || ((late || drops) && (!ok || st->dropped))) {
+    if (cpu || (!wide && (late || drops) && (!ok || st->dropped))) {
         size_t w = 0;
         if (cpu)
             w = app(st->why, sizeof st->why, 0,
@@ -322,9 +325,16 @@ static ceiling_verdict judge(ceiling_run *cr, ceiling_step *st, double span_s, d
     }
     if (ok)
         return CEIL_PASS;
-    if (st->requests == 0 || st->failed_rate >= WIDE_FAILED ||
-        (double)st->timeouts >= WIDE_TIMEOUTS * (double)st->requests)
+    if (wide) {
+        /* say so first: its thresholds may only read "no samples" */
+        char was[sizeof st->why];
+        memcpy(was, st->why, sizeof was);
+        size_t w = app(st->why, sizeof st->why, 0, "%.2f%% failed (%llu timed out or did not "
+                       "connect)", 100 * st->failed_rate, (unsigned long long)st->timeouts);
+        if (was[0])
+            app(st->why, sizeof st->why, w, "; %.*s", (int)(sizeof was - 1), was);
         return CEIL_WIDE;
+    }
     return CEIL_FAIL;
 }
 

@@ -438,3 +438,24 @@ Test(ceiling, progress_shows_the_step_and_the_bracket, .timeout = 60)
                             "held"),
               "%s", r.out);
 }
+
+/* A step that fails by a wide margin (here: most requests time out) ends the search at once,
+ * without bisecting against a target that is drowning. */
+Test(ceiling, a_wide_failure_stops_the_search, .timeout = 60)
+{
+    start_capped("1000/s");
+    blast_run r;
+    blast_exec(&r, ceiling_ini("start_rate = 250/s\nmax_rate = 64000/s", "request_timeout = 200ms\n"),
+               NULL, 0, 40);
+    cr_assert_eq(r.exit_code, 0, "exit %d: %s", r.exit_code, r.stderr_text);
+    json_t *steps = json_object_get(ceil_obj(&r), "steps");
+    json_t *last = json_array_get(steps, json_array_size(steps) - 1);
+    cr_expect_str_eq(json_string_value(json_object_get(last, "verdict")), "fail-wide");
+    cr_expect(json_is_true(json_object_get(ceil_obj(&r), "stopped_early")));
+    /* 250, 500, 1000 pass (or 1000 fails), 2000 drowns: no bisection after it */
+    cr_expect_leq(json_array_size(steps), 4);
+    double rate = cnum(&r, "rate");
+    cr_expect(rate == 1000 || rate == 500, "answer %g", rate);
+    cr_expect(strstr(cstr(&r, "answer"), "a wide-margin failure"), "%s", cstr(&r, "answer"));
+    blast_run_free(&r);
+}
