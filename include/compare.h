@@ -29,10 +29,12 @@ typedef enum compare_metric {
     CMP_MAX,
     CMP_FAILED,
     CMP_RATE,
+    CMP_CEILING, /* executor = ceiling: the ceiling found (scenarios.NAME.ceiling.rate) */
     CMP_NMETRICS,
 } compare_metric;
 
-/* The --max-regress key of each metric: "p50", "p95", "p99", "max", "failed", "rate". */
+/* The --max-regress key of each metric: "p50", "p95", "p99", "max", "failed", "rate",
+ * "ceiling". */
 extern const char *const compare_metric_names[CMP_NMETRICS];
 
 /* How far a metric may get worse. Latency (p50..max): by more than rel percent AND by more than
@@ -49,14 +51,15 @@ typedef struct compare_limits {
     compare_limit m[CMP_NMETRICS];
 } compare_limits;
 
-/* The defaults: p95 and p99 +10% and +1 ms; p50 and max not judged; failed +0.1pp; rate -5%. */
+/* The defaults: p95 and p99 +10% and +1 ms; p50 and max not judged; failed +0.1pp; rate -5%;
+ * ceiling -10% (judged only where both runs searched one). */
 void compare_limits_default(compare_limits *l);
 
 /* Lays a --max-regress list over l: comma-separated KEY=VALUE, where KEY is one of
  * compare_metric_names and VALUE is
  *   p50, p95, p99, max: PCT% or PCT%+DUR (a floor: 500us, 1ms, 0), or off;
  *   failed: Npp (percentage points), or off;
- *   rate: -PCT% (the drop allowed; 0% allows none), or off.
+ *   rate, ceiling: -PCT% (the drop allowed; 0% allows none), or off.
  * Returns 0, or -EINVAL with a one-line message in err (an unknown key lists the allowed ones);
  * l may then be partly changed. */
 int compare_limits_parse(compare_limits *l, const char *spec, char *err, size_t errlen);

@@ -21,14 +21,17 @@ typedef enum {
     PLAN_RAMPING_VUS,           /* closed model: the VU count follows `stage` lines */
     PLAN_PER_VU_ITERATIONS,     /* closed model: each of `vus` VUs runs `iterations` */
     PLAN_SHARED_ITERATIONS,     /* closed model: `vus` VUs run `iterations` in all */
+    PLAN_CEILING,               /* open model: a search for the highest rate that holds the
+                                   thresholds (ceiling.h); the main thread sets each step's rate */
 } plan_executor;
 
-#define PLAN_NEXECUTORS 6
+#define PLAN_NEXECUTORS 7
 /* k6's names: "constant-arrival-rate", ... */
 extern const char *const plan_executor_names[PLAN_NEXECUTORS];
 
 /* Open model: arrivals are started by the clock (constant or ramping arrival rate). */
-#define PLAN_IS_ARRIVAL(e) ((e) == PLAN_CONSTANT_ARRIVAL_RATE || (e) == PLAN_RAMPING_ARRIVAL_RATE)
+#define PLAN_IS_ARRIVAL(e)                                                                         \
+    ((e) == PLAN_CONSTANT_ARRIVAL_RATE || (e) == PLAN_RAMPING_ARRIVAL_RATE || (e) == PLAN_CEILING)
 
 typedef enum {
     PLAN_ARRIVAL_UNIFORM, /* the k-th request is due at t0 + k / rate */
@@ -40,6 +43,20 @@ struct req_prog;
 struct check;
 struct extract_rule;
 struct data_file;
+struct ceiling_ctl;
+
+/* executor = ceiling: the search's settings (config_exec.c checks them). The step times are
+ * whole seconds: each step is judged on the live totals' one-second snapshot grid. */
+typedef struct plan_ceiling {
+    double start_rate, max_rate; /* the search range, per second */
+    double min_rate;             /* the CI gate: a ceiling below it fails the run; 0: none */
+    double precision;            /* stop when (fail - pass) / pass is at most this (0 < p <= 0.5) */
+    uint64_t step_ns;            /* how long each rate is held (warm-up included) */
+    uint64_t warm_ns;            /* the part of a step its verdict leaves out */
+    uint64_t cool_ns;            /* no arrivals between two steps, so that queues drain */
+    unsigned max_steps;          /* the most steps the search can take (ceiling_max_steps) */
+    int line;                    /* of the executor line, for messages */
+} plan_ceiling;
 
 /* A `tag = key:value` line. */
 typedef struct plan_tag {
@@ -221,6 +238,12 @@ typedef struct plan_scenario {
      * (nseg 0 or 1: the whole). A segment is an outer level of the worker split: item j of the
      * scenario (an arrival, a VU, a {{ seq }} value) belongs to segment j % nseg. */
     uint32_t seg, nseg;
+
+    /* executor = ceiling: its settings, and the block through which the main thread tells the
+     * workers each step's rate (allocated with the plan; the only part of a scenario written
+     * while the run is under way, through atomics). NULL for the other executors. */
+    plan_ceiling ceil;
+    struct ceiling_ctl *ctl;
 } plan_scenario;
 
 typedef struct plan {

@@ -30,6 +30,7 @@ typedef struct report_run {
     const report_scenario *sc;
     size_t nsc;
     const verdict *verdict; /* the gates' outcome (NULL: not judged, e.g. a live snapshot) */
+    const struct ceiling_result *ceiling; /* executor = ceiling: the search (NULL: none) */
 } report_run;
 
 /* The achieved rate of a scenario: completed requests (ok + failed) per second of its window. */

@@ -52,6 +52,7 @@ typedef struct verdict {
     size_t noff;
     bool thresholds_ok; /* every threshold passed (true when there are none) */
     bool offered_ok;    /* no offered-load check is FAIL */
+    bool ceiling_failed; /* executor = ceiling: below min_rate, or start_rate failed */
     /* blast's own use of the machine over the run (getrusage of the process) */
     double cpu_user_s, cpu_sys_s;
     double cpu_wait_s; /* time its threads were ready to run but waited for a CPU (schedstat;
@@ -62,7 +63,7 @@ typedef struct verdict {
 /* true when the verdict fails the run (exit code 99). */
 static inline bool verdict_failed(const verdict *v)
 {
-    return v && (!v->thresholds_ok || !v->offered_ok);
+    return v && (!v->thresholds_ok || !v->offered_ok || v->ceiling_failed);
 }
 
 #endif

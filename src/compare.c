@@ -16,11 +16,11 @@
 
 #define COMPARE_MAX_FILE (64u * 1024 * 1024) /* a blast JSON file; real ones are far smaller */
 
-const char *const compare_metric_names[CMP_NMETRICS] = {"p50", "p95",    "p99",
-                                                        "max", "failed", "rate"};
+const char *const compare_metric_names[CMP_NMETRICS] = {"p50", "p95",  "p99",    "max",
+                                                        "failed", "rate", "ceiling"};
 const char *const compare_verdict_names[] = {"ok", "regressed", "improved", "new", "missing"};
 
-static const char allowed_keys[] = "p50, p95, p99, max, failed, rate";
+static const char allowed_keys[] = "p50, p95, p99, max, failed, rate, ceiling";
 
 void compare_limits_default(compare_limits *l)
 {
@@ -29,6 +29,7 @@ void compare_limits_default(compare_limits *l)
         l->m[m] = (compare_limit){.on = m == CMP_P95 || m == CMP_P99, .rel = 10, .abs = 1};
     l->m[CMP_FAILED] = (compare_limit){.on = true, .abs = 0.1};
     l->m[CMP_RATE] = (compare_limit){.on = true, .rel = -5};
+    l->m[CMP_CEILING] = (compare_limit){.on = true, .rel = -10};
 }
 
 /* A plain decimal at s: -?[0-9]+(\.[0-9]+)? or -?\.[0-9]+ (no exponent, no inf or nan, which
@@ -112,12 +113,13 @@ static int parse_item(compare_limits *l, const char *item, size_t n, char *err, 
         *lim = (compare_limit){.on = true, .abs = v};
         return 0;
     }
-    if (m == CMP_RATE) {
+    if (m == CMP_RATE || m == CMP_CEILING) {
         if (!end || strcmp(end, "%") != 0 || v > 0) {
             snprintf(err, errlen,
-                     "--max-regress: rate=%s: expected the drop allowed as a negative percentage, "
-                     "e.g. rate=-5%% (0%%: none; or off)",
-                     val);
+                     "--max-regress: %s=%s: expected the drop allowed as a negative percentage, "
+                     "e.g. %s=-%d%% (0%%: none; or off)",
+                     compare_metric_names[m], val, compare_metric_names[m],
+                     m == CMP_RATE ? 5 : 10);
             return -EINVAL;
         }
         *lim = (compare_limit){.on = true, .rel = v};
@@ -265,6 +267,13 @@ static int load_scenario(compare_run *r, const jdoc *sc, char *err, size_t errle
         need(&w, sc, "duration_s", NULL, &dur) < 0)
         return -EINVAL;
     it->fig.has[CMP_RATE] = true;
+    /* executor = ceiling: the rate it found (optional: other runs have none) */
+    const jdoc *ce = jdoc_get(sc, "ceiling");
+    if (ce) {
+        if (need(&w, ce, "rate", NULL, &it->fig.v[CMP_CEILING]) < 0)
+            return -EINVAL;
+        it->fig.has[CMP_CEILING] = true;
+    }
     for (size_t i = 0; i < nsteps; i++) {
         const jdoc *st = &steps->kids[i];
         compare_item *s = &it[1 + i];
@@ -439,7 +448,7 @@ static void judge_metric(compare_row *row, int m, const compare_limit *lim)
     const double eps = 1e-9;
     double n = row->nw.v[m], worst, best;
     bool reg, imp;
-    if (m == CMP_RATE) {
+    if (m == CMP_RATE || m == CMP_CEILING) { /* lower is worse */
         worst = row->lo.v[m];
         best = row->hi.v[m];
         reg = n < worst * (1 + lim->rel / 100) - eps;

@@ -7,7 +7,7 @@
 
 #include "compare.h"
 
-#define NCOLS 9 /* name, verdict, run, p50, p95, p99, max, failed, rate */
+#define NCOLS 10 /* name, verdict, run, p50, p95, p99, max, failed, rate, ceiling (when any) */
 #define CELL 64
 
 typedef struct line {
@@ -38,7 +38,7 @@ static void value(char *out, size_t cap, int m, double v)
 {
     if (m == CMP_FAILED)
         snprintf(out, cap, "%.2f%%", v);
-    else if (m == CMP_RATE)
+    else if (m == CMP_RATE || m == CMP_CEILING)
         snprintf(out, cap, "%.1f", v);
     else
         snprintf(out, cap, "%.3f", v);
@@ -63,7 +63,7 @@ static void base_cell(char *out, const compare_row *r, int m)
 /* The worst baseline value, the one the limits apply to. */
 static double worst(const compare_row *r, int m)
 {
-    return m == CMP_RATE ? r->lo.v[m] : r->hi.v[m];
+    return m == CMP_RATE || m == CMP_CEILING ? r->lo.v[m] : r->hi.v[m];
 }
 
 /* The change from the worst baseline: percent (latency, rate) or points (failed); "!" marks a
@@ -80,7 +80,7 @@ static void change_cell(char *out, const compare_row *r, int m)
         snprintf(out, CELL, "%+.2fpp%s", n - w, mark);
     else if (w > 0)
         snprintf(out, CELL, "%+.1f%%%s", (n - w) / w * 100, mark);
-    else if (m == CMP_RATE)
+    else if (m == CMP_RATE || m == CMP_CEILING)
         snprintf(out, CELL, "%+.1f/s%s", n - w, mark);
     else
         snprintf(out, CELL, "%+.3fms%s", n - w, mark);
@@ -112,7 +112,8 @@ static int fill(table *t, const compare_report *rep)
 {
     static const char *const head[NCOLS] = {"scenario / step", "verdict", "run",
                                             "p50 ms",          "p95 ms",  "p99 ms",
-                                            "max ms",          "failed",  "rate/s"};
+                                            "max ms",          "failed",  "rate/s",
+                                            "ceiling/s"};
     line *l = add_line(t);
     if (!l)
         return -1;
@@ -149,11 +150,11 @@ static int fill(table *t, const compare_report *rep)
     return 0;
 }
 
-static void print_table(FILE *f, const table *t)
+static void print_table(FILE *f, const table *t, int ncols)
 {
     size_t w[NCOLS] = {0};
     for (size_t i = 0; i < t->n; i++)
-        for (int c = 0; c < NCOLS; c++) {
+        for (int c = 0; c < ncols; c++) {
             size_t n = strlen(t->l[i].c[c]);
             if (n > w[c])
                 w[c] = n;
@@ -162,7 +163,7 @@ static void print_table(FILE *f, const table *t)
         const line *l = &t->l[i];
         char buf[NCOLS * (CELL + 2) + 1];
         size_t n = 0;
-        for (int c = 0; c < NCOLS; c++) /* text columns to the left, figures to the right */
+        for (int c = 0; c < ncols; c++) /* text columns to the left, figures to the right */
             n += (size_t)snprintf(buf + n, sizeof buf - n, c < 3 ? "%-*s  " : "%*s  ", (int)w[c],
                                   l->c[c]);
         while (n && buf[n - 1] == ' ')
@@ -171,25 +172,34 @@ static void print_table(FILE *f, const table *t)
     }
 }
 
-static void print_limits(FILE *f, const compare_limits *l)
+/* Whether any run of the report searched a ceiling: only then is it a column and a limit. */
+static bool any_ceiling(const compare_report *rep)
+{
+    for (size_t i = 0; i < rep->nrows; i++)
+        if (rep->rows[i].nw.has[CMP_CEILING] || rep->rows[i].lo.has[CMP_CEILING])
+            return true;
+    return false;
+}
+
+static void print_limits(FILE *f, const compare_limits *l, bool ceiling)
 {
     fprintf(f, "limits:");
     const char *sep = " ";
     for (int m = 0; m < CMP_NMETRICS; m++) {
         const compare_limit *x = &l->m[m];
-        if (!x->on)
+        if (!x->on || (m == CMP_CEILING && !ceiling))
             continue;
         if (m == CMP_FAILED)
             fprintf(f, "%sfailed +%gpp", sep, x->abs);
-        else if (m == CMP_RATE)
-            fprintf(f, "%srate %g%%", sep, x->rel);
+        else if (m == CMP_RATE || m == CMP_CEILING)
+            fprintf(f, "%s%s %g%%", sep, compare_metric_names[m], x->rel);
         else
             fprintf(f, "%s%s +%g%% and +%gms", sep, compare_metric_names[m], x->rel, x->abs);
         sep = ", ";
     }
     const char *off = "; not judged: ";
     for (int m = 0; m < CMP_NMETRICS; m++)
-        if (!l->m[m].on) {
+        if (!l->m[m].on && (m != CMP_CEILING || ceiling)) {
             fprintf(f, "%s%s", off, compare_metric_names[m]);
             off = ", ";
         }
@@ -216,15 +226,17 @@ static void print_regressions(FILE *f, const compare_row *r, const compare_limit
         double w = worst(r, m), n = r->nw.v[m];
         const compare_limit *x = &l->m[m];
         const char *of =
-            nbase > 1 ? (m == CMP_RATE ? " (lowest baseline)" : " (highest baseline)") : "";
+            nbase > 1 ? (m == CMP_RATE || m == CMP_CEILING ? " (lowest baseline)"
+                                                           : " (highest baseline)")
+                      : "";
         fprintf(f, "regressed: ");
         print_where(f, r);
         if (m == CMP_FAILED)
             fprintf(f, ": failed %.2f%%%s -> %.2f%% (%+.2fpp; allowed +%gpp)\n", w, of, n, n - w,
                     x->abs);
-        else if (m == CMP_RATE)
-            fprintf(f, ": rate %.1f/s%s -> %.1f/s (%+.1f%%; allowed %g%%)\n", w, of, n,
-                    w > 0 ? (n - w) / w * 100 : 0.0, x->rel);
+        else if (m == CMP_RATE || m == CMP_CEILING)
+            fprintf(f, ": %s %.1f/s%s -> %.1f/s (%+.1f%%; allowed %g%%)\n",
+                    compare_metric_names[m], w, of, n, w > 0 ? (n - w) / w * 100 : 0.0, x->rel);
         else
             fprintf(f, ": %s %.3f ms%s -> %.3f ms (%+.1f%%, %+.3f ms; allowed +%g%% and +%gms)\n",
                     compare_metric_names[m], w, of, n, w > 0 ? (n - w) / w * 100 : 0.0, n - w,
@@ -251,11 +263,12 @@ void compare_print(FILE *f, const compare_report *rep, const compare_limits *l,
     for (size_t i = 0; i < nbase; i++)
         fprintf(f, "%s%s", i ? ", " : "", base_paths[i]);
     fprintf(f, ")%s\n", nbase > 1 ? "; judged against the worst baseline of each figure" : "");
-    print_limits(f, l);
+    bool ceiling = any_ceiling(rep);
+    print_limits(f, l, ceiling);
     fprintf(f, "\n");
     table t = {0};
     if (fill(&t, rep) == 0)
-        print_table(f, &t);
+        print_table(f, &t, ceiling ? NCOLS : NCOLS - 1);
     else
         fprintf(f, "(the table did not fit in memory)\n");
     free(t.l);

@@ -71,13 +71,19 @@ const cfg_key cfg_keys[K_COUNT] = {
     [K_ARRIVAL] = {"arrival", S | P, EX_ARRIVAL},
     [K_PACING_RESOLUTION] = {"pacing_resolution", G | S | P, EX_ARRIVAL},
     [K_PRE_ALLOCATED_VUS] = {"pre_allocated_vus", S | P, EX_ARRIVAL},
-    [K_START_RATE] = {"start_rate", S | P, EX_RAR},
+    [K_START_RATE] = {"start_rate", S | P, EX_RAR | EX_CEIL},
     [K_START_VUS] = {"start_vus", S | P, EX_RVU},
     [K_STAGE] = {"stage", S | IS_LIST | P, EX_RAR | EX_RVU},
     [K_ITERATIONS] = {"iterations", S | P, EX_ITERS},
     [K_MAX_DURATION] = {"max_duration", S | P, EX_ITERS},
     [K_START_TIME] = {"start_time", S | P},
     [K_GRACEFUL_RAMP_DOWN] = {"graceful_ramp_down", S | P, EX_RVU},
+    [K_MAX_RATE] = {"max_rate", S | P, EX_CEIL},
+    [K_STEP_DURATION] = {"step_duration", S | P, EX_CEIL},
+    [K_WARM_UP] = {"warm_up", S | P, EX_CEIL},
+    [K_COOL_DOWN] = {"cool_down", S | P, EX_CEIL},
+    [K_PRECISION] = {"precision", S | P, EX_CEIL},
+    [K_MIN_RATE] = {"min_rate", S | P, EX_CEIL},
     [K_PROFILE] = {"profile", G},
     [K_SCENARIOS] = {"scenarios", P},
     [K_FLOW] = {"flow", S | F},
@@ -681,6 +687,19 @@ static plan *build(struct ctx *c)
     for (size_t i = 0; i < c->nscen; i++)
         if (!build_scenario(c, c->scen[i], &p->scenarios[i]))
             goto fail;
+    /* one search per run: its steps are the run's timeline */
+    for (size_t i = 0, first = SIZE_MAX; i < c->nscen; i++) {
+        if (p->scenarios[i].executor != PLAN_CEILING)
+            continue;
+        if (first != SIZE_MAX) {
+            cfg_fail(c, -EINVAL, p->scenarios[i].ceil.line, c->scen[i], "executor",
+                     "a second ceiling search (one run holds one: [scenario %s] at line %d is "
+                     "the first)",
+                     p->scenarios[first].name, p->scenarios[first].line);
+            goto fail;
+        }
+        first = i;
+    }
     if (!segments(c, p))
         goto fail;
     if (!cfg_build_verdicts(c, p))

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ceiling.h"
 #include "clock.h"
 #include "config_int.h"
 #include "value.h"
@@ -30,7 +31,7 @@
 
 #define EXECUTORS                                                                                  \
     "constant-arrival-rate, ramping-arrival-rate, constant-vus, ramping-vus, per-vu-iterations, " \
-    "shared-iterations"
+    "shared-iterations, ceiling"
 
 #define exec_names plan_executor_names
 #define NEXEC PLAN_NEXECUTORS
@@ -323,6 +324,121 @@ static bool get_iterations(struct ctx *c, const struct section *s, plan_scenario
     return true;
 }
 
+/* A ceiling step time: whole seconds (the steps are judged on the one-second snapshot grid). */
+static bool get_step_time(struct ctx *c, const struct section *s, int k, uint64_t def,
+                          bool zero_ok, uint64_t *out)
+{
+    *out = def;
+    if (!s->v[k].s)
+        return true;
+    if (!cfg_get_duration(c, s, k, zero_ok, out))
+        return false;
+    if (*out % NS_PER_S || *out > 3600 * NS_PER_S) {
+        cfg_fail(c, -EINVAL, s->v[k].line, s, keys[k].name,
+                 "'%.40s' is not a whole number of seconds up to 1h (each step is judged on the "
+                 "one-second snapshot grid; e.g. %s)",
+                 s->v[k].s, k == K_STEP_DURATION ? "10s" : k == K_WARM_UP ? "2s" : "1s");
+        return false;
+    }
+    return true;
+}
+
+/* precision: "5%" or a fraction "0.05", in (0, 50%]. */
+static bool get_precision(struct ctx *c, const struct section *s, double *out)
+{
+    const struct value *v = &s->v[K_PRECISION];
+    *out = 0.05;
+    if (!v->s)
+        return true;
+    char *end;
+    double x = strtod(v->s, &end);
+    bool pct = *end == '%';
+    if (pct)
+        x /= 100, end++;
+    if (end == v->s || *end || !(x > 0) || x > 0.5 || !isfinite(x) ||
+        !(v->s[0] >= '0' && v->s[0] <= '9')) {
+        cfg_fail(c, -EINVAL, v->line, s, "precision",
+                 "'%.40s' is not a precision in (0, 50%%] (e.g. 5%% or 0.05: the search stops "
+                 "when (lowest failing - highest passing) / highest passing is at most this)",
+                 v->s);
+        return false;
+    }
+    *out = x;
+    return true;
+}
+
+/* executor = ceiling: the range, the step times, the precision and the gate. */
+static bool get_ceiling(struct ctx *c, const struct section *s, plan_scenario *sc)
+{
+    plan_ceiling *ce = &sc->ceil;
+    const config_overrides *ov = c->ov;
+    if (ov->rate > 0)
+        return refuse(c, s, "--rate", "ceiling: it searches its rate between start_rate and max_rate");
+    if (ov->duration_ns)
+        return refuse(c, s, "--duration",
+                      "ceiling: it lasts as long as its search (step_duration, cool_down and the "
+                      "number of steps)");
+    if (ov->segments > 1)
+        return refuse(c, s, "--segment", "ceiling: a search runs in one process");
+    ce->line = s->v[K_EXECUTOR].line;
+    if (!s->v[K_START_RATE].s || !s->v[K_MAX_RATE].s) {
+        cfg_fail(c, -EINVAL, s->line, s, NULL,
+                 "ceiling needs start_rate and max_rate (the search range, e.g. start_rate = "
+                 "500/s and max_rate = 50000/s)");
+        return false;
+    }
+    if (!get_rate(c, s, K_START_RATE, &ce->start_rate) ||
+        !get_rate(c, s, K_MAX_RATE, &ce->max_rate))
+        return false;
+    if (ce->start_rate > ce->max_rate) {
+        cfg_fail(c, -EINVAL, s->v[K_START_RATE].line, s, "start_rate",
+                 "%s is above max_rate %s (allowed: start_rate <= max_rate)",
+                 s->v[K_START_RATE].s, s->v[K_MAX_RATE].s);
+        return false;
+    }
+    if (s->v[K_MIN_RATE].s) {
+        if (zero_rate(s->v[K_MIN_RATE].s))
+            ce->min_rate = 0;
+        else if (!get_rate(c, s, K_MIN_RATE, &ce->min_rate))
+            return false;
+        if (ce->min_rate > ce->max_rate) {
+            cfg_fail(c, -EINVAL, s->v[K_MIN_RATE].line, s, "min_rate",
+                     "%s is above max_rate %s: no search could meet it (allowed: 0..max_rate)",
+                     s->v[K_MIN_RATE].s, s->v[K_MAX_RATE].s);
+            return false;
+        }
+    }
+    if (!get_step_time(c, s, K_STEP_DURATION, 10 * NS_PER_S, false, &ce->step_ns) ||
+        !get_step_time(c, s, K_WARM_UP, 2 * NS_PER_S, true, &ce->warm_ns) ||
+        !get_step_time(c, s, K_COOL_DOWN, NS_PER_S, true, &ce->cool_ns) ||
+        !get_precision(c, s, &ce->precision))
+        return false;
+    if (ce->warm_ns >= ce->step_ns) {
+        const struct value *v = s->v[K_WARM_UP].s ? &s->v[K_WARM_UP] : &s->v[K_STEP_DURATION];
+        cfg_fail(c, -EINVAL, v->s ? v->line : s->line, s, s->v[K_WARM_UP].s ? "warm_up" : "step_duration",
+                 "warm_up %llus is not shorter than step_duration %llus (each step needs time "
+                 "after its warm-up to be judged on)",
+                 (unsigned long long)(ce->warm_ns / NS_PER_S),
+                 (unsigned long long)(ce->step_ns / NS_PER_S));
+        return false;
+    }
+    if (sc->start_time_ns % NS_PER_S) {
+        cfg_fail(c, -EINVAL, s->v[K_START_TIME].line, s, "start_time",
+                 "a ceiling search starts on a whole second (e.g. 0s, 5s)");
+        return false;
+    }
+    ce->max_steps = ceiling_max_steps(ce->start_rate, ce->max_rate, ce->precision);
+    sc->rate = ce->max_rate;
+    /* the longest the search can take: every step drained for another step_duration (a server
+     * that fell behind), plus a second for the first step's start */
+    sc->duration_ns = (uint64_t)ce->max_steps * (2 * ce->step_ns + ce->cool_ns) + NS_PER_S;
+    if (!(sc->ctl = calloc(1, sizeof *sc->ctl))) {
+        cfg_oom(c);
+        return false;
+    }
+    return get_arrival_limits(c, s, sc);
+}
+
 bool cfg_build_executor(struct ctx *c, const struct section *s, plan_scenario *sc)
 {
     const config_overrides *ov = c->ov;
@@ -405,13 +521,18 @@ bool cfg_build_executor(struct ctx *c, const struct section *s, plan_scenario *s
         if (!get_iterations(c, s, sc))
             return false;
         break;
+    case PLAN_CEILING:
+        break; /* after start_time, below */
     }
-    if (sc->executor != PLAN_RAMPING_ARRIVAL_RATE && sc->executor != PLAN_RAMPING_VUS)
+    if (sc->executor != PLAN_RAMPING_ARRIVAL_RATE && sc->executor != PLAN_RAMPING_VUS &&
+        sc->executor != PLAN_CEILING)
         sc->duration_ns = scaled(c, sc->duration_ns);
 
     if (s->v[K_START_TIME].s && !cfg_get_duration(c, s, K_START_TIME, true, &sc->start_time_ns))
         return false;
     sc->start_time_ns = scaled(c, sc->start_time_ns);
+    if (sc->executor == PLAN_CEILING && !get_ceiling(c, s, sc))
+        return false;
     const struct section *from = s->v[K_GRACEFUL_STOP].s ? s : c->global;
     sc->graceful_stop_ns = CFG_DEFAULT_GRACEFUL_STOP_NS;
     if (from && from->v[K_GRACEFUL_STOP].s &&

@@ -41,6 +41,12 @@ enum key {
     K_MAX_DURATION,
     K_START_TIME,
     K_GRACEFUL_RAMP_DOWN,
+    K_MAX_RATE,      /* executor = ceiling */
+    K_STEP_DURATION, /* ceiling */
+    K_WARM_UP,       /* ceiling */
+    K_COOL_DOWN,     /* ceiling */
+    K_PRECISION,     /* ceiling */
+    K_MIN_RATE,      /* ceiling */
     K_PROFILE,
     K_SCENARIOS,
     K_FLOW,
@@ -108,7 +114,8 @@ enum {
 #define EX_RVU (1u << PLAN_RAMPING_VUS)
 #define EX_PVI (1u << PLAN_PER_VU_ITERATIONS)
 #define EX_SHI (1u << PLAN_SHARED_ITERATIONS)
-#define EX_ARRIVAL (EX_CAR | EX_RAR)
+#define EX_CEIL (1u << PLAN_CEILING)
+#define EX_ARRIVAL (EX_CAR | EX_RAR | EX_CEIL)
 #define EX_ITERS (EX_PVI | EX_SHI)
 
 typedef struct cfg_key {

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ceiling.h"
 #include "compare.h"
 #include "config.h"
 #include "value.h"
@@ -418,16 +419,24 @@ int main(int argc, char **argv)
                                                          : PROGRESS_PLAIN;
     const char *every = getenv("BLAST_PROGRESS_EVERY");
     gates *g = NULL;
-    if (status == EXIT_OK && gates_new(&g, p) < 0) {
+    ceiling_run *ceil = NULL;
+    if (status == EXIT_OK && (gates_new(&g, p) < 0 || ceiling_run_new(&ceil, p, g) < 0)) {
         say("out of memory");
         status = EXIT_SETUP;
     }
+    /* each step's verdict as a line of its own: plain progress only (a terminal's redrawn lines
+     * show the step and the bracket instead) */
+    ceiling_run_set_verbose(ceil, pm == PROGRESS_PLAIN);
     if (status == EXIT_OK && (rc = run_create(&r, p, err, sizeof(err))) == 0) {
         run_set_progress(r, pm, every ? strtod(every, NULL) : 0);
         if (start_at)
             run_set_start_at(r, start_at);
-        if (gates_live(g))
+        /* a ceiling search's tick runs the live gates first */
+        if (ceil)
+            rc = run_set_tick(r, ceiling_run_tick, ceil, gates_window_s(g));
+        else if (gates_live(g))
             rc = run_set_tick(r, gates_tick, g, gates_window_s(g));
+        ceiling_run_begin(ceil);
         if (rc == 0 && outputs_series(outs))
             rc = run_set_series(r, series_set_interval, outputs_series(outs));
         if (rc == 0)
@@ -440,6 +449,7 @@ int main(int argc, char **argv)
     if (status != EXIT_OK) {
         outputs_free(outs);
         run_free(r);
+        ceiling_run_free(ceil);
         gates_free(g);
         plan_free(p);
         tls_global_cleanup();
@@ -454,6 +464,8 @@ int main(int argc, char **argv)
     else
         judged.verdict = &v;
     gates_apply(g, &v);
+    ceiling_apply(ceil, &v);
+    judged.ceiling = ceiling_run_result(ceil);
     bool failed_gate = verdict_failed(judged.verdict);
     uint64_t scheduled = 0, ok = 0;
     for (size_t i = 0; i < rep->nsc; i++) {
@@ -462,6 +474,11 @@ int main(int argc, char **argv)
     }
     if (!quiet)
         report_text(stdout, rep);
+    if (judged.ceiling && judged.ceiling->nsteps && judged.ceiling->below_min) {
+        char ans[600];
+        ceiling_answer(ans, sizeof ans, judged.ceiling);
+        say("%s", ans);
+    }
     if (outputs_finish(outs, rep, say) < 0)
         status = EXIT_OUTPUT;
     outputs_free(outs);
@@ -469,6 +486,7 @@ int main(int argc, char **argv)
     bool interrupted = rep->interrupted;
     verdict_free(&v);
     run_free(r);
+    ceiling_run_free(ceil);
     gates_free(g);
     plan_free(p);
     tls_global_cleanup();

@@ -34,6 +34,7 @@ const char *const plan_executor_names[PLAN_NEXECUTORS] = {
     [PLAN_RAMPING_VUS] = "ramping-vus",
     [PLAN_PER_VU_ITERATIONS] = "per-vu-iterations",
     [PLAN_SHARED_ITERATIONS] = "shared-iterations",
+    [PLAN_CEILING] = "ceiling",
 };
 
 /* Poisson gaps are capped here (~146 years) so a caller adding gaps cannot wrap around. */
@@ -80,6 +81,7 @@ void plan_free(plan *p)
                 step_free(&s->steps[j]);
         free(s->steps);
         free(s->stages);
+        free(s->ctl);
         free(s->ops);
         free(s->setup);
         for (size_t j = 0; j < s->nvars; j++)

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "ceiling.h"
 #include "redact.h"
 
 #define BAR_W 20
@@ -32,6 +33,8 @@ static double target_now(const plan_scenario *s, double in_s)
 {
     if (s->executor == PLAN_CONSTANT_ARRIVAL_RATE)
         return s->rate;
+    if (s->executor == PLAN_CEILING)
+        return atomic_load(&s->ctl->rate);
     if (in_s <= 0)
         return 0;
     uint64_t t = (uint64_t)(in_s * 1e9), from = t > 1000000000ull ? t - 1000000000ull : 0;
@@ -91,6 +94,15 @@ char *progress_line(char *buf, size_t n, const report_run *cum, const report_run
                                         : 0;
     if (PLAN_IS_ARRIVAL(s->executor))
         add(buf, n, &off, "  %.1f req/s (target %.1f)", rate, target_now(s, in));
+    if (s->executor == PLAN_CEILING) { /* the search: its step and the bracket so far */
+        double fail = atomic_load(&s->ctl->fail);
+        add(buf, n, &off, "  step %" PRIu64 " [%.0f, ", atomic_load(&s->ctl->step),
+            atomic_load(&s->ctl->pass));
+        if (fail > 0)
+            add(buf, n, &off, "%.0f]", fail);
+        else
+            add(buf, n, &off, "-]");
+    }
     else
         add(buf, n, &off, "  %.1f req/s (%" PRIu64 " VUs)", rate, m->g.vus_active);
     if (d->latency && hist_count(d->latency)) {

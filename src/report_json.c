@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "ceiling.h"
 #include "check.h"
 #include "redact.h"
 #include "report.h"
@@ -193,13 +194,19 @@ static void offered_json(FILE *f, const offered_result *o)
     fprintf(f, "},\n");
 }
 
-static void scenario(FILE *f, const report_scenario *r, const offered_result *o, bool last)
+static void scenario(FILE *f, const report_scenario *r, const offered_result *o, bool last,
+                     const ceiling_result *ce)
 {
     const metrics_counts *c = &r->m->c;
     const plan_scenario *s = r->s;
     fprintf(f, "    ");
     jstr(f, s->name);
     fprintf(f, ": {\n      \"executor\": \"%s\",\n", plan_executor_names[s->executor]);
+    if (ce) {
+        fprintf(f, "      \"ceiling\": ");
+        ceiling_json(f, ce, "      ");
+        fprintf(f, ",\n");
+    }
     fprintf(f, "      \"start_time_s\": %.3f,\n", (double)s->start_time_ns / 1e9);
     fprintf(f, "      \"duration_s\": %.3f,\n", r->window_s);
     fprintf(f,
@@ -373,7 +380,8 @@ int report_json(FILE *f, const report_run *run)
                 v->cpu_user_s, v->cpu_sys_s, v->cpu_wait_s, v->rss_max_kib);
     fprintf(f, "  \"scenarios\": {\n");
     for (size_t i = 0; i < run->nsc; i++)
-        scenario(f, &run->sc[i], v && i < v->noff ? &v->off[i] : NULL, i + 1 == run->nsc);
+        scenario(f, &run->sc[i], v && i < v->noff ? &v->off[i] : NULL, i + 1 == run->nsc,
+                 run->ceiling && run->ceiling->scenario == i ? run->ceiling : NULL);
     fprintf(f, "  }\n}\n");
     return ferror(f) ? -EIO : 0;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "ceiling.h"
 #include "redact.h"
 #include "report.h"
 
@@ -127,6 +128,9 @@ static void scenario(FILE *f, const report_scenario *r, const offered_result *o)
     else if (!PLAN_IS_ARRIVAL(s->executor))
         fprintf(f, "  rate       %.1f req/s achieved with %s%u VUs\n", report_achieved_rate(r),
                 s->executor == PLAN_RAMPING_VUS ? "up to " : "", s->vus);
+    else if (s->executor == PLAN_CEILING)
+        fprintf(f, "  rate       %.1f req/s achieved over the whole search (each step below)\n",
+                report_achieved_rate(r));
     else if (s->pacing_resolution_ns)
         fprintf(f,
                 "  rate       %.1f req/s achieved, %.1f target (sent in batches every %.3g ms)\n",
@@ -240,8 +244,11 @@ void report_text(FILE *f, const report_run *run)
     if (run->aborted)
         fprintf(f, "stopped early by %s\n", run->abort_reason);
     const verdict *v = run->verdict;
-    for (size_t i = 0; i < run->nsc; i++)
+    for (size_t i = 0; i < run->nsc; i++) {
         scenario(f, &run->sc[i], v && i < v->noff ? &v->off[i] : NULL);
+        if (run->ceiling && run->ceiling->scenario == i)
+            ceiling_text(f, run->ceiling);
+    }
     if (!v)
         return;
     thresholds(f, v);
@@ -251,11 +258,13 @@ void report_text(FILE *f, const report_run *run)
     if (v->cpu_wait_s >= 0.01) /* other programs held the CPU it was ready to use */
         fprintf(f, "; its workers waited %.2f s for a CPU", v->cpu_wait_s);
     fputc('\n', f);
-    if (!v->thresholds_ok || !v->offered_ok)
-        fprintf(f, "verdict    FAIL:%s%s (exit code 99)\n",
+    if (!v->thresholds_ok || !v->offered_ok || v->ceiling_failed)
+        fprintf(f, "verdict    FAIL:%s%s%s (exit code 99)\n",
                 v->thresholds_ok ? "" : " thresholds failed",
                 v->offered_ok ? "" : (v->thresholds_ok ? " the offered-load check failed"
-                                                       : "; the offered-load check failed"));
+                                                       : "; the offered-load check failed"),
+                v->ceiling_failed ? "; the ceiling is below min_rate (or start_rate failed)"
+                                  : "");
     else if (v->nthr)
         fprintf(f, "verdict    PASS\n");
 }

@@ -2,7 +2,9 @@
  * version 1.3), one line a second (and one for the last part of a second) per tag, for every
  * scenario under way: `SCENARIO.latency` and `SCENARIO.service` (the scenario's corrected
  * latency and service time over all its steps), then `SCENARIO.STEP.latency` and
- * `SCENARIO.STEP.service` for each step. Values are ns (blast's µs x 1000), so HdrHistogram's
+ * `SCENARIO.STEP.service` for each step. A ceiling search's scenario is tagged with the step of
+ * the search each second belongs to, `SCENARIO@ceiling-N.latency` and so on, so each step's
+ * intervals read as a series of their own. Values are ns (blast's µs x 1000), so HdrHistogram's
  * readers show ms with their default unit ratio of 1e6; a line's max column is in ms.
  *
  * Names are redacted, and every byte of a tag that HdrHistogram's reader would split on or
@@ -14,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ceiling.h"
 #include "files.h"
 #include "hdrlog.h"
 #include "redact.h"
@@ -74,8 +77,8 @@ static void tag_part(FILE *f, const char *s)
     }
 }
 
-static void line(hlog *l, const char *scenario, const char *step, const char *what, const hist *h,
-                 double start, double len)
+static void line(hlog *l, const char *scenario, uint64_t cstep, const char *step,
+                 const char *what, const hist *h, double start, double len)
 {
     if (!h)
         return;
@@ -89,6 +92,8 @@ static void line(hlog *l, const char *scenario, const char *step, const char *wh
     FILE *f = l->o.f;
     fputs("Tag=", f);
     tag_part(f, scenario);
+    if (cstep)
+        fprintf(f, "@ceiling-%llu", (unsigned long long)cstep);
     if (step) {
         fputc('.', f);
         tag_part(f, step);
@@ -115,12 +120,13 @@ static void interval(void *state, const report_run *sec, const report_run *cum, 
         if (rs->window_s <= 0 && m->c.ok + m->c.failed + m->c.dropped == 0)
             continue; /* not started yet, or over: no line */
         const char *name = rs->s->name;
-        line(l, name, NULL, "latency", m->latency, start, len);
-        line(l, name, NULL, "service", m->service, start, len);
+        uint64_t cs = rs->s->ctl ? ceiling_step_at(rs->s->ctl, start) : 0;
+        line(l, name, cs, NULL, "latency", m->latency, start, len);
+        line(l, name, cs, NULL, "service", m->service, start, len);
         for (size_t j = 0; j < rs->s->nsteps && j < m->nsteps; j++) {
             const char *step = rs->s->steps[j].name;
-            line(l, name, step, "latency", m->steps[j].latency, start, len);
-            line(l, name, step, "service", m->steps[j].service, start, len);
+            line(l, name, cs, step, "latency", m->steps[j].latency, start, len);
+            line(l, name, cs, step, "service", m->steps[j].service, start, len);
         }
     }
 }

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ceiling.h"
 #include "files.h"
 #include "hist.h"
 #include "redact.h"
@@ -666,8 +667,11 @@ static void page(FILE *f, const report_run *run, html_series **sc, size_t nsc)
         if (n && pt[n - 1].t > t1)
             t1 = pt[n - 1].t;
     }
-    for (size_t i = 0; i < run->nsc; i++)
+    for (size_t i = 0; i < run->nsc; i++) {
         scenario_section(f, &run->sc[i], i < nsc ? sc[i] : NULL, t1);
+        if (run->ceiling && run->ceiling->scenario == i) /* the search's own charts */
+            ceiling_html(f, run->ceiling);
+    }
     fputs("<p class=\"note\">Written by blast. Latency is corrected for coordinated omission "
           "(from each request's intended start); service time is from the actual send. "
           "Every point carries its values (hover for them).</p>\n</body>\n</html>\n",

@@ -2,6 +2,8 @@
  * scenario and per step of it, with the second's requests, failures by class, achieved rate,
  * corrected latency p50/p90/p99/max; a scenario's row also has its active VUs, open
  * connections, queued arrivals and send lateness p99 (gauges are as of the end of the second).
+ * A run with a ceiling search has one more column, ceiling_step: the 1-based step of the search
+ * under way in that second (its cool-down included), empty on other scenarios' rows.
  * The same columns in both; names are redacted and quoted for the format. Written through
  * files_out: a file appears complete when the run ends (a FIFO or /dev/stdout is written live). */
 #include <errno.h>
@@ -10,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ceiling.h"
 #include "files.h"
 #include "hist.h"
 #include "redact.h"
@@ -19,6 +22,7 @@ typedef struct rows {
     files_out o;
     bool csv;
     bool header_done;
+    bool ceiling; /* the plan has a ceiling scenario: the ceiling_step column */
     uint64_t rows;
 } rows;
 
@@ -27,7 +31,16 @@ static const char *const columns =
     "fail_parse,fail_status,fail_check,dropped,rate,latency_p50_ms,latency_p90_ms,"
     "latency_p99_ms,latency_max_ms,vus_active,conns_open,queued,send_lateness_p99_ms";
 
-static int open_rows(void **state, const char *dest, bool csv, char *err, size_t errlen)
+static bool has_ceiling(const plan *p)
+{
+    for (size_t i = 0; p && i < p->nscenarios; i++)
+        if (p->scenarios[i].executor == PLAN_CEILING)
+            return true;
+    return false;
+}
+
+static int open_rows(void **state, const char *dest, bool csv, bool ceiling, char *err,
+                     size_t errlen)
 {
     rows *r = calloc(1, sizeof *r);
     if (!r) {
@@ -40,20 +53,19 @@ static int open_rows(void **state, const char *dest, bool csv, char *err, size_t
         return rc;
     }
     r->csv = csv;
+    r->ceiling = ceiling;
     *state = r;
     return 0;
 }
 
 static int open_csv(void **state, const char *dest, const plan *p, char *err, size_t errlen)
 {
-    (void)p;
-    return open_rows(state, dest, true, err, errlen);
+    return open_rows(state, dest, true, has_ceiling(p), err, errlen);
 }
 
 static int open_ndjson(void **state, const char *dest, const plan *p, char *err, size_t errlen)
 {
-    (void)p;
-    return open_rows(state, dest, false, err, errlen);
+    return open_rows(state, dest, false, has_ceiling(p), err, errlen);
 }
 
 /* A name as a CSV field (RFC 4180: quoted when it holds a comma, a quote or a line break) or a
@@ -93,6 +105,7 @@ typedef struct row {
     bool gauges; /* a scenario's row */
     uint64_t vus, conns, queued;
     const hist *late;
+    uint64_t cstep; /* ceiling: the step under way; 0: none */
 } row;
 
 static void ms_field(FILE *f, bool csv, const char *key, const hist *h, double p)
@@ -163,6 +176,16 @@ static void put_row(rows *r, const row *w)
                              "\"send_lateness_p99_ms\": null",
               f);
     }
+    if (r->ceiling) {
+        if (csv && w->cstep)
+            fprintf(f, ",%" PRIu64, w->cstep);
+        else if (csv)
+            fputc(',', f);
+        else if (w->cstep)
+            fprintf(f, ", \"ceiling_step\": %" PRIu64, w->cstep);
+        else
+            fputs(", \"ceiling_step\": null", f);
+    }
     fputs(csv ? "\r\n" : "}\n", f);
     r->rows++;
 }
@@ -176,12 +199,13 @@ static void interval(void *state, const report_run *sec, const report_run *cum, 
     if (!sec)
         return;
     if (r->csv && !r->header_done) {
-        fprintf(r->o.f, "%s\r\n", columns);
+        fprintf(r->o.f, "%s%s\r\n", columns, r->ceiling ? ",ceiling_step" : "");
         r->header_done = true;
     }
     for (size_t i = 0; i < sec->nsc; i++) {
         const report_scenario *rs = &sec->sc[i];
         const metrics_rec *m = rs->m;
+        uint64_t cstep = rs->s->ctl ? ceiling_step_at(rs->s->ctl, t_s - sec->duration_s) : 0;
         if (rs->window_s <= 0 && m->c.ok + m->c.failed + m->c.dropped == 0)
             continue; /* not started yet, or over: no row */
         row w = {.t = t_s,
@@ -196,7 +220,8 @@ static void interval(void *state, const report_run *sec, const report_run *cum, 
                  .vus = m->g.vus_active,
                  .conns = m->c.conns_open,
                  .queued = m->g.queued,
-                 .late = m->lateness};
+                 .late = m->lateness,
+                 .cstep = cstep};
         put_row(r, &w);
         for (size_t j = 0; j < rs->s->nsteps; j++) {
             const metrics_step *ms = &m->steps[j];
@@ -207,7 +232,8 @@ static void interval(void *state, const report_run *sec, const report_run *cum, 
                       .failed = ms->failed,
                       .fail = ms->fail,
                       .span = sec->duration_s,
-                      .lat = ms->latency};
+                      .lat = ms->latency,
+                      .cstep = cstep};
             put_row(r, &sw);
         }
     }
@@ -218,7 +244,7 @@ static int finish(void *state, const report_run *run, char *err, size_t errlen)
     rows *r = state;
     (void)run;
     if (r->csv && !r->header_done) /* a run shorter than a tick: the header alone */
-        fprintf(r->o.f, "%s\r\n", columns);
+        fprintf(r->o.f, "%s%s\r\n", columns, r->ceiling ? ",ceiling_step" : "");
     int rc = files_out_close(&r->o, err, errlen);
     free(r);
     return rc;

@@ -90,6 +90,11 @@ typedef struct wscen {
     uint64_t next_change; /* ramping-vus: when want changes next (absolute; UINT64_MAX: never) */
     uint64_t next_cut;    /* ramping-vus: the earliest cut_at of a retiring VU (UINT64_MAX) */
     uint64_t left;        /* shared-iterations: iterations this worker may still start */
+    /* ceiling: the step being offered, as last read from the plan's control block */
+    uint64_t c_seq;     /* the block's sequence number when read */
+    uint64_t c_k0;      /* s->k at the step's start: its arrivals are numbered from there */
+    double c_rate;      /* the step's rate (whole scenario); 0: between steps */
+    uint64_t c_from, c_until; /* absolute: its arrivals are due in [c_from, c_until) */
     uint64_t started;  /* iterations this worker has started ({{ seq }}: plan_share_index) */
     uint64_t rng;
     uint32_t next_src; /* round robin over source_addresses */

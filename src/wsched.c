@@ -10,9 +10,16 @@
  * The worker's VU j is the scenario's VU j * n + w, so "VUs 0..target-1 run" gives worker w
  * the first split(target, w, n) of its VUs: the same split the plan uses everywhere. With
  * --segment a segment is one level above: VU (j * n + w) * nseg + seg (plan_share_index), the
- * segment's part of target split first, then the worker's part of that. */
+ * segment's part of target split first, then the worker's part of that.
+ *
+ * ceiling: an arrival-rate schedule whose rate the main thread sets step by step through the
+ * plan's control block (ceiling.h). Each step's arrivals are numbered from the step's start and
+ * due at from + plan_due_ns(k) at the step's rate, so pacing stays open-model from intended
+ * time; between steps (cool-down, the main thread judging) nothing is due and the worker looks
+ * at the block every CEIL_POLL_NS. */
 #include <stdatomic.h>
 
+#include "ceiling.h"
 #include "clock.h"
 #include "worker_int.h"
 
@@ -38,10 +45,58 @@ uint64_t sched_shared_share(const wscen *s)
     return sum;
 }
 
+#define CEIL_POLL_NS (10 * NS_PER_MS)
+
+/* ceiling: the due time (absolute) of arrival s->k of the current step; UINT64_MAX when it
+ * falls after the step (or between steps). */
+static uint64_t ceiling_due(wscen *s)
+{
+    if (!(s->c_rate > 0) || s->sh.rate <= 0)
+        return UINT64_MAX;
+    plan_share sh = s->sh;
+    uint32_t n = sh.nworkers ? sh.nworkers : 1, ns = sh.nseg ? sh.nseg : 1;
+    sh.total = s->c_rate;
+    sh.rate = s->c_rate / ((double)n * ns);
+    uint64_t t;
+    if (s->s->arrival == PLAN_ARRIVAL_POISSON)
+        t = (s->k == s->c_k0 ? s->c_from : s->next_due) + plan_poisson_gap_ns(&sh, &s->rng);
+    else
+        t = s->c_from + plan_due_ns(&sh, s->k - s->c_k0);
+    return t < s->c_until ? t : UINT64_MAX;
+}
+
+/* ceiling: takes a new step (or the end of the search) from the control block. */
+static void ceiling_refresh(wscen *s, uint64_t now)
+{
+    ceiling_ctl *c = s->s->ctl;
+    if (atomic_load_explicit(&c->seq, memory_order_acquire) == s->c_seq)
+        return;
+    ceiling_step_ctl v;
+    ceiling_ctl_get(c, &v);
+    s->c_seq = atomic_load(&c->seq);
+    uint64_t t0 = s->start - s->s->start_time_ns;
+    if (v.done) {
+        s->scheduling = false;
+        s->c_rate = 0;
+        if (now < s->end)
+            s->end = now;
+        if (now + s->s->graceful_stop_ns < s->hard)
+            s->hard = now + s->s->graceful_stop_ns;
+        return;
+    }
+    s->c_k0 = s->k;
+    s->c_rate = v.rate;
+    s->c_from = t0 + v.from_ns;
+    s->c_until = t0 + v.until_ns;
+    s->next_due = ceiling_due(s);
+}
+
 /* The due time (absolute) of this worker's next arrival, s->k; UINT64_MAX past the stages. */
 static uint64_t arrival_due(wscen *s)
 {
     const plan_scenario *p = s->s;
+    if (p->executor == PLAN_CEILING)
+        return ceiling_due(s);
     if (p->executor == PLAN_CONSTANT_ARRIVAL_RATE) {
         if (p->arrival == PLAN_ARRIVAL_POISSON)
             return s->k == 0 ? s->start + plan_poisson_gap_ns(&s->sh, &s->rng)
@@ -128,6 +183,8 @@ void sched_begin(worker *w, wscen *s, uint64_t now)
         s->k = 0;
         s->x = 0;
         s->cursor = 0;
+        s->c_seq = 0;
+        s->c_rate = 0;
         s->next_due = arrival_due(s);
         return;
     }
@@ -215,9 +272,17 @@ uint64_t sched_tick(worker *w, wscen *s, uint64_t now)
         }
         return s->s->executor == PLAN_RAMPING_VUS ? ramp_vus(w, s, now) : UINT64_MAX;
     }
+    bool ceil = s->s->executor == PLAN_CEILING;
+    if (ceil) {
+        ceiling_refresh(s, now);
+        if (!s->scheduling)
+            return UINT64_MAX;
+    }
     /* Every arrival due before the end is started, even when the loop wakes after the end (a
      * late wake-up must not lose them: they are sent late and their latency says so). */
     while (s->next_due <= now || s->next_due >= s->end) {
+        if (ceil && s->next_due == UINT64_MAX && now < s->end)
+            break; /* between two steps of the search */
         if (s->next_due >= s->end) {
             s->scheduling = false;
             break;
@@ -241,6 +306,8 @@ uint64_t sched_tick(worker *w, wscen *s, uint64_t now)
     worker_open_for_queue(w, s, now);
     if (!s->scheduling)
         return UINT64_MAX;
+    if (ceil && s->next_due == UINT64_MAX)
+        return now + CEIL_POLL_NS < s->end ? now + CEIL_POLL_NS : s->end;
     uint64_t due = s->next_due, r = s->s->pacing_resolution_ns;
     if (r && due > s->start) /* the next multiple of r after the start at or after due */
         due = s->start + (due - s->start + r - 1) / r * r;

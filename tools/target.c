@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "target/capacity.h"
 
 #define HEAD_MAX (64u * 1024)              /* request head limit; beyond it: 431 */
 #define IN_INIT 8192u                      /* initial input buffer; grows only for long heads */
@@ -1821,7 +1822,8 @@ static int parse_request(struct conn *c, const char *h, uint32_t n)
     if (wait)
         jflags = (jflags & ~(unsigned)JF_CLOSE) | JF_BODY;
     struct job *j = job_push(c, (enum job_kind)r.kind, r.status, jflags);
-    j->ready_at = r.ready_at;
+    /* --capacity: a counted response leaves no earlier than its release slot */
+    j->ready_at = (r.flags & JF_ADMIN) ? r.ready_at : capacity_slot(srv.now, r.ready_at);
     j->n = r.n;
     j->api = r.api;
     if (!wait) {
@@ -2134,7 +2136,7 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
     fputs("usage: blast-target [--listen ADDR] [--port N] [--port-file PATH] [--backlog N]\n"
-          "                    [--quiet] [--any-address] [--reuseport]\n"
+          "                    [--quiet] [--any-address] [--reuseport] [--capacity N/s]\n"
           "\n"
           "HTTP/1.1 test server for blast (single-threaded, epoll, keep-alive, pipelining).\n"
           "\n"
@@ -2148,6 +2150,8 @@ static void usage(FILE *f)
           "  --reuseport       set SO_REUSEPORT: several blast-target processes may listen on\n"
           "                    one --port and the kernel spreads connections over them\n"
           "                    (each process is still capped by its own descriptor limit)\n"
+          "  --capacity N/s    serve at most N responses a second (outside /admin/), in request\n"
+          "                    order; the rest wait, so latency grows as a saturated backend's\n"
           "\n"
           "endpoints (any method unless given; query strings ignored):\n"
           "  /                  200 \"ok\\n\"\n"
@@ -2311,7 +2315,8 @@ int main(int argc, char **argv)
         const char *eq = strchr(a, '=');
         size_t alen = eq && a[0] == '-' && a[1] == '-' ? (size_t)(eq - a) : strlen(a);
         bool takes = opt_is(a, alen, "--listen") || opt_is(a, alen, "--port") ||
-                     opt_is(a, alen, "--port-file") || opt_is(a, alen, "--backlog");
+                     opt_is(a, alen, "--port-file") || opt_is(a, alen, "--backlog") ||
+                     opt_is(a, alen, "--capacity");
         if (takes) {
             if (alen < strlen(a))
                 val = a + alen + 1;
@@ -2340,6 +2345,13 @@ int main(int argc, char **argv)
                 fprintf(stderr, "blast-target: bad --port '%s' (0..65535)\n", val);
                 return 2;
             }
+        } else if (opt_is(a, alen, "--capacity")) {
+            double per_s;
+            if (!capacity_parse(val, &per_s)) {
+                fprintf(stderr, "blast-target: bad --capacity '%s' (N/s or N/m, N > 0)\n", val);
+                return 2;
+            }
+            capacity_set(per_s);
         } else if (opt_is(a, alen, "--backlog")) {
             if (!parse_ulong(val, INT_MAX, &backlog) || backlog == 0) {
                 fprintf(stderr, "blast-target: bad --backlog '%s'\n", val);

@@ -186,5 +186,5 @@ Test(compare, bad_inputs, .init = setup, .fini = cleanup, .timeout = 60)
     const char *bad_key[] = {good, good, "--max-regress", "p90=10%", NULL};
     compare(&r, bad_key);
     cr_expect_eq(r.exit_code, 2);
-    cr_expect(strstr(r.err, "allowed: p50, p95, p99, max, failed, rate"), "%s", r.err);
+    cr_expect(strstr(r.err, "allowed: p50, p95, p99, max, failed, rate, ceiling"), "%s", r.err);
 }

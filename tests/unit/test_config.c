@@ -122,7 +122,8 @@ static void expect_error(const char *ini, const char *want)
     "base_url, duration, connect_timeout, request_timeout, graceful_stop, executor, rate, vus, "   \
     "max_connections, max_vus, pre_connections, max_queue, arrival, pacing_resolution, "          \
     "pre_allocated_vus, start_rate, start_vus, stage, iterations, max_duration, start_time, "     \
-    "graceful_ramp_down, flow, setup, data, data_order, cookies, method, url, path, header, body, transfer_encoding, check, extract, "   \
+    "graceful_ramp_down, max_rate, step_duration, warm_up, cool_down, precision, min_rate, "    \
+    "flow, setup, data, data_order, cookies, method, url, path, header, body, transfer_encoding, check, extract, "   \
     "tag, sleep, keep_body, on_fail, source_addresses, " TLS_KEYS ", max_var_size, " CONN_KEYS    \
     ", " VERDICT_KEYS
 #define GLOBAL_KEYS                                                                                \
@@ -132,7 +133,7 @@ static void expect_error(const char *ini, const char *want)
     VERDICT_KEYS ", out"
 #define EXECUTORS                                                                                  \
     "constant-arrival-rate, ramping-arrival-rate, constant-vus, ramping-vus, per-vu-iterations, " \
-    "shared-iterations"
+    "shared-iterations, ceiling"
 #define RATE_FORMS                                                                                 \
     "(a number > 0 and at most 10000000/s, written with digits, per unit: 100/s, 100/m, "          \
     "5000/30s, 0.5/s)"
@@ -730,10 +731,10 @@ Test(config_errors, table)
          "{F}:8: [scenario a] vus: only for constant-vus, per-vu-iterations, shared-iterations "
          "(this scenario is constant-arrival-rate)"},
         {GLOBAL VUS "max_queue = 5\nrate = 2/s\n",
-         "{F}:7: [scenario a] max_queue: only for constant-arrival-rate, ramping-arrival-rate (this "
+         "{F}:7: [scenario a] max_queue: only for constant-arrival-rate, ramping-arrival-rate, ceiling (this "
          "scenario is constant-vus)"},
         {GLOBAL "[scenario a]\narrival = poisson\nexecutor = constant-vus\n",
-         "{F}:5: [scenario a] arrival: only for constant-arrival-rate, ramping-arrival-rate (this "
+         "{F}:5: [scenario a] arrival: only for constant-arrival-rate, ramping-arrival-rate, ceiling (this "
          "scenario is constant-vus)"},
         /* values */
         {GLOBAL "[scenario a]\nexecutor = constant-arrival-rate\nrate = 10\n",
@@ -1091,7 +1092,7 @@ Test(config_errors, pacing_resolution)
                  "1m30s, 500ms, 1.5h; units us, ms, s, m, h)");
     expect_error(GLOBAL VUS "pacing_resolution = 1ms\n",
                  "{F}:7: [scenario a] pacing_resolution: only for constant-arrival-rate, "
-                 "ramping-arrival-rate (this scenario is constant-vus)");
+                 "ramping-arrival-rate, ceiling (this scenario is constant-vus)");
 }
 
 /* ---- connection controls: keepalive, max_requests_per_conn, conn_lifetime ---- */

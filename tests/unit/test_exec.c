@@ -516,7 +516,8 @@ Test(exec_config, profile_errors)
          "every scenario it runs or `SCENARIO.key = value` (allowed keys: duration, "
          "graceful_stop, executor, rate, vus, max_connections, max_vus, pre_connections, "
          "max_queue, arrival, pacing_resolution, pre_allocated_vus, start_rate, start_vus, "
-         "stage, iterations, max_duration, start_time, graceful_ramp_down, scenarios)"},
+         "stage, iterations, max_duration, start_time, graceful_ramp_down, max_rate, step_duration, warm_up, cool_down, "
+         "precision, min_rate, scenarios)"},
         {PROFILES "[profile bad]\na.rate = 10/s\n", "bad",
          "31: [scenario a] rate: only for constant-arrival-rate (this scenario is constant-vus)"},
         {PROFILES "[profile smoke]\n", NULL, "30: [profile smoke]: duplicate profile (first defined on line 14)"},
