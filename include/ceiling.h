@@ -108,6 +108,7 @@ typedef struct ceiling_step {
     uint64_t requests, failed, dropped, timeouts;
     double lateness_p99_ms, lateness_bound_ms;
     double cpu_share;    /* blast's CPU time over the window / (its wall time x workers) */
+    double wait_share;   /* its threads' time waiting for a CPU, the same way (schedstat) */
     double start_s;      /* when its arrivals began (seconds after t0) */
     ceiling_verdict verdict;
     char why[256];       /* what failed it: "p99 312.000ms (< 50ms)", or the generator's reason */

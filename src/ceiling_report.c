@@ -160,12 +160,12 @@ void ceiling_json(FILE *f, const ceiling_result *r, const char *in)
                 "%s\n%s    {\"step\": %u, \"rate\": %.3f, \"achieved\": %.3f, \"start_s\": %.3f, "
                 "\"latency_ms\": {\"p50\": %.3f, \"p95\": %.3f, \"p99\": %.3f}, "
                 "\"requests\": %llu, \"failed_rate\": %.6f, \"dropped\": %llu, "
-                "\"send_lateness_p99_ms\": %.3f, \"cpu_share\": %.3f, \"verdict\": \"%s\", "
-                "\"why\": ",
+                "\"send_lateness_p99_ms\": %.3f, \"cpu_share\": %.3f, \"cpu_wait_share\": %.3f, "
+                "\"verdict\": \"%s\", \"why\": ",
                 i ? "," : "", in, i + 1, st->rate, st->achieved, st->start_s, st->p50_ms,
                 st->p95_ms, st->p99_ms, (unsigned long long)st->requests, st->failed_rate,
                 (unsigned long long)st->dropped, st->lateness_p99_ms, st->cpu_share,
-                ceiling_verdict_name(st->verdict));
+                st->wait_share, ceiling_verdict_name(st->verdict));
         jstr(f, st->why);
         fprintf(f, ", \"failed_thresholds\": [");
         bool first = true;

@@ -15,6 +15,7 @@
  * A step's verdict: the thresholds that judge the scenario, each on the window alone; then
  * whether blast could offer the rate (its CPU over the window, send lateness without a queue,
  * drops without every VU busy): a failure blast may have caused is no verdict on the server. */
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -52,6 +53,7 @@ struct ceiling_run {
     uint64_t grid;          /* G of the step under way (seconds after t0) */
     uint64_t a_grid;        /* where its window actually opened */
     double cpu_a;           /* blast's CPU seconds at A */
+    double wait_a;          /* its threads' seconds waiting for a CPU at A (schedstat) */
     bool e_taken;           /* the responses counted at the step's end (E) */
     uint64_t e_done, e_grid; /* ... how many by then (from A), and when */
     metrics_rec *snap;      /* A, per scenario */
@@ -69,6 +71,33 @@ static double cpu_now(void)
         return 0;
     return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* The time this process's live threads have spent ready to run but waiting for a CPU that
+ * another thread or program held: the second field of each /proc/self/task/TID/schedstat, in
+ * ns (0 where the kernel does not keep it). Read on the main thread at a step's edges, while
+ * the workers run. */
+static double wait_now(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    if (!d)
+        return 0;
+    double sum = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[64];
+        snprintf(path, sizeof path, "/proc/self/task/%.20s/schedstat", e->d_name);
+        FILE *f = fopen(path, "re");
+        unsigned long long run_ns, wait_ns;
+        if (f && fscanf(f, "%llu %llu", &run_ns, &wait_ns) == 2)
+            sum += (double)wait_ns / 1e9;
+        if (f)
+            fclose(f);
+    }
+    closedir(d);
+    return sum;
 }
 
 static int rec_like(metrics_rec *r, const plan *p, const plan_scenario *s, bool whole)
@@ -197,6 +226,7 @@ void ceiling_run_begin(ceiling_run *cr)
             metrics_rec_reset(&cr->snap[i]);
         cr->a_grid = 0;
         cr->cpu_a = cpu_now();
+        cr->wait_a = wait_now();
         cr->phase = MEASURING;
     }
 }
@@ -259,7 +289,8 @@ static bool judge_thresholds(ceiling_run *cr, ceiling_step *st)
 }
 
 /* Measures the step on the window view and gives its verdict. */
-static ceiling_verdict judge(ceiling_run *cr, ceiling_step *st, double span_s, double cpu_s)
+static ceiling_verdict judge(ceiling_run *cr, ceiling_step *st, double span_s, double cpu_s,
+                             double wait_s)
 {
     const plan_scenario *s = cr->s;
     const metrics_rec *m = &cr->view[cr->si];
@@ -285,6 +316,7 @@ static ceiling_verdict judge(ceiling_run *cr, ceiling_step *st, double span_s, d
     }
     st->lateness_bound_ms = bound;
     st->cpu_share = span_s > 0 ? cpu_s / (span_s * cr->p->workers) : 0;
+    st->wait_share = span_s > 0 ? wait_s / (span_s * cr->p->workers) : 0;
     bool ok = judge_thresholds(cr, st);
 
     /* could blast offer the rate? */
@@ -292,7 +324,9 @@ static ceiling_verdict judge(ceiling_run *cr, ceiling_step *st, double span_s, d
     bool starved = m->c.conns_max_open >= s->max_connections;
     double grew = st->rate * QUEUE_GREW_S < QUEUE_GREW_MIN ? QUEUE_GREW_MIN : st->rate * QUEUE_GREW_S;
     bool queued = m->c.queue_max > cum->c.queue_max && (double)m->c.queue_max > grew;
-    bool cpu = st->cpu_share >= CPU_BOUND;
+    /* out of CPU: its own use, or its use and the time it waited for a CPU that other
+     * programs on the machine held (a busy load box is no verdict on the server either) */
+    bool cpu = st->cpu_share + st->wait_share >= CPU_BOUND;
     /* late sends are blast's doing only when they are most of the latency: a saturated server
      * also makes sends late (each new connection's connect comes first), by far less than it
      * makes the responses late */
@@ -306,10 +340,15 @@ static ceiling_verdict judge(ceiling_run *cr, ceiling_step *st, double span_s, d
      * step they may have failed (a step that held despite late sends held: latency counts them) */
     if (cpu || (!wide && (late || drops) && (!ok || st->dropped))) {
         size_t w = 0;
-        if (cpu)
+        if (cpu && st->cpu_share >= CPU_BOUND)
             w = app(st->why, sizeof st->why, 0,
                     "blast's CPU %.0f%% of %u worker(s) over the window", 100 * st->cpu_share,
                     cr->p->workers);
+        else if (cpu)
+            w = app(st->why, sizeof st->why, 0,
+                    "blast's CPU %.0f%% of %u worker(s) over the window, and %.0f%% more "
+                    "waiting for a CPU that other programs held: this machine was busy",
+                    100 * st->cpu_share, cr->p->workers, 100 * st->wait_share);
         if (late)
             w = app(st->why, sizeof st->why, cpu ? w : 0, "%ssend lateness p99 %.3f ms above %.3f ms",
                     cpu ? "; " : "", st->lateness_p99_ms, bound);
@@ -362,7 +401,11 @@ static void generator_advice(ceiling_run *cr, const ceiling_step *st)
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     size_t a = app(cr->res.advice, sizeof cr->res.advice, 0,
                    "blast could not offer %.0f/s (%s): ", st->rate, st->why);
-    if (st->cpu_share >= CPU_BOUND || cr->p->workers < (unsigned)(cpus > 0 ? cpus : 1))
+    if (st->cpu_share < CPU_BOUND && st->cpu_share + st->wait_share >= CPU_BOUND)
+        a = app(cr->res.advice, sizeof cr->res.advice, a,
+                "run blast on a machine that is not busy with other programs (or pin it and the "
+                "server apart: taskset); ");
+    else if (st->cpu_share >= CPU_BOUND || cr->p->workers < (unsigned)(cpus > 0 ? cpus : 1))
         a = app(cr->res.advice, sizeof cr->res.advice, a,
                 "raise workers (%u now, %ld CPUs online) or split the load over load boxes "
                 "(--segment); ",
@@ -427,6 +470,7 @@ bool ceiling_run_tick(void *ctx, const report_run *cum, const report_run *win, d
                 metrics_copy(&cr->snap[i], cum->sc[i].m);
             cr->a_grid = k;
             cr->cpu_a = cpu_now();
+        cr->wait_a = wait_now();
             cr->phase = MEASURING;
         }
         if (cr->phase == MEASURING && !cr->e_taken && k >= cr->grid + step) {
@@ -453,7 +497,7 @@ bool ceiling_run_tick(void *ctx, const report_run *cum, const report_run *win, d
         ceiling_step *st = &cr->res.steps[cr->res.nsteps];
         st->rate = cr->res.search.rate;
         st->start_s = (double)cr->grid + (cr->res.nsteps ? (double)LEAD_NS / 1e9 : 0);
-        st->verdict = judge(cr, st, span, cpu_now() - cr->cpu_a);
+        st->verdict = judge(cr, st, span, cpu_now() - cr->cpu_a, wait_now() - cr->wait_a);
         double espan = (double)(cr->e_grid - cr->a_grid) - (span < (double)(end - cr->a_grid)
                                                                 ? (double)LEAD_NS / 1e9
                                                                 : 0);
