@@ -29,6 +29,16 @@ static const struct {
     [TM_DATA_SENT] = {"data_sent", TK_COUNTER, true},
     [TM_DATA_RECEIVED] = {"data_received", TK_COUNTER, true},
     [TM_SEND_LATENESS] = {"send_lateness", TK_TREND, false},
+    [TM_WS_MSG_LATENCY] = {"ws_msg_latency", TK_TREND, false},
+    [TM_WS_MSG_SERVICE] = {"ws_msg_service_time", TK_TREND, false},
+    [TM_WS_CONNECTING] = {"ws_connecting", TK_TREND, false},
+    [TM_WS_SESSION_DURATION] = {"ws_session_duration", TK_TREND, false},
+    [TM_WS_PING] = {"ws_ping", TK_TREND, false},
+    [TM_WS_MESSAGE_FAILURES] = {"ws_message_failures", TK_RATE, false},
+    [TM_WS_CONNECTION_FAILURES] = {"ws_connection_failures", TK_RATE, false},
+    [TM_WS_SESSIONS] = {"ws_sessions", TK_COUNTER, false},
+    [TM_WS_MSGS_SENT] = {"ws_msgs_sent", TK_COUNTER, false},
+    [TM_WS_MSGS_RECEIVED] = {"ws_msgs_received", TK_COUNTER, false},
 };
 
 static const char *const stat_allowed[] = {

@@ -552,7 +552,7 @@ void wss_lost(worker *w, wscen *s, wvu *v, uint64_t now)
      * session that holds "until the server closes" ends fine on a bare EOF too. */
     bool normal = x->got_close || x->phase == PH_CLOSING ||
                   (!ws->hold_ns && !ws->messages && !ws->t_send);
-    if (!x->got_close)
+    if (!x->got_close && x->phase != PH_ENDING) /* cut without a close frame */
         metrics_ws_code(s->m.ws, WS_CLOSE_ABNORMAL);
     x->phase = x->phase == PH_ENDING ? PH_ENDING : PH_OPEN;
     end_with(w, v, c, x, normal ? METRICS_WS_NFAIL : METRICS_WS_LOST, now);
