@@ -41,16 +41,20 @@ bool cfg_ws_wanted(const struct section *sec)
 
 bool cfg_ws_headers(struct build *b, const struct section *sec, plan_step *st)
 {
-    static const char *const own[] = {"upgrade:", "connection:", "sec-websocket-key:",
-                                      "sec-websocket-version:"};
-    for (size_t i = 0; i < st->nheaders; i++) {
-        const char *h = st->headers[i] + strspn(st->headers[i], " \t");
+    static const char *const own[] = {"Upgrade", "Connection", "Sec-WebSocket-Key",
+                                      "Sec-WebSocket-Version"};
+    for (size_t i = 0; i < sec->nitems; i++) {
+        const struct item *it = &sec->items[i];
+        if (it->key != K_HEADER)
+            continue;
+        const char *h = it->v.s + strspn(it->v.s, " \t");
         for (size_t k = 0; k < sizeof own / sizeof own[0]; k++) {
-            if (strncasecmp(h, own[k], strlen(own[k])) == 0) {
-                cfg_fail(b->c, -EINVAL, sec->line, sec, "header",
-                         "a WebSocket step sets '%.*s' itself (allowed: Origin, Authorization, "
+            size_t l = strlen(own[k]);
+            if (strncasecmp(h, own[k], l) == 0 && h[l] == ':') {
+                cfg_fail(b->c, -EINVAL, it->v.line, sec, "header",
+                         "a WebSocket step sets %s itself (allowed: Origin, Authorization, "
                          "Sec-WebSocket-Protocol and any other header)",
-                         (int)strlen(own[k]) - 1, own[k]);
+                         own[k]);
                 return false;
             }
         }

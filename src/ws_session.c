@@ -25,7 +25,7 @@
 
 #define PENDING 16            /* outstanding messages per session; a send waits when full */
 #define MSG_KEEP (16u * 1024) /* message bytes kept for matching (contains, json, correlate) */
-#define CTL_ROOM 512u         /* output room for pongs, pings and the close frame */
+#define CTL_ROOM 4096u        /* output room for pongs (a ping flood), pings and the close */
 #define LINGER_NS (50ull * NS_PER_MS) /* after the close handshake, for our last frame to leave */
 #define KEY_FIELD "Sec-WebSocket-Key: "
 
@@ -46,6 +46,9 @@ typedef struct wss {
     bool mtrunc;       /* the message being gathered was longer than MSG_KEEP */
     bool ping_out;     /* a client ping awaits its pong */
     bool client_first; /* we asked for the close (hold ended, messages done) */
+    bool owe_pong;     /* a ping found no output room: its pong goes out when there is */
+    uint8_t owed_len;
+    uint8_t owed[WS_CONTROL_MAX];
     uint8_t fail;      /* the end's class (metrics_ws_fail), METRICS_WS_NFAIL: ok */
     uint16_t code;     /* the server's close code */
     uint32_t phead, plen;
@@ -167,25 +170,44 @@ void wss_on_head(worker *w, wscen *s, wvu *v, conn *c, const char *head, size_t 
 /* Room for n more output bytes: the sent part is dropped once nothing is in flight. */
 static char *out_room(wss *x, wscen *s, conn *c, size_t n)
 {
-    if (!c->send_inflight && c->sent == x->out.len) {
+    if (!c->send_inflight && c->sent) { /* what was sent goes; the rest moves down */
+        memmove(x->out.bytes, x->out.bytes + c->sent, x->out.len - c->sent);
+        x->out.len -= c->sent;
         c->sent = 0;
-        x->out.len = 0;
     }
     if (s->ws->out_cap - x->out.len < n)
         return NULL;
     return x->out.bytes + x->out.len;
 }
 
-static void control(worker *w, wscen *s, wss *x, conn *c, unsigned op, const uint8_t *pl,
+/* Queues a control frame; false when the output has no room now. */
+static bool control(worker *w, wscen *s, wss *x, conn *c, unsigned op, const uint8_t *pl,
                     size_t n)
 {
     uint8_t *o = (uint8_t *)out_room(x, s, c, WS_HEAD_MAX + WS_CONTROL_MAX);
     if (!o)
-        return; /* the output is full of messages the server does not read: it gets no answer */
+        return false;
     ssize_t k = ws_frame_put(o, WS_HEAD_MAX + WS_CONTROL_MAX, WS_FIN | op, pl, n, true,
                              (uint32_t)ws_rng_next(&s->ws->rng));
     x->out.len += (size_t)k;
     conn_ws_flush(c, &w->io);
+    return true;
+}
+
+/* Answers the latest ping (RFC 6455 5.5.3: a pong may answer only the most recent one); without
+ * room now, it is owed and the VU's timer retries soon. */
+static void pong(worker *w, wscen *s, wvu *v, wss *x, conn *c, const uint8_t *pl, size_t n)
+{
+    if (control(w, s, x, c, WS_OP_PONG, pl, n)) {
+        s->m.ws->c.pongs_sent++;
+        x->owe_pong = false;
+        return;
+    }
+    x->owe_pong = true;
+    x->owed_len = (uint8_t)n;
+    memcpy(x->owed, pl, n);
+    if (v->wsess)
+        worker_set_deadline(w, c, w->io.now_mono + NS_PER_MS);
 }
 
 static void send_close(worker *w, wscen *s, wss *x, conn *c, unsigned code)
@@ -324,10 +346,8 @@ void wss_on_data(void *ctx, conn *c, const char *data, size_t len, uint64_t now)
         }
         case WS_EV_PING:
             s->m.ws->c.pings_received++;
-            if (!x->sent_close) {
-                control(w, s, x, c, WS_OP_PONG, ev.data, ev.len);
-                s->m.ws->c.pongs_sent++;
-            }
+            if (!x->sent_close)
+                pong(w, s, v, x, c, ev.data, ev.len);
             break;
         case WS_EV_PONG:
             if (x->ping_out) {
@@ -511,6 +531,8 @@ void wss_timer(worker *w, wscen *s, wvu *v, conn *c, uint64_t now)
         finish(w, s, v, c, x, now);
         return;
     }
+    if (x->owe_pong && x->phase == PH_OPEN)
+        pong(w, s, v, x, c, x->owed, x->owed_len);
     if (x->phase == PH_OPEN) {
         while (x->plen && x->pend[x->phead].sent + ws->reply_timeout_ns <= now) {
             m->c.timed_out++;
@@ -521,10 +543,11 @@ void wss_timer(worker *w, wscen *s, wvu *v, conn *c, uint64_t now)
         send_due(s, v, c, x, ws, now);
         if (ws->ping_ns && now >= x->next_ping) {
             uint64_t k = x->next_ping;
-            control(w, s, x, c, WS_OP_PING, (const uint8_t *)&k, sizeof k);
-            m->c.pings_sent++;
-            x->ping_out = true;
-            x->ping_at = now;
+            if (control(w, s, x, c, WS_OP_PING, (const uint8_t *)&k, sizeof k)) {
+                m->c.pings_sent++;
+                x->ping_out = true;
+                x->ping_at = now;
+            }
             while (x->next_ping <= now)
                 x->next_ping += ws->ping_ns;
         }
@@ -539,6 +562,8 @@ void wss_timer(worker *w, wscen *s, wvu *v, conn *c, uint64_t now)
         }
     }
     uint64_t t = next_due(x, ws);
+    if (x->owe_pong && now + NS_PER_MS < t) /* retried once the output has room */
+        t = now + NS_PER_MS;
     if (t != UINT64_MAX)
         worker_set_deadline(w, c, t <= now ? now + 1 : t);
 }
