@@ -23,11 +23,15 @@
 #include "worker_int.h"
 #include "ws.h"
 
-#define PENDING 16            /* outstanding messages per session; a send waits when full */
+#define PENDING 8             /* outstanding messages per session; a send waits when full */
 #define MSG_KEEP (16u * 1024) /* message bytes kept for matching (contains, json, correlate) */
 #define CTL_ROOM 4096u        /* output room for pongs (a ping flood), pings and the close */
+/* Control frames of a session that sends no message go out from the session itself, so an
+ * idle session touches no page of its output buffer. */
+#define INLINE_OUT 160u
 #define LINGER_NS (50ull * NS_PER_MS) /* after the close handshake, for our last frame to leave */
 #define KEY_FIELD "Sec-WebSocket-Key: "
+#define AUX ((PENDING * 24 + WS_CONTROL_MAX + 63) & ~(size_t)63) /* ring and owed pong */
 
 enum phase { PH_NONE, PH_HANDSHAKE, PH_OPEN, PH_CLOSING, PH_ENDING };
 
@@ -35,10 +39,11 @@ typedef struct pend {
     uint64_t intended, sent;
     uint64_t id; /* correlate: the hash of the id the message carries; 0: answered */
 } pend;
+_Static_assert(sizeof(pend) == 24, "AUX counts 24 bytes per outstanding message");
 
 typedef struct wss {
     ws_parser p;
-    char accept[29];
+    char accept[28];   /* the Sec-WebSocket-Accept the key asks for (no NUL) */
     uint8_t phase;
     bool ok_101;       /* a 101 with the right accept value */
     bool got_close;    /* the server's close frame */
@@ -47,16 +52,15 @@ typedef struct wss {
     bool ping_out;     /* a client ping awaits its pong */
     bool client_first; /* we asked for the close (hold ended, messages done) */
     bool owe_pong;     /* a ping found no output room: its pong goes out when there is */
-    uint8_t owed_len;
-    uint8_t owed[WS_CONTROL_MAX];
+    bool big;          /* out.bytes is the VU's output buffer (a message needed it) */
+    uint8_t owed_len;  /* its payload is in the VU's buffers (owed_of) */
     uint8_t fail;      /* the end's class (metrics_ws_fail), METRICS_WS_NFAIL: ok */
     uint16_t code;     /* the server's close code */
-    uint32_t phead, plen;
+    uint8_t phead, plen; /* the ring of outstanding messages (pend_of) */
     uint32_t mlen;     /* bytes gathered of the message in progress */
     uint64_t opened, hold_end, next_ping, ping_at, close_by;
     uint64_t nsent;    /* messages sent (the next is due at opened + (nsent + 1) * interval) */
-    http1_req out;     /* the frames to send: out.bytes is the VU's output buffer */
-    pend pend[PENDING];
+    http1_req out;     /* the frames to send: the VU's request buffer, or its output buffer */
 } wss;
 
 struct wss_block {
@@ -79,6 +83,27 @@ static const plan_step *step_of(wscen *s, wvu *v)
 static conn *conn_of_vu(worker *w, wscen *s, wvu *v)
 {
     return &w->conns[s->first + (uint32_t)(v - s->vu)];
+}
+
+/* The VU's part of the scenario's buffers: the ring and the owed pong, then vu_buf's. */
+static uint8_t *aux_of(wscen *s, wvu *v)
+{
+    return (uint8_t *)s->ws->bufs + (size_t)(v - s->vu) * s->ws->slot;
+}
+
+static char *vu_buf(wscen *s, wvu *v)
+{
+    return s->ws->bufs + (size_t)(v - s->vu) * s->ws->slot + AUX;
+}
+
+static pend *pend_of(wscen *s, wvu *v)
+{
+    return (pend *)(void *)aux_of(s, v);
+}
+
+static uint8_t *owed_of(wscen *s, wvu *v)
+{
+    return aux_of(s, v) + PENDING * sizeof(pend);
 }
 
 int wss_init(wscen *s)
@@ -105,8 +130,10 @@ int wss_init(wscen *s)
         return -ENOMEM;
     s->ws = b;
     /* Room for a few messages queued behind one in flight, and the control frames. */
+    /* Per VU: the outstanding-message ring and an owed pong (touched only by sessions that send
+     * or are pinged hard), the output buffer for messages, the message buffer. */
     b->out_cap = 4 * (WS_HEAD_MAX + send) + CTL_ROOM;
-    b->slot = (b->out_cap + keep + 63) & ~(size_t)63;
+    b->slot = (AUX + b->out_cap + keep + 63) & ~(size_t)63;
     b->bufs_len = b->slot * n;
     ws_rng_seed(&b->rng, (uint64_t)(uintptr_t)s ^ s->rng);
     if (!(b->v = mem_lazy_alloc(n * sizeof *b->v)) || !(b->bufs = mem_lazy_alloc(b->bufs_len)))
@@ -129,18 +156,19 @@ void wss_prepare(worker *w, wscen *s, wvu *v)
 {
     (void)w;
     wss *x = wss_of(s, v);
-    memset(x, 0, offsetof(wss, pend));
+    memset(x, 0, sizeof *x);
     x->phase = PH_HANDSHAKE;
     x->fail = METRICS_WS_NFAIL;
     s->m.ws->c.handshakes++;
     char *k = memmem(v->req.bytes, v->req.len, KEY_FIELD, sizeof KEY_FIELD - 1);
     if (!k)
         return; /* cannot happen: config_ws.c added the field; the accept check then fails */
-    char key[25];
+    char key[25], acc[29];
     ws_key_make(&s->ws->rng, key);
     memcpy(k + sizeof KEY_FIELD - 1, key, 24);
-    if (ws_accept(key, 24, x->accept) < 0)
-        x->accept[0] = '\0';
+    if (ws_accept(key, 24, acc) < 0)
+        acc[0] = '\0'; /* matches no header value: the handshake fails as accept */
+    memcpy(x->accept, acc, sizeof x->accept);
 }
 
 void wss_on_head(worker *w, wscen *s, wvu *v, conn *c, const char *head, size_t len)
@@ -153,14 +181,18 @@ void wss_on_head(worker *w, wscen *s, wvu *v, conn *c, const char *head, size_t 
     size_t vlen;
     head_iter_init(&it, head, len);
     if (!head_next(&it, "sec-websocket-accept", 20, &val, &vlen) || vlen != 28 ||
-        !x->accept[0] || memcmp(val, x->accept, 28) != 0)
+        !x->accept[0] || memcmp(val, x->accept, sizeof x->accept) != 0)
         return;
     const plan_ws *ws = step_of(s, v)->ws;
     x->ok_101 = true;
     x->phase = PH_OPEN;
     x->p = (ws_parser){.max_msg = ws->max_message,
                        .check_utf8 = ws->expect >= PLAN_WS_EXPECT_CONTAINS};
-    x->out.bytes = s->ws->bufs + (size_t)(v - s->vu) * s->ws->slot;
+    /* Control frames go out from the VU's request buffer, free once the upgrade was answered
+     * (already resident: an idle session touches no other page). */
+    x->out.bytes = v->reqcap >= INLINE_OUT ? v->reqbuf : vu_buf(s, v);
+    x->big = v->reqcap < INLINE_OUT;
+    x->big = false;
     x->out.len = 0;
     c->req = &x->out;
     c->sent = 0;
@@ -168,26 +200,32 @@ void wss_on_head(worker *w, wscen *s, wvu *v, conn *c, const char *head, size_t 
 }
 
 /* Room for n more output bytes: the sent part is dropped once nothing is in flight. */
-static char *out_room(wss *x, wscen *s, conn *c, size_t n)
+static char *out_room(wss *x, wscen *s, wvu *v, conn *c, size_t n)
 {
     if (!c->send_inflight && c->sent) { /* what was sent goes; the rest moves down */
         memmove(x->out.bytes, x->out.bytes + c->sent, x->out.len - c->sent);
         x->out.len -= c->sent;
         c->sent = 0;
     }
-    if (s->ws->out_cap - x->out.len < n)
+    size_t cap = x->big ? s->ws->out_cap : INLINE_OUT;
+    if (cap - x->out.len >= n)
+        return x->out.bytes + x->out.len;
+    if (x->big || x->out.len || c->send_inflight || n > s->ws->out_cap)
         return NULL;
-    return x->out.bytes + x->out.len;
+    x->out.bytes = vu_buf(s, v); /* nothing pending: move to the larger buffer */
+    x->big = true;
+    return x->out.bytes;
 }
 
 /* Queues a control frame; false when the output has no room now. */
-static bool control(worker *w, wscen *s, wss *x, conn *c, unsigned op, const uint8_t *pl,
-                    size_t n)
+static bool control(worker *w, wscen *s, wvu *v, wss *x, conn *c, unsigned op,
+                    const uint8_t *pl, size_t n)
 {
-    uint8_t *o = (uint8_t *)out_room(x, s, c, WS_HEAD_MAX + WS_CONTROL_MAX);
+    size_t need = ws_head_len(n, true) + n;
+    uint8_t *o = (uint8_t *)out_room(x, s, v, c, need);
     if (!o)
         return false;
-    ssize_t k = ws_frame_put(o, WS_HEAD_MAX + WS_CONTROL_MAX, WS_FIN | op, pl, n, true,
+    ssize_t k = ws_frame_put(o, need, WS_FIN | op, pl, n, true,
                              (uint32_t)ws_rng_next(&s->ws->rng));
     x->out.len += (size_t)k;
     conn_ws_flush(c, &w->io);
@@ -198,23 +236,23 @@ static bool control(worker *w, wscen *s, wss *x, conn *c, unsigned op, const uin
  * room now, it is owed and the VU's timer retries soon. */
 static void pong(worker *w, wscen *s, wvu *v, wss *x, conn *c, const uint8_t *pl, size_t n)
 {
-    if (control(w, s, x, c, WS_OP_PONG, pl, n)) {
+    if (control(w, s, v, x, c, WS_OP_PONG, pl, n)) {
         s->m.ws->c.pongs_sent++;
         x->owe_pong = false;
         return;
     }
     x->owe_pong = true;
     x->owed_len = (uint8_t)n;
-    memcpy(x->owed, pl, n);
+    memcpy(owed_of(s, v), pl, n);
     if (v->wsess)
         worker_set_deadline(w, c, w->io.now_mono + NS_PER_MS);
 }
 
-static void send_close(worker *w, wscen *s, wss *x, conn *c, unsigned code)
+static void send_close(worker *w, wscen *s, wvu *v, wss *x, conn *c, unsigned code)
 {
     if (x->sent_close)
         return;
-    uint8_t *o = (uint8_t *)out_room(x, s, c, WS_HEAD_MAX + WS_CONTROL_MAX);
+    uint8_t *o = (uint8_t *)out_room(x, s, v, c, WS_HEAD_MAX + WS_CONTROL_MAX);
     if (!o)
         return;
     ssize_t k = ws_close_put(o, WS_HEAD_MAX + WS_CONTROL_MAX, code, NULL, 0,
@@ -233,23 +271,23 @@ static uint64_t hash_id(const char *p, size_t n)
 }
 
 /* The oldest outstanding message: ring entries answered out of order (correlate) are skipped. */
-static void pend_trim(wss *x)
+static void pend_trim(wscen *s, wvu *v, wss *x)
 {
-    while (x->plen && x->pend[x->phead].id == 0) {
+    while (x->plen && pend_of(s, v)[x->phead].id == 0) {
         x->phead = (x->phead + 1) % PENDING;
         x->plen--;
     }
 }
 
-static void replied(wscen *s, wss *x, uint32_t i, uint64_t now)
+static void replied(wscen *s, wvu *v, wss *x, uint32_t i, uint64_t now)
 {
     metrics_ws *m = s->m.ws;
-    pend *e = &x->pend[i];
+    pend *e = &pend_of(s, v)[i];
     m->c.replied++;
     hist_record(m->msg_latency, to_us(now > e->intended ? now - e->intended : 0));
     hist_record(m->msg_service, to_us(now > e->sent ? now - e->sent : 0));
     e->id = 0;
-    pend_trim(x);
+    pend_trim(s, v, x);
 }
 
 /* A whole message from the server (its first `keep` bytes in p). */
@@ -282,8 +320,8 @@ static void on_message(wscen *s, wvu *v, wss *x, const uint8_t *p, size_t n, uin
         uint64_t id = hash_id(jv.p, jv.len);
         for (uint32_t k = 0; k < x->plen; k++) {
             uint32_t i = (x->phead + k) % PENDING;
-            if (x->pend[i].id == id) {
-                replied(s, x, i, now);
+            if (pend_of(s, v)[i].id == id) {
+                replied(s, v, x, i, now);
                 return;
             }
         }
@@ -292,7 +330,7 @@ static void on_message(wscen *s, wvu *v, wss *x, const uint8_t *p, size_t n, uin
     default:
         return;
     }
-    replied(s, x, x->phead, now);
+    replied(s, v, x, x->phead, now);
 }
 
 /* Ends the session's reading with a class; wss_timer finishes it. */
@@ -325,7 +363,7 @@ void wss_on_data(void *ctx, conn *c, const char *data, size_t len, uint64_t now)
         case WS_EV_NONE:
             break;
         case WS_EV_DATA: {
-            char *mb = x->out.bytes + s->ws->out_cap;
+            char *mb = vu_buf(s, v) + s->ws->out_cap;
             size_t keep = s->ws->slot - s->ws->out_cap;
             if (ev.fin && ev.len == ev.msg_len) { /* whole in this receive: read in place */
                 on_message(s, v, x, ev.data, ev.len, now);
@@ -363,7 +401,7 @@ void wss_on_data(void *ctx, conn *c, const char *data, size_t len, uint64_t now)
             bool early = x->phase == PH_OPEN && ws->hold_ns && now < x->hold_end;
             bool fine = ev.code == WS_CLOSE_NORMAL || ev.code == WS_CLOSE_GOING_AWAY;
             if (!x->sent_close)
-                send_close(w, s, x, c, ev.code == WS_CLOSE_NO_STATUS ? WS_CLOSE_NORMAL : ev.code);
+                send_close(w, s, v, x, c, ev.code == WS_CLOSE_NO_STATUS ? WS_CLOSE_NORMAL : ev.code);
             /* The server ended it: a failure when it came before the hold ended, or with an
              * error code, unless we had asked for the close ourselves. */
             uint8_t f = x->phase == PH_CLOSING || (!early && fine) ? METRICS_WS_NFAIL
@@ -372,7 +410,7 @@ void wss_on_data(void *ctx, conn *c, const char *data, size_t len, uint64_t now)
             break;
         }
         case WS_EV_ERROR:
-            send_close(w, s, x, c, ev.code);
+            send_close(w, s, v, x, c, ev.code);
             end_with(w, v, c, x, METRICS_WS_PROTOCOL, now + LINGER_NS);
             break;
         }
@@ -391,7 +429,7 @@ static void send_due(wscen *s, wvu *v, conn *c, wss *x, const plan_ws *ws, uint6
             return;
         if (x->plen == PENDING && ws->expect != PLAN_WS_EXPECT_NONE)
             return; /* waits for a reply or a timeout (its latency counts from due) */
-        uint8_t *o = (uint8_t *)out_room(x, s, c, WS_HEAD_MAX + ws->send_cap);
+        uint8_t *o = (uint8_t *)out_room(x, s, v, c, WS_HEAD_MAX + ws->send_cap);
         if (!o)
             return; /* the server is not reading: it waits */
         tpl_env env = {.vu = v->number,
@@ -424,7 +462,7 @@ static void send_due(wscen *s, wvu *v, conn *c, wss *x, const plan_ws *ws, uint6
         if (ws->expect == PLAN_WS_EXPECT_NONE || id == 0) {
             m->c.unexpected++;
         } else {
-            pend *e = &x->pend[(x->phead + x->plen) % PENDING];
+            pend *e = &pend_of(s, v)[(x->phead + x->plen) % PENDING];
             *e = (pend){.intended = due, .sent = now, .id = id};
             x->plen++;
         }
@@ -432,7 +470,7 @@ static void send_due(wscen *s, wvu *v, conn *c, wss *x, const plan_ws *ws, uint6
 }
 
 /* The session's next deadline: a send, a reply timeout, a ping, the hold's end, the close. */
-static uint64_t next_due(const wss *x, const plan_ws *ws)
+static uint64_t next_due(wscen *s, wvu *v, const wss *x, const plan_ws *ws)
 {
     uint64_t t = UINT64_MAX;
     if (x->phase == PH_ENDING || x->phase == PH_CLOSING)
@@ -442,8 +480,8 @@ static uint64_t next_due(const wss *x, const plan_ws *ws)
         if (!ws->hold_ns || due < x->hold_end)
             t = due;
     }
-    if (x->plen && x->pend[x->phead].sent + ws->reply_timeout_ns < t)
-        t = x->pend[x->phead].sent + ws->reply_timeout_ns;
+    if (x->plen && pend_of(s, v)[x->phead].sent + ws->reply_timeout_ns < t)
+        t = pend_of(s, v)[x->phead].sent + ws->reply_timeout_ns;
     if (ws->ping_ns && x->next_ping < t)
         t = x->next_ping;
     if (ws->hold_ns && x->hold_end < t)
@@ -457,7 +495,7 @@ static void finish(worker *w, wscen *s, wvu *v, conn *c, wss *x, uint64_t now)
     metrics_ws *m = s->m.ws;
     metrics_step *ms = &s->m.steps[v->step];
     for (uint32_t k = 0; k < x->plen; k++)
-        m->c.cut += x->pend[(x->phead + k) % PENDING].id != 0;
+        m->c.cut += pend_of(s, v)[(x->phead + k) % PENDING].id != 0;
     x->plen = 0;
     hist_record(m->session, to_us(now > x->opened ? now - x->opened : 0));
     if (x->client_first)
@@ -532,18 +570,18 @@ void wss_timer(worker *w, wscen *s, wvu *v, conn *c, uint64_t now)
         return;
     }
     if (x->owe_pong && x->phase == PH_OPEN)
-        pong(w, s, v, x, c, x->owed, x->owed_len);
+        pong(w, s, v, x, c, owed_of(s, v), x->owed_len);
     if (x->phase == PH_OPEN) {
-        while (x->plen && x->pend[x->phead].sent + ws->reply_timeout_ns <= now) {
+        while (x->plen && pend_of(s, v)[x->phead].sent + ws->reply_timeout_ns <= now) {
             m->c.timed_out++;
             m->c.fail[METRICS_WS_REPLY_TIMEOUT]++;
-            x->pend[x->phead].id = 0;
-            pend_trim(x);
+            pend_of(s, v)[x->phead].id = 0;
+            pend_trim(s, v, x);
         }
         send_due(s, v, c, x, ws, now);
         if (ws->ping_ns && now >= x->next_ping) {
             uint64_t k = x->next_ping;
-            if (control(w, s, x, c, WS_OP_PING, (const uint8_t *)&k, sizeof k)) {
+            if (control(w, s, v, x, c, WS_OP_PING, (const uint8_t *)&k, sizeof k)) {
                 m->c.pings_sent++;
                 x->ping_out = true;
                 x->ping_at = now;
@@ -555,13 +593,13 @@ void wss_timer(worker *w, wscen *s, wvu *v, conn *c, uint64_t now)
         bool held = ws->hold_ns && now >= x->hold_end;
         bool all_sent = ws->t_send && ws->messages && x->nsent >= ws->messages;
         if ((held || (all_sent && !ws->hold_ns)) && x->plen == 0) {
-            send_close(w, s, x, c, WS_CLOSE_NORMAL);
+            send_close(w, s, v, x, c, WS_CLOSE_NORMAL);
             x->client_first = true;
             x->phase = PH_CLOSING;
             x->close_by = now + ws->reply_timeout_ns;
         }
     }
-    uint64_t t = next_due(x, ws);
+    uint64_t t = next_due(s, v, x, ws);
     if (x->owe_pong && now + NS_PER_MS < t) /* retried once the output has room */
         t = now + NS_PER_MS;
     if (t != UINT64_MAX)
@@ -589,7 +627,7 @@ void wss_cut(wscen *s, wvu *v, uint64_t now)
     wss *x = wss_of(s, v);
     metrics_ws *m = s->m.ws;
     for (uint32_t k = 0; k < x->plen; k++)
-        m->c.cut += x->pend[(x->phead + k) % PENDING].id != 0;
+        m->c.cut += pend_of(s, v)[(x->phead + k) % PENDING].id != 0;
     x->plen = 0;
     hist_record(m->session, to_us(now > x->opened ? now - x->opened : 0));
     if (x->fail != METRICS_WS_NFAIL) {
