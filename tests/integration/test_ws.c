@@ -44,8 +44,9 @@ static bool port_open(int port)
     return ok;
 }
 
-/* Starts ws_server.py on a free port; skips the test when python3-websockets is missing. */
-static int python_start(void)
+/* Starts ws_server.py on a free port (wss with cert and key when given); skips the test when
+ * python3-websockets is missing. */
+static int python_start_tls(const char *cert, const char *key)
 {
     if (system("/usr/bin/python3 -c 'import websockets' 2>/dev/null") != 0)
         cr_skip_test("python3-websockets is not installed (make deps installs it)");
@@ -58,13 +59,18 @@ static int python_start(void)
     cr_assert(py_pid >= 0);
     if (py_pid == 0) {
         freopen("/dev/null", "w", stdout);
-        execl("/usr/bin/python3", "python3", script, ps, (char *)NULL);
+        execl("/usr/bin/python3", "python3", script, ps, cert, key, (char *)NULL);
         _exit(127);
     }
     for (int i = 0; i < 200 && !port_open(port); i++)
         sleep_s(0.025);
     cr_assert(port_open(port), "ws_server.py did not listen on %d", port);
     return port;
+}
+
+static int python_start(void)
+{
+    return python_start_tls(NULL, NULL);
 }
 
 /* ws.KEY of scenario "s". */
@@ -216,6 +222,7 @@ static void fault_case(const blast_run *r, const fault_row *f)
 
 Test(ws, target_faults_are_classified)
 {
+    double pongs = 0;
     target_start(&srv);
     for (size_t i = 0; i < sizeof TARGET_FAULTS / sizeof TARGET_FAULTS[0]; i++) {
         const fault_row *f = &TARGET_FAULTS[i];
@@ -226,12 +233,14 @@ Test(ws, target_faults_are_classified)
         fault_case(&r, f);
         if (strstr(f->query, "ping_flood")) {
             cr_assert_eq(wsn(&r, "pings_received"), 80);
-            cr_assert_eq(wsn(&r, "pongs_sent"), 80);
+            /* RFC 6455 5.5.3: a pong may answer only the latest of pings that came at once */
+            pongs = wsn(&r, "pongs_sent");
+            cr_assert(pongs >= 2 && pongs <= 80, "%.0f pongs", pongs);
         }
         blast_run_free(&r);
     }
     json_t *st = target_stats(srv.port);
-    cr_assert_eq(target_stat(st, "ws_pongs_received"), 80, "every ping of the flood answered");
+    cr_assert_eq(target_stat(st, "ws_pongs_received"), pongs, "the server got every pong sent");
     cr_assert_eq(target_stat(st, "ws_open"), 0, "no session left open");
     json_decref(st);
 }
@@ -261,7 +270,7 @@ Test(ws, independent_server_faults_are_classified)
         fault_case(&r, f);
         replied += wsn(&r, "replied");
         if (strcmp(f->query, "/pingflood") == 0)
-            cr_assert_eq(wsn(&r, "pongs_sent"), 200);
+            cr_assert_eq(wsn(&r, "pings_received"), 200);
         blast_run_free(&r);
     }
     /* the 16 MiB message is fine with a bound above it: it is then received and skipped */
@@ -368,4 +377,41 @@ Test(ws, bad_keys_are_config_errors)
         cr_assert(strstr(r.stderr_text, ".ini:"), "file:line in %s", r.stderr_text);
         blast_run_free(&r);
     }
+}
+
+/* wss:// through blast's TLS layer, verified against a CA the test makes, to the independent
+ * server: the same echo round trips as over ws://. */
+Test(ws, wss_echo_through_tls)
+{
+    char dir[64] = "/tmp/blast-it.XXXXXX", cmd[1600];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(cmd, sizeof cmd,
+             "(cd %s && "
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key "
+             "-out ca.pem -days 2 -subj /CN=blast-ws-ca && "
+             "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout srv.key "
+             "-out srv.csr -subj /CN=localhost && "
+             "printf 'subjectAltName=DNS:localhost\\n' > ext && "
+             "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem "
+             "-days 2 -extfile ext) >/dev/null 2>&1",
+             dir);
+    cr_assert_eq(system(cmd), 0, "openssl failed");
+    char cert[96], key[96];
+    snprintf(cert, sizeof cert, "%s/srv.pem", dir);
+    snprintf(key, sizeof key, "%s/srv.key", dir);
+    int port = python_start_tls(cert, key);
+    char url[96], more[256];
+    snprintf(url, sizeof url, "wss://127.0.0.1:%d/echo", port);
+    snprintf(more, sizeof more, "server_name = localhost\nca_file = %s/ca.pem\n", dir);
+    blast_run r;
+    run(&r, ini_for(url, 3, 4, more));
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+    cr_assert_eq(r.exit_code, 0, "%s", r.stderr_text);
+    assert_ws_accounted(&r);
+    cr_assert_eq(wsn(&r, "ws_sessions"), 3);
+    cr_assert_eq(wsn(&r, "replied"), 12);
+    cr_assert_eq(close_code(&r, "1000"), 3);
+    blast_run_free(&r);
 }

@@ -13,11 +13,12 @@ given port and serves, by path:
   /reject          403 instead of the upgrade
   /stats           (plain HTTP) the counters below as JSON
 Counters: sessions, received, sent, pongs (answers to /pingflood's pings), closes (close frames
-from the client, by code).
+from the client, by code). With a certificate and key file after the port it speaks wss (TLS).
 """
 import asyncio
 import http
 import json
+import ssl
 import sys
 
 import websockets
@@ -91,13 +92,17 @@ async def handler(ws, path):
             STATS["closes"][code] = STATS["closes"].get(code, 0) + 1
 
 
-async def main(port):
+async def main(port, cert=None, key=None):
+    tls = None
+    if cert:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(cert, key)
     async with websockets.serve(handler, "127.0.0.1", port, create_protocol=Protocol,
                                 process_request=process_request, max_size=None,
-                                ping_interval=None):
+                                ping_interval=None, ssl=tls):
         print("ready", flush=True)
         await asyncio.Future()
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1])))
+    asyncio.run(main(int(sys.argv[1]), *sys.argv[2:4]))
