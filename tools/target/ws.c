@@ -23,11 +23,13 @@
  * in sess_destroy. Buffers grow geometrically per session, bounded by MSG_MAX and OUT_LIMIT.
  */
 #include "target/ws.h"
+#include "target/ws_http.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -36,9 +38,6 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <wolfssl/options.h>
-#include <wolfssl/wolfcrypt/sha.h>
 
 #define MSG_MAX (16u << 20)          /* largest client message; beyond it: close 1009 */
 #define IN_INIT 2048u                /* initial input buffer */
@@ -323,34 +322,6 @@ static void flush(struct sess *s)
 
 /* ---- the handshake ---- */
 
-static bool has_token(const char *v, size_t n, const char *tok)
-{
-    size_t t = strlen(tok);
-    for (size_t i = 0; i + t <= n; i++) {
-        if (strncasecmp(v + i, tok, t) == 0 && (i == 0 || v[i - 1] == ',' || v[i - 1] == ' ') &&
-            (i + t == n || v[i + t] == ',' || v[i + t] == ' '))
-            return true;
-    }
-    return false;
-}
-
-static uint32_t query_num(const char *q, size_t n, const char *key, uint32_t dflt)
-{
-    size_t k = strlen(key);
-    for (size_t i = 0; i + k + 1 <= n; i++) {
-        if ((i == 0 || q[i - 1] == '&') && memcmp(q + i, key, k) == 0 && q[i + k] == '=') {
-            uint64_t v = 0;
-            size_t j = i + k + 1;
-            if (j >= n || q[j] < '0' || q[j] > '9')
-                return dflt;
-            for (; j < n && q[j] >= '0' && q[j] <= '9' && v < (1ull << 32); j++)
-                v = v * 10 + (uint64_t)(q[j] - '0');
-            return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
-        }
-    }
-    return dflt;
-}
-
 static uint8_t query_fault(const char *q, size_t n)
 {
     for (size_t i = 0; i + 6 <= n; i++) {
@@ -366,29 +337,6 @@ static uint8_t query_fault(const char *q, size_t n)
         }
     }
     return F_NONE;
-}
-
-static void accept_value(const char *key, size_t klen, char out[29])
-{
-    static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    wc_Sha sha;
-    uint8_t d[21] = {0};
-    wc_InitSha(&sha);
-    wc_ShaUpdate(&sha, (const byte *)key, (word32)klen);
-    wc_ShaUpdate(&sha, (const byte *)guid, sizeof guid - 1);
-    wc_ShaFinal(&sha, d);
-    wc_ShaFree(&sha);
-    size_t o = 0;
-    for (size_t i = 0; i < 21; i += 3) {
-        uint32_t v = (uint32_t)d[i] << 16 | (uint32_t)d[i + 1] << 8 | d[i + 2];
-        out[o++] = b64[v >> 18];
-        out[o++] = b64[(v >> 12) & 63];
-        out[o++] = b64[(v >> 6) & 63];
-        out[o++] = b64[v & 63];
-    }
-    out[27] = '='; /* 20 bytes: 27 characters and one pad */
-    out[28] = '\0';
 }
 
 static void reply_status(struct sess *s, unsigned status, const char *extra)
@@ -407,61 +355,16 @@ static void reply_status(struct sess *s, unsigned status, const char *extra)
  * length, or 0 when the session ends with an HTTP answer. */
 static size_t handshake(struct sess *s)
 {
-    const char *h = (const char *)s->in;
-    const char *e = memmem(h, s->in_len, "\r\n\r\n", 4);
-    if (!e) {
+    struct tws_upgrade u;
+    size_t head = tws_upgrade_parse((const char *)s->in, s->in_len, &u);
+    if (!head) {
         reply_status(s, 400, "");
         return 0;
     }
-    size_t head = (size_t)(e - h) + 4;
-    const char *sp = memchr(h, ' ', head);
-    const char *sp2 = sp ? memchr(sp + 1, ' ', head - (size_t)(sp + 1 - h)) : NULL;
-    if (!sp || !sp2 || sp - h != 3 || memcmp(h, "GET", 3) != 0) {
-        reply_status(s, 400, "");
-        return 0;
-    }
-    const char *tgt = sp + 1;
-    size_t tlen = (size_t)(sp2 - tgt);
-    const char *q = memchr(tgt, '?', tlen);
-    size_t plen = q ? (size_t)(q - tgt) : tlen;
-    size_t qlen = q ? tlen - plen - 1 : 0;
-    q = q ? q + 1 : "";
-    bool room = plen == 15;
-
-    const char *key = NULL, *proto = NULL;
-    size_t klen = 0, prlen = 0;
-    bool upgrade = false, connection = false, version = false;
-    const char *line = memchr(h, '\n', head);
-    while (line && (size_t)(line + 1 - h) < head - 2) {
-        const char *ls = line + 1;
-        const char *le = memchr(ls, '\r', head - (size_t)(ls - h));
-        const char *colon = le ? memchr(ls, ':', (size_t)(le - ls)) : NULL;
-        if (!le)
-            break;
-        line = le + 1;
-        if (!colon)
-            continue;
-        size_t nl = (size_t)(colon - ls);
-        const char *v = colon + 1;
-        while (v < le && (*v == ' ' || *v == '\t'))
-            v++;
-        size_t vl = (size_t)(le - v);
-        if (nl == 7 && strncasecmp(ls, "upgrade", 7) == 0)
-            upgrade = has_token(v, vl, "websocket");
-        else if (nl == 10 && strncasecmp(ls, "connection", 10) == 0)
-            connection = has_token(v, vl, "upgrade");
-        else if (nl == 21 && strncasecmp(ls, "sec-websocket-version", 21) == 0)
-            version = vl == 2 && memcmp(v, "13", 2) == 0;
-        else if (nl == 17 && strncasecmp(ls, "sec-websocket-key", 17) == 0)
-            key = v, klen = vl;
-        else if (nl == 22 && strncasecmp(ls, "sec-websocket-protocol", 22) == 0) {
-            proto = v; /* the first one offered is chosen */
-            prlen = 0;
-            while (prlen < vl && v[prlen] != ',' && v[prlen] != ' ')
-                prlen++;
-        }
-    }
-    uint32_t status = query_num(q, qlen, "status", 101);
+    const char *q = u.query, *key = u.key, *proto = u.proto;
+    size_t qlen = u.qlen, klen = u.klen, prlen = u.prlen;
+    bool room = u.room, upgrade = u.upgrade, connection = u.connection, version = u.version;
+    uint32_t status = tws_query_num(q, qlen, "status", 101);
     if (!upgrade || !connection || !version) {
         reply_status(s, 426, "Sec-WebSocket-Version: 13\r\nUpgrade: websocket\r\n");
         return 0;
@@ -475,14 +378,14 @@ static size_t handshake(struct sess *s)
         return 0;
     }
     s->fault = query_fault(q, qlen);
-    s->drop_every = query_num(q, qlen, "drop", 0);
-    s->close_after = query_num(q, qlen, "close_after", 0);
-    s->n = query_num(q, qlen, "n", s->fault == F_BIG ? BIG_DEFAULT : PINGS_DEFAULT);
+    s->drop_every = tws_query_num(q, qlen, "drop", 0);
+    s->close_after = tws_query_num(q, qlen, "close_after", 0);
+    s->n = tws_query_num(q, qlen, "n", s->fault == F_BIG ? BIG_DEFAULT : PINGS_DEFAULT);
     if (s->fault == F_BIG && s->n > (32u << 20))
         s->n = 32u << 20;
 
     char acc[29];
-    accept_value(key, klen, acc);
+    tws_accept_value(key, klen, acc);
     if (s->fault == F_BAD_ACCEPT)
         acc[0] = acc[0] == 'A' ? 'B' : 'A';
     char r[320];
