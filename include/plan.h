@@ -13,7 +13,6 @@
 #include <sys/socket.h>
 
 #include "http1.h"
-#include "json.h"
 
 typedef enum {
     PLAN_CONSTANT_ARRIVAL_RATE, /* open model: requests start at `rate`, whatever the latency */
@@ -79,7 +78,7 @@ typedef struct plan_ws {
     uint8_t expect;        /* plan_ws_expect */
     char *expect_text;     /* CONTAINS, JSON: the text (JSON: the value as text) */
     size_t expect_len;
-    json_path path;        /* JSON, CORRELATE */
+    struct json_path *path; /* JSON, CORRELATE (json.h; a pointer so that plan.h needs no json.h) */
     uint32_t send_cap;     /* bytes a message expands to at most */
 } plan_ws;
 

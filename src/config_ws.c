@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "config_int.h"
+#include "json.h"
 #include "template.h"
 #include "value.h"
 #include "ws.h"
@@ -112,7 +113,11 @@ static bool parse_expect(struct build *b, const struct section *sec, plan_ws *ws
     const char *p = s + (json ? 5 : 10);
     p += strspn(p, " \t");
     size_t used = 0;
-    int rc = json_path_parse_prefix(&ws->path, p, strlen(p), (size_t)(p - v->s), &used, err,
+    if (!(ws->path = calloc(1, sizeof *ws->path))) {
+        cfg_oom(b->c);
+        return false;
+    }
+    int rc = json_path_parse_prefix(ws->path, p, strlen(p), (size_t)(p - v->s), &used, err,
                                     sizeof err);
     if (rc == -ENOMEM) {
         cfg_oom(b->c);

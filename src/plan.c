@@ -22,6 +22,7 @@
 #include "clock.h"
 #include "data.h"
 #include "extract.h"
+#include "json.h"
 #include "metrics.h"
 #include "preflight.h"
 #include "request.h"
@@ -44,7 +45,9 @@ static void step_free(plan_step *st)
     if (st->ws) {
         tpl_free(st->ws->t_send);
         free(st->ws->expect_text);
-        json_path_free(&st->ws->path);
+        if (st->ws->path)
+            json_path_free(st->ws->path);
+        free(st->ws->path);
         free(st->ws);
     }
     free(st->name);

@@ -93,7 +93,7 @@ static int at(char *err, size_t errlen, const char *text, const char *p, const c
     __attribute__((format(printf, 5, 6)));
 static int at(char *err, size_t errlen, const char *text, const char *p, const char *fmt, ...)
 {
-    char msg[400];
+    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -405,7 +405,7 @@ static int parse(threshold *t, const char *text, char *err, size_t errlen)
         for (int m = 0; m < TM_COUNT; m++)
             cands[m] = metrics[m].name;
         const char *near = value_suggest(word, cands, TM_COUNT);
-        char all[512] = "";
+        char all[1024] = "";
         for (int m = 0; m < TM_COUNT; m++)
             snprintf(all + strlen(all), sizeof all - strlen(all), "%s%s", m ? ", " : "",
                      cands[m]);

@@ -19,6 +19,7 @@
 
 #include "clock.h"
 #include "extract.h"
+#include "json.h"
 #include "mem.h"
 #include "worker_int.h"
 #include "ws.h"
@@ -307,7 +308,7 @@ static void on_message(wscen *s, wvu *v, wss *x, const uint8_t *p, size_t n, uin
             return;
         break;
     case PLAN_WS_EXPECT_JSON:
-        if (json_find(&ws->path, d, n, &jv) != 0)
+        if (json_find(ws->path, d, n, &jv) != 0)
             return;
         if (jv.kind == JSON_STRING ? !json_string_eq(&jv, ws->expect_text, ws->expect_len)
                                    : jv.len != ws->expect_len ||
@@ -315,7 +316,7 @@ static void on_message(wscen *s, wvu *v, wss *x, const uint8_t *p, size_t n, uin
             return;
         break;
     case PLAN_WS_EXPECT_CORRELATE: {
-        if (json_find(&ws->path, d, n, &jv) != 0)
+        if (json_find(ws->path, d, n, &jv) != 0)
             return;
         uint64_t id = hash_id(jv.p, jv.len);
         for (uint32_t k = 0; k < x->plen; k++) {
@@ -449,7 +450,7 @@ static void send_due(wscen *s, wvu *v, conn *c, wss *x, const plan_ws *ws, uint6
         uint64_t id = 1;
         if (ws->expect == PLAN_WS_EXPECT_CORRELATE) {
             json_value jv;
-            if (json_find(&ws->path, (const char *)o + WS_HEAD_MAX, (size_t)n, &jv) == 0)
+            if (json_find(ws->path, (const char *)o + WS_HEAD_MAX, (size_t)n, &jv) == 0)
                 id = hash_id(jv.p, jv.len);
             else
                 id = 0; /* carries no id: nothing can answer it */
