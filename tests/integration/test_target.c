@@ -185,6 +185,17 @@ static const char *const counters[] = {
     "content_requests",
     "support_requests",
     "auth_requests",
+    /* tools/target/ws.c */
+    "ws_sessions",
+    "ws_open",
+    "ws_rejected",
+    "ws_msgs_received",
+    "ws_msgs_sent",
+    "ws_room_delivered",
+    "ws_pings_sent",
+    "ws_pongs_received",
+    "ws_closes_received",
+    "ws_protocol_errors",
 };
 #define NCOUNTERS (sizeof(counters) / sizeof(counters[0]))
 

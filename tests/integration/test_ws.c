@@ -415,3 +415,58 @@ Test(ws, wss_echo_through_tls)
     cr_assert_eq(close_code(&r, "1000"), 3);
     blast_run_free(&r);
 }
+
+/* The target's endpoints as an independent client (python3-websockets) sees them. */
+Test(ws, target_endpoints_from_an_independent_client)
+{
+    if (system("/usr/bin/python3 -c 'import websockets' 2>/dev/null") != 0)
+        cr_skip_test("python3-websockets is not installed (make deps installs it)");
+    target_start(&srv);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "timeout 60 /usr/bin/python3 %s/tests/integration/ws_client.py %d 2>&1",
+             getenv("SOURCE_DIR") ? getenv("SOURCE_DIR") : ".", srv.port);
+    FILE *f = popen(cmd, "r");
+    cr_assert_not_null(f);
+    char out[4096] = {0};
+    size_t n = fread(out, 1, sizeof out - 1, f);
+    out[n] = '\0';
+    int rc = pclose(f);
+    cr_assert_eq(rc, 0, "ws_client.py failed:\n%s", out);
+    cr_assert(strstr(out, "ok 16 MiB message") && !strstr(out, "FAIL"), "%s", out);
+    json_t *st = target_stats(srv.port);
+    cr_assert_eq(target_stat(st, "ws_rejected"), 1, "the 403");
+    cr_assert_eq(target_stat(st, "ws_room_delivered"), 2);
+    json_decref(st);
+}
+
+static long ws_allocations(int port, int messages, const char *so)
+{
+    char url[96], ini[2048];
+    snprintf(url, sizeof url, "ws://127.0.0.1:%d/api/v1/ws", port);
+    snprintf(ini, sizeof ini, "%s", ini_for(url, 4, messages, "ws_ping = 50ms\n"));
+    /* ini_for's 100 ms interval: shorten it so that 200 messages take 2 s */
+    char *iv = strstr(ini, "ws_interval = 100ms");
+    cr_assert_not_null(iv);
+    memcpy(iv, "ws_interval = 010ms", 19);
+    blast_run r;
+    long n = blast_exec_counting(&r, ini, so, 60);
+    cr_assert_eq(r.exit_code, 0, "%s", r.stderr_text);
+    cr_assert_eq(wsn(&r, "replied"), 4.0 * messages, "%s", r.stderr_text);
+    blast_run_free(&r);
+    return n;
+}
+
+/* Messages, replies, pings and pongs allocate nothing: 50 or 200 messages per session, the same
+ * count of allocations. */
+Test(ws, no_allocation_per_message, .timeout = 120)
+{
+    const char *so = getenv("MALLOC_COUNT_SO");
+    if (!so || !*so)
+        cr_skip_test("MALLOC_COUNT_SO not set (sanitizer builds have their own allocator)");
+    target_start(&srv);
+    long a = ws_allocations(srv.port, 50, so);
+    long b = ws_allocations(srv.port, 200, so);
+    printf("ws allocations: %ld (50 messages a session), %ld (200)\n", a, b);
+    cr_assert(a > 0, "the counter saw no allocation at all: is the preload working?");
+    cr_assert_eq(a, b, "allocations grew with messages: %ld -> %ld", a, b);
+}
