@@ -14,11 +14,13 @@ LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -luring -linih -lw
 TEST_LIBS := -lcriterion -ljansson
 
 # Debian packages the build, the tests and the demo need (installed by `make deps` if missing);
-# chromium (headless) and python3-pil read the html page in tests/integration/test_html.c.
+# chromium (headless) and python3-pil read the html page in tests/integration/test_html.c;
+# python3-websockets is the independent WebSocket peer of tests/integration/test_ws.c.
 DEB_PKGS := gcc make pkg-config liburing-dev libinih-dev libwolfssl-dev libcriterion-dev \
             libjansson-dev zlib1g-dev nginx openssl valgrind libpcre2-dev \
             python3 python3-junitparser python3-markdown chromium python3-pil \
-            libhdrhistogram-java default-jre-headless libsnappy-dev prometheus
+            libhdrhistogram-java default-jre-headless libsnappy-dev prometheus \
+            python3-websockets
 # Only `make fuzz` needs these.
 FUZZ_DEB_PKGS := clang libclang-rt-14-dev
 
@@ -63,8 +65,10 @@ $(BLAST): $(BUILD)/main.o $(LIB_OBJ)
 	$(call say,LD,$@)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 $(BUILD)/tpart_%.o: tools/target/%.c | $(BUILD)
 	$(call say,CC,$<)$(CC) $(CFLAGS) -Itools -c -o $@ $<
+# The WebSocket endpoint (tools/target/ws.c) runs in its own thread and takes SHA-1 from wolfSSL.
+TARGET_LIBS := $(shell pkg-config --libs wolfssl 2>/dev/null || echo -lwolfssl) -lpthread -lm
 $(BUILD)/blast-target: $(BUILD)/tool_target.o $(TARGET_PARTS)
-	$(call say,LD,$@)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lm
+	$(call say,LD,$@)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(TARGET_LIBS)
 $(BUILD)/blast-%: $(BUILD)/tool_%.o
 	$(call say,LD,$@)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lm
 $(BUILD)/test_unit: $(UNIT_OBJ) $(LIB_OBJ)

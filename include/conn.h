@@ -46,6 +46,10 @@ typedef struct conn_io {
      * only. Set by the worker. */
     void (*on_head)(void *ctx, struct conn *c, const char *head, size_t len);
     void *head_ctx;
+    /* Called with the bytes a connection in CONN_WS receives (a WebSocket session's stream,
+     * decrypted), valid during the call only; now is their arrival time. Its ctx is head_ctx.
+     * It may queue frames (conn_ws_flush) but must not close the connection. */
+    void (*on_ws)(void *ctx, struct conn *c, const char *data, size_t len, uint64_t now);
     char scratch[16384]; /* decrypted bytes of one TLS record, parsed before the next is read */
 } conn_io;
 
@@ -106,7 +110,11 @@ typedef enum {
     CONN_CONNECTING,
     CONN_IDLE, /* connected, nothing in flight */
     CONN_BUSY, /* a request is being sent or its response read */
+    CONN_WS,   /* upgraded by a 101 to a WebSocket: bytes go to io->on_ws, c->req is its output */
 } conn_state;
+
+/* Whether c carries a connection the worker counts as open (connected, TLS done). */
+static inline bool conn_connected(const struct conn *c);
 
 /* Buffers for what connections keep of responses, lent to a connection from the first byte it
  * must keep until its response has been judged (conn_keep_release), so that only as many are
@@ -208,6 +216,7 @@ enum conn_head {
     CONN_HEAD_NONE,
     CONN_HEAD_COOKIES, /* when it has a Set-Cookie field (a cookie jar wants it) */
     CONN_HEAD_ALWAYS,  /* always (checks or extractions read it) */
+    CONN_HEAD_UPGRADE, /* always, and a 101 turns the connection into CONN_WS */
 };
 
 /* The spill part of c's lent buffer (valid while keep.body is), and the capacities. */
@@ -245,6 +254,15 @@ conn_ev conn_complete(conn *c, conn_io *io, const struct io_uring_cqe *cqe, unsi
 static inline bool conn_expired(const conn *c, uint64_t now)
 {
     return c->expires && now >= c->expires;
+}
+
+/* CONN_WS: sends what c->req holds beyond c->sent (the session appends frames to it and moves
+ * them down only while nothing is in flight and all was sent). Returns 0, or TLS_ERROR. */
+int conn_ws_flush(conn *c, conn_io *io);
+
+static inline bool conn_connected(const conn *c)
+{
+    return c->state == CONN_IDLE || c->state == CONN_BUSY || c->state == CONN_WS;
 }
 
 /* Closes c at once: cancels its outstanding operations, empties its fixed-file slot (the socket

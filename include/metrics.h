@@ -74,7 +74,58 @@ typedef struct metrics_gauges {
  * histogram (plain http://). */
 typedef struct metrics_range {
     uint64_t latency_us, service_us, lateness_us, handshake_us, connect_us;
+    uint64_t ws_us; /* 0: no WebSocket step; else the longest a session can last */
 } metrics_range;
+
+/* Why a WebSocket session (or, for reply_timeout, a message) failed. Names: metrics_ws_fail_name. */
+typedef enum {
+    METRICS_WS_HANDSHAKE,     /* the upgrade was answered with a status other than 101 */
+    METRICS_WS_ACCEPT,        /* 101 with a wrong or missing Sec-WebSocket-Accept */
+    METRICS_WS_PROTOCOL,      /* the server broke RFC 6455 (class ws_protocol) */
+    METRICS_WS_CLOSED,        /* the server closed before the session's hold ended */
+    METRICS_WS_LOST,          /* the connection failed or was cut without a close handshake */
+    METRICS_WS_REPLY_TIMEOUT, /* messages: no expected reply within reply_timeout */
+    METRICS_WS_NFAIL
+} metrics_ws_fail;
+
+const char *metrics_ws_fail_name(metrics_ws_fail f);
+
+#define METRICS_WS_CODES 8 /* distinct close codes kept (the rest under code 0) */
+
+/* A scenario's WebSocket sessions. Invariants once a run has ended: msgs_sent == replied +
+ * timed_out + cut + unexpected (unexpected: messages sent when no reply is expected), sessions ==
+ * sessions_ok + sessions_failed, and sessions_failed == the sum of fail[] but
+ * fail[METRICS_WS_REPLY_TIMEOUT] (which counts messages: it equals timed_out). */
+typedef struct metrics_ws_counts {
+    uint64_t handshakes, sessions, sessions_ok, sessions_failed;
+    uint64_t msgs_sent, msgs_received;
+    uint64_t replied, timed_out, cut, unexpected;
+    uint64_t pings_received, pongs_sent, pings_sent, pongs_received;
+    uint64_t closed_by_server, closed_by_client;
+    uint64_t fail[METRICS_WS_NFAIL];
+} metrics_ws_counts;
+
+typedef struct metrics_ws {
+    metrics_ws_counts c;
+    uint64_t code[METRICS_WS_CODES], code_n[METRICS_WS_CODES]; /* close codes the server sent */
+    hist *msg_latency; /* µs from a message's intended send to its expected reply (corrected) */
+    hist *msg_service; /* µs from its actual send to the reply (uncorrected) */
+    hist *connecting;  /* µs of each handshake (upgrade sent to 101) */
+    hist *session;     /* µs from each session's open to its end */
+    hist *ping;        /* µs of each client ping's round trip */
+} metrics_ws;
+
+/* Used by metrics.c on a recorder's ws block (src/metrics_ws.c): make (0 or -ENOMEM), free
+ * (NULL accepted), empty, copy, subtract and add, as the metrics_rec functions of those names. */
+int metrics_ws_new(metrics_ws **w, const metrics_range *rg);
+void metrics_ws_free(metrics_ws *w);
+void metrics_ws_reset(metrics_ws *w);
+int metrics_ws_copy(metrics_ws *dst, const metrics_ws *src);
+int metrics_ws_sub(metrics_ws *dst, const metrics_ws *src);
+int metrics_ws_merge(metrics_ws *dst, const metrics_ws *src);
+
+/* Counts one close code the server sent. */
+void metrics_ws_code(metrics_ws *w, unsigned code);
 
 /* What one step of a scenario's flow recorded. */
 typedef struct metrics_step {
@@ -123,6 +174,7 @@ typedef struct metrics_rec {
     metrics_reason tls_reasons[METRICS_TLS_REASONS];
     metrics_gauges g;
     metrics_live live;
+    metrics_ws *ws; /* scenarios with a WebSocket step (range.ws_us), else NULL */
 } metrics_rec;
 
 /* Prepares an empty recorder for nsteps steps and nchecks checks whose histograms cover the

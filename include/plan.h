@@ -72,7 +72,35 @@ typedef struct plan_extract {
 /* One HTTP request of a scenario's flow, compiled for that scenario (its variables and data
  * columns). A step is literal when its target, headers and body hold no {{ }}: it is then sent
  * as the precompiled bytes of req whenever the VU's cookie jar has nothing to add. */
+/* What a WebSocket step expects back for each message it sends. */
+typedef enum {
+    PLAN_WS_EXPECT_NONE,      /* nothing: every sent message counts as unexpected (not judged) */
+    PLAN_WS_EXPECT_ANY,       /* the next message from the server answers the oldest sent */
+    PLAN_WS_EXPECT_CONTAINS,  /* the next message that contains text answers the oldest sent */
+    PLAN_WS_EXPECT_JSON,      /* ... whose JSON value at path equals text */
+    PLAN_WS_EXPECT_CORRELATE, /* the message whose value at path equals a sent one's answers it */
+} plan_ws_expect;
+
+/* A WebSocket step's session (config_ws.c): the upgrade is the step's request; then this. */
+typedef struct plan_ws {
+    struct tpl *t_send;    /* ws_send: the message template (NULL: send nothing) */
+    bool binary;           /* ws_binary = on: binary frames, else text */
+    uint64_t interval_ns;  /* ws_interval (or 1 / ws_rate): between intended sends */
+    uint64_t messages;     /* ws_messages: per session (0: until the hold ends) */
+    uint64_t hold_ns;      /* ws_hold: session length (0: until the server closes, or until
+                              ws_messages are sent and answered) */
+    uint64_t reply_timeout_ns;
+    uint64_t ping_ns;      /* ws_ping: client ping interval (0: none) */
+    uint64_t max_message;  /* ws_max_message: largest message accepted from the server */
+    uint8_t expect;        /* plan_ws_expect */
+    char *expect_text;     /* CONTAINS, JSON: the text (JSON: the value as text) */
+    size_t expect_len;
+    struct json_path *path; /* JSON, CORRELATE (json.h; a pointer so that plan.h needs no json.h) */
+    uint32_t send_cap;     /* bytes a message expands to at most */
+} plan_ws;
+
 typedef struct plan_step {
+    plan_ws *ws; /* a WebSocket step (ws:// url or ws_ keys), else NULL */
     char *name;     /* [step NAME], or METHOD + path template for a scenario's own request */
     int line;       /* of its [step] header (or the scenario's), for messages */
     char *method;   /* "GET", "POST", ... (upper case) */

@@ -37,6 +37,16 @@ typedef enum {
     TM_DATA_SENT,             /* counter, bytes */
     TM_DATA_RECEIVED,         /* counter, bytes */
     TM_SEND_LATENESS,         /* trend, ms: actual send - intended start */
+    TM_WS_MSG_LATENCY,        /* trend, ms: a message's intended send to its expected reply */
+    TM_WS_MSG_SERVICE,        /* trend, ms: its actual send to the reply */
+    TM_WS_CONNECTING,         /* trend, ms: upgrade sent to 101 */
+    TM_WS_SESSION_DURATION,   /* trend, ms */
+    TM_WS_PING,               /* trend, ms: client ping round trips */
+    TM_WS_MESSAGE_FAILURES,   /* rate: (timed out + cut) / messages that expected a reply */
+    TM_WS_CONNECTION_FAILURES, /* rate: failed sessions / sessions attempted */
+    TM_WS_SESSIONS,           /* counter: sessions opened */
+    TM_WS_MSGS_SENT,          /* counter */
+    TM_WS_MSGS_RECEIVED,      /* counter */
     TM_COUNT
 } threshold_metric;
 

@@ -130,6 +130,16 @@ const cfg_key cfg_keys[K_COUNT] = {
     [K_OFFERED_LOAD] = {"offered_load", G | S},
     [K_OFFERED_LATENESS] = {"offered_lateness", G | S},
     [K_OUT] = {"out", G | IS_LIST},
+    [K_WS_SEND] = {"ws_send", S | T | REQUEST},
+    [K_WS_BINARY] = {"ws_binary", S | T | REQUEST},
+    [K_WS_INTERVAL] = {"ws_interval", S | T | REQUEST},
+    [K_WS_RATE] = {"ws_rate", S | T | REQUEST},
+    [K_WS_MESSAGES] = {"ws_messages", S | T | REQUEST},
+    [K_WS_EXPECT] = {"ws_expect", S | T | REQUEST},
+    [K_WS_HOLD] = {"ws_hold", S | T | REQUEST},
+    [K_REPLY_TIMEOUT] = {"reply_timeout", S | T | REQUEST},
+    [K_WS_PING] = {"ws_ping", S | T | REQUEST},
+    [K_WS_MAX_MESSAGE] = {"ws_max_message", S | T | REQUEST},
 };
 #undef G
 #undef S

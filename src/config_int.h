@@ -93,6 +93,16 @@ enum key {
     K_OFFERED_LOAD,     /* config_verdict.c */
     K_OFFERED_LATENESS, /* config_verdict.c */
     K_OUT,              /* config_verdict.c */
+    K_WS_SEND,          /* config_ws.c */
+    K_WS_BINARY,
+    K_WS_INTERVAL,
+    K_WS_RATE,
+    K_WS_MESSAGES,
+    K_WS_EXPECT,
+    K_WS_HOLD,
+    K_REPLY_TIMEOUT,
+    K_WS_PING,
+    K_WS_MAX_MESSAGE,
     K_COUNT
 };
 
@@ -183,7 +193,8 @@ struct ctx {
 
 /* The parsed origin of a scenario's requests. */
 struct url {
-    bool tls; /* https:// */
+    bool tls; /* https:// or wss:// */
+    bool ws;  /* ws:// or wss:// */
     const char *host;
     size_t hostlen;
     bool ipv6;
@@ -286,8 +297,18 @@ int cfg_var_index(const plan_scenario *sc, const char *name);
 bool cfg_is_ident(const char *s, size_t n);
 char *cfg_trim(char *s);
 
+/* config_step.c: compiles text as a template of b's scenario (errors name the key's line). */
+bool cfg_compile_tpl(struct build *b, const struct section *sec, const char *key, int line,
+                     const char *text, size_t len, struct tpl **out);
+
 /* config_step.c: builds step i of the scenario b builds (its section in b->secs[i]). */
 bool cfg_build_step(struct build *b, size_t i);
+
+/* config_ws.c: whether the step's section makes it a WebSocket step (a ws:// or wss:// url, or a
+ * ws_ key); its upgrade headers (before the request program is compiled); its session. */
+bool cfg_ws_wanted(const struct section *sec);
+bool cfg_ws_headers(struct build *b, const struct section *sec, plan_step *st);
+bool cfg_build_ws(struct build *b, const struct section *sec, plan_step *st);
 
 /* The [step] or [flow] section of that name, or NULL. */
 struct section *cfg_named(struct ctx *c, const char *name);

@@ -24,7 +24,7 @@
 #define MAX_KEEP_BODY (16u * 1024 * 1024)
 
 /* Compiles text as a template for this scenario; errors name the key's line. */
-static bool compile_tpl(struct build *b, const struct section *sec, const char *key, int line,
+bool cfg_compile_tpl(struct build *b, const struct section *sec, const char *key, int line,
                         const char *text, size_t len, struct tpl **out)
 {
     plan_scenario *sc = b->sc;
@@ -411,7 +411,7 @@ static bool step_program(struct build *b, const struct section *sec, plan_step *
                 : sec->v[K_URL].s ? sec->v[K_URL].line
                                   : sec->line;
     const char *tkey = sec->v[K_PATH].s ? "path" : sec->v[K_URL].s ? "url" : NULL;
-    if (!compile_tpl(b, sec, tkey, tline, st->target, strlen(st->target), &st->t_target))
+    if (!cfg_compile_tpl(b, sec, tkey, tline, st->target, strlen(st->target), &st->t_target))
         return false;
     bool literal = tpl_is_literal(st->t_target);
     if (st->nheaders && !(st->t_headers = calloc(st->nheaders, sizeof *st->t_headers))) {
@@ -424,22 +424,22 @@ static bool step_program(struct build *b, const struct section *sec, plan_step *
         if (it->key != K_HEADER || it->v.s[strspn(it->v.s, " \t")] == '\0')
             continue;
         const char *h = st->headers[hi];
-        if (!compile_tpl(b, sec, "header", it->v.line, h, strlen(h), &st->t_headers[hi]))
+        if (!cfg_compile_tpl(b, sec, "header", it->v.line, h, strlen(h), &st->t_headers[hi]))
             return false;
         literal &= tpl_is_literal(st->t_headers[hi]);
         hi++;
     }
     /* Headers blast added (keepalive = off's Connection: close) follow the user's. */
     for (; hi < st->nheaders; hi++)
-        if (!compile_tpl(b, sec, "header", sec->line, st->headers[hi], strlen(st->headers[hi]),
+        if (!cfg_compile_tpl(b, sec, "header", sec->line, st->headers[hi], strlen(st->headers[hi]),
                          &st->t_headers[hi]))
             return false;
     if (st->body_tpl) {
-        if (!compile_tpl(b, sec, "body", sec->v[K_BODY].line, st->body, st->body_len, &st->t_body))
+        if (!cfg_compile_tpl(b, sec, "body", sec->v[K_BODY].line, st->body, st->body_len, &st->t_body))
             return false;
         literal = false;
     }
-    st->literal = literal && !st->chunked;
+    st->literal = literal && !st->chunked && !st->ws; /* a WebSocket key is per VU */
     if (st->literal && !sc->cookies)
         return true;
     req_spec spec = {
@@ -486,6 +486,11 @@ bool cfg_build_step(struct build *b, size_t i)
         cfg_oom(b->c);
         return false;
     }
-    return step_headers(b, sec, st) && step_body(b, sec, st) && step_rules(b, sec, st) &&
-           step_program(b, sec, st);
+    if (cfg_ws_wanted(sec) && !(st->ws = calloc(1, sizeof *st->ws))) {
+        cfg_oom(b->c);
+        return false;
+    }
+    return step_headers(b, sec, st) && (!st->ws || cfg_ws_headers(b, sec, st)) &&
+           step_body(b, sec, st) && step_rules(b, sec, st) && step_program(b, sec, st) &&
+           (!st->ws || cfg_build_ws(b, sec, st));
 }

@@ -35,12 +35,15 @@ bool cfg_target_ok(const char *p)
 /* Parses http://host[:port][/path][?query]. Returns NULL, or what is wrong (in msg). */
 const char *cfg_url_parse(const char *s, struct url *u, char *msg, size_t msglen)
 {
-    u->tls = strncasecmp(s, "https://", 8) == 0;
-    if (!u->tls && strncasecmp(s, "http://", 7) != 0) {
+    /* ws:// and wss:// are http:// and https:// for the connection (RFC 6455 section 3) */
+    u->ws = strncasecmp(s, "ws://", 5) == 0 || strncasecmp(s, "wss://", 6) == 0;
+    u->tls = strncasecmp(s, "https://", 8) == 0 || strncasecmp(s, "wss://", 6) == 0;
+    if (!u->tls && !u->ws && strncasecmp(s, "http://", 7) != 0) {
         const char *sep = strstr(s, "://");
         if (sep) {
             snprintf(msg, msglen,
-                     "unsupported scheme '%.*s' (allowed: http:// or https://host[:port][/path])",
+                     "unsupported scheme '%.*s' (allowed: http://, https://, ws:// or "
+                     "wss://host[:port][/path])",
                      (int)(sep - s > 20 ? 20 : sep - s), s);
             return msg;
         }
@@ -48,7 +51,7 @@ const char *cfg_url_parse(const char *s, struct url *u, char *msg, size_t msglen
                  s);
         return msg;
     }
-    const char *p = s + (u->tls ? 8 : 7);
+    const char *p = s + (u->ws ? (u->tls ? 6 : 5) : (u->tls ? 8 : 7));
     const char *end = p + strcspn(p, "/?#");
     if (memchr(p, '@', (size_t)(end - p)))
         return "user info (user@host) is not supported in URLs";

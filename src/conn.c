@@ -235,7 +235,8 @@ static int flush(conn *c, conn_io *io)
 {
     if (c->send_inflight || c->state == CONN_CLOSED)
         return 0;
-    bool more = c->state == CONN_BUSY && c->sent < c->req->len + c->req->body_len;
+    bool more = (c->state == CONN_BUSY || c->state == CONN_WS) &&
+                c->sent < c->req->len + c->req->body_len;
     size_t left;
     if (!c->tls) {
         if (more) {
@@ -371,6 +372,11 @@ void conn_send(conn *c, conn_io *io, const http1_req *req, bool head, unsigned k
     flush(c, io); /* with TLS the out buffer is empty here, so encryption cannot fail */
 }
 
+int conn_ws_flush(conn *c, conn_io *io)
+{
+    return flush(c, io);
+}
+
 static void cancel_op(conn *c, conn_io *io, unsigned op)
 {
     struct io_uring_sqe *sqe = conn_io_sqe(io);
@@ -453,7 +459,7 @@ static void track_head(conn *c, conn_io *io, const char *data, uint32_t got, boo
     if (whole && c->resp.status >= 100 && c->resp.status < 200 && c->resp.status != 101)
         return; /* interim: resp_reset follows */
     /* With only a cookie jar to feed, a head without Set-Cookie is nobody's business. */
-    bool wanted = c->keep_head == CONN_HEAD_ALWAYS || http1_resp_set_cookie(&c->resp);
+    bool wanted = c->keep_head >= CONN_HEAD_ALWAYS || http1_resp_set_cookie(&c->resp);
     if (whole && c->spill_len == 0 && c->resp.head_len == got) {
         c->head_done = true;
         if (wanted)
@@ -481,6 +487,10 @@ static conn_ev on_data(conn *c, conn_io *io, const char *data, size_t len, uint6
     if (c->resp_done) /* bytes after a complete response: report it, then the stream is off */
         return ev_response(c, io, false, false);
     if (c->state != CONN_BUSY) {
+        if (c->state == CONN_WS) {
+            io->on_ws(io->head_ctx, c, data, len, now);
+            return (conn_ev){.type = CONN_EV_NONE};
+        }
         conn_close(c, io);
         return (conn_ev){
             .type = CONN_EV_CLOSED, .why = "unsolicited bytes from the server", .closed = true};
@@ -510,8 +520,19 @@ static conn_ev on_data(conn *c, conn_io *io, const char *data, size_t len, uint6
                 return (conn_ev){.type = CONN_EV_NONE};
             continue;
         }
-        if (st == 101)
-            return ev_fail(c, io, METRICS_FAIL_PARSE, 0, "unexpected 101 Switching Protocols");
+        if (st == 101) {
+            if (c->keep_head != CONN_HEAD_UPGRADE)
+                return ev_fail(c, io, METRICS_FAIL_PARSE, 0, "unexpected 101 Switching Protocols");
+            if (c->send_inflight) /* the session's output would follow an unfinished send */
+                return ev_fail(c, io, METRICS_FAIL_PARSE, 0, "101 before the upgrade was sent");
+            /* A WebSocket upgrade: what follows the head is the session's (the worker set it up
+             * when it was handed the head). */
+            c->t_done = now;
+            c->state = CONN_WS;
+            if ((size_t)n < len)
+                io->on_ws(io->head_ctx, c, data + n, len - (size_t)n, now);
+            return (conn_ev){.type = CONN_EV_RESPONSE};
+        }
         c->t_done = now;
         /* Bytes after the response belong to no request: the connection is out of step. */
         bool reusable = c->resp.keep_alive && (size_t)n == len;
@@ -619,6 +640,10 @@ static conn_ev on_tls_data(conn *c, conn_io *io, const char *data, size_t len, u
                 return ev_fail(c, io, METRICS_FAIL_TLS, 0, tls_reason(c->tls));
             conn_close(c, io);
             return (conn_ev){.type = CONN_EV_CLOSED, .why = tls_reason(c->tls), .closed = true};
+        }
+        if (ev.type != CONN_EV_NONE && c->state == CONN_WS) {
+            io->on_ws(io->head_ctx, c, io->scratch, (size_t)n, now); /* after the 101 */
+            continue;
         }
         if (ev.type != CONN_EV_NONE) {
             /* Application data after a response (or right after the handshake): nothing asked

@@ -47,7 +47,8 @@ int metrics_rec_init(metrics_rec *r, const metrics_range *rg, size_t nsteps, siz
     if (hist_new(&r->lateness, rg->lateness_us) < 0 ||
         hist_new(&r->iteration, rg->latency_us) < 0 ||
         hist_new(&r->connecting, rg->connect_us) < 0 ||
-        (rg->handshake_us && hist_new(&r->handshake, rg->handshake_us) < 0))
+        (rg->handshake_us && hist_new(&r->handshake, rg->handshake_us) < 0) ||
+        (rg->ws_us && metrics_ws_new(&r->ws, rg) < 0))
         goto nomem;
     for (size_t i = 0; i < nsteps; i++)
         if (hist_new(&r->steps[i].latency, rg->latency_us) < 0 ||
@@ -85,6 +86,8 @@ void metrics_rec_free(metrics_rec *r)
     hist_free(r->handshake);
     hist_free(r->iteration);
     hist_free(r->connecting);
+    metrics_ws_free(r->ws);
+    r->ws = NULL;
     for (size_t i = 0; r->steps && i < r->nsteps; i++) {
         hist_free(r->steps[i].latency);
         hist_free(r->steps[i].service);
@@ -144,6 +147,8 @@ void metrics_rec_reset(metrics_rec *r)
         hist_reset(r->iteration);
     if (r->connecting)
         hist_reset(r->connecting);
+    if (r->ws)
+        metrics_ws_reset(r->ws);
     for (size_t i = 0; i < r->nsteps; i++) {
         hist *l = r->steps[i].latency, *sv = r->steps[i].service;
         memset(&r->steps[i], 0, sizeof(r->steps[i]));
@@ -165,7 +170,8 @@ void metrics_rec_reset(metrics_rec *r)
 
 static bool same_shape(const metrics_rec *a, const metrics_rec *b)
 {
-    return a->nsteps == b->nsteps && a->nchecks == b->nchecks && a->nstages == b->nstages;
+    return a->nsteps == b->nsteps && a->nchecks == b->nchecks && a->nstages == b->nstages &&
+           !a->ws == !b->ws;
 }
 
 int metrics_copy(metrics_rec *dst, const metrics_rec *src)
@@ -197,6 +203,8 @@ int metrics_copy(metrics_rec *dst, const metrics_rec *src)
     for (size_t i = 0; i < src->nstages; i++)
         dst->stages[i].scheduled = src->stages[i].scheduled;
     memcpy(dst->checks, src->checks, src->nchecks * sizeof(*src->checks));
+    if (src->ws && metrics_ws_copy(dst->ws, src->ws) < 0)
+        return -EINVAL;
     dst->c = src->c;
     dst->it = src->it;
     dst->g = src->g;
@@ -231,6 +239,8 @@ int metrics_sub(metrics_rec *dst, const metrics_rec *src)
     }
     for (size_t i = 0; i < src->nstages; i++)
         dst->stages[i].scheduled -= src->stages[i].scheduled;
+    if (src->ws && metrics_ws_sub(dst->ws, src->ws) < 0)
+        return -EINVAL;
     for (size_t i = 0; i < src->nchecks; i++) {
         dst->checks[i].passes -= src->checks[i].passes;
         dst->checks[i].fails -= src->checks[i].fails;
@@ -337,8 +347,10 @@ int metrics_merge(metrics_rec *dst, const metrics_rec *src)
         for (int k = 0; k < 6; k++)
             d->status[k] += s->status[k];
     }
-    if (dst->nstages != src->nstages)
+    if (dst->nstages != src->nstages || !dst->ws != !src->ws)
         return -EINVAL;
+    if (src->ws && (rc = metrics_ws_merge(dst->ws, src->ws)) < 0)
+        return rc;
     for (size_t i = 0; i < src->nstages; i++) {
         dst->stages[i].scheduled += src->stages[i].scheduled;
         if ((rc = hist_merge(dst->stages[i].lateness, src->stages[i].lateness)) < 0)

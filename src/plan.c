@@ -22,6 +22,7 @@
 #include "clock.h"
 #include "data.h"
 #include "extract.h"
+#include "json.h"
 #include "metrics.h"
 #include "preflight.h"
 #include "request.h"
@@ -42,6 +43,14 @@ const char *const plan_executor_names[PLAN_NEXECUTORS] = {
 
 static void step_free(plan_step *st)
 {
+    if (st->ws) {
+        tpl_free(st->ws->t_send);
+        free(st->ws->expect_text);
+        if (st->ws->path)
+            json_path_free(st->ws->path);
+        free(st->ws->path);
+        free(st->ws);
+    }
     free(st->name);
     free(st->method);
     free(st->target);
@@ -246,6 +255,10 @@ void plan_ranges(const plan *p, const plan_scenario *s, metrics_range *out)
     out->latency_us = (run + s->request_timeout_ns) / NS_PER_US + 1;
     out->handshake_us = s->tls ? s->connect_timeout_ns / NS_PER_US + 1 : 0;
     out->connect_us = s->connect_timeout_ns / NS_PER_US + 1;
+    out->ws_us = 0;
+    for (size_t i = 0; i < s->nsteps; i++)
+        if (s->steps[i].ws)
+            out->ws_us = (run + s->steps[i].ws->reply_timeout_ns) / NS_PER_US + 1;
 }
 
 /* x split over n: x / n each, and the first x % n get one more, so the parts sum to x. */

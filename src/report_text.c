@@ -207,6 +207,25 @@ static void scenario(FILE *f, const report_scenario *r, const offered_result *o)
         fprintf(f, ", %" PRIu64 " recycled (%s)", c->conns_recycled,
                 s->keepalive_off ? "keepalive = off" : "connection limits");
     fprintf(f, "\n");
+    if (r->m->ws) {
+        const metrics_ws_counts *w = &r->m->ws->c;
+        uint64_t judged = w->replied + w->timed_out + w->cut;
+        fprintf(f,
+                "  ws         %" PRIu64 " sessions (%" PRIu64 " failed), %" PRIu64 " sent, %" PRIu64
+                " received; %" PRIu64 " replied, %" PRIu64 " timed out, %" PRIu64
+                " cut; delivery %.2f%%\n",
+                w->sessions, w->sessions_failed, w->msgs_sent, w->msgs_received, w->replied,
+                w->timed_out, w->cut, judged ? 100.0 * (double)w->replied / (double)judged : 100.0);
+        if (w->sessions_failed) {
+            fprintf(f, "  ws fails  ");
+            for (int i = 0; i < METRICS_WS_NFAIL; i++)
+                if (w->fail[i] && i != METRICS_WS_REPLY_TIMEOUT)
+                    fprintf(f, " %s %" PRIu64, metrics_ws_fail_name((metrics_ws_fail)i), w->fail[i]);
+            fprintf(f, "\n");
+        }
+        latency_row(f, "ws msg", r->m->ws->msg_latency);
+        latency_row(f, "ws uncorr", r->m->ws->msg_service);
+    }
     if (s->tls) {
         const hist *h = r->m->handshake;
         char p50[32], p99[32];

@@ -29,6 +29,16 @@ static const struct {
     [TM_DATA_SENT] = {"data_sent", TK_COUNTER, true},
     [TM_DATA_RECEIVED] = {"data_received", TK_COUNTER, true},
     [TM_SEND_LATENESS] = {"send_lateness", TK_TREND, false},
+    [TM_WS_MSG_LATENCY] = {"ws_msg_latency", TK_TREND, false},
+    [TM_WS_MSG_SERVICE] = {"ws_msg_service_time", TK_TREND, false},
+    [TM_WS_CONNECTING] = {"ws_connecting", TK_TREND, false},
+    [TM_WS_SESSION_DURATION] = {"ws_session_duration", TK_TREND, false},
+    [TM_WS_PING] = {"ws_ping", TK_TREND, false},
+    [TM_WS_MESSAGE_FAILURES] = {"ws_message_failures", TK_RATE, false},
+    [TM_WS_CONNECTION_FAILURES] = {"ws_connection_failures", TK_RATE, false},
+    [TM_WS_SESSIONS] = {"ws_sessions", TK_COUNTER, false},
+    [TM_WS_MSGS_SENT] = {"ws_msgs_sent", TK_COUNTER, false},
+    [TM_WS_MSGS_RECEIVED] = {"ws_msgs_received", TK_COUNTER, false},
 };
 
 static const char *const stat_allowed[] = {
@@ -83,7 +93,7 @@ static int at(char *err, size_t errlen, const char *text, const char *p, const c
     __attribute__((format(printf, 5, 6)));
 static int at(char *err, size_t errlen, const char *text, const char *p, const char *fmt, ...)
 {
-    char msg[400];
+    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -395,7 +405,7 @@ static int parse(threshold *t, const char *text, char *err, size_t errlen)
         for (int m = 0; m < TM_COUNT; m++)
             cands[m] = metrics[m].name;
         const char *near = value_suggest(word, cands, TM_COUNT);
-        char all[512] = "";
+        char all[1024] = "";
         for (int m = 0; m < TM_COUNT; m++)
             snprintf(all + strlen(all), sizeof all - strlen(all), "%s%s", m ? ", " : "",
                      cands[m]);

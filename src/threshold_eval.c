@@ -69,8 +69,42 @@ static const hist *scen_hist(threshold_metric m, const metrics_rec *r)
         return r->connecting;
     case TM_SEND_LATENESS:
         return r->lateness;
+    case TM_WS_MSG_LATENCY:
+        return r->ws ? r->ws->msg_latency : NULL;
+    case TM_WS_MSG_SERVICE:
+        return r->ws ? r->ws->msg_service : NULL;
+    case TM_WS_CONNECTING:
+        return r->ws ? r->ws->connecting : NULL;
+    case TM_WS_SESSION_DURATION:
+        return r->ws ? r->ws->session : NULL;
+    case TM_WS_PING:
+        return r->ws ? r->ws->ping : NULL;
     default:
         return NULL;
+    }
+}
+
+/* The numerator and denominator a WebSocket rate or counter takes from a scenario. */
+static void ws_counts(threshold_metric m, const metrics_ws_counts *c, uint64_t *num, uint64_t *den)
+{
+    switch (m) {
+    case TM_WS_MESSAGE_FAILURES:
+        *num += c->timed_out + c->cut;
+        *den += c->replied + c->timed_out + c->cut;
+        break;
+    case TM_WS_CONNECTION_FAILURES:
+        *num += c->sessions_failed;
+        *den += c->sessions_ok + c->sessions_failed;
+        break;
+    case TM_WS_SESSIONS:
+        *num += c->sessions;
+        break;
+    case TM_WS_MSGS_SENT:
+        *num += c->msgs_sent;
+        break;
+    default:
+        *num += c->msgs_received;
+        break;
     }
 }
 
@@ -137,7 +171,20 @@ int threshold_observe(const threshold *t, const report_run *run, double *value,
         case TM_TLS_HANDSHAKING:
         case TM_CONNECTING:
         case TM_SEND_LATENESS:
+        case TM_WS_MSG_LATENCY:
+        case TM_WS_MSG_SERVICE:
+        case TM_WS_CONNECTING:
+        case TM_WS_SESSION_DURATION:
+        case TM_WS_PING:
             rc = gather(&acc, scen_hist(t->metric, r), highest);
+            break;
+        case TM_WS_MESSAGE_FAILURES:
+        case TM_WS_CONNECTION_FAILURES:
+        case TM_WS_SESSIONS:
+        case TM_WS_MSGS_SENT:
+        case TM_WS_MSGS_RECEIVED:
+            if (r->ws)
+                ws_counts(t->metric, &r->ws->c, &num, &den);
             break;
         default:
             for (size_t j = 0; j < s->nsteps && rc == 0; j++) {

@@ -311,6 +311,10 @@ void vu_send(worker *w, wscen *s, wvu *v, conn *c, uint64_t now)
         return;
     }
     unsigned head = st->need_head ? CONN_HEAD_ALWAYS : v->jar ? CONN_HEAD_COOKIES : CONN_HEAD_NONE;
+    if (st->ws) {
+        wss_prepare(w, s, v);
+        head = CONN_HEAD_UPGRADE;
+    }
     conn_send(c, &w->io, req, st->head, head, st->keep_body, v->t_due, now);
     worker_request_timeout(w, s, c, now + s->s->request_timeout_ns);
     v->busy = true;
@@ -343,6 +347,8 @@ static void forget_extracts(wvu *v, const plan_step *st)
 
 void vu_failed(worker *w, wscen *s, wvu *v, metrics_fail f, uint64_t when, uint64_t now)
 {
+    if (s->s->steps[v->step].ws)
+        wss_step_failed(s, v, v->busy);
     if (v->busy)
         s->nbusy--;
     v->busy = v->pending = false;
@@ -359,6 +365,10 @@ void vu_response(worker *w, wscen *s, wvu *v, conn *c, uint64_t now)
     metrics_step *ms = &s->m.steps[v->step];
     s->nbusy--;
     v->busy = false;
+    if (st->ws) {
+        wss_handshake(w, s, v, c, now);
+        return;
+    }
     /* Reaped after its deadline but ended after it too: a timeout, as if the worker had woken
      * exactly then (the arrival stamp says when it really ended). */
     if (c->t_done - c->t_sent > p->request_timeout_ns) {
@@ -428,8 +438,15 @@ void vu_response(worker *w, wscen *s, wvu *v, conn *c, uint64_t now)
     next(w, s, v, abort || (v->in_setup && v->failed), c->t_done, now);
 }
 
+void vu_next(worker *w, wscen *s, wvu *v, bool abort, uint64_t when, uint64_t now)
+{
+    next(w, s, v, abort || (v->in_setup && v->failed), when, now);
+}
+
 void vu_interrupt(worker *w, wscen *s, wvu *v)
 {
+    if (v->wsess)
+        wss_cut(s, v, w->io.now_mono);
     if (v->busy || v->pending) {
         if (v->busy)
             s->nbusy--;
@@ -454,6 +471,10 @@ void vu_on_head(void *ctx, conn *c, const char *head, size_t len)
         while (head_next(&it, "set-cookie", 10, &val, &vlen))
             cookie_jar_set(v->jar, p->host, strlen(p->host), st->target, plen, p->tls, val, vlen,
                            (int64_t)(w->io.now_real / NS_PER_S));
+    }
+    if (st->ws) {
+        wss_on_head(w, s, v, c, head, len);
+        return;
     }
     if (st->need_head && len <= conn_spill_cap(c) && conn_keep_get(c)) {
         if (head != conn_spill(c))

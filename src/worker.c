@@ -267,7 +267,7 @@ void worker_drop_conn(worker *w, wscen *s, conn *c, uint64_t now)
 {
     if (c->state == CONN_CLOSED)
         return;
-    bool connected = c->state == CONN_IDLE || c->state == CONN_BUSY;
+    bool connected = conn_connected(c);
     if (c->state == CONN_CONNECTING)
         s->nconnecting--;
     conn_close(c, &w->io);
@@ -328,7 +328,7 @@ static void handle_cqe(worker *w, const struct io_uring_cqe *cqe, uint64_t now)
     }
     wscen *s = &w->sc[c->owner];
     wvu *v = vu_of(s, c);
-    bool was_connected = c->state == CONN_IDLE || c->state == CONN_BUSY;
+    bool was_connected = conn_connected(c);
     conn_ev ev = conn_complete(c, &w->io, cqe, op, now);
     s->m.c.bytes_received += ev.bytes_in;
     s->m.c.bytes_sent += ev.bytes_out;
@@ -384,6 +384,8 @@ static void handle_cqe(worker *w, const struct io_uring_cqe *cqe, uint64_t now)
         break;
     case CONN_EV_CLOSED:
         conn_gone(w, s, c, was_connected, ev.by_server, now);
+        if (v->wsess)
+            wss_lost(w, s, v, now);
         break;
     }
 }
@@ -415,6 +417,8 @@ static void expire(worker *w, uint64_t now)
         } else if (v->thinking) {
             v->thinking = false;
             vu_advance(w, s, v, v->t_due, now);
+        } else if (v->wsess) {
+            wss_timer(w, s, v, c, now);
         } else if (c->state == CONN_BUSY) {
             conn_close(c, &w->io);
             conn_gone(w, s, c, true, false, now);
@@ -445,7 +449,7 @@ static void force_end(worker *w)
     for (uint32_t i = 0; i < w->nconns; i++) {
         conn *c = &w->conns[i];
         wscen *s = &w->sc[c->owner];
-        if (c->state == CONN_IDLE || c->state == CONN_BUSY)
+        if (conn_connected(c))
             s->m.c.conns_open--;
         if (c->state != CONN_CLOSED) {
             conn_close(c, &w->io);
@@ -703,7 +707,7 @@ static void run(worker *w)
         conn *c = &w->conns[i];
         if (c->state != CONN_CLOSED) {
             wscen *s = &w->sc[c->owner];
-            if (c->state == CONN_IDLE || c->state == CONN_BUSY)
+            if (conn_connected(c))
                 s->m.c.conns_open--;
             conn_close(c, &w->io);
         }
@@ -782,6 +786,7 @@ void *worker_thread(void *arg)
         atomic_store(&w->sh->setup_failed, 1);
     } else if (!w->err) {
         w->io.on_head = vu_on_head;
+        w->io.on_ws = wss_on_data;
         w->io.head_ctx = w;
         arm_wake(w);
         preconnect(w);

@@ -37,6 +37,7 @@ typedef struct wvu {
                             loop pass it started in: no I/O was waited for) */
     bool retiring;       /* ramping-vus: asked to stop; its iteration may end until cut_at */
     bool retired;        /* closed model: starts no more iterations (its connection is closed) */
+    bool wsess;          /* in a WebSocket session (ws_session.c owns its deadline) */
     uint64_t cut_at;     /* retiring: when its iteration is cut */
     uint64_t started_at; /* the loop pass (clock reading) its iteration started in */
     uint32_t step;       /* the step due or in flight */
@@ -110,6 +111,7 @@ typedef struct wscen {
     size_t big_len, jars_len;
     conn_pool pool; /* kept bodies and heads, lent per response */
     size_t pool_len;
+    struct wss_block *ws; /* WebSocket session state of its VUs (ws_session.c); NULL: none */
 } wscen;
 
 struct worker {
@@ -226,5 +228,32 @@ void vu_failed(worker *w, wscen *s, wvu *v, metrics_fail f, uint64_t when, uint6
 void vu_interrupt(worker *w, wscen *s, wvu *v);
 /* conn_io.on_head: cookies, and the head kept for checks that read it. */
 void vu_on_head(void *ctx, conn *c, const char *head, size_t len);
+
+/* After a step: on to the next, unless abort (or a one-step flow) ends the iteration. In vu.c. */
+void vu_next(worker *w, wscen *s, wvu *v, bool abort, uint64_t when, uint64_t now);
+
+/* ---- ws_session.c: WebSocket steps ---- */
+
+/* The scenario's session state for its VUs, when a step is a WebSocket step (0 or -ENOMEM);
+ * wss_free accepts NULL. */
+int wss_init(wscen *s);
+void wss_free(wscen *s);
+/* v's WebSocket step is about to send its upgrade (built in v->req): a fresh key goes into it. */
+void wss_prepare(worker *w, wscen *s, wvu *v);
+/* The head of the answer to the upgrade (from vu_on_head): the accept key is checked and, for a
+ * good 101, the session opened so that frames right behind the head are read. */
+void wss_on_head(worker *w, wscen *s, wvu *v, conn *c, const char *head, size_t len);
+/* The upgrade was answered (vu_response): the session starts, or the step fails. */
+void wss_handshake(worker *w, wscen *s, wvu *v, conn *c, uint64_t now);
+/* conn_io.on_ws: bytes of a session. */
+void wss_on_data(void *ctx, conn *c, const char *data, size_t len, uint64_t now);
+/* v's deadline passed while in a session (expire). */
+void wss_timer(worker *w, wscen *s, wvu *v, conn *c, uint64_t now);
+/* v's session connection closed under it (the server's EOF, a failed send or receive). */
+void wss_lost(worker *w, wscen *s, wvu *v, uint64_t now);
+/* The run's hard stop interrupts v's session: its outstanding messages are cut. */
+void wss_cut(wscen *s, wvu *v, uint64_t now);
+/* v's WebSocket step failed before a session opened (connect, timeout, reset...). */
+void wss_step_failed(wscen *s, wvu *v, bool sent);
 
 #endif

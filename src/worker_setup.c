@@ -37,7 +37,7 @@ static int scen_init(worker *w, size_t i)
     s->qcap = s->vus || s->sh.max_queue == 0 ? 1 : s->sh.max_queue;
     /* Only pages the queue and the VUs' slices actually use become resident. */
     s->q = mem_lazy_alloc((size_t)s->qcap * sizeof(*s->q));
-    if (!s->idle || !s->vu || !s->q || vu_blocks_init(s) < 0)
+    if (!s->idle || !s->vu || !s->q || vu_blocks_init(s) < 0 || wss_init(s) < 0)
         return -ENOMEM;
     /* VU numbers interleave over the workers (and segments), as arrivals do: 1..vus in all. */
     for (uint32_t j = 0; j < s->count; j++)
@@ -217,6 +217,7 @@ void worker_free(worker *w)
             free(s->vu);
             mem_lazy_free(s->q, (size_t)s->qcap * sizeof(*s->q));
             vu_blocks_free(s);
+            wss_free(s);
         }
     free(w->sc);
     free(w->conns);

@@ -47,13 +47,14 @@
 
 #include "common.h"
 #include "target/capacity.h"
+#include "target/ws.h"
 
 #define HEAD_MAX (64u * 1024)              /* request head limit; beyond it: 431 */
 #define IN_INIT 8192u                      /* initial input buffer; grows only for long heads */
 #define OUT_INIT 8192u                     /* initial output buffer */
 #define OUT_SOFT (256u * 1024)             /* stop rendering responses while this much is unsent */
 #define OUT_MAX (OUT_SOFT + 16u * 1024)    /* OUT_SOFT plus the largest single render step */
-#define HEAD_ROOM 2048u                    /* largest response head plus a short body */
+#define HEAD_ROOM 2560u                    /* largest response head plus a short body */
 #define STATS_MAX 1600u                    /* /admin/stats body, at most */
 #define RING 64u                           /* pending responses per connection (power of two) */
 #define CHUNK_MAX 4096u                    /* /chunked/N chunk size */
@@ -172,7 +173,8 @@ static const char *const stat_names[ST_COUNT] = {
 };
 
 /* Each stats entry is ,"name": and up to 20 digits (names are at most 20 characters). */
-_Static_assert(3 + (ST_COUNT + 3) * (4 + 20 + 20) < STATS_MAX && STATS_MAX + 200 < HEAD_ROOM,
+_Static_assert(3 + (ST_COUNT + 3) * (4 + 20 + 20) < STATS_MAX &&
+                   STATS_MAX + TWS_STATS_MAX + 200 < HEAD_ROOM,
                "the /admin/stats body and its head fit HEAD_ROOM");
 
 /* What follows the current request head on the wire. */
@@ -248,6 +250,7 @@ struct conn {
     char *out;
     uint32_t out_cap, out_len, out_off;
     uint32_t jhead, jcount;
+    uint32_t ws_head; /* a WebSocket upgrade head of this length was read: hand over */
     struct link all_link, stall_link, run_link;
     struct job jobs[RING];
 };
@@ -755,7 +758,7 @@ static char *render_start(const struct job *j, char *p)
         return put_head(p, j->status, j->flags, BODY_CHUNKED, 0, CT_TEXT, "", 0);
     case JOB_STATS: {
         /* Worst case: 33 entries of name, punctuation and 20 digits, about 1,450 bytes. */
-        char body[STATS_MAX];
+        char body[STATS_MAX + TWS_STATS_MAX];
         char *b = PUTS(body, "{\"requests\":");
         b = put_u64(b, srv.requests);
         b = PUTS(b, ",\"connections\":");
@@ -768,6 +771,7 @@ static char *render_start(const struct job *j, char *p)
             b = PUTS(b, "\":");
             b = put_u64(b, srv.stat[i]);
         }
+        b = tws_stats_put(b);
         b = PUTS(b, "}\n");
         p = put_head(p, 200, j->flags, BODY_LENGTH, (uint64_t)(b - body), CT_JSON, "", 0);
         return head ? p : put(p, body, (size_t)(b - body));
@@ -1784,6 +1788,14 @@ static int parse_request(struct conn *c, const char *h, uint32_t n)
     }
     rq.path = path;
     rq.plen = plen;
+    if (tws_path(path, plen)) {
+        /* A WebSocket upgrade: tools/target/ws.c takes the socket once this head is read. */
+        if (c->jcount || c->out_off != c->out_len || rq.clen || rq.chunked)
+            return reject(c, 400);
+        c->ws_head = n;
+        c->done_reading = true;
+        return 0;
+    }
     service_count(path, plen);
 
     unsigned flags = 0;
@@ -1972,7 +1984,8 @@ static void conn_close(struct conn *c)
     stall_del(c);
     runq_del(c);
     list_del(&srv.all, c, &c->all_link);
-    close(c->fd);
+    if (c->fd >= 0)
+        close(c->fd);
     free(c->in);
     free(c->out);
     free(c->cap);
@@ -2020,6 +2033,17 @@ static void conn_start_linger(struct conn *c)
     conn_linger(c);
 }
 
+/* Gives an upgraded connection to the WebSocket thread: its head and what followed it go along,
+ * and this side forgets the descriptor. */
+static void conn_handoff(struct conn *c)
+{
+    uint32_t start = c->in_off - c->ws_head;
+    epoll_ctl(srv.ep, EPOLL_CTL_DEL, c->fd, NULL);
+    tws_adopt(c->fd, c->in + start, c->in_len - start);
+    c->fd = -1;
+    conn_close(c);
+}
+
 /*
  * Runs a connection as far as it can go: read, parse, render, write, repeated while anything
  * changes. Reading everything before writing means one write answers a batch of pipelined
@@ -2043,6 +2067,10 @@ static void conn_process(struct conn *c)
             return;
         }
         conn_parse(c);
+        if (c->ws_head) {
+            conn_handoff(c);
+            return;
+        }
         if (conn_pump(c) < 0 || conn_write(c) < 0) {
             conn_close(c);
             return;
@@ -2165,6 +2193,12 @@ static void usage(FILE *f)
           "                     counters of the routes below}\n"
           "  anything else      200 \"ok\\n\"\n"
           "\n"
+          "WebSocket (GET with Upgrade: websocket; counted as ws_* in /admin/stats):\n"
+          "  /api/v1/ws         echo every message\n"
+          "  /api/v1/ws/room    every message to every member of one room\n"
+          "  ?status=N, ?fault=bad_accept|ping_flood|close_mid_frame|masked|rsv|opcode|\n"
+          "  close_1011|big|silent (&n=N), ?drop=N, ?close_after=N: see README\n"
+          "\n"
           "workload routes (JSON; a wrong method is 405; N counts up from 1 per call):\n"
           "  POST /api/v1/tracks/upload/initiate       {\"data\":{\"upload_id\":\"up-N\"}}\n"
           "  POST /api/v1/tracks/upload/chunk          200 with X-Upload-Id: up-N (issued),\n"
@@ -2285,6 +2319,7 @@ static int serve(void)
 
 static void cleanup(void)
 {
+    tws_stop();
     while (srv.all.head)
         conn_close(srv.all.head);
     free(srv.heap);

@@ -20,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
-FUZZ_TARGETS=${FUZZ_TARGETS:-http1 chunked config values template extract threshold jdoc}
+FUZZ_TARGETS=${FUZZ_TARGETS:-http1 chunked config values template extract threshold jdoc ws}
 CC=${FUZZ_CC:-clang}
 OUT=build/fuzz
 
@@ -36,6 +36,7 @@ declare -A SRCS=(
     [jdoc]="src/jdoc.c"
     [template]="src/template.c src/template_expand.c"
     [extract]="src/extract.c src/json.c src/check.c src/value.c"
+    [ws]="src/ws.c"
 )
 declare -A LIBS=(
     [http1]=""
@@ -46,6 +47,7 @@ declare -A LIBS=(
     [extract]="-lpcre2-8"
     [threshold]="-lm"
     [jdoc]="-lm"
+    [ws]="$(pkg-config --libs wolfssl 2>/dev/null || echo -lwolfssl)"
 )
 declare -A DICT=(
     [http1]=tests/fuzz/http1.dict
@@ -56,6 +58,7 @@ declare -A DICT=(
     [extract]=tests/fuzz/extract.dict
     [threshold]=tests/fuzz/threshold.dict
     [jdoc]=tests/fuzz/jdoc.dict
+    [ws]=tests/fuzz/ws.dict
 )
 
 if ! command -v "$CC" >/dev/null; then

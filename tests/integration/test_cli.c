@@ -201,7 +201,7 @@ static row rows[] = {
     {"port_zero", GLOBAL_URL("http://127.0.0.1:0") CAR, false, {NULL}, PLAIN, 2,
      {"{INI}:2: [global] base_url: invalid port '0'", "allowed: 1..65535"}, false},
     {"unsupported_scheme", GLOBAL_URL("ftp://127.0.0.1:{PORT}") CAR, false, {NULL}, PLAIN, 2,
-     {"{INI}:2: [global] base_url: unsupported scheme 'ftp'", "allowed: http:// or https://"},
+     {"{INI}:2: [global] base_url: unsupported scheme 'ftp'", "allowed: http://, https://, ws:// or wss://"},
      false},
     {"tls_ca_file_missing", GLOBAL_URL("https://127.0.0.1:{PORT}") CAR "ca_file = nope.pem\n",
      false, {NULL}, PLAIN, 2, {"{INI}:7: [scenario a] ca_file: cannot read '{D}/nope.pem'",

@@ -185,6 +185,17 @@ static const char *const counters[] = {
     "content_requests",
     "support_requests",
     "auth_requests",
+    /* tools/target/ws.c */
+    "ws_sessions",
+    "ws_open",
+    "ws_rejected",
+    "ws_msgs_received",
+    "ws_msgs_sent",
+    "ws_room_delivered",
+    "ws_pings_sent",
+    "ws_pongs_received",
+    "ws_closes_received",
+    "ws_protocol_errors",
 };
 #define NCOUNTERS (sizeof(counters) / sizeof(counters[0]))
 
@@ -1231,6 +1242,16 @@ Test(target, stats_move_exactly, .timeout = 30)
         {"content_requests", 2},
         {"support_requests", 1},
         {"auth_requests", 3}, /* the login and both guest inits */
+        {"ws_sessions", 0},   /* no WebSocket upgrade in the batch */
+        {"ws_open", 0},
+        {"ws_rejected", 0},
+        {"ws_msgs_received", 0},
+        {"ws_msgs_sent", 0},
+        {"ws_room_delivered", 0},
+        {"ws_pings_sent", 0},
+        {"ws_pongs_received", 0},
+        {"ws_closes_received", 0},
+        {"ws_protocol_errors", 0},
     };
     cr_assert_eq(sizeof(rows) / sizeof(rows[0]), NCOUNTERS);
     for (size_t i = 0; i < NCOUNTERS; i++)

@@ -118,6 +118,9 @@ static void expect_error(const char *ini, const char *want)
     "tls_ciphers, tls_curves, tls_resume"
 #define CONN_KEYS "keepalive, max_requests_per_conn, conn_lifetime"
 #define VERDICT_KEYS "threshold, offered_load, offered_lateness"
+#define WS_KEYS                                                                                    \
+    "ws_send, ws_binary, ws_interval, ws_rate, ws_messages, ws_expect, ws_hold, reply_timeout, "   \
+    "ws_ping, ws_max_message"
 #define SCENARIO_KEYS                                                                              \
     "base_url, duration, connect_timeout, request_timeout, graceful_stop, executor, rate, vus, "   \
     "max_connections, max_vus, pre_connections, max_queue, arrival, pacing_resolution, "          \
@@ -125,7 +128,7 @@ static void expect_error(const char *ini, const char *want)
     "graceful_ramp_down, max_rate, step_duration, warm_up, cool_down, precision, min_rate, "    \
     "flow, setup, data, data_order, cookies, method, url, path, header, body, transfer_encoding, check, extract, "   \
     "tag, sleep, keep_body, on_fail, source_addresses, " TLS_KEYS ", max_var_size, " CONN_KEYS    \
-    ", " VERDICT_KEYS
+    ", " VERDICT_KEYS ", " WS_KEYS
 #define GLOBAL_KEYS                                                                                \
     "base_url, duration, workers, connect_timeout, request_timeout, graceful_stop, "               \
     "pacing_resolution, profile, cookies, keep_body, source_addresses, " TLS_KEYS                  \
@@ -852,8 +855,8 @@ Test(config_errors, table)
          "{F}:7: [scenario a] client_cert: client_cert and client_key go together (give both for "
          "mutual TLS)"},
         {"[global]\nbase_url = ftp://h\n" VUS,
-         "{F}:2: [global] base_url: unsupported scheme 'ftp' (allowed: http:// or "
-         "https://host[:port][/path])"},
+         "{F}:2: [global] base_url: unsupported scheme 'ftp' (allowed: http://, "
+         "https://, ws:// or wss://host[:port][/path])"},
         {"[global]\nbase_url = localhost:8080\n" VUS,
          "{F}:2: [global] base_url: 'localhost:8080' is not an absolute URL (expected "
          "http://host[:port][/path])"},
@@ -1201,5 +1204,76 @@ Test(config_errors, connection_controls)
         GLOBAL VUS "flow = s\n[step s]\nkeepalive = off\n",
         "{F}:9: [step s] keepalive: only allowed in [scenario NAME] (allowed here: method, "
         "url, path, header, body, transfer_encoding, check, extract, tag, sleep, "
-        "keep_body, on_fail)");
+        "keep_body, on_fail, " WS_KEYS ")");
+}
+
+/* WebSocket steps (config_ws.c): what the keys become in the plan. */
+Test(config, ws_step_keys)
+{
+    plan *p = ok(GLOBAL VUS "flow = chat\n"
+                            "[step chat]\npath = /api/v1/ws\nheader = Origin: http://o.example\n"
+                            "ws_send = {\"id\":\"{{ vu }}-{{ iter }}\"}\nws_rate = 4/s\n"
+                            "ws_expect = correlate $.id\nws_hold = 2m\nreply_timeout = 2s\n"
+                            "ws_ping = 10s\nws_max_message = 64KiB\nws_messages = 7\n");
+    const plan_step *st = &p->scenarios[0].steps[0];
+    cr_assert_not_null(st->ws);
+    cr_assert_eq(st->ws->interval_ns, 250000000ull);
+    cr_assert_eq(st->ws->expect, PLAN_WS_EXPECT_CORRELATE);
+    cr_assert_eq(st->ws->hold_ns, 120ull * 1000000000);
+    cr_assert_eq(st->ws->reply_timeout_ns, 2000000000ull);
+    cr_assert_eq(st->ws->ping_ns, 10000000000ull);
+    cr_assert_eq(st->ws->max_message, 64u * 1024);
+    cr_assert_eq(st->ws->messages, 7);
+    cr_assert_not_null(st->ws->t_send);
+    cr_assert(!st->literal, "the key is per VU: the request is built each time");
+    cr_assert(st->need_head);
+    bool key = false, upgrade = false;
+    for (size_t i = 0; i < st->nheaders; i++) {
+        key |= strncmp(st->headers[i], "Sec-WebSocket-Key: ", 19) == 0;
+        upgrade |= strcmp(st->headers[i], "Upgrade: websocket") == 0;
+    }
+    cr_assert(key && upgrade);
+    cr_assert_null(p->scenarios[0].steps[0].ws->expect_text);
+    plan_free(p);
+
+    p = ok(GLOBAL VUS "url = ws://127.0.0.1:8080/chat\n");
+    cr_assert_not_null(p->scenarios[0].steps[0].ws, "a ws:// url alone makes a WebSocket step");
+    cr_assert_eq(p->scenarios[0].steps[0].ws->expect, PLAN_WS_EXPECT_NONE);
+    cr_assert_str_eq(p->scenarios[0].steps[0].target, "/chat");
+    plan_free(p);
+
+    p = ok(GLOBAL VUS "path = /ws\nws_send = hi\nws_expect = json $.type == ack\n");
+    cr_assert_eq(p->scenarios[0].steps[0].ws->expect, PLAN_WS_EXPECT_JSON);
+    cr_assert_str_eq(p->scenarios[0].steps[0].ws->expect_text, "ack");
+    cr_assert_eq(p->scenarios[0].steps[0].ws->interval_ns, 1000000000ull, "1s by default");
+    plan_free(p);
+
+    p = ok(GLOBAL VUS "path = /ws\nws_send = hi\nws_expect = contains hi there\n");
+    cr_assert_eq(p->scenarios[0].steps[0].ws->expect, PLAN_WS_EXPECT_CONTAINS);
+    cr_assert_str_eq(p->scenarios[0].steps[0].ws->expect_text, "hi there");
+    plan_free(p);
+
+    p = ok(GLOBAL VUS "path = /plain\n");
+    cr_assert_null(p->scenarios[0].steps[0].ws, "no ws key, no ws url: an HTTP step");
+    plan_free(p);
+}
+
+Test(config_errors, ws_keys)
+{
+    expect_error(GLOBAL VUS "path = /ws\nws_send = x\nws_expect = maybe\n",
+                 "{F}:9: [scenario a] ws_expect: 'maybe' is not an expectation (allowed: none, "
+                 "any, contains TEXT, json PATH == VALUE, correlate PATH; e.g. correlate $.id)");
+    expect_error(GLOBAL VUS "path = /ws\nws_send = x\nws_rate = 0/s\n",
+                 "{F}:9: [scenario a] ws_rate: '0/s' is not a rate per session (e.g. 2/s, 30/m; "
+                 "more than 0, at most 1000000/s)");
+    expect_error(GLOBAL VUS "path = /ws\nws_binary = on\n",
+                 "{F}:8: [scenario a] ws_binary: says how to send messages, but the step has no "
+                 "ws_send (the message)");
+    expect_error(GLOBAL VUS "path = /ws\nws_send = x\nws_expect = json $.a\n",
+                 "{F}:9: [scenario a] ws_expect: expected '== VALUE' after the path (allowed: "
+                 "none, any, contains TEXT, json PATH == VALUE, correlate PATH; e.g. correlate "
+                 "$.id)");
+    expect_error(GLOBAL VUS "url = gopher://127.0.0.1/x\n",
+                 "{F}:7: [scenario a] url: unsupported scheme 'gopher' (allowed: http://, "
+                 "https://, ws:// or wss://host[:port][/path])");
 }

@@ -185,8 +185,8 @@ Test(config_guard, preflight_errors)
          "{F}:5: [preflight] path: '/{{ seq }}' is not a path (it starts with '/', holds no "
          "space, control character, '#' or {{ }})"},
         {GLOBAL "[preflight]\nurl = ftp://h/\n" VUS,
-         "{F}:5: [preflight] url: unsupported scheme 'ftp' (allowed: http:// or "
-         "https://host[:port][/path])"},
+         "{F}:5: [preflight] url: unsupported scheme 'ftp' (allowed: http://, "
+         "https://, ws:// or wss://host[:port][/path])"},
         {GLOBAL "[preflight]\nurl = /health\n" VUS,
          "{F}:5: [preflight] url: '/health' is not an absolute URL (expected "
          "http://host[:port][/path])"},
@@ -289,7 +289,8 @@ Test(config_guard, allow_hosts_errors)
                  "source_addresses, insecure_skip_tls_verify, ca_file, client_cert, client_key, "
                  "server_name, tls_min_version, tls_ciphers, tls_curves, tls_resume, "
                  "max_var_size, keepalive, max_requests_per_conn, conn_lifetime, threshold, "
-                 "offered_load, offered_lateness)");
+                 "offered_load, offered_lateness, ws_send, ws_binary, ws_interval, ws_rate, "
+                 "ws_messages, ws_expect, ws_hold, reply_timeout, ws_ping, ws_max_message)");
 }
 
 /* ---- secret, and errors that would quote one ---- */

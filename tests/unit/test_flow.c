@@ -295,7 +295,9 @@ Test(flow_errors, table)
          "flow:checkout)"},
         {"flow = a\n[step a]\nrate = 1/s\n",
          "{F}:9: [step a] rate: only allowed in [scenario NAME] (allowed here: method, url, path, "
-         "header, body, transfer_encoding, check, extract, tag, sleep, keep_body, on_fail)"},
+         "header, body, transfer_encoding, check, extract, tag, sleep, keep_body, on_fail, "
+         "ws_send, ws_binary, ws_interval, ws_rate, ws_messages, ws_expect, ws_hold, "
+         "reply_timeout, ws_ping, ws_max_message)"},
         {"flow = a\n[step a]\nurl = http://other.example/x\n",
          "{F}:9: [step a] url: a step's url must be on its scenario's base_url (scheme, host and "
          "port): the steps of a scenario share each VU's connection"},

@@ -393,12 +393,16 @@ static const invalid_row invalid_rows[] = {
     {"latency p(95) < 5ms",
      "column 1: unknown metric 'latency' (allowed: http_req_duration, http_req_service_time, "
      "http_req_failed, http_reqs, iterations, iteration_duration, dropped_iterations, checks, "
-     "http_req_tls_handshaking, http_req_connecting, data_sent, data_received, send_lateness)"},
+     "http_req_tls_handshaking, http_req_connecting, data_sent, data_received, send_lateness, "
+     "ws_msg_latency, ws_msg_service_time, ws_connecting, ws_session_duration, ws_ping, "
+     "ws_message_failures, ws_connection_failures, ws_sessions, ws_msgs_sent, ws_msgs_received)"},
     {"", "column 1: expected a metric name (e.g. http_req_duration)"},
     {"p(95) < 5ms", "column 1: unknown metric 'p' (allowed: http_req_duration, "
                     "http_req_service_time, http_req_failed, http_reqs, iterations, "
                     "iteration_duration, dropped_iterations, checks, http_req_tls_handshaking, "
-                    "http_req_connecting, data_sent, data_received, send_lateness)"},
+                    "http_req_connecting, data_sent, data_received, send_lateness, "
+     "ws_msg_latency, ws_msg_service_time, ws_connecting, ws_session_duration, ws_ping, "
+     "ws_message_failures, ws_connection_failures, ws_sessions, ws_msgs_sent, ws_msgs_received)"},
     /* a time needs its unit */
     {"http_req_duration p(95) < 500",
      "column 27: 500 is a time: give its unit, e.g. 500ms (us, ms, s or m; k6 would read a bare "
