@@ -32,6 +32,7 @@
 #include "metrics.h"
 #include "plan.h"
 #include "report.h"
+#include "strbuf.h"
 #include "threshold.h"
 
 #define LEAD_NS (100 * NS_PER_MS)
@@ -50,15 +51,15 @@ struct ceiling_run {
     gates *g;
     bool verbose;
     enum phase phase;
-    uint64_t grid;          /* G of the step under way (seconds after t0) */
-    uint64_t a_grid;        /* where its window actually opened */
-    double cpu_a;           /* blast's CPU seconds at A */
-    double wait_a;          /* its threads' seconds waiting for a CPU at A (schedstat) */
-    bool e_taken;           /* the responses counted at the step's end (E) */
+    uint64_t grid;           /* G of the step under way (seconds after t0) */
+    uint64_t a_grid;         /* where its window actually opened */
+    double cpu_a;            /* blast's CPU seconds at A */
+    double wait_a;           /* its threads' seconds waiting for a CPU at A (schedstat) */
+    bool e_taken;            /* the responses counted at the step's end (E) */
     uint64_t e_done, e_grid; /* ... how many by then (from A), and when */
-    metrics_rec *snap;      /* A, per scenario */
-    metrics_rec *view;      /* B - A, per scenario (with the scenario-wide histograms) */
-    metrics_rec best;       /* the ceiling scenario's window at the highest passing step */
+    metrics_rec *snap;       /* A, per scenario */
+    metrics_rec *view;       /* B - A, per scenario (with the scenario-wide histograms) */
+    metrics_rec best;        /* the ceiling scenario's window at the highest passing step */
     report_scenario *vsc;
     report_run vrun;
     ceiling_result res;
@@ -174,8 +175,8 @@ int ceiling_run_new(ceiling_run **out, const plan *p, gates *g)
         cr->vsc[i].s = &p->scenarios[i];
         cr->vsc[i].m = &cr->view[i];
     }
-    cr->vrun = (report_run){.plan = p, .workers = p->workers, .started = true, .sc = cr->vsc,
-                            .nsc = n};
+    cr->vrun =
+        (report_run){.plan = p, .workers = p->workers, .started = true, .sc = cr->vsc, .nsc = n};
     cr->res.plan = p;
     cr->res.scenario = si;
     const plan_ceiling *ce = &cr->s->ceil;
@@ -242,19 +243,6 @@ static bool judges(const ceiling_run *cr, const threshold *t)
     return true;
 }
 
-static size_t app(char *b, size_t cap, size_t off, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static size_t app(char *b, size_t cap, size_t off, const char *fmt, ...)
-{
-    if (off >= cap)
-        return off;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(b + off, cap - off, fmt, ap);
-    va_end(ap);
-    return n < 0 ? off : off + (size_t)n >= cap ? cap - 1 : off + (size_t)n;
-}
-
 /* The thresholds on the window: st->thr_*, and what failed into st->why. */
 static bool judge_thresholds(ceiling_run *cr, ceiling_step *st)
 {
@@ -271,8 +259,9 @@ static bool judge_thresholds(ceiling_run *cr, ceiling_step *st)
             continue;
         st->thr_value[i] = v;
         st->thr_samples[i] = n;
-        bool held = n == 0 && threshold_metric_kind(t->metric) != TK_COUNTER ? t->allow_empty
-                                                                             : threshold_holds(t, v);
+        bool held = n == 0 && threshold_metric_kind(t->metric) != TK_COUNTER
+                        ? t->allow_empty
+                        : threshold_holds(t, v);
         st->thr_state[i] = held ? 1 : 2;
         if (held)
             continue;
@@ -282,8 +271,8 @@ static bool judge_thresholds(ceiling_run *cr, ceiling_step *st)
             snprintf(shown, sizeof shown, "no samples");
         else
             threshold_format(t, v, shown, sizeof shown);
-        w = app(st->why, sizeof st->why, w, "%s%s %s (%s)", w ? "; " : "", t->stat_text, shown,
-                t->expr);
+        w = strbuf_app(st->why, sizeof st->why, w, "%s%s %s (%s)", w ? "; " : "", t->stat_text,
+                       shown, t->expr);
     }
     return ok;
 }
@@ -307,8 +296,8 @@ static ceiling_verdict judge(ceiling_run *cr, ceiling_step *st, double span_s, d
     }
     st->lateness_p99_ms =
         m->lateness && hist_count(m->lateness) ? (double)hist_value_at(m->lateness, 99) / 1e3 : 0;
-    double bound = s->offered_lateness_ns ? (double)s->offered_lateness_ns / 1e6
-                                          : 0.1 * 1e3 / st->rate;
+    double bound =
+        s->offered_lateness_ns ? (double)s->offered_lateness_ns / 1e6 : 0.1 * 1e3 / st->rate;
     if (!s->offered_lateness_ns) {
         if (bound < 1)
             bound = 1;
@@ -322,7 +311,8 @@ static ceiling_verdict judge(ceiling_run *cr, ceiling_step *st, double span_s, d
     /* could blast offer the rate? */
     const metrics_rec *cum = &cr->snap[cr->si]; /* A; B's maxima are in the view's copy */
     bool starved = m->c.conns_max_open >= s->max_connections;
-    double grew = st->rate * QUEUE_GREW_S < QUEUE_GREW_MIN ? QUEUE_GREW_MIN : st->rate * QUEUE_GREW_S;
+    double grew =
+        st->rate * QUEUE_GREW_S < QUEUE_GREW_MIN ? QUEUE_GREW_MIN : st->rate * QUEUE_GREW_S;
     bool queued = m->c.queue_max > cum->c.queue_max && (double)m->c.queue_max > grew;
     /* out of CPU: its own use, or its use and the time it waited for a CPU that other
      * programs on the machine held (a busy load box is no verdict on the server either) */
@@ -341,25 +331,26 @@ static ceiling_verdict judge(ceiling_run *cr, ceiling_step *st, double span_s, d
     if (cpu || (!wide && (late || drops) && (!ok || st->dropped))) {
         size_t w = 0;
         if (cpu && st->cpu_share >= CPU_BOUND)
-            w = app(st->why, sizeof st->why, 0,
-                    "blast's CPU %.0f%% of %u worker(s) over the window", 100 * st->cpu_share,
-                    cr->p->workers);
+            w = strbuf_app(st->why, sizeof st->why, 0,
+                           "blast's CPU %.0f%% of %u worker(s) over the window",
+                           100 * st->cpu_share, cr->p->workers);
         else if (cpu)
-            w = app(st->why, sizeof st->why, 0,
-                    "blast's CPU %.0f%% of %u worker(s) over the window, and %.0f%% more "
-                    "waiting for a CPU that other programs held: this machine was busy",
-                    100 * st->cpu_share, cr->p->workers, 100 * st->wait_share);
+            w = strbuf_app(st->why, sizeof st->why, 0,
+                           "blast's CPU %.0f%% of %u worker(s) over the window, and %.0f%% more "
+                           "waiting for a CPU that other programs held: this machine was busy",
+                           100 * st->cpu_share, cr->p->workers, 100 * st->wait_share);
         if (late)
-            w = app(st->why, sizeof st->why, cpu ? w : 0, "%ssend lateness p99 %.3f ms above %.3f ms",
-                    cpu ? "; " : "", st->lateness_p99_ms, bound);
+            w = strbuf_app(st->why, sizeof st->why, cpu ? w : 0,
+                           "%ssend lateness p99 %.3f ms above %.3f ms", cpu ? "; " : "",
+                           st->lateness_p99_ms, bound);
         if (drops)
-            app(st->why, sizeof st->why, (cpu || late) ? w : 0, "%s%llu dropped",
-                (cpu || late) ? "; " : "", (unsigned long long)st->dropped);
+            strbuf_app(st->why, sizeof st->why, (cpu || late) ? w : 0, "%s%llu dropped",
+                       (cpu || late) ? "; " : "", (unsigned long long)st->dropped);
         return CEIL_GENERATOR;
     }
     if (ok && st->dropped) {
-        app(st->why, sizeof st->why, 0, "%llu arrivals dropped (all %u VUs busy)",
-            (unsigned long long)st->dropped, s->max_connections);
+        strbuf_app(st->why, sizeof st->why, 0, "%llu arrivals dropped (all %u VUs busy)",
+                   (unsigned long long)st->dropped, s->max_connections);
         ok = false;
     }
     if (ok)
@@ -368,10 +359,12 @@ static ceiling_verdict judge(ceiling_run *cr, ceiling_step *st, double span_s, d
         /* say so first: its thresholds may only read "no samples" */
         char was[sizeof st->why];
         memcpy(was, st->why, sizeof was);
-        size_t w = app(st->why, sizeof st->why, 0, "%.2f%% failed (%llu timed out or did not "
-                       "connect)", 100 * st->failed_rate, (unsigned long long)st->timeouts);
+        size_t w = strbuf_app(st->why, sizeof st->why, 0,
+                              "%.2f%% failed (%llu timed out or did not "
+                              "connect)",
+                              100 * st->failed_rate, (unsigned long long)st->timeouts);
         if (was[0])
-            app(st->why, sizeof st->why, w, "; %.*s", (int)(sizeof was - 1), was);
+            strbuf_app(st->why, sizeof st->why, w, "; %.*s", (int)(sizeof was - 1), was);
         return CEIL_WIDE;
     }
     return CEIL_FAIL;
@@ -399,22 +392,23 @@ static void generator_advice(ceiling_run *cr, const ceiling_step *st)
 {
     const plan_scenario *s = cr->s;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    size_t a = app(cr->res.advice, sizeof cr->res.advice, 0,
-                   "blast could not offer %.0f/s (%s): ", st->rate, st->why);
+    size_t a = strbuf_app(cr->res.advice, sizeof cr->res.advice, 0,
+                          "blast could not offer %.0f/s (%s): ", st->rate, st->why);
     if (st->cpu_share < CPU_BOUND && st->cpu_share + st->wait_share >= CPU_BOUND)
-        a = app(cr->res.advice, sizeof cr->res.advice, a,
-                "run blast on a machine that is not busy with other programs (or pin it and the "
-                "server apart: taskset); ");
+        a = strbuf_app(
+            cr->res.advice, sizeof cr->res.advice, a,
+            "run blast on a machine that is not busy with other programs (or pin it and the "
+            "server apart: taskset); ");
     else if (st->cpu_share >= CPU_BOUND || cr->p->workers < (unsigned)(cpus > 0 ? cpus : 1))
-        a = app(cr->res.advice, sizeof cr->res.advice, a,
-                "raise workers (%u now, %ld CPUs online) or split the load over load boxes "
-                "(--segment); ",
-                cr->p->workers, cpus);
-    a = app(cr->res.advice, sizeof cr->res.advice, a,
-            "raise max_connections (%u now) if every VU was busy; ", s->max_connections);
+        a = strbuf_app(cr->res.advice, sizeof cr->res.advice, a,
+                       "raise workers (%u now, %ld CPUs online) or split the load over load boxes "
+                       "(--segment); ",
+                       cr->p->workers, cpus);
+    a = strbuf_app(cr->res.advice, sizeof cr->res.advice, a,
+                   "raise max_connections (%u now) if every VU was busy; ", s->max_connections);
     if (s->nsrc == 0)
-        a = app(cr->res.advice, sizeof cr->res.advice, a,
-                "source_addresses spreads many connections over more local ports; ");
+        a = strbuf_app(cr->res.advice, sizeof cr->res.advice, a,
+                       "source_addresses spreads many connections over more local ports; ");
     cr->res.advice[a >= 2 ? a - 2 : a] = '\0';
 }
 
@@ -470,7 +464,7 @@ bool ceiling_run_tick(void *ctx, const report_run *cum, const report_run *win, d
                 metrics_copy(&cr->snap[i], cum->sc[i].m);
             cr->a_grid = k;
             cr->cpu_a = cpu_now();
-        cr->wait_a = wait_now();
+            cr->wait_a = wait_now();
             cr->phase = MEASURING;
         }
         if (cr->phase == MEASURING && !cr->e_taken && k >= cr->grid + step) {
@@ -498,9 +492,8 @@ bool ceiling_run_tick(void *ctx, const report_run *cum, const report_run *win, d
         st->rate = cr->res.search.rate;
         st->start_s = (double)cr->grid + (cr->res.nsteps ? (double)LEAD_NS / 1e9 : 0);
         st->verdict = judge(cr, st, span, cpu_now() - cr->cpu_a, wait_now() - cr->wait_a);
-        double espan = (double)(cr->e_grid - cr->a_grid) - (span < (double)(end - cr->a_grid)
-                                                                ? (double)LEAD_NS / 1e9
-                                                                : 0);
+        double espan = (double)(cr->e_grid - cr->a_grid) -
+                       (span < (double)(end - cr->a_grid) ? (double)LEAD_NS / 1e9 : 0);
         st->achieved = espan > 0 ? (double)cr->e_done / espan : st->achieved;
         cr->res.nsteps++;
         if (st->verdict == CEIL_GENERATOR)

@@ -36,6 +36,7 @@
 #include "files.h"
 #include "redact.h"
 #include "segment.h"
+#include "strbuf.h"
 #include "value.h"
 #include "config_int.h"
 
@@ -156,10 +157,6 @@ static unsigned scope_of(const struct section *s)
     return scope[s->kind];
 }
 
-/* snprintf at off, clamped: returns the new offset (never past the end of the buffer). */
-static size_t app(char *b, size_t cap, size_t off, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
 /* "base_url, duration, ...": the keys a section of s's kind may hold, for messages. */
 static const char *allowed_keys(const struct section *s)
 {
@@ -169,23 +166,9 @@ static const char *allowed_keys(const struct section *s)
         size_t o = 0;
         for (int k = 0; k < K_COUNT; k++)
             if (keys[k].flags & scope_of(s))
-                o = app(b, sizeof buf[0], o, "%s%s", o ? ", " : "", keys[k].name);
+                o = strbuf_app(b, sizeof buf[0], o, "%s%s", o ? ", " : "", keys[k].name);
     }
     return b;
-}
-
-
-static size_t app(char *b, size_t cap, size_t off, const char *fmt, ...)
-{
-    if (off + 1 >= cap)
-        return off;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(b + off, cap - off, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return off;
-    return off + (size_t)n < cap ? off + (size_t)n : cap - 1;
 }
 
 /* Records the first error as one line: "FILE:LINE: [section] key: message" (no line when
@@ -199,15 +182,16 @@ void cfg_fail(struct ctx *c, int rc, int line, const struct section *s, const ch
     if (!c->err || !c->errlen)
         return;
     size_t cap = c->errlen, off = 0;
-    off = line > 0 ? app(c->err, cap, off, "%s:%d: ", c->file, line)
-                   : app(c->err, cap, off, "%s: ", c->file);
-    static const char *const kind[] = {"global", "scenario", "step", "flow", "profile", "preflight"};
+    off = line > 0 ? strbuf_app(c->err, cap, off, "%s:%d: ", c->file, line)
+                   : strbuf_app(c->err, cap, off, "%s: ", c->file);
+    static const char *const kind[] = {"global", "scenario", "step",
+                                       "flow",   "profile",  "preflight"};
     if (s && !s->name)
-        off = app(c->err, cap, off, key ? "[%s] " : "[%s]: ", kind[s->kind]);
+        off = strbuf_app(c->err, cap, off, key ? "[%s] " : "[%s]: ", kind[s->kind]);
     else if (s)
-        off = app(c->err, cap, off, key ? "[%s %s] " : "[%s %s]: ", kind[s->kind], s->name);
+        off = strbuf_app(c->err, cap, off, key ? "[%s %s] " : "[%s %s]: ", kind[s->kind], s->name);
     if (key)
-        off = app(c->err, cap, off, "%s: ", key);
+        off = strbuf_app(c->err, cap, off, "%s: ", key);
     if (off + 1 < cap) {
         va_list ap;
         va_start(ap, fmt);
@@ -355,7 +339,8 @@ static void open_section(struct ctx *c, const char *text, size_t len)
         for (size_t i = 0; i < nsame; i++) {
             if (strlen(same[i]->name) == nlen && memcmp(same[i]->name, name, nlen) == 0) {
                 cfg_fail(c, -EINVAL, c->lineno, NULL, NULL,
-                         kind == SEC_SCENARIO ? "[%.*s]: duplicate scenario (first defined on line %d)"
+                         kind == SEC_SCENARIO
+                             ? "[%.*s]: duplicate scenario (first defined on line %d)"
                          : kind == SEC_PROFILE
                              ? "[%.*s]: duplicate profile (first defined on line %d)"
                              : "[%.*s]: a step or flow of that name is defined on line %d (steps "
@@ -593,8 +578,9 @@ static bool segments(struct ctx *c, plan *p)
     if (n <= 1)
         return true;
     if (n > CONFIG_MAX_SEGMENTS || i >= n) {
-        cfg_fail(c, -EINVAL, 0, NULL, NULL, "--segment %u/%u is out of range (allowed: 1/N..N/N, N <= %d)",
-                 i + 1, n, CONFIG_MAX_SEGMENTS);
+        cfg_fail(c, -EINVAL, 0, NULL, NULL,
+                 "--segment %u/%u is out of range (allowed: 1/N..N/N, N <= %d)", i + 1, n,
+                 CONFIG_MAX_SEGMENTS);
         return false;
     }
     p->segment = i;

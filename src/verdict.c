@@ -19,24 +19,12 @@
 #include "clock.h"
 #include "hist.h"
 #include "report.h"
+#include "strbuf.h"
 #include "threshold.h"
 
 #define QUEUE_GREW_S 0.1 /* a queue of 100 ms of arrivals */
 #define QUEUE_GREW_MIN 100
 #define CPU_BOUND 0.85 /* of the workers' wall time: blast was busy all along */
-
-static size_t app(char *b, size_t cap, size_t off, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static size_t app(char *b, size_t cap, size_t off, const char *fmt, ...)
-{
-    if (off >= cap)
-        return off;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(b + off, cap - off, fmt, ap);
-    va_end(ap);
-    return n < 0 ? off : off + (size_t)n >= cap ? cap - 1 : off + (size_t)n;
-}
 
 static void offered(const report_run *run, size_t i, double cpu_s, double wait_s, double span_s,
                     offered_result *o)
@@ -68,15 +56,16 @@ static void offered(const report_run *run, size_t i, double cpu_s, double wait_s
         grew = QUEUE_GREW_MIN;
     size_t r = 0;
     if (o->dropped)
-        r = app(o->reason, sizeof o->reason, r, "%llu of %llu iterations dropped; ",
-                (unsigned long long)o->dropped, (unsigned long long)m->it.scheduled);
+        r = strbuf_app(o->reason, sizeof o->reason, r, "%llu of %llu iterations dropped; ",
+                       (unsigned long long)o->dropped, (unsigned long long)m->it.scheduled);
     if ((double)o->queue_max > grew)
-        r = app(o->reason, sizeof o->reason, r,
-                "up to %llu arrivals waited for a free VU (more than %.0f ms of arrivals); ",
-                (unsigned long long)o->queue_max, QUEUE_GREW_S * 1e3);
+        r = strbuf_app(o->reason, sizeof o->reason, r,
+                       "up to %llu arrivals waited for a free VU (more than %.0f ms of arrivals); ",
+                       (unsigned long long)o->queue_max, QUEUE_GREW_S * 1e3);
     if (o->lateness_p99_ms > bound)
-        r = app(o->reason, sizeof o->reason, r, "send lateness p99 %.3f ms above the %.3f ms bound; ",
-                o->lateness_p99_ms, bound);
+        r = strbuf_app(o->reason, sizeof o->reason, r,
+                       "send lateness p99 %.3f ms above the %.3f ms bound; ", o->lateness_p99_ms,
+                       bound);
     if (!r) {
         o->state = OFFERED_OK;
         return;
@@ -87,34 +76,36 @@ static void offered(const report_run *run, size_t i, double cpu_s, double wait_s
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     if (span_s > 0 && cpu_s >= CPU_BOUND * span_s * run->workers) {
         o->generator_limited = true;
-        a = app(o->advice, sizeof o->advice, a,
-                "blast used %.2f s of CPU in its %.2f s with %u worker(s): it, not the server, "
-                "was the limit; raise workers (%ld CPUs online) or split the load over load "
-                "boxes; ",
-                cpu_s, span_s, run->workers, cpus);
+        a = strbuf_app(
+            o->advice, sizeof o->advice, a,
+            "blast used %.2f s of CPU in its %.2f s with %u worker(s): it, not the server, "
+            "was the limit; raise workers (%ld CPUs online) or split the load over load "
+            "boxes; ",
+            cpu_s, span_s, run->workers, cpus);
     } else if (span_s > 0 && cpu_s + wait_s >= CPU_BOUND * span_s * run->workers) {
         /* it wanted the CPU all along but other programs on this machine held it */
         o->generator_limited = true;
-        a = app(o->advice, sizeof o->advice, a,
-                "blast used %.2f s of CPU in its %.2f s and waited %.2f s more for a CPU that "
-                "other programs held: this machine, not the server, was the limit; give blast "
-                "a less busy machine (or pin it: taskset) or split the load over load boxes; ",
-                cpu_s, span_s, wait_s);
+        a = strbuf_app(
+            o->advice, sizeof o->advice, a,
+            "blast used %.2f s of CPU in its %.2f s and waited %.2f s more for a CPU that "
+            "other programs held: this machine, not the server, was the limit; give blast "
+            "a less busy machine (or pin it: taskset) or split the load over load boxes; ",
+            cpu_s, span_s, wait_s);
     }
-    if (m->c.conns_max_open >= s->max_connections &&
-        (o->dropped || (double)o->queue_max > grew))
+    if (m->c.conns_max_open >= s->max_connections && (o->dropped || (double)o->queue_max > grew))
         /* Little's law: VUs busy = rate x time each is busy (the service time, not the
          * latency, which includes the queueing this is about) */
-        a = app(o->advice, sizeof o->advice, a,
-                "all %u VUs (max_vus) were busy at once: raise max_vus (rate x service time p99 "
-                "= %.0f); ",
-                s->max_connections,
-                rate * (m->service ? (double)hist_value_at(m->service, 99) / 1e6 : 0) + 1);
+        a = strbuf_app(
+            o->advice, sizeof o->advice, a,
+            "all %u VUs (max_vus) were busy at once: raise max_vus (rate x service time p99 "
+            "= %.0f); ",
+            s->max_connections,
+            rate * (m->service ? (double)hist_value_at(m->service, 99) / 1e6 : 0) + 1);
     if (m->c.conns_failed && s->nsrc == 0)
-        a = app(o->advice, sizeof o->advice, a,
-                "%llu connects failed: with many connections to one address, "
-                "source_addresses spreads them over more local ports; ",
-                (unsigned long long)m->c.conns_failed);
+        a = strbuf_app(o->advice, sizeof o->advice, a,
+                       "%llu connects failed: with many connections to one address, "
+                       "source_addresses spreads them over more local ports; ",
+                       (unsigned long long)m->c.conns_failed);
     if (a)
         o->advice[a >= 2 ? a - 2 : a] = '\0';
 }
