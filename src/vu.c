@@ -267,12 +267,7 @@ static int build(worker *w, wscen *s, wvu *v, const plan_step *st, const http1_r
     /* {{ repeat }}: the pass of the innermost repeat, as text */
     int n = snprintf(v->repeat, sizeof v->repeat, "%u", flow_repeat_index(&v->cur));
     v->vars[0] = (tpl_str){v->repeat, (uint32_t)n};
-    tpl_env env = {.vu = v->number,
-                   .iter = v->iter - 1,
-                   .seq = v->seq,
-                   .rng = &v->rng,
-                   .vars = v->vars,
-                   .cols = v->cols};
+    tpl_env env = wvu_env(v);
     size_t clen = 0;
     if (v->jar && v->jar->n) {
         size_t plen = strcspn(st->target, "?{");

@@ -61,6 +61,17 @@ typedef struct wvu {
     uint32_t bigcap;
 } wvu;
 
+/* What a VU's templates see: its number, iteration, seq, random state, variables and row. */
+static inline tpl_env wvu_env(wvu *v)
+{
+    return (tpl_env){.vu = v->number,
+                     .iter = v->iter - 1,
+                     .seq = v->seq,
+                     .rng = &v->rng,
+                     .vars = v->vars,
+                     .cols = v->cols};
+}
+
 /* One scenario as this worker runs it. */
 typedef struct wscen {
     const plan_scenario *s;

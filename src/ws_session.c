@@ -433,12 +433,7 @@ static void send_due(wscen *s, wvu *v, conn *c, wss *x, const plan_ws *ws, uint6
         uint8_t *o = (uint8_t *)out_room(x, s, v, c, WS_HEAD_MAX + ws->send_cap);
         if (!o)
             return; /* the server is not reading: it waits */
-        tpl_env env = {.vu = v->number,
-                       .iter = v->iter - 1,
-                       .seq = v->seq,
-                       .rng = &v->rng,
-                       .vars = v->vars,
-                       .cols = v->cols};
+        tpl_env env = wvu_env(v);
         size_t missing = 0;
         ssize_t n = tpl_expand(ws->t_send, &env, (char *)o + WS_HEAD_MAX, ws->send_cap, &missing);
         x->nsent++;
