@@ -2,7 +2,9 @@
  * HdrHistogram's own HistogramLogProcessor (Java, Debian's libhdrhistogram-java), not by blast:
  * per tag, the count over all intervals equals the JSON's, the max matches the JSON's within
  * the histogram's precision, and the p99 of the accumulated intervals is the JSON's within 1%
- * (plus a slot). Skipped only when java or the jar is missing (make deps installs both). */
+ * (plus a slot); a WebSocket step's SCENARIO.STEP.ws_msg_latency tag agrees with its
+ * steps.STEP.ws.msg_latency_ms in the same way. Skipped only when java or the jar is missing
+ * (make deps installs both). */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>

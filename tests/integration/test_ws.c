@@ -4,7 +4,8 @@
  * server saw, broadcast delivery counted by the server, each fault (bad accept key, a refused
  * upgrade, a masked frame, reserved bits, a bad opcode, close 1011, a close mid-frame, a 16 MiB
  * message, a ping flood, dropped replies) classified, every sent message accounted for, and
- * config/chat-1000ws.ini for a few seconds at reduced size with no unexpected failure. */
+ * config/chat-1000ws.ini for a few seconds at reduced size with no unexpected failure; two
+ * ws steps in one flow each with a ws object of its own that add up to the scenario's. */
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
 #include <errno.h>
