@@ -163,14 +163,9 @@ typedef struct agg {
 
 static void agg_free(agg *a)
 {
-    hist_free(a->lat);
-    hist_free(a->svc);
-    hist_free(a->tls);
-    hist_free(a->iter);
-    hist_free(a->ws_conn);
-    hist_free(a->ws_sess);
-    hist_free(a->ws_ping);
-    hist_free(a->ws_lat);
+    hist *h[] = {a->lat, a->svc, a->tls, a->iter, a->ws_conn, a->ws_sess, a->ws_ping, a->ws_lat};
+    for (size_t i = 0; i < sizeof h / sizeof h[0]; i++)
+        hist_free(h[i]);
 }
 
 /* Adds src into *dst, making *dst (or a wider one) as needed. Returns 0 or a negative code. */
