@@ -75,6 +75,9 @@ typedef struct metrics_gauges {
 typedef struct metrics_range {
     uint64_t latency_us, service_us, lateness_us, handshake_us, connect_us;
     uint64_t ws_us; /* 0: no WebSocket step; else the longest a session can last */
+    /* With ws_us: per step, nonzero for a WebSocket step, which alone gets a ws block of its own
+     * (NULL: every step gets one). Owned by the plan (plan_scenario.ws_step). */
+    const unsigned char *ws_step;
 } metrics_range;
 
 /* Why a WebSocket session (or, for reply_timeout, a message) failed. Names: metrics_ws_fail_name. */
@@ -135,6 +138,7 @@ typedef struct metrics_step {
     uint64_t status[6]; /* complete responses by status class: [1] 1xx .. [5] 5xx, [0] others */
     hist *latency; /* µs from the intended start to the end of the response (corrected) */
     hist *service; /* µs from the actual send to the end of the response (uncorrected) */
+    metrics_ws *ws; /* a WebSocket step's sessions (what ws_session.c records); else NULL */
 } metrics_step;
 
 /* Iterations of a scenario. Invariant once a run has ended: scheduled == completed + failed +
@@ -174,7 +178,8 @@ typedef struct metrics_rec {
     metrics_reason tls_reasons[METRICS_TLS_REASONS];
     metrics_gauges g;
     metrics_live live;
-    metrics_ws *ws; /* scenarios with a WebSocket step (range.ws_us), else NULL */
+    metrics_ws *ws; /* scenarios with a WebSocket step (range.ws_us), else NULL: the sum of its
+                       steps' ws blocks, made by metrics_finish (empty before) */
 } metrics_rec;
 
 /* Prepares an empty recorder for nsteps steps and nchecks checks whose histograms cover the
@@ -186,7 +191,8 @@ int metrics_rec_init(metrics_rec *r, const metrics_range *rg, size_t nsteps, siz
 int metrics_rec_stages(metrics_rec *r, size_t n);
 
 /* After every worker's recorder has been merged into r: makes r's scenario-wide latency and
- * service histograms from its steps'. Returns 0 or -ENOMEM. */
+ * service histograms from its steps' (added to what they hold), and r's ws block from its steps'
+ * (replacing what it held). Returns 0 or -ENOMEM. */
 int metrics_finish(metrics_rec *r);
 
 /* Empties r (counters, gauges, reasons and every histogram, which keep their layout). */

@@ -231,6 +231,7 @@ typedef struct plan_scenario {
 
     plan_step *steps; /* every step its flow and setup use */
     size_t nsteps;
+    unsigned char *ws_step; /* per step: 1 for a WebSocket step (NULL: the scenario has none) */
     plan_op *ops; /* the flow of one iteration, ending in PLAN_OP_END */
     size_t nops;
     plan_op *setup; /* what each VU runs once before its first iteration (NULL: nothing) */

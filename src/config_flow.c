@@ -564,6 +564,10 @@ bool cfg_build_flow(struct ctx *c, const struct section *s, plan_scenario *sc, c
     ok = ok && scenario_tags(&b) && collect_vars(&b) && load_data(&b);
     for (size_t i = 0; ok && i < sc->nsteps; i++)
         ok = cfg_build_step(&b, i);
+    /* which steps get a ws recorder (without the array, out of memory: every step, still right) */
+    for (size_t i = 0; ok && i < sc->nsteps; i++)
+        if (sc->steps[i].ws && (sc->ws_step || (sc->ws_step = calloc(sc->nsteps, 1))))
+            sc->ws_step[i] = 1;
     sc->simple = ok && sc->nops == 2 && sc->ops[0].kind == PLAN_OP_STEP && !sc->setup;
     for (size_t i = 0; ok && i < sc->nops; i++)
         if (sc->ops[i].kind == PLAN_OP_STEP) {

@@ -52,7 +52,9 @@ int metrics_rec_init(metrics_rec *r, const metrics_range *rg, size_t nsteps, siz
         goto nomem;
     for (size_t i = 0; i < nsteps; i++)
         if (hist_new(&r->steps[i].latency, rg->latency_us) < 0 ||
-            hist_new(&r->steps[i].service, rg->service_us) < 0)
+            hist_new(&r->steps[i].service, rg->service_us) < 0 ||
+            (rg->ws_us && (!rg->ws_step || rg->ws_step[i]) &&
+             metrics_ws_new(&r->steps[i].ws, rg) < 0))
             goto nomem;
     return 0;
 nomem:
@@ -91,6 +93,7 @@ void metrics_rec_free(metrics_rec *r)
     for (size_t i = 0; r->steps && i < r->nsteps; i++) {
         hist_free(r->steps[i].latency);
         hist_free(r->steps[i].service);
+        metrics_ws_free(r->steps[i].ws);
     }
     free(r->steps);
     free(r->checks);
@@ -151,11 +154,15 @@ void metrics_rec_reset(metrics_rec *r)
         metrics_ws_reset(r->ws);
     for (size_t i = 0; i < r->nsteps; i++) {
         hist *l = r->steps[i].latency, *sv = r->steps[i].service;
+        metrics_ws *w = r->steps[i].ws;
         memset(&r->steps[i], 0, sizeof(r->steps[i]));
         r->steps[i].latency = l;
         r->steps[i].service = sv;
+        r->steps[i].ws = w;
         hist_reset(l);
         hist_reset(sv);
+        if (w)
+            metrics_ws_reset(w);
     }
     for (size_t i = 0; i < r->nstages; i++) {
         r->stages[i].scheduled = 0;
@@ -170,8 +177,13 @@ void metrics_rec_reset(metrics_rec *r)
 
 static bool same_shape(const metrics_rec *a, const metrics_rec *b)
 {
-    return a->nsteps == b->nsteps && a->nchecks == b->nchecks && a->nstages == b->nstages &&
-           !a->ws == !b->ws;
+    if (a->nsteps != b->nsteps || a->nchecks != b->nchecks || a->nstages != b->nstages ||
+        !a->ws != !b->ws)
+        return false;
+    for (size_t i = 0; i < a->nsteps; i++)
+        if (!a->steps[i].ws != !b->steps[i].ws)
+            return false;
+    return true;
 }
 
 int metrics_copy(metrics_rec *dst, const metrics_rec *src)
@@ -196,9 +208,13 @@ int metrics_copy(metrics_rec *dst, const metrics_rec *src)
     for (size_t i = 0; i < src->nsteps; i++) {
         metrics_step *d = &dst->steps[i];
         hist *l = d->latency, *sv = d->service;
+        metrics_ws *w = d->ws;
         *d = src->steps[i];
         d->latency = l;
         d->service = sv;
+        d->ws = w;
+        if (w && metrics_ws_copy(w, src->steps[i].ws) < 0)
+            return -EINVAL;
     }
     for (size_t i = 0; i < src->nstages; i++)
         dst->stages[i].scheduled = src->stages[i].scheduled;
@@ -236,6 +252,8 @@ int metrics_sub(metrics_rec *dst, const metrics_rec *src)
         SUB(bytes_received);
         for (int k = 0; k < 6; k++)
             SUB(status[k]);
+        if (s->ws && metrics_ws_sub(d->ws, s->ws) < 0)
+            return -EINVAL;
     }
     for (size_t i = 0; i < src->nstages; i++)
         dst->stages[i].scheduled -= src->stages[i].scheduled;
@@ -291,6 +309,12 @@ int metrics_sub(metrics_rec *dst, const metrics_rec *src)
 
 int metrics_finish(metrics_rec *r)
 {
+    if (r->ws) { /* the same ranges as the steps': a merge cannot fail */
+        metrics_ws_reset(r->ws);
+        for (size_t i = 0; i < r->nsteps; i++)
+            if (r->steps[i].ws)
+                metrics_ws_merge(r->ws, r->steps[i].ws);
+    }
     if (!r->latency && hist_new(&r->latency, r->range.latency_us) < 0)
         return -ENOMEM;
     if (!r->service && hist_new(&r->service, r->range.service_us) < 0)
@@ -346,6 +370,10 @@ int metrics_merge(metrics_rec *dst, const metrics_rec *src)
         d->bytes_received += s->bytes_received;
         for (int k = 0; k < 6; k++)
             d->status[k] += s->status[k];
+        if (!d->ws != !s->ws)
+            return -EINVAL;
+        if (s->ws && (rc = metrics_ws_merge(d->ws, s->ws)) < 0)
+            return rc;
     }
     if (dst->nstages != src->nstages || !dst->ws != !src->ws)
         return -EINVAL;

@@ -89,6 +89,7 @@ void plan_free(plan *p)
             for (size_t j = 0; j < s->nsteps; j++)
                 step_free(&s->steps[j]);
         free(s->steps);
+        free(s->ws_step);
         free(s->stages);
         free(s->ctl);
         free(s->ops);
@@ -259,6 +260,7 @@ void plan_ranges(const plan *p, const plan_scenario *s, metrics_range *out)
     for (size_t i = 0; i < s->nsteps; i++)
         if (s->steps[i].ws)
             out->ws_us = (run + s->steps[i].ws->reply_timeout_ns) / NS_PER_US + 1;
+    out->ws_step = out->ws_us ? s->ws_step : NULL;
 }
 
 /* x split over n: x / n each, and the first x % n get one more, so the parts sum to x. */

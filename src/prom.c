@@ -40,6 +40,28 @@ static const prom_family f_iter = {"k6_iterations_total", PROM_COUNTER,
 static const prom_family f_drop = {"k6_dropped_iterations_total", PROM_COUNTER,
                                    "Iterations dropped (no VU free when due)"};
 static const prom_family f_vus = {"k6_vus", PROM_GAUGE, "VUs in an iteration"};
+/* WebSocket steps: k6's ws metrics, and blast's message latency, failure rates and classes */
+static const prom_family f_ws_sessions = {"k6_ws_sessions_total", PROM_COUNTER,
+                                          "WebSocket sessions opened (101 with a good accept key)"};
+static const prom_family f_ws_sent = {"k6_ws_msgs_sent_total", PROM_COUNTER,
+                                      "WebSocket messages sent"};
+static const prom_family f_ws_recv = {"k6_ws_msgs_received_total", PROM_COUNTER,
+                                      "WebSocket messages received"};
+static const prom_family f_ws_hist[] = {
+    {"k6_ws_connecting_seconds", PROM_HISTOGRAM, "WebSocket handshake time, seconds"},
+    {"k6_ws_session_duration_seconds", PROM_HISTOGRAM, "WebSocket session duration, seconds"},
+    {"k6_ws_ping_seconds", PROM_HISTOGRAM, "WebSocket client ping round trip, seconds"},
+    {"k6_ws_msg_latency_seconds", PROM_HISTOGRAM,
+     "WebSocket message latency, from its intended send to its expected reply, seconds"},
+};
+static const prom_family f_ws_msg_failed = {
+    "k6_ws_message_failures_rate", PROM_GAUGE,
+    "Fraction of WebSocket messages judged (replied, timed out, cut) that got no reply in time"};
+static const prom_family f_ws_conn_failed = {"k6_ws_connection_failures_rate", PROM_GAUGE,
+                                             "Fraction of ended WebSocket sessions that failed"};
+static const prom_family f_ws_fail = {"k6_ws_failures_total", PROM_COUNTER,
+                                      "WebSocket failures by class (reply_timeout: messages; "
+                                      "the others: sessions)"};
 
 /* The histogram's upper bounds in µs: 1 ms .. 60 s, about three a decade. */
 static const uint64_t le_us[] = {1000,    2500,    5000,     10000,    25000,
@@ -133,14 +155,16 @@ static void bucket_slot(void *ctx, uint64_t lowest, uint64_t width, uint64_t cou
     b[i] += count; /* b[NLE]: above the last bound */
 }
 
-static void histogram(const visit *v, const metrics_step *ms, prom_label l[4])
+/* h as histogram family f, with labels l (n of them, in name order after "le"). */
+static void histogram_of(const visit *v, const prom_family *f, const hist *h, prom_label *l,
+                         size_t n)
 {
-    const hist *h = ms->latency;
-    if (!h || hist_count(h) == 0)
+    if (!h || hist_count(h) == 0 || n > 4)
         return;
     uint64_t b[NLE + 1] = {0};
     hist_foreach(h, bucket_slot, b);
-    prom_label a[5] = {{"le", ""}, l[0], l[1], l[2], l[3]};
+    prom_label a[5] = {{"le", ""}};
+    memcpy(a + 1, l, n * sizeof *l);
     uint64_t cum = 0;
     char le[32];
     for (size_t i = 0; i <= NLE; i++) {
@@ -150,10 +174,49 @@ static void histogram(const visit *v, const metrics_step *ms, prom_label l[4])
         else
             strcpy(le, "+Inf");
         a[0].value = le;
-        v->fn(v->ctx, &f_hist, "_bucket", a, 5, (double)cum);
+        v->fn(v->ctx, f, "_bucket", a, n + 1, (double)cum);
     }
-    v->fn(v->ctx, &f_hist, "_sum", l, 4, hist_mean(h) * (double)hist_count(h) / 1e6);
-    v->fn(v->ctx, &f_hist, "_count", l, 4, (double)hist_count(h));
+    v->fn(v->ctx, f, "_sum", l, n, hist_mean(h) * (double)hist_count(h) / 1e6);
+    v->fn(v->ctx, f, "_count", l, n, (double)hist_count(h));
+}
+
+static void histogram(const visit *v, const metrics_step *ms, prom_label l[4])
+{
+    histogram_of(v, &f_hist, ms->latency, l, 4);
+}
+
+/* One family of every WebSocket step (labels name, scenario, testid); v->stat picks it. */
+enum { WS_SESSIONS, WS_SENT, WS_RECV, WS_HIST, WS_MSG_FAILED = WS_HIST + 4, WS_CONN_FAILED,
+       WS_FAIL, WS_NFAM };
+
+static void ws_step(const visit *v, const metrics_step *ms, prom_label l4[4])
+{
+    const metrics_ws *w = ms->ws;
+    if (!w)
+        return;
+    const metrics_ws_counts *c = &w->c;
+    prom_label *l = l4 + 1; /* without method */
+    size_t s = v->stat;
+    if (s == WS_SESSIONS || s == WS_SENT || s == WS_RECV)
+        v->fn(v->ctx, s == WS_SESSIONS ? &f_ws_sessions : s == WS_SENT ? &f_ws_sent : &f_ws_recv,
+              "", l, 3,
+              (double)(s == WS_SESSIONS ? c->sessions : s == WS_SENT ? c->msgs_sent
+                                                                    : c->msgs_received));
+    else if (s < WS_MSG_FAILED) {
+        const hist *h[] = {w->connecting, w->session, w->ping, w->msg_latency};
+        histogram_of(v, &f_ws_hist[s - WS_HIST], h[s - WS_HIST], l, 3);
+    } else if (s == WS_MSG_FAILED && c->replied + c->timed_out + c->cut)
+        v->fn(v->ctx, &f_ws_msg_failed, "", l, 3,
+              ratio(c->timed_out + c->cut, c->replied + c->timed_out + c->cut));
+    else if (s == WS_CONN_FAILED && c->sessions_ok + c->sessions_failed)
+        v->fn(v->ctx, &f_ws_conn_failed, "", l, 3,
+              ratio(c->sessions_failed, c->sessions_ok + c->sessions_failed));
+    else if (s == WS_FAIL)
+        for (int k = 0; k < METRICS_WS_NFAIL; k++) {
+            prom_label a[4] = {{"class", metrics_ws_fail_name((metrics_ws_fail)k)}, l[0], l[1],
+                               l[2]};
+            v->fn(v->ctx, &f_ws_fail, "", a, 4, (double)c->fail[k]);
+        }
 }
 
 static void checks(const visit *v, const report_run *run)
@@ -200,6 +263,8 @@ void prom_visit(const report_run *run, const char *testid, prom_sample_fn fn, vo
     for (v.stat = 0; v.stat < sizeof f_dur / sizeof f_dur[0]; v.stat++)
         each_step(&v, run, dur);
     each_step(&v, run, histogram);
+    for (v.stat = 0; v.stat < WS_NFAM; v.stat++)
+        each_step(&v, run, ws_step);
     checks(&v, run);
     per_scenario(&v, run, &f_sent);
     per_scenario(&v, run, &f_recv);

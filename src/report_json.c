@@ -112,6 +112,56 @@ static void failures(FILE *f, const uint64_t *fail)
     fprintf(f, "}");
 }
 
+/* A scenario's or a step's WebSocket sessions: counts, delivery, failures by class, close codes,
+ * times; `ind` is the indent of its key, its lines go two deeper. */
+static void ws_json(FILE *f, const metrics_ws *w, const char *ind)
+{
+    char in[32];
+    snprintf(in, sizeof in, "%s  ", ind);
+    const metrics_ws_counts *c = &w->c;
+    uint64_t judged = c->replied + c->timed_out + c->cut;
+    fprintf(f,
+            "%s\"ws\": {\"ws_sessions\": %" PRIu64 ", \"handshakes\": %" PRIu64
+            ", \"sessions_ok\": %" PRIu64 ", \"sessions_failed\": %" PRIu64
+            ", \"ws_msgs_sent\": %" PRIu64 ", \"ws_msgs_received\": %" PRIu64
+            ",\n%s\"replied\": %" PRIu64 ", \"timed_out\": %" PRIu64 ", \"cut\": %" PRIu64
+            ", \"unexpected\": %" PRIu64 ", \"delivery_rate\": %.6f",
+            ind, c->sessions, c->handshakes, c->sessions_ok, c->sessions_failed, c->msgs_sent,
+            c->msgs_received, in, c->replied, c->timed_out, c->cut, c->unexpected,
+            judged ? (double)c->replied / (double)judged : 1.0);
+    fprintf(f,
+            ",\n%s\"pings_received\": %" PRIu64 ", \"pongs_sent\": %" PRIu64
+            ", \"pings_sent\": %" PRIu64 ", \"pongs_received\": %" PRIu64
+            ", \"closed_by_server\": %" PRIu64 ", \"closed_by_client\": %" PRIu64,
+            in, c->pings_received, c->pongs_sent, c->pings_sent, c->pongs_received,
+            c->closed_by_server, c->closed_by_client);
+    fprintf(f, ",\n%s\"failures\": {", in);
+    for (int i = 0; i < METRICS_WS_NFAIL; i++)
+        fprintf(f, "%s\"%s\": %" PRIu64, i ? ", " : "", metrics_ws_fail_name((metrics_ws_fail)i),
+                c->fail[i]);
+    fprintf(f, "},\n%s\"close_codes\": {", in);
+    for (int i = 0, n = 0; i < METRICS_WS_CODES; i++)
+        if (w->code_n[i])
+            fprintf(f, "%s\"%" PRIu64 "\": %" PRIu64, n++ ? ", " : "", w->code[i], w->code_n[i]);
+    fprintf(f, "},\n");
+    times(f, in, "msg_latency_ms", w->msg_latency);
+    fprintf(f, ",\n");
+    times(f, in, "msg_service_ms", w->msg_service);
+    fprintf(f, ",\n");
+    times(f, in, "connecting_ms", w->connecting);
+    fprintf(f, ",\n");
+    times(f, in, "session_duration_ms", w->session);
+    fprintf(f, ",\n");
+    times(f, in, "ping_ms", w->ping);
+    fprintf(f, ",\n%s\"histograms\": {", in);
+    hist_json(f, "msg_latency", w->msg_latency, false);
+    hist_json(f, "msg_service", w->msg_service, false);
+    hist_json(f, "connecting", w->connecting, false);
+    hist_json(f, "session_duration", w->session, false);
+    hist_json(f, "ping", w->ping, true);
+    fprintf(f, "}},\n");
+}
+
 static void step(FILE *f, const plan_step *st, const metrics_step *m, bool last)
 {
     fprintf(f, "        ");
@@ -132,8 +182,11 @@ static void step(FILE *f, const plan_step *st, const metrics_step *m, bool last)
     hist_json(f, "service_time", m->service, true);
     fprintf(f,
             "},\n          \"bytes\": {\"sent\": %" PRIu64 ", \"received\": %" PRIu64
-            "},\n          \"tags\": {",
+            "},\n",
             m->bytes_sent, m->bytes_received);
+    if (m->ws)
+        ws_json(f, m->ws, "          ");
+    fprintf(f, "          \"tags\": {");
     for (size_t i = 0; i < st->ntags; i++) {
         fprintf(f, "%s", i ? ", " : "");
         jstr(f, st->tags[i].key);
@@ -192,53 +245,6 @@ static void offered_json(FILE *f, const offered_result *o)
         jstr(f, o->advice);
     }
     fprintf(f, "},\n");
-}
-
-/* A scenario's WebSocket sessions: counts, delivery, failures by class, close codes, times. */
-static void ws_json(FILE *f, const metrics_ws *w)
-{
-    const metrics_ws_counts *c = &w->c;
-    uint64_t judged = c->replied + c->timed_out + c->cut;
-    fprintf(f,
-            "      \"ws\": {\"ws_sessions\": %" PRIu64 ", \"handshakes\": %" PRIu64
-            ", \"sessions_ok\": %" PRIu64 ", \"sessions_failed\": %" PRIu64
-            ", \"ws_msgs_sent\": %" PRIu64 ", \"ws_msgs_received\": %" PRIu64
-            ",\n        \"replied\": %" PRIu64 ", \"timed_out\": %" PRIu64 ", \"cut\": %" PRIu64
-            ", \"unexpected\": %" PRIu64 ", \"delivery_rate\": %.6f",
-            c->sessions, c->handshakes, c->sessions_ok, c->sessions_failed, c->msgs_sent,
-            c->msgs_received, c->replied, c->timed_out, c->cut, c->unexpected,
-            judged ? (double)c->replied / (double)judged : 1.0);
-    fprintf(f,
-            ",\n        \"pings_received\": %" PRIu64 ", \"pongs_sent\": %" PRIu64
-            ", \"pings_sent\": %" PRIu64 ", \"pongs_received\": %" PRIu64
-            ", \"closed_by_server\": %" PRIu64 ", \"closed_by_client\": %" PRIu64,
-            c->pings_received, c->pongs_sent, c->pings_sent, c->pongs_received,
-            c->closed_by_server, c->closed_by_client);
-    fprintf(f, ",\n        \"failures\": {");
-    for (int i = 0; i < METRICS_WS_NFAIL; i++)
-        fprintf(f, "%s\"%s\": %" PRIu64, i ? ", " : "", metrics_ws_fail_name((metrics_ws_fail)i),
-                c->fail[i]);
-    fprintf(f, "},\n        \"close_codes\": {");
-    for (int i = 0, n = 0; i < METRICS_WS_CODES; i++)
-        if (w->code_n[i])
-            fprintf(f, "%s\"%" PRIu64 "\": %" PRIu64, n++ ? ", " : "", w->code[i], w->code_n[i]);
-    fprintf(f, "},\n");
-    times(f, "        ", "msg_latency_ms", w->msg_latency);
-    fprintf(f, ",\n");
-    times(f, "        ", "msg_service_ms", w->msg_service);
-    fprintf(f, ",\n");
-    times(f, "        ", "connecting_ms", w->connecting);
-    fprintf(f, ",\n");
-    times(f, "        ", "session_duration_ms", w->session);
-    fprintf(f, ",\n");
-    times(f, "        ", "ping_ms", w->ping);
-    fprintf(f, ",\n        \"histograms\": {");
-    hist_json(f, "msg_latency", w->msg_latency, false);
-    hist_json(f, "msg_service", w->msg_service, false);
-    hist_json(f, "connecting", w->connecting, false);
-    hist_json(f, "session_duration", w->session, false);
-    hist_json(f, "ping", w->ping, true);
-    fprintf(f, "}},\n");
 }
 
 static void scenario(FILE *f, const report_scenario *r, const offered_result *o, bool last,
@@ -331,7 +337,7 @@ static void scenario(FILE *f, const report_scenario *r, const offered_result *o,
             c->conns_opened, c->conns_max_open, c->conns_server_closed, c->conns_failed,
             c->conns_recycled);
     if (r->m->ws)
-        ws_json(f, r->m->ws);
+        ws_json(f, r->m->ws, "      ");
     const metrics_iter *it = &r->m->it;
     fprintf(f,
             "      \"iterations\": {\"scheduled\": %" PRIu64 ", \"completed\": %" PRIu64

@@ -13,6 +13,12 @@
  *   iterations           completed + failed iterations; iteration_duration their durations
  *   dropped_iterations   arrivals that found no VU; checks: passes / fails of every check
  *   data_sent/received   bytes; vus_max: the plan's VUs (arrival-rate: max_vus)
+ *   ws_*                 with a WebSocket step only: ws_sessions, ws_msgs_sent, ws_msgs_received
+ *                        (counters), ws_connecting, ws_session_duration, ws_ping and blast's
+ *                        ws_msg_latency (corrected, from the intended send; trends),
+ *                        ws_message_failures (timed out or cut / judged messages) and
+ *                        ws_connection_failures (failed / ended sessions), rates as
+ *                        http_req_failed: passes count the failures
  * A threshold becomes metrics[KEY].thresholds["p(95)<500"] = {ok}, keyed as k6 keys it: the
  * stat, the operator and the limit in k6's units (ms, a fraction), blanks removed. KEY is the
  * metric, or the submetric "metric{tag:value,...}" of the tags the expression selects, with
@@ -27,6 +33,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "md5.h"
 #include "redact.h"
 #include "ceiling.h"
 #include "report.h"
@@ -60,69 +67,6 @@ static void jnum(FILE *f, double v)
     fprintf(f, "%.10g", isfinite(v) ? v : 0); /* JSON has no NaN or infinity */
 }
 
-/* ---- MD5, for the ids k6 gives groups and checks (md5 of their path) ---- */
-
-static const uint32_t md5_k[64] = {
-    0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a, 0xa8304613, 0xfd469501,
-    0x698098d8, 0x8b44f7af, 0xffff5bb1, 0x895cd7be, 0x6b901122, 0xfd987193, 0xa679438e, 0x49b40821,
-    0xf61e2562, 0xc040b340, 0x265e5a51, 0xe9b6c7aa, 0xd62f105d, 0x02441453, 0xd8a1e681, 0xe7d3fbc8,
-    0x21e1cde6, 0xc33707d6, 0xf4d50d87, 0x455a14ed, 0xa9e3e905, 0xfcefa3f8, 0x676f02d9, 0x8d2a4c8a,
-    0xfffa3942, 0x8771f681, 0x6d9d6122, 0xfde5380c, 0xa4beea44, 0x4bdecfa9, 0xf6bb4b60, 0xbebfbc70,
-    0x289b7ec6, 0xeaa127fa, 0xd4ef3085, 0x04881d05, 0xd9d4d039, 0xe6db99e5, 0x1fa27cf8, 0xc4ac5665,
-    0xf4292244, 0x432aff97, 0xab9423a7, 0xfc93a039, 0x655b59c3, 0x8f0ccc92, 0xffeff47d, 0x85845dd1,
-    0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1, 0xf7537e82, 0xbd3af235, 0x2ad7d2bb, 0xeb86d391,
-};
-static const uint8_t md5_s[16] = {7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21};
-
-static void md5_block(uint32_t h[4], const unsigned char *p)
-{
-    uint32_t w[16];
-    for (int i = 0; i < 16; i++)
-        w[i] = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 | (uint32_t)p[4 * i + 2] << 16 |
-               (uint32_t)p[4 * i + 3] << 24;
-    uint32_t a = h[0], b = h[1], c = h[2], d = h[3];
-    for (int i = 0; i < 64; i++) {
-        uint32_t fv;
-        int g;
-        if (i < 16)
-            fv = (b & c) | (~b & d), g = i;
-        else if (i < 32)
-            fv = (d & b) | (~d & c), g = (5 * i + 1) % 16;
-        else if (i < 48)
-            fv = b ^ c ^ d, g = (3 * i + 5) % 16;
-        else
-            fv = c ^ (b | ~d), g = (7 * i) % 16;
-        uint32_t x = a + fv + md5_k[i] + w[g], r = md5_s[(i / 16) * 4 + i % 4];
-        a = d, d = c, c = b;
-        b += x << r | x >> (32 - r);
-    }
-    h[0] += a, h[1] += b, h[2] += c, h[3] += d;
-}
-
-static void md5_hex(const char *s, char out[33])
-{
-    uint32_t h[4] = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476};
-    size_t n = strlen(s), i = 0;
-    unsigned char blk[64];
-    for (; n - i >= 64; i += 64)
-        md5_block(h, (const unsigned char *)s + i);
-    size_t r = n - i;
-    memcpy(blk, s + i, r);
-    blk[r++] = 0x80;
-    if (r > 56) {
-        memset(blk + r, 0, 64 - r);
-        md5_block(h, blk);
-        r = 0;
-    }
-    memset(blk + r, 0, 56 - r);
-    uint64_t bits = (uint64_t)n * 8;
-    for (int k = 0; k < 8; k++)
-        blk[56 + k] = (unsigned char)(bits >> (8 * k));
-    md5_block(h, blk);
-    for (int k = 0; k < 16; k++)
-        sprintf(out + 2 * k, "%02x", (unsigned)(h[k / 4] >> (8 * (k % 4)) & 0xff));
-}
-
 /* ---- the metrics ---- */
 
 typedef enum { T_COUNTER, T_RATE, T_TREND, T_GAUGE } mtype;
@@ -141,6 +85,15 @@ typedef enum {
     M_DATA_SENT,
     M_DATA_RECEIVED,
     M_VUS_MAX,
+    M_WS_SESSIONS, /* the WebSocket metrics: only in runs with a WebSocket step */
+    M_WS_MSGS_SENT,
+    M_WS_MSGS_RECEIVED,
+    M_WS_CONNECTING,
+    M_WS_SESSION_DURATION,
+    M_WS_PING,
+    M_WS_MSG_LATENCY,
+    M_WS_MESSAGE_FAILURES,
+    M_WS_CONNECTION_FAILURES,
     M_NBUILTIN,
     M_OTHER = M_NBUILTIN, /* a name k6 has no built-in metric for */
 } metric_id;
@@ -163,6 +116,15 @@ static const struct {
     [M_DATA_SENT] = {"data_sent", T_COUNTER, "data", true},
     [M_DATA_RECEIVED] = {"data_received", T_COUNTER, "data", true},
     [M_VUS_MAX] = {"vus_max", T_GAUGE, "default", false},
+    [M_WS_SESSIONS] = {"ws_sessions", T_COUNTER, "default", true},
+    [M_WS_MSGS_SENT] = {"ws_msgs_sent", T_COUNTER, "default", true},
+    [M_WS_MSGS_RECEIVED] = {"ws_msgs_received", T_COUNTER, "default", true},
+    [M_WS_CONNECTING] = {"ws_connecting", T_TREND, "time", true},
+    [M_WS_SESSION_DURATION] = {"ws_session_duration", T_TREND, "time", true},
+    [M_WS_PING] = {"ws_ping", T_TREND, "time", true},
+    [M_WS_MSG_LATENCY] = {"ws_msg_latency", T_TREND, "time", true},
+    [M_WS_MESSAGE_FAILURES] = {"ws_message_failures", T_RATE, "default", true},
+    [M_WS_CONNECTION_FAILURES] = {"ws_connection_failures", T_RATE, "default", true},
 };
 
 /* The trend stats every trend carries (options.summaryTrendStats). */
@@ -195,14 +157,15 @@ typedef struct agg {
     bool scenario_level; /* whole scenarios: iterations, handshakes and VUs are known */
     uint64_t reqs, failed, sent, received, iters, dropped, passes, fails, vus;
     hist *lat, *svc, *tls, *iter;
+    metrics_ws_counts ws;
+    hist *ws_conn, *ws_sess, *ws_ping, *ws_lat;
 } agg;
 
 static void agg_free(agg *a)
 {
-    hist_free(a->lat);
-    hist_free(a->svc);
-    hist_free(a->tls);
-    hist_free(a->iter);
+    hist *h[] = {a->lat, a->svc, a->tls, a->iter, a->ws_conn, a->ws_sess, a->ws_ping, a->ws_lat};
+    for (size_t i = 0; i < sizeof h / sizeof h[0]; i++)
+        hist_free(h[i]);
 }
 
 /* Adds src into *dst, making *dst (or a wider one) as needed. Returns 0 or a negative code. */
@@ -226,6 +189,27 @@ static int hadd(hist **dst, const hist *src)
             return rc;
     }
     return hist_merge(*dst, src);
+}
+
+/* Adds a scenario's or a step's WebSocket records (w may be NULL: none). */
+static int ws_add(agg *a, const metrics_ws *w)
+{
+    if (!w)
+        return 0;
+    const metrics_ws_counts *c = &w->c;
+    a->ws.sessions += c->sessions;
+    a->ws.sessions_ok += c->sessions_ok;
+    a->ws.sessions_failed += c->sessions_failed;
+    a->ws.msgs_sent += c->msgs_sent;
+    a->ws.msgs_received += c->msgs_received;
+    a->ws.replied += c->replied;
+    a->ws.timed_out += c->timed_out;
+    a->ws.cut += c->cut;
+    int rc;
+    if ((rc = hadd(&a->ws_conn, w->connecting)) < 0 || (rc = hadd(&a->ws_sess, w->session)) < 0 ||
+        (rc = hadd(&a->ws_ping, w->ping)) < 0)
+        return rc;
+    return hadd(&a->ws_lat, w->msg_latency);
 }
 
 static bool has_tag(const plan_tag *t, size_t n, const char *key, const char *value)
@@ -310,7 +294,8 @@ static int agg_make(agg *a, const report_run *run, const sel *q)
                 a->fails += m->checks[c].fails;
             }
             if ((rc = hadd(&a->lat, m->latency)) < 0 || (rc = hadd(&a->svc, m->service)) < 0 ||
-                (rc = hadd(&a->tls, m->handshake)) < 0 || (rc = hadd(&a->iter, m->iteration)) < 0)
+                (rc = hadd(&a->tls, m->handshake)) < 0 || (rc = hadd(&a->iter, m->iteration)) < 0 ||
+                (rc = ws_add(a, m->ws)) < 0)
                 break;
             continue;
         }
@@ -330,7 +315,8 @@ static int agg_make(agg *a, const report_run *run, const sel *q)
                 a->passes += m->checks[st->check0 + c].passes;
                 a->fails += m->checks[st->check0 + c].fails;
             }
-            if ((rc = hadd(&a->lat, ms->latency)) < 0 || (rc = hadd(&a->svc, ms->service)) < 0)
+            if ((rc = hadd(&a->lat, ms->latency)) < 0 || (rc = hadd(&a->svc, ms->service)) < 0 ||
+                (rc = ws_add(a, ms->ws)) < 0)
                 break;
         }
     }
@@ -484,22 +470,38 @@ static void values_computed(FILE *f, const entry *e, const agg *a, const report_
     case M_ITERATIONS:
     case M_DROPPED_ITERATIONS:
     case M_DATA_SENT:
-    case M_DATA_RECEIVED: {
-        uint64_t c = e->id == M_HTTP_REQS       ? a->reqs
-                     : e->id == M_ITERATIONS    ? a->iters
-                     : e->id == M_DATA_SENT     ? a->sent
-                     : e->id == M_DATA_RECEIVED ? a->received
-                                                : a->dropped;
+    case M_DATA_RECEIVED:
+    case M_WS_SESSIONS:
+    case M_WS_MSGS_SENT:
+    case M_WS_MSGS_RECEIVED: {
+        uint64_t c = e->id == M_HTTP_REQS          ? a->reqs
+                     : e->id == M_ITERATIONS       ? a->iters
+                     : e->id == M_DATA_SENT        ? a->sent
+                     : e->id == M_DATA_RECEIVED    ? a->received
+                     : e->id == M_WS_SESSIONS      ? a->ws.sessions
+                     : e->id == M_WS_MSGS_SENT     ? a->ws.msgs_sent
+                     : e->id == M_WS_MSGS_RECEIVED ? a->ws.msgs_received
+                                                   : a->dropped;
         fprintf(f, "{\"count\": %" PRIu64 ", \"rate\": ", c);
         jnum(f, dur > 0 ? (double)c / dur : 0);
         fputc('}', f);
         return;
     }
     case M_HTTP_REQ_FAILED:
-    case M_CHECKS: {
-        /* http_req_failed adds 1 per failed request: its passes are the failures */
-        uint64_t pass = e->id == M_CHECKS ? a->passes : a->failed;
-        uint64_t fail = e->id == M_CHECKS ? a->fails : a->reqs - a->failed;
+    case M_CHECKS:
+    case M_WS_MESSAGE_FAILURES:
+    case M_WS_CONNECTION_FAILURES: {
+        /* http_req_failed adds 1 per failed request: its passes are the failures (so do the
+         * ws failure rates: a message timed out or cut, a session that failed) */
+        const metrics_ws_counts *w = &a->ws;
+        uint64_t pass = e->id == M_CHECKS                 ? a->passes
+                        : e->id == M_WS_MESSAGE_FAILURES    ? w->timed_out + w->cut
+                        : e->id == M_WS_CONNECTION_FAILURES ? w->sessions_failed
+                                                            : a->failed;
+        uint64_t fail = e->id == M_CHECKS                 ? a->fails
+                        : e->id == M_WS_MESSAGE_FAILURES    ? w->replied
+                        : e->id == M_WS_CONNECTION_FAILURES ? w->sessions_ok
+                                                            : a->reqs - a->failed;
         fputs("{\"rate\": ", f);
         jnum(f, pass + fail ? (double)pass / (double)(pass + fail) : 0);
         fprintf(f, ", \"passes\": %" PRIu64 ", \"fails\": %" PRIu64 "}", pass, fail);
@@ -520,6 +522,18 @@ static void values_computed(FILE *f, const entry *e, const agg *a, const report_
         break;
     case M_ITERATION_DURATION:
         h = a->iter;
+        break;
+    case M_WS_CONNECTING:
+        h = a->ws_conn;
+        break;
+    case M_WS_SESSION_DURATION:
+        h = a->ws_sess;
+        break;
+    case M_WS_PING:
+        h = a->ws_ping;
+        break;
+    case M_WS_MSG_LATENCY:
+        h = a->ws_lat;
         break;
     default:
         break;
@@ -724,12 +738,15 @@ int report_k6(FILE *f, const report_run *run)
     check_sum *cs = NULL;
     size_t ncs = 0, nent = 0;
     int rc = ents && owner ? check_sums(run, &cs, &ncs) : -ENOMEM;
-    bool tls = false;
-    for (size_t i = 0; i < run->nsc; i++)
+    bool tls = false, ws = false;
+    for (size_t i = 0; i < run->nsc; i++) {
         tls |= run->sc[i].s->tls;
+        ws |= run->sc[i].m->ws != NULL;
+    }
     /* the built-in metrics k6 always has, then the ones only some runs have */
     for (int i = 0; i < M_NBUILTIN && rc == 0; i++) {
-        if ((i == M_HTTP_REQ_TLS && !tls) || (i == M_CHECKS && !ncs))
+        if ((i == M_HTTP_REQ_TLS && !tls) || (i == M_CHECKS && !ncs) ||
+            (i >= M_WS_SESSIONS && !ws))
             continue;
         ents[nent] = (entry){.key = strdup(builtins[i].name),
                              .id = (metric_id)i,

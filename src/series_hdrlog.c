@@ -2,7 +2,8 @@
  * version 1.3), one line a second (and one for the last part of a second) per tag, for every
  * scenario under way: `SCENARIO.latency` and `SCENARIO.service` (the scenario's corrected
  * latency and service time over all its steps), then `SCENARIO.STEP.latency` and
- * `SCENARIO.STEP.service` for each step. A ceiling search's scenario is tagged with the step of
+ * `SCENARIO.STEP.service` for each step, and for a WebSocket step `SCENARIO.STEP.ws_msg_latency`
+ * (message latency, corrected: from its intended send to its expected reply). A ceiling search's scenario is tagged with the step of
  * the search each second belongs to, `SCENARIO@ceiling-N.latency` and so on, so each step's
  * intervals read as a series of their own. Values are ns (blast's µs x 1000), so HdrHistogram's
  * readers show ms with their default unit ratio of 1e6; a line's max column is in ms.
@@ -127,6 +128,9 @@ static void interval(void *state, const report_run *sec, const report_run *cum, 
             const char *step = rs->s->steps[j].name;
             line(l, name, cs, step, "latency", m->steps[j].latency, start, len);
             line(l, name, cs, step, "service", m->steps[j].service, start, len);
+            if (m->steps[j].ws)
+                line(l, name, cs, step, "ws_msg_latency", m->steps[j].ws->msg_latency, start,
+                     len);
         }
     }
 }

@@ -621,13 +621,38 @@ static void heading(FILE *f, const report_run *run)
     fputs(".</p>\n", f);
 }
 
+/* A scenario's WebSocket sessions in one line (nothing without a WebSocket step); the figures
+ * are in data- attributes too, for scripts that read the page. */
+static void ws_line(FILE *f, const metrics_ws *w)
+{
+    if (!w)
+        return;
+    const metrics_ws_counts *c = &w->c;
+    uint64_t judged = c->replied + c->timed_out + c->cut;
+    double rate = judged ? (double)c->replied / (double)judged : 1.0;
+    const hist *h = w->msg_latency;
+    bool any = h && hist_count(h) > 0;
+    fprintf(f,
+            "<p class=\"ws\" data-sessions=\"%" PRIu64 "\" data-sent=\"%" PRIu64
+            "\" data-received=\"%" PRIu64 "\" data-delivery=\"%.6f\">WebSocket: %" PRIu64
+            " sessions (%" PRIu64 " failed), %" PRIu64 " messages sent, %" PRIu64
+            " received, delivery rate %.2f%% (%" PRIu64 " timed out, %" PRIu64 " cut)",
+            c->sessions, c->msgs_sent, c->msgs_received, rate, c->sessions, c->sessions_failed,
+            c->msgs_sent, c->msgs_received, rate * 100, c->timed_out, c->cut);
+    if (any)
+        fprintf(f, ", message latency p50 %.3f ms, p99 %.3f ms", ms_at(h, 50), ms_at(h, 99));
+    fputs(".</p>\n", f);
+}
+
 static void scenario_section(FILE *f, const report_scenario *rs, html_series *s, double t1)
 {
     fputs("<section class=\"scenario\" data-scenario=\"", f);
     html_esc(f, rs->s->name);
     fputs("\">\n<h2>Scenario ", f);
     html_esc(f, rs->s->name);
-    fputs("</h2>\n<div class=\"charts\">\n", f);
+    fputs("</h2>\n", f);
+    ws_line(f, rs->m->ws);
+    fputs("<div class=\"charts\">\n", f);
     percentiles(f, rs);
     const hpoint *pt = NULL;
     size_t n = s ? html_series_points(s, &pt) : 0;

@@ -4,6 +4,9 @@
  * connections, queued arrivals and send lateness p99 (gauges are as of the end of the second).
  * A run with a ceiling search has one more column, ceiling_step: the 1-based step of the search
  * under way in that second (its cool-down included), empty on other scenarios' rows.
+ * A run with a WebSocket step has six more (ws_columns): the second's sessions opened, messages
+ * sent and received, messages replied to and timed out, and the message latency p99 (corrected),
+ * on the rows of scenarios and steps that have WebSocket sessions (empty, or null, elsewhere).
  * The same columns in both; names are redacted and quoted for the format. Written through
  * files_out: a file appears complete when the run ends (a FIFO or /dev/stdout is written live). */
 #include <errno.h>
@@ -23,6 +26,7 @@ typedef struct rows {
     bool csv;
     bool header_done;
     bool ceiling; /* the plan has a ceiling scenario: the ceiling_step column */
+    bool ws;      /* the plan has a WebSocket step: the ws columns */
     uint64_t rows;
 } rows;
 
@@ -30,6 +34,18 @@ static const char *const columns =
     "t_s,scenario,step,requests,ok,failed,fail_connect,fail_timeout,fail_reset,fail_tls,"
     "fail_parse,fail_status,fail_check,dropped,rate,latency_p50_ms,latency_p90_ms,"
     "latency_p99_ms,latency_max_ms,vus_active,conns_open,queued,send_lateness_p99_ms";
+
+static const char *const ws_columns = ",ws_sessions,ws_msgs_sent,ws_msgs_received,ws_replied,"
+                                      "ws_timed_out,ws_msg_latency_p99_ms";
+
+static bool has_ws(const plan *p)
+{
+    for (size_t i = 0; p && i < p->nscenarios; i++)
+        for (size_t j = 0; j < p->scenarios[i].nsteps; j++)
+            if (p->scenarios[i].steps[j].ws)
+                return true;
+    return false;
+}
 
 static bool has_ceiling(const plan *p)
 {
@@ -39,7 +55,7 @@ static bool has_ceiling(const plan *p)
     return false;
 }
 
-static int open_rows(void **state, const char *dest, bool csv, bool ceiling, char *err,
+static int open_rows(void **state, const char *dest, bool csv, const plan *p, char *err,
                      size_t errlen)
 {
     rows *r = calloc(1, sizeof *r);
@@ -53,19 +69,20 @@ static int open_rows(void **state, const char *dest, bool csv, bool ceiling, cha
         return rc;
     }
     r->csv = csv;
-    r->ceiling = ceiling;
+    r->ceiling = has_ceiling(p);
+    r->ws = has_ws(p);
     *state = r;
     return 0;
 }
 
 static int open_csv(void **state, const char *dest, const plan *p, char *err, size_t errlen)
 {
-    return open_rows(state, dest, true, has_ceiling(p), err, errlen);
+    return open_rows(state, dest, true, p, err, errlen);
 }
 
 static int open_ndjson(void **state, const char *dest, const plan *p, char *err, size_t errlen)
 {
-    return open_rows(state, dest, false, has_ceiling(p), err, errlen);
+    return open_rows(state, dest, false, p, err, errlen);
 }
 
 /* A name as a CSV field (RFC 4180: quoted when it holds a comma, a quote or a line break) or a
@@ -106,6 +123,7 @@ typedef struct row {
     uint64_t vus, conns, queued;
     const hist *late;
     uint64_t cstep; /* ceiling: the step under way; 0: none */
+    const metrics_ws *ws; /* its WebSocket sessions, or NULL */
 } row;
 
 static void ms_field(FILE *f, bool csv, const char *key, const hist *h, double p)
@@ -118,6 +136,28 @@ static void ms_field(FILE *f, bool csv, const char *key, const hist *h, double p
         fputs(csv ? "" : "null", f);
     else
         fprintf(f, "%.3f", (double)(p >= 100 ? hist_max(h) : hist_value_at(h, p)) / 1e3);
+}
+
+static void ws_fields(FILE *f, bool csv, const metrics_ws *w)
+{
+    static const char *const keys[] = {"ws_sessions", "ws_msgs_sent", "ws_msgs_received",
+                                       "ws_replied", "ws_timed_out"};
+    uint64_t v[] = {w ? w->c.sessions : 0, w ? w->c.msgs_sent : 0, w ? w->c.msgs_received : 0,
+                    w ? w->c.replied : 0, w ? w->c.timed_out : 0};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        if (csv && w)
+            fprintf(f, ",%" PRIu64, v[i]);
+        else if (csv)
+            fputc(',', f);
+        else if (w)
+            fprintf(f, ", \"%s\": %" PRIu64, keys[i], v[i]);
+        else
+            fprintf(f, ", \"%s\": null", keys[i]);
+    }
+    if (w)
+        ms_field(f, csv, "ws_msg_latency_p99_ms", w->msg_latency, 99);
+    else
+        fputs(csv ? "," : ", \"ws_msg_latency_p99_ms\": null", f);
 }
 
 static void put_row(rows *r, const row *w)
@@ -186,6 +226,8 @@ static void put_row(rows *r, const row *w)
         else
             fputs(", \"ceiling_step\": null", f);
     }
+    if (r->ws)
+        ws_fields(f, csv, w->ws);
     fputs(csv ? "\r\n" : "}\n", f);
     r->rows++;
 }
@@ -199,7 +241,8 @@ static void interval(void *state, const report_run *sec, const report_run *cum, 
     if (!sec)
         return;
     if (r->csv && !r->header_done) {
-        fprintf(r->o.f, "%s%s\r\n", columns, r->ceiling ? ",ceiling_step" : "");
+        fprintf(r->o.f, "%s%s%s\r\n", columns, r->ceiling ? ",ceiling_step" : "",
+                r->ws ? ws_columns : "");
         r->header_done = true;
     }
     for (size_t i = 0; i < sec->nsc; i++) {
@@ -221,7 +264,8 @@ static void interval(void *state, const report_run *sec, const report_run *cum, 
                  .conns = m->c.conns_open,
                  .queued = m->g.queued,
                  .late = m->lateness,
-                 .cstep = cstep};
+                 .cstep = cstep,
+                 .ws = m->ws};
         put_row(r, &w);
         for (size_t j = 0; j < rs->s->nsteps; j++) {
             const metrics_step *ms = &m->steps[j];
@@ -233,7 +277,8 @@ static void interval(void *state, const report_run *sec, const report_run *cum, 
                       .fail = ms->fail,
                       .span = sec->duration_s,
                       .lat = ms->latency,
-                      .cstep = cstep};
+                      .cstep = cstep,
+                      .ws = ms->ws};
             put_row(r, &sw);
         }
     }
@@ -244,7 +289,8 @@ static int finish(void *state, const report_run *run, char *err, size_t errlen)
     rows *r = state;
     (void)run;
     if (r->csv && !r->header_done) /* a run shorter than a tick: the header alone */
-        fprintf(r->o.f, "%s%s\r\n", columns, r->ceiling ? ",ceiling_step" : "");
+        fprintf(r->o.f, "%s%s%s\r\n", columns, r->ceiling ? ",ceiling_step" : "",
+                r->ws ? ws_columns : "");
     int rc = files_out_close(&r->o, err, errlen);
     free(r);
     return rc;

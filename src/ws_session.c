@@ -76,6 +76,12 @@ static wss *wss_of(wscen *s, wvu *v)
     return &s->ws->v[v - s->vu];
 }
 
+/* The step's own recorder: the scenario's ws block is made from its steps' (metrics_finish). */
+static metrics_ws *wsm(wscen *s, wvu *v)
+{
+    return s->m.steps[v->step].ws;
+}
+
 static const plan_step *step_of(wscen *s, wvu *v)
 {
     return &s->s->steps[v->step];
@@ -160,7 +166,7 @@ void wss_prepare(worker *w, wscen *s, wvu *v)
     memset(x, 0, sizeof *x);
     x->phase = PH_HANDSHAKE;
     x->fail = METRICS_WS_NFAIL;
-    s->m.ws->c.handshakes++;
+    wsm(s, v)->c.handshakes++;
     char *k = memmem(v->req.bytes, v->req.len, KEY_FIELD, sizeof KEY_FIELD - 1);
     if (!k)
         return; /* cannot happen: config_ws.c added the field; the accept check then fails */
@@ -238,7 +244,7 @@ static bool control(worker *w, wscen *s, wvu *v, wss *x, conn *c, unsigned op,
 static void pong(worker *w, wscen *s, wvu *v, wss *x, conn *c, const uint8_t *pl, size_t n)
 {
     if (control(w, s, v, x, c, WS_OP_PONG, pl, n)) {
-        s->m.ws->c.pongs_sent++;
+        wsm(s, v)->c.pongs_sent++;
         x->owe_pong = false;
         return;
     }
@@ -282,7 +288,7 @@ static void pend_trim(wscen *s, wvu *v, wss *x)
 
 static void replied(wscen *s, wvu *v, wss *x, uint32_t i, uint64_t now)
 {
-    metrics_ws *m = s->m.ws;
+    metrics_ws *m = wsm(s, v);
     pend *e = &pend_of(s, v)[i];
     m->c.replied++;
     hist_record(m->msg_latency, to_us(now > e->intended ? now - e->intended : 0));
@@ -295,7 +301,7 @@ static void replied(wscen *s, wvu *v, wss *x, uint32_t i, uint64_t now)
 static void on_message(wscen *s, wvu *v, wss *x, const uint8_t *p, size_t n, uint64_t now)
 {
     const plan_ws *ws = step_of(s, v)->ws;
-    s->m.ws->c.msgs_received++;
+    wsm(s, v)->c.msgs_received++;
     if (!x->plen || ws->expect == PLAN_WS_EXPECT_NONE)
         return;
     const char *d = (const char *)p;
@@ -384,21 +390,21 @@ void wss_on_data(void *ctx, conn *c, const char *data, size_t len, uint64_t now)
             break;
         }
         case WS_EV_PING:
-            s->m.ws->c.pings_received++;
+            wsm(s, v)->c.pings_received++;
             if (!x->sent_close)
                 pong(w, s, v, x, c, ev.data, ev.len);
             break;
         case WS_EV_PONG:
             if (x->ping_out) {
                 x->ping_out = false;
-                s->m.ws->c.pongs_received++;
-                hist_record(s->m.ws->ping, to_us(now > x->ping_at ? now - x->ping_at : 0));
+                wsm(s, v)->c.pongs_received++;
+                hist_record(wsm(s, v)->ping, to_us(now > x->ping_at ? now - x->ping_at : 0));
             }
             break;
         case WS_EV_CLOSE: {
             x->got_close = true;
             x->code = ev.code;
-            metrics_ws_code(s->m.ws, ev.code);
+            metrics_ws_code(wsm(s, v), ev.code);
             bool early = x->phase == PH_OPEN && ws->hold_ns && now < x->hold_end;
             bool fine = ev.code == WS_CLOSE_NORMAL || ev.code == WS_CLOSE_GOING_AWAY;
             if (!x->sent_close)
@@ -423,7 +429,7 @@ void wss_on_data(void *ctx, conn *c, const char *data, size_t len, uint64_t now)
 /* Sends every message due by now that has room; returns when the next one is due. */
 static void send_due(wscen *s, wvu *v, conn *c, wss *x, const plan_ws *ws, uint64_t now)
 {
-    metrics_ws *m = s->m.ws;
+    metrics_ws *m = wsm(s, v);
     while (x->phase == PH_OPEN && ws->t_send && (!ws->messages || x->nsent < ws->messages)) {
         uint64_t due = x->opened + (x->nsent + 1) * ws->interval_ns;
         if (due > now || (ws->hold_ns && due >= x->hold_end))
@@ -488,7 +494,7 @@ static uint64_t next_due(wscen *s, wvu *v, const wss *x, const plan_ws *ws)
 /* Counts how the session ended, closes its connection, and moves the VU on. */
 static void finish(worker *w, wscen *s, wvu *v, conn *c, wss *x, uint64_t now)
 {
-    metrics_ws *m = s->m.ws;
+    metrics_ws *m = wsm(s, v);
     metrics_step *ms = &s->m.steps[v->step];
     for (uint32_t k = 0; k < x->plen; k++)
         m->c.cut += pend_of(s, v)[(x->phead + k) % PENDING].id != 0;
@@ -521,7 +527,7 @@ void wss_handshake(worker *w, wscen *s, wvu *v, conn *c, uint64_t now)
     wss *x = wss_of(s, v);
     const plan_step *st = step_of(s, v);
     metrics_step *ms = &s->m.steps[v->step];
-    metrics_ws *m = s->m.ws;
+    metrics_ws *m = wsm(s, v);
     int status = c->resp.status;
     ms->status[status >= 100 && status < 600 ? status / 100 : 0]++;
     hist_record(ms->latency, to_us(c->t_done - c->t_intended));
@@ -554,7 +560,7 @@ void wss_timer(worker *w, wscen *s, wvu *v, conn *c, uint64_t now)
 {
     wss *x = wss_of(s, v);
     const plan_ws *ws = step_of(s, v)->ws;
-    metrics_ws *m = s->m.ws;
+    metrics_ws *m = wsm(s, v);
     bool gone = c->state == CONN_CLOSED;
     if (x->phase == PH_ENDING && (now >= x->close_by || gone)) {
         finish(w, s, v, c, x, now);
@@ -612,7 +618,7 @@ void wss_lost(worker *w, wscen *s, wvu *v, uint64_t now)
     bool normal = x->got_close || x->phase == PH_CLOSING ||
                   (!ws->hold_ns && !ws->messages && !ws->t_send);
     if (!x->got_close && x->phase != PH_ENDING) /* cut without a close frame */
-        metrics_ws_code(s->m.ws, WS_CLOSE_ABNORMAL);
+        metrics_ws_code(wsm(s, v), WS_CLOSE_ABNORMAL);
     x->phase = x->phase == PH_ENDING ? PH_ENDING : PH_OPEN;
     end_with(w, v, c, x, normal ? METRICS_WS_NFAIL : METRICS_WS_LOST, now);
     worker_set_deadline(w, c, now);
@@ -621,7 +627,7 @@ void wss_lost(worker *w, wscen *s, wvu *v, uint64_t now)
 void wss_cut(wscen *s, wvu *v, uint64_t now)
 {
     wss *x = wss_of(s, v);
-    metrics_ws *m = s->m.ws;
+    metrics_ws *m = wsm(s, v);
     for (uint32_t k = 0; k < x->plen; k++)
         m->c.cut += pend_of(s, v)[(x->phead + k) % PENDING].id != 0;
     x->plen = 0;
@@ -643,7 +649,7 @@ void wss_cut(wscen *s, wvu *v, uint64_t now)
 
 void wss_step_failed(wscen *s, wvu *v, bool sent)
 {
-    metrics_ws *m = s->m.ws;
+    metrics_ws *m = wsm(s, v);
     wss *x = wss_of(s, v);
     if (!sent)
         m->c.handshakes++;

@@ -2,7 +2,9 @@
  * HdrHistogram's own HistogramLogProcessor (Java, Debian's libhdrhistogram-java), not by blast:
  * per tag, the count over all intervals equals the JSON's, the max matches the JSON's within
  * the histogram's precision, and the p99 of the accumulated intervals is the JSON's within 1%
- * (plus a slot). Skipped only when java or the jar is missing (make deps installs both). */
+ * (plus a slot); a WebSocket step's SCENARIO.STEP.ws_msg_latency tag agrees with its
+ * steps.STEP.ws.msg_latency_ms in the same way. Skipped only when java or the jar is missing
+ * (make deps installs both). */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -146,6 +148,41 @@ Test(hdrlog, the_java_reader_agrees_with_the_json)
     check(dir, "api.slow.latency", get(api, "steps", "slow", "latency_ms", NULL));
     check(dir, "api.heartbeat.service", get(api, "steps", "heartbeat", "service_time_ms", NULL));
 
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_expect_eq(system(cmd), 0);
+    blast_run_free(&r);
+}
+
+/* A WebSocket step's message latency: its own tag, SCENARIO.STEP.ws_msg_latency, read back by
+ * HistogramLogProcessor as the JSON's steps.STEP.ws.msg_latency_ms; an HTTP step has none. */
+Test(hdrlog, ws_msg_latency_tag_agrees_with_the_json)
+{
+    if (access("/usr/bin/java", X_OK) != 0 || access(JAR, R_OK) != 0)
+        cr_skip_test("java or " JAR " is missing (make deps installs default-jre-headless and "
+                     "libhdrhistogram-java)");
+    target_start(&srv);
+    char dir[64] = "/tmp/blast-hdrlog.XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char ini[2048];
+    snprintf(ini, sizeof ini,
+             "[global]\nbase_url = http://127.0.0.1:%d\nduration = 20s\nout = hdrlog=%s/r.hlog\n"
+             "[scenario chat]\nexecutor = per-vu-iterations\nvus = 10\niterations = 1\n"
+             "flow = f\n[step hello]\npath = /\n[step talk]\npath = /api/v1/ws\n"
+             "ws_send = {\"id\":\"{{ vu }}-{{ seq }}\"}\nws_interval = 50ms\nws_messages = 15\n"
+             "reply_timeout = 1s\nws_expect = correlate $.id\n"
+             "[flow f]\nstep = hello\nstep = talk\n",
+             srv.port, dir);
+    blast_run r;
+    blast_exec(&r, ini, NULL, 0, 60);
+    cr_assert_eq(r.exit_code, 0, "exit %d: %s", r.exit_code, r.stderr_text);
+    json_t *talk = get(r.json, "scenarios", "chat", "steps", "talk");
+    cr_assert_eq(json_integer_value(get(talk, "ws", "msg_latency_ms", "count", NULL)), 150);
+    check(dir, "chat.talk.ws_msg_latency", get(talk, "ws", "msg_latency_ms", NULL, NULL));
+    char path[160], text[1 << 16];
+    snprintf(path, sizeof path, "%s/r.hlog", dir);
+    read_text(path, text, sizeof text);
+    cr_expect(strstr(text, "Tag=chat.hello.ws_msg_latency") == NULL, "an HTTP step's ws tag");
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     cr_expect_eq(system(cmd), 0);

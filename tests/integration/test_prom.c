@@ -1,7 +1,8 @@
 /* Integration: the Prometheus outputs of a real run against the bundled target, read by
  * Prometheus's own tools: the /metrics text fetched mid-run passes `promtool check metrics`
  * and its counters fit the run's JSON; remote write lands in a real Prometheus (started here
- * with its remote-write receiver), whose query API then gives back the run's JSON total. */
+ * with its remote-write receiver), whose query API then gives back the run's JSON total; the
+ * same for a run with a WebSocket step and k6's ws families. */
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
 #include <errno.h>
@@ -356,5 +357,101 @@ Test(prom, a_ctrl_c_still_pushes_the_final_totals)
     double got = query(pport, q);
     cr_expect_eq((long)got, total, "Prometheus has %.0f requests, the JSON says %ld", got, total);
     free(sc);
+    blast_run_free(&r);
+}
+
+/* WebSocket steps: the scrape mid-run passes promtool with k6's ws families in it, and the final
+ * remote write holds the JSON's ws totals. */
+static const char *ws_ini(int port)
+{
+    static char ini[1024];
+    snprintf(ini, sizeof ini,
+             "[global]\nbase_url = http://127.0.0.1:%d\nduration = 4s\n"
+             "[scenario chat]\nexecutor = constant-vus\nvus = 4\nflow = f\n"
+             "[step talk]\npath = /api/v1/ws\nws_send = {\"id\":\"{{ vu }}-{{ seq }}\"}\n"
+             "ws_interval = 100ms\nws_messages = 8\nreply_timeout = 1s\n"
+             "ws_expect = correlate $.id\n[step hello]\npath = /\n"
+             "[flow f]\nstep = talk\nstep = hello\n",
+             port);
+    return ini;
+}
+
+static double ws_total(const blast_run *r, const char *key)
+{
+    return jnum(r, "chat", "ws", key);
+}
+
+Test(prom, ws_families_pass_promtool_and_land_in_prometheus, .timeout = 120)
+{
+    int pport = prometheus_start();
+    target_start(&srv);
+    static scrape_ctx c;
+    memset(&c, 0, sizeof c);
+    c.port = free_port();
+    char testid[64], rw[128], scrape[64];
+    snprintf(testid, sizeof testid, "ws-test-%d", (int)getpid());
+    setenv("BLAST_TESTID", testid, 1);
+    snprintf(rw, sizeof rw, "prometheus-rw=http://127.0.0.1:%d/api/v1/write", pport);
+    snprintf(scrape, sizeof scrape, "prometheus=127.0.0.1:%d", c.port);
+    const char *extra[] = {"--out", rw, "--out", scrape, NULL};
+    harness_tick = scrape_at_3s;
+    harness_tick_ctx = &c;
+    blast_run r;
+    blast_exec(&r, ws_ini(srv.port), extra, 0, 60);
+    unsetenv("BLAST_TESTID");
+    cr_assert_eq(r.exit_code, 0, "exit %d: %s", r.exit_code, r.stderr_text);
+    cr_assert(c.done && c.status == 200, "GET /metrics: %d", c.status);
+    const char *text = body_of(c.resp);
+
+    char dir[64] = "/tmp/blast-prom.XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char path[128], cmd[512], pout[4096];
+    snprintf(path, sizeof path, "%s/metrics.txt", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs(text, f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "promtool check metrics < %s > %s/promtool.out 2>&1", path, dir);
+    int st = system(cmd);
+    snprintf(path, sizeof path, "%s/promtool.out", dir);
+    read_text(path, pout, sizeof pout);
+    cr_expect_eq(st, 0, "promtool check metrics: status %d: %s", st, pout);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_expect_eq(system(cmd), 0);
+    /* mid-run: some of the run's sessions and messages, never more */
+    const char *fams[] = {"k6_ws_sessions_total", "k6_ws_msgs_sent_total",
+                          "k6_ws_msgs_received_total", "k6_ws_msg_latency_seconds_count",
+                          "k6_ws_connecting_seconds_count"};
+    const char *keys[] = {"ws_sessions", "ws_msgs_sent", "ws_msgs_received", "ws_msgs_sent",
+                          "ws_sessions"};
+    for (size_t i = 0; i < 5; i++) {
+        double v = sum_of(text, fams[i]);
+        cr_expect(v > 0 && v <= ws_total(&r, keys[i]), "%s %.0f mid-run, the JSON's %s %.0f",
+                  fams[i], v, keys[i], ws_total(&r, keys[i]));
+    }
+    cr_expect(strstr(text, "k6_ws_session_duration_seconds_bucket{le=\"+Inf\",name=\"talk\"") !=
+                  NULL,
+              "no session duration histogram");
+    cr_expect(strstr(text, "k6_ws_failures_total{class=\"reply_timeout\",name=\"talk\"") != NULL,
+              "no failures by class");
+    cr_expect(strstr(text, "k6_ws_sessions_total{name=\"hello\"") == NULL,
+              "an HTTP step in a ws family");
+
+    /* the final push: Prometheus holds the JSON's totals */
+    const char *qs[][2] = {{"k6_ws_sessions_total", "ws_sessions"},
+                           {"k6_ws_msgs_sent_total", "ws_msgs_sent"},
+                           {"k6_ws_msgs_received_total", "ws_msgs_received"}};
+    char q[256];
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(q, sizeof q, "sum(%s%%7Btestid%%3D%%22%s%%22%%7D)", qs[i][0], testid);
+        double got = query(pport, q);
+        cr_expect_eq(got, ws_total(&r, qs[i][1]), "Prometheus %s %.0f, the JSON's %s %.0f",
+                     qs[i][0], got, qs[i][1], ws_total(&r, qs[i][1]));
+    }
+    snprintf(q, sizeof q, "sum(k6_ws_msg_latency_seconds_count%%7Btestid%%3D%%22%s%%22%%7D)",
+             testid);
+    double n = query(pport, q);
+    cr_expect_eq(n, ws_total(&r, "replied"), "latency count %.0f, replied %.0f", n,
+                 ws_total(&r, "replied"));
     blast_run_free(&r);
 }

@@ -4,7 +4,8 @@
  * server saw, broadcast delivery counted by the server, each fault (bad accept key, a refused
  * upgrade, a masked frame, reserved bits, a bad opcode, close 1011, a close mid-frame, a 16 MiB
  * message, a ping flood, dropped replies) classified, every sent message accounted for, and
- * config/chat-1000ws.ini for a few seconds at reduced size with no unexpected failure. */
+ * config/chat-1000ws.ini for a few seconds at reduced size with no unexpected failure; two
+ * ws steps in one flow each with a ws object of its own that add up to the scenario's. */
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
 #include <errno.h>
@@ -469,4 +470,70 @@ Test(ws, no_allocation_per_message, .timeout = 120)
     printf("ws allocations: %ld (50 messages a session), %ld (200)\n", a, b);
     cr_assert(a > 0, "the counter saw no allocation at all: is the preload working?");
     cr_assert_eq(a, b, "allocations grew with messages: %ld -> %ld", a, b);
+}
+
+/* steps.STEP.ws.KEY of scenario "s" (-1 when the step has no ws object). */
+static double step_ws(const blast_run *r, const char *step, const char *key)
+{
+    json_t *v = json_object_get(json_object_get(r->json, "scenarios"), "s");
+    v = json_object_get(json_object_get(json_object_get(v, "steps"), step), "ws");
+    if (!v)
+        return -1;
+    v = json_object_get(v, key);
+    cr_assert(json_is_number(v), "no steps.%s.ws.%s in the JSON result", step, key);
+    return json_number_value(v);
+}
+
+/* Two WebSocket steps in one flow, with a plain HTTP step between them: each ws step has its
+ * own ws object, the two add up to the scenario's, and the HTTP step has none. */
+Test(ws, each_ws_step_has_its_own_ws_object)
+{
+    target_start(&srv);
+    char ini[2048];
+    snprintf(ini, sizeof ini,
+             "[global]\nduration = 20s\nbase_url = http://127.0.0.1:%d\n\n"
+             "[scenario s]\nexecutor = per-vu-iterations\nvus = 4\niterations = 1\n"
+             "flow = both\n\n[flow both]\nstep = chat\nstep = plain\nstep = echo2\n\n"
+             "[step chat]\npath = /api/v1/ws\nws_send = {\"id\":\"a{{ vu }}-{{ seq }}\"}\n"
+             "ws_interval = 50ms\nws_messages = 3\nreply_timeout = 700ms\n"
+             "ws_expect = correlate $.id\n\n"
+             "[step plain]\npath = /\n\n"
+             "[step echo2]\npath = /api/v1/ws\nws_send = {\"id\":\"b{{ vu }}-{{ seq }}\"}\n"
+             "ws_interval = 50ms\nws_messages = 2\nreply_timeout = 700ms\n"
+             "ws_expect = correlate $.id\n",
+             srv.port);
+    blast_run r;
+    run(&r, ini);
+    cr_assert_eq(r.exit_code, 0, "%s", r.stderr_text);
+    assert_ws_accounted(&r);
+    cr_assert_eq(step_ws(&r, "plain", "ws_sessions"), -1, "an HTTP step has no ws object");
+    cr_assert_eq(step_ws(&r, "chat", "ws_msgs_sent"), 12);
+    cr_assert_eq(step_ws(&r, "echo2", "ws_msgs_sent"), 8);
+    const char *keys[] = {"ws_sessions",    "handshakes", "sessions_ok", "sessions_failed",
+                          "ws_msgs_sent",   "replied",    "timed_out",   "cut",
+                          "ws_msgs_received", "closed_by_client"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        cr_assert_eq(step_ws(&r, "chat", keys[i]) + step_ws(&r, "echo2", keys[i]),
+                     wsn(&r, keys[i]), "%s: %.0f + %.0f steps, %.0f scenario", keys[i],
+                     step_ws(&r, "chat", keys[i]), step_ws(&r, "echo2", keys[i]),
+                     wsn(&r, keys[i]));
+    cr_assert_eq(step_ws(&r, "chat", "ws_sessions"), 4);
+    cr_assert_eq(step_ws(&r, "echo2", "replied"), 8);
+    cr_assert_eq(step_ws(&r, "chat", "delivery_rate"), 1.0);
+    /* the histograms too: each step's message latency counts add up to the scenario's */
+    json_t *sc = json_object_get(json_object_get(r.json, "scenarios"), "s");
+    json_t *st = json_object_get(sc, "steps");
+    double n[3];
+    json_t *objs[3] = {json_object_get(json_object_get(st, "chat"), "ws"),
+                       json_object_get(json_object_get(st, "echo2"), "ws"),
+                       json_object_get(sc, "ws")};
+    for (int i = 0; i < 3; i++) {
+        json_t *h = json_object_get(json_object_get(objs[i], "msg_latency_ms"), "count");
+        cr_assert(json_is_number(h), "no msg_latency_ms.count");
+        n[i] = json_number_value(h);
+    }
+    cr_assert_eq(n[0], 12);
+    cr_assert_eq(n[1], 8);
+    cr_assert_eq(n[0] + n[1], n[2]);
+    blast_run_free(&r);
 }
