@@ -127,8 +127,9 @@ int metrics_ws_copy(metrics_ws *dst, const metrics_ws *src);
 int metrics_ws_sub(metrics_ws *dst, const metrics_ws *src);
 int metrics_ws_merge(metrics_ws *dst, const metrics_ws *src);
 
-/* Counts one close code the server sent. */
+/* Counts one close code the server sent (_n: n of them, as a merge of results does). */
 void metrics_ws_code(metrics_ws *w, unsigned code);
+void metrics_ws_code_n(metrics_ws *w, unsigned code, uint64_t n);
 
 /* What one step of a scenario's flow recorded. */
 typedef struct metrics_step {

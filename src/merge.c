@@ -41,7 +41,10 @@ struct mscen {
     metrics_rec m;
     struct acc *acc;
     size_t nacc;
+    struct acc *wacc; /* WS_HISTS per step: its ws histograms' (ws steps only use theirs) */
 };
+
+#define WS_HISTS 5
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
@@ -164,6 +167,72 @@ static long check_index(const plan_scenario *s, const char *name)
     return -1;
 }
 
+/* The ws histogram k of a step's block (see WS_HISTS and ws_hist_names). */
+static hist *ws_hist_k(metrics_ws *w, size_t k)
+{
+    hist *const h[WS_HISTS] = {w->msg_latency, w->msg_service, w->connecting, w->session, w->ping};
+    return h[k];
+}
+
+static const char *const ws_hist_names[WS_HISTS] = {"msg_latency", "msg_service", "connecting",
+                                                    "session_duration", "ping"};
+
+/* Adds a WebSocket step's `ws` object (report_json.c's ws_json) into its block. */
+static int add_ws(struct mscen *ms, size_t i, const jdoc *js, const char *w, char *err,
+                  size_t errlen)
+{
+    metrics_ws *ws = ms->m.steps[i].ws;
+    if (!js || js->kind != JDOC_OBJECT)
+        return bad(err, errlen, "%s: no \"ws\" object for a WebSocket step", w);
+    metrics_ws_counts *c = &ws->c;
+    static const struct {
+        const char *path;
+        size_t off;
+    } fields[] = {
+        {"ws_sessions", offsetof(metrics_ws_counts, sessions)},
+        {"handshakes", offsetof(metrics_ws_counts, handshakes)},
+        {"sessions_ok", offsetof(metrics_ws_counts, sessions_ok)},
+        {"sessions_failed", offsetof(metrics_ws_counts, sessions_failed)},
+        {"ws_msgs_sent", offsetof(metrics_ws_counts, msgs_sent)},
+        {"ws_msgs_received", offsetof(metrics_ws_counts, msgs_received)},
+        {"replied", offsetof(metrics_ws_counts, replied)},
+        {"timed_out", offsetof(metrics_ws_counts, timed_out)},
+        {"cut", offsetof(metrics_ws_counts, cut)},
+        {"unexpected", offsetof(metrics_ws_counts, unexpected)},
+        {"pings_received", offsetof(metrics_ws_counts, pings_received)},
+        {"pongs_sent", offsetof(metrics_ws_counts, pongs_sent)},
+        {"pings_sent", offsetof(metrics_ws_counts, pings_sent)},
+        {"pongs_received", offsetof(metrics_ws_counts, pongs_received)},
+        {"closed_by_server", offsetof(metrics_ws_counts, closed_by_server)},
+        {"closed_by_client", offsetof(metrics_ws_counts, closed_by_client)},
+    };
+    int rc = 0;
+    for (size_t k = 0; k < sizeof fields / sizeof fields[0] && rc == 0; k++)
+        rc = add(js, fields[k].path, (uint64_t *)(void *)((char *)c + fields[k].off), w, err,
+                 errlen);
+    char path[64];
+    for (int f = 0; f < METRICS_WS_NFAIL && rc == 0; f++) {
+        snprintf(path, sizeof path, "failures.%s", metrics_ws_fail_name((metrics_ws_fail)f));
+        rc = add(js, path, &c->fail[f], w, err, errlen);
+    }
+    const jdoc *codes = jdoc_get(js, "close_codes");
+    for (size_t k = 0; rc == 0 && codes && codes->kind == JDOC_OBJECT && k < codes->n; k++) {
+        double n;
+        char *end;
+        unsigned long code = strtoul(codes->kids[k].key, &end, 10);
+        if (*end || code > 65535 || !jdoc_number(&codes->kids[k], &n) || !(n >= 0) ||
+            n != floor(n))
+            return bad(err, errlen, "%s: close code \"%s\" is not CODE: count", w,
+                       codes->kids[k].key);
+        metrics_ws_code_n(ws, (unsigned)code, (uint64_t)n);
+    }
+    const jdoc *h = jdoc_get(js, "histograms");
+    for (size_t k = 0; k < WS_HISTS && rc == 0; k++)
+        rc = add_hist(ws_hist_k(ws, k), &ms->wacc[WS_HISTS * i + k], jdoc_get(h, ws_hist_names[k]),
+                      w, ws_hist_names[k], err, errlen);
+    return rc;
+}
+
 static int add_step(struct mscen *ms, const plan_scenario *s, size_t i, const jdoc *js,
                     const char *where, char *err, size_t errlen)
 {
@@ -194,6 +263,8 @@ static int add_step(struct mscen *ms, const plan_scenario *s, size_t i, const jd
     if (rc == 0)
         rc = add_hist(m->service, &ms->acc[5 + 2 * i], jdoc_get(h, "service_time"), w,
                       "service_time", err, errlen);
+    if (rc == 0 && m->ws)
+        rc = add_ws(ms, i, jdoc_get(js, "ws"), w, err, errlen);
     return rc;
 }
 
@@ -429,6 +500,16 @@ static int read_all(const merge_args *a, const plan *p, struct mscen *sc, double
                            "slots",
                            p->scenarios[i].name);
         }
+        for (size_t j = 0; j < p->scenarios[i].nsteps; j++)
+            for (size_t k = 0; sc[i].m.steps[j].ws && k < WS_HISTS; k++) {
+                const struct acc *ac = &sc[i].wacc[WS_HISTS * j + k];
+                hist *h = ws_hist_k(sc[i].m.steps[j].ws, k);
+                if (h && ac->any && hist_restore(h, ac->min, ac->max, ac->sum) < 0)
+                    return bad(err, errlen,
+                               "scenario \"%s\": a WebSocket histogram's min, max or sum does "
+                               "not fit its slots",
+                               p->scenarios[i].name);
+            }
         if (metrics_finish(&sc[i].m) < 0)
             return bad(err, errlen, "out of memory");
     }
@@ -510,7 +591,8 @@ int merge_run(const merge_args *a)
         sc[i].nacc =
             4 + 2 * s->nsteps + (s->executor == PLAN_RAMPING_ARRIVAL_RATE ? s->nstages : 0);
         sc[i].acc = calloc(sc[i].nacc, sizeof *sc[i].acc);
-        if (!sc[i].acc || metrics_rec_init(&sc[i].m, &rg, s->nsteps, s->nchecks) < 0 ||
+        sc[i].wacc = calloc(WS_HISTS * (s->nsteps ? s->nsteps : 1), sizeof *sc[i].wacc);
+        if (!sc[i].acc || !sc[i].wacc || metrics_rec_init(&sc[i].m, &rg, s->nsteps, s->nchecks) < 0 ||
             (s->executor == PLAN_RAMPING_ARRIVAL_RATE &&
              metrics_rec_stages(&sc[i].m, s->nstages) < 0))
             status = EXIT_USAGE;
@@ -566,6 +648,7 @@ int merge_run(const merge_args *a)
     for (size_t i = 0; sc && i < n; i++) {
         metrics_rec_free(&sc[i].m);
         free(sc[i].acc);
+        free(sc[i].wacc);
     }
     free(sc);
     free(windows);

@@ -39,6 +39,12 @@ void metrics_ws_code(metrics_ws *w, unsigned code)
     code_add(w, code, 1);
 }
 
+void metrics_ws_code_n(metrics_ws *w, unsigned code, uint64_t n)
+{
+    if (n)
+        code_add(w, code, n);
+}
+
 static uint64_t at_least_1s(uint64_t us)
 {
     return us < 1000000 ? 1000000 : us;

@@ -333,3 +333,72 @@ Test(segments, seq_is_unique_across_segments, .init = setup, .fini = cleanup, .t
     cr_expect_eq(target_stat(st, "heartbeat_bad_body"), 0);
     json_decref(st);
 }
+
+/* WebSocket sessions merge too: two segments of 8 sessions x 5 correlated echoes; the merged
+ * `ws` objects (scenario and step) hold the sums, the message latency's count, min and max
+ * are the segments' union, and a ws threshold is judged on the whole. */
+Test(segments, websocket_sessions_merge, .init = setup, .fini = cleanup, .timeout = 60)
+{
+    char ini[128];
+    snprintf(ini, sizeof ini, "%s/ws.ini", dir);
+    FILE *f = fopen(ini, "w");
+    cr_assert_not_null(f);
+    fprintf(f,
+            "[global]\nbase_url = http://127.0.0.1:%d\n"
+            "threshold = ws_message_failures rate < 1%%\n"
+            "[scenario chat]\nexecutor = per-vu-iterations\nvus = 8\niterations = 1\nflow = f\n"
+            "[flow f]\nstep = talk\n"
+            "[step talk]\npath = /api/v1/ws\n"
+            "ws_send = {\"id\":\"{{ vu }}-{{ rand(1, 1000000000) }}\",\"text\":\"hi\"}\n"
+            "ws_interval = 100ms\nws_messages = 5\nws_expect = correlate $.id\n",
+            srv.port);
+    fclose(f);
+    char seg[2][128], total[128];
+    double sent = 0, lo = 1e18, hi = 0;
+    for (int i = 0; i < 2; i++) {
+        char s[8], out[300];
+        snprintf(s, sizeof s, "%d/2", i + 1);
+        snprintf(seg[i], sizeof seg[i], "%s/ws-%d.json", dir, i);
+        snprintf(out, sizeof out, "json=%s", seg[i]);
+        const char *argv[] = {blast_bin(), "-c", ini, "--segment", s, "--quiet", "--out", out, NULL};
+        proc_result r;
+        proc_run(&r, dir, argv, PLAIN, 0, 30);
+        cr_assert_eq(r.exit_code, 0, "segment %s: exit %d: %s", s, r.exit_code, r.err);
+        json_t *j = load(seg[i]);
+        json_t *ws = json_object_get(json_object_get(json_object_get(j, "scenarios"), "chat"), "ws");
+        sent += json_number_value(json_object_get(ws, "ws_msgs_sent"));
+        json_t *ml = json_object_get(ws, "msg_latency_ms");
+        double mn = json_number_value(json_object_get(ml, "min")),
+               mx = json_number_value(json_object_get(ml, "max"));
+        lo = mn < lo ? mn : lo;
+        hi = mx > hi ? mx : hi;
+        json_decref(j);
+    }
+    cr_assert_eq(sent, 40, "%.0f messages sent by the two segments", sent);
+    snprintf(total, sizeof total, "%s/ws-total.json", dir);
+    const char *margs[] = {seg[0], seg[1], "-c", ini, "-o", total, NULL};
+    proc_result r;
+    merge(&r, margs);
+    cr_assert_eq(r.exit_code, 0, "merge: exit %d: %s%s", r.exit_code, r.out, r.err);
+    json_t *t = load(total);
+    json_t *sc = json_object_get(json_object_get(t, "scenarios"), "chat");
+    json_t *wss[] = {json_object_get(sc, "ws"),
+                     json_object_get(json_object_get(json_object_get(sc, "steps"), "talk"), "ws")};
+    for (int k = 0; k < 2; k++) {
+        json_t *ws = wss[k];
+        cr_assert(json_is_object(ws), "no merged ws object (%s)", k ? "step" : "scenario");
+        cr_expect_eq(json_number_value(json_object_get(ws, "ws_sessions")), 8);
+        cr_expect_eq(json_number_value(json_object_get(ws, "ws_msgs_sent")), 40);
+        cr_expect_eq(json_number_value(json_object_get(ws, "replied")), 40);
+        cr_expect_eq(json_number_value(json_object_get(ws, "delivery_rate")), 1.0);
+        json_t *ml = json_object_get(ws, "msg_latency_ms");
+        cr_expect_eq(json_number_value(json_object_get(ml, "count")), 40);
+        cr_expect_eq(json_number_value(json_object_get(ml, "min")), lo, "min: the segments'");
+        cr_expect_eq(json_number_value(json_object_get(ml, "max")), hi, "max: the segments'");
+    }
+    json_t *thr = json_array_get(json_object_get(t, "thresholds"), 0);
+    cr_expect(json_is_true(json_object_get(thr, "ok")));
+    cr_expect_eq(json_number_value(json_object_get(thr, "samples")), 40,
+                 "the ws threshold judged the merged messages");
+    json_decref(t);
+}
