@@ -69,18 +69,25 @@ static const hist *scen_hist(threshold_metric m, const metrics_rec *r)
         return r->connecting;
     case TM_SEND_LATENESS:
         return r->lateness;
-    case TM_WS_MSG_LATENCY:
-        return r->ws ? r->ws->msg_latency : NULL;
-    case TM_WS_MSG_SERVICE:
-        return r->ws ? r->ws->msg_service : NULL;
-    case TM_WS_CONNECTING:
-        return r->ws ? r->ws->connecting : NULL;
-    case TM_WS_SESSION_DURATION:
-        return r->ws ? r->ws->session : NULL;
-    case TM_WS_PING:
-        return r->ws ? r->ws->ping : NULL;
     default:
         return NULL;
+    }
+}
+
+/* A WebSocket step's histogram of a ws trend metric. */
+static const hist *ws_hist(threshold_metric m, const metrics_ws *w)
+{
+    switch (m) {
+    case TM_WS_MSG_LATENCY:
+        return w->msg_latency;
+    case TM_WS_MSG_SERVICE:
+        return w->msg_service;
+    case TM_WS_CONNECTING:
+        return w->connecting;
+    case TM_WS_SESSION_DURATION:
+        return w->session;
+    default:
+        return w->ping;
     }
 }
 
@@ -171,20 +178,28 @@ int threshold_observe(const threshold *t, const report_run *run, double *value,
         case TM_TLS_HANDSHAKING:
         case TM_CONNECTING:
         case TM_SEND_LATENESS:
+            rc = gather(&acc, scen_hist(t->metric, r), highest);
+            break;
         case TM_WS_MSG_LATENCY:
         case TM_WS_MSG_SERVICE:
         case TM_WS_CONNECTING:
         case TM_WS_SESSION_DURATION:
         case TM_WS_PING:
-            rc = gather(&acc, scen_hist(t->metric, r), highest);
-            break;
         case TM_WS_MESSAGE_FAILURES:
         case TM_WS_CONNECTION_FAILURES:
         case TM_WS_SESSIONS:
         case TM_WS_MSGS_SENT:
         case TM_WS_MSGS_RECEIVED:
-            if (r->ws)
-                ws_counts(t->metric, &r->ws->c, &num, &den);
+            /* per WebSocket step (the scenario's block is their sum): {name:} picks steps */
+            for (size_t j = 0; j < s->nsteps && rc == 0; j++) {
+                const metrics_ws *w = r->steps[j].ws;
+                if (!w || !sees_step(t, s, &s->steps[j]))
+                    continue;
+                if (threshold_metric_kind(t->metric) == TK_TREND)
+                    rc = gather(&acc, ws_hist(t->metric, w), highest);
+                else
+                    ws_counts(t->metric, &w->c, &num, &den);
+            }
             break;
         default:
             for (size_t j = 0; j < s->nsteps && rc == 0; j++) {

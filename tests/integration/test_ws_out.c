@@ -37,7 +37,10 @@ static const char *ws_ini(int port)
 {
     static char ini[2048];
     snprintf(ini, sizeof ini,
-             "[global]\nduration = 20s\nbase_url = http://127.0.0.1:%d\n\n"
+             "[global]\nduration = 20s\nbase_url = http://127.0.0.1:%d\n"
+             /* judged per WebSocket step: the lossy step's failures are not chat's */
+             "threshold = ws_message_failures{name:chat} rate < 1%%\n"
+             "threshold = ws_message_failures{name:lossy} rate > 10%%\n\n"
              "[scenario s]\nexecutor = per-vu-iterations\nvus = 5\niterations = 2\n"
              "flow = both\n\n[flow both]\nstep = chat\nstep = plain\nstep = lossy\n\n"
              "[step chat]\npath = /api/v1/ws\nws_send = {\"id\":\"a{{ vu }}-{{ seq }}\"}\n"
@@ -82,6 +85,16 @@ Test(ws_out, every_output_agrees_with_the_json, .init = setup, .fini = cleanup, 
     cr_assert_eq(sent, 80, "10 sessions of 4 messages in each of 2 steps");
     cr_assert(timed_out >= 10 && timed_out <= 20, "the dropped replies timed out: %.0f",
               timed_out);
+    for (size_t k = 0; k < 2; k++) {
+        json_t *t = json_array_get(json_object_get(r.json, "thresholds"), k);
+        double obs = json_number_value(json_object_get(t, "observed"));
+        cr_expect(json_is_true(json_object_get(t, "ok")), "%s: observed %.4f",
+                  json_string_value(json_object_get(t, "expression")), obs);
+        cr_expect_eq(json_number_value(json_object_get(t, "samples")), 40,
+                     "one step's 40 messages");
+        cr_expect(k == 0 ? obs == 0 : obs >= 0.25, "step %s failed rate %.4f", k ? "lossy" : "chat",
+                  obs);
+    }
 
     /* the k6 summary, csv and ndjson, read by Python */
     const char *py = getenv("BLAST_PYTHON") ? getenv("BLAST_PYTHON") : "/usr/bin/python3";
