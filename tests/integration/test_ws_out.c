@@ -156,3 +156,39 @@ Test(ws_out, none_without_a_ws_step, .init = setup, .fini = cleanup, .timeout = 
               "a ws object without a ws step");
     blast_run_free(&r);
 }
+
+/* A WebSocket step in an arrival-rate scenario: every arrival is a session, every message is
+ * accounted for, and a windowed (`over`) ws threshold is judged on the live snapshots. */
+Test(ws_out, arrival_rate_sessions_and_a_windowed_threshold, .init = setup, .fini = cleanup,
+     .timeout = 60)
+{
+    char ini[1024];
+    snprintf(ini, sizeof ini,
+             "[global]\nbase_url = http://127.0.0.1:%d\n"
+             "threshold = ws_msg_latency p(99) < 500ms over 2s\n"
+             "[scenario chat]\nexecutor = constant-arrival-rate\nrate = 20/s\nduration = 3s\n"
+             "max_vus = 50\nflow = f\n[flow f]\nstep = talk\n"
+             "[step talk]\npath = /api/v1/ws\n"
+             "ws_send = {\"id\":\"{{ vu }}-{{ rand(1, 1000000000) }}\"}\n"
+             "ws_interval = 100ms\nws_messages = 3\nws_expect = correlate $.id\n",
+             srv.port);
+    blast_run r;
+    blast_exec(&r, ini, NULL, 0, 30);
+    cr_assert_eq(r.exit_code, 0, "exit %d: %s", r.exit_code, r.stderr_text);
+    json_t *sc = json_object_get(json_object_get(r.json, "scenarios"), "chat");
+    json_t *it = json_object_get(sc, "iterations"), *ws = json_object_get(sc, "ws");
+    double sched = json_number_value(json_object_get(it, "scheduled"));
+    cr_expect_eq(sched, 60, "20/s for 3 s");
+    cr_expect_eq(json_number_value(json_object_get(it, "completed")), sched);
+    cr_expect_eq(json_number_value(json_object_get(ws, "ws_sessions")), sched);
+    double sent = json_number_value(json_object_get(ws, "ws_msgs_sent"));
+    cr_expect_eq(sent, 3 * sched);
+    cr_expect_eq(json_number_value(json_object_get(ws, "replied")) +
+                     json_number_value(json_object_get(ws, "timed_out")) +
+                     json_number_value(json_object_get(ws, "cut")),
+                 sent, "every sent message replied, timed out or cut");
+    json_t *t = json_array_get(json_object_get(r.json, "thresholds"), 0);
+    cr_expect(json_is_true(json_object_get(t, "ok")));
+    cr_expect_gt(json_number_value(json_object_get(t, "samples")), 0, "the window saw messages");
+    blast_run_free(&r);
+}
