@@ -9,9 +9,12 @@
 # reports as received. Runs are interleaved (blast 1, artillery 1, ..., blast 2, ...), WSP_RUNS
 # (3) rounds; the medians are printed with each tool's own counts and latencies.
 #
-# Tools (WSP_TOOLS, default "blast artillery artillery_rtt"):
+# Tools (WSP_TOOLS, default "blast blast_spread artillery artillery_rtt"):
 #   blast          constant-vus, workers = 1, ws_interval = 1s (paced from intended time),
-#                  ws_expect = correlate $.id, ws_hold = WSP_SECONDS
+#                  ws_expect = correlate $.id, ws_hold = WSP_SECONDS: all sessions open at once,
+#                  so their sends come due together, once a second
+#   blast_spread   the same with ramping-vus 0 -> N over the first second: the sessions open, and
+#                  so send, spread over each second, as Artillery's do
 #   artillery      Artillery 2 (npm, installed into BENCH_NODE_DIR with npm, browsers skipped),
 #                  engine ws, WORKERS=1, all sessions arrive within 1 s, each loops WSP_SECONDS
 #                  times over { send with match on $.id, think 1 s }: it waits for each echo
@@ -20,8 +23,8 @@
 #                  it as a histogram (ws_echo_ms): Artillery's ws engine reports no message
 #                  latency of its own
 # Each tool also runs a fixed-cost case once per round (one session for 2 s: blast sends one
-# message, Artillery two), so its
-# start-up CPU (Node and module loading for Artillery) can be set apart from the per-message cost.
+# message, Artillery two), so its start-up CPU (Node and module loading for Artillery) can be set
+# apart from the per-message cost.
 #
 # Everything goes to 127.0.0.1; each client run is bounded by timeout(1) (WSP_SECONDS + GRACE);
 # every process started here is stopped by its pid. BENCH_KEEP=1 keeps the configs and outputs.
@@ -32,7 +35,7 @@ source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 RUNS=${WSP_RUNS:-3}
 SECS=${WSP_SECONDS:-20}
 N=${WSP_SESSIONS:-1000}
-TOOLS=${WSP_TOOLS:-blast artillery artillery_rtt}
+TOOLS=${WSP_TOOLS:-blast blast_spread artillery artillery_rtt}
 ARTILLERY_VERSION=${WSP_ARTILLERY_VERSION:-2.0.34}
 GRACE=60
 
@@ -66,14 +69,14 @@ ARTILLERY=
 kept=()
 for t in $TOOLS; do
     case $t in
-    blast) ;;
+    blast | blast_spread) ;;
     artillery | artillery_rtt)
         if [[ -z $ARTILLERY ]] && ! ARTILLERY=$(ensure_artillery); then
             log "artillery: npm install failed; left out: $(tail -n 3 "$TMP/npm-artillery.log" 2>/dev/null)"
             continue
         fi
         ;;
-    *) die "unknown tool '$t' (known: blast artillery artillery_rtt)" ;;
+    *) die "unknown tool '$t' (known: blast blast_spread artillery artillery_rtt)" ;;
     esac
     kept+=("$t")
 done
@@ -103,6 +106,30 @@ workers = 1
 [scenario s]
 executor = constant-vus
 vus = $n
+path = /api/v1/ws
+ws_send = {"id":"{{ vu }}-{{ rand(1, 1000000000) }}","text":"hello"}
+ws_interval = 1s
+ws_expect = correlate \$.id
+ws_hold = ${s}s
+EOF
+    run_client "$pfx" "$BLAST" -c "$pfx.ini" --quiet --out "json=$pfx.json"
+}
+# blast_spread: the sessions open over the first second (ramping-vus 0 -> N in 1 s), as
+# Artillery's arrive, instead of all at once, so their sends are spread over each second rather
+# than due together. Each session holds SECONDS; the stages last SECONDS, so every session ends
+# after the last stage, inside the graceful stop, and no VU opens a second one.
+tool_blast_spread() {
+    local pfx=$1 n=$2 s=$3
+    cat >"$pfx.ini" <<EOF
+[global]
+base_url = http://127.0.0.1:$PORT
+workers = 1
+
+[scenario s]
+executor = ramping-vus
+start_vus = 0
+stage = 1s -> $n
+stage = $((s - 1))s -> $n
 path = /api/v1/ws
 ws_send = {"id":"{{ vu }}-{{ rand(1, 1000000000) }}","text":"hello"}
 ws_interval = 1s
@@ -170,7 +197,7 @@ try:
     d = json.load(open(pfx + ".json"))
 except (OSError, ValueError):
     d = None
-if d and tool == "blast":
+if d and tool.startswith("blast"):
     w = d["scenarios"]["s"]["ws"]
     r.update(sessions=w["ws_sessions"], sent=w["ws_msgs_sent"], echoes=w["replied"],
              timed_out=w.get("timed_out"), lat_p50=w["msg_latency_ms"]["p50"],
