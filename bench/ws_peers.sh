@@ -37,6 +37,7 @@ SECS=${WSP_SECONDS:-20}
 N=${WSP_SESSIONS:-1000}
 TOOLS=${WSP_TOOLS:-blast blast_spread artillery artillery_rtt}
 ARTILLERY_VERSION=${WSP_ARTILLERY_VERSION:-2.0.34}
+# shellcheck disable=SC2034 # read by run_client (lib.sh)
 GRACE=60
 
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "WSP_RUNS must be a positive integer, not '$RUNS'"
@@ -150,8 +151,10 @@ artillery_yml() {
         printf 'scenarios:\n  - name: echo\n    engine: ws\n    flow:\n      - loop:\n'
         [[ -n $proc ]] && printf '          - function: "stamp"\n'
         printf '          - send:\n'
+        # shellcheck disable=SC2016 # Artillery's own {{ $var }} templates, literal here
         printf '              payload: '\''{"id":"{{ $uuid }}-{{ $loopCount }}","text":"hello"}'\''\n'
         printf '              match:\n                json: "$.id"\n'
+        # shellcheck disable=SC2016
         printf '                value: "{{ $uuid }}-{{ $loopCount }}"\n'
         [[ -n $proc ]] && printf '          - function: "record"\n'
         printf '          - think: 1\n        count: %s\n' "$s"
