@@ -10,6 +10,7 @@
 #      WS_SECONDS (20): client user + sys CPU divided by the replies matched.
 # The target runs pinned to BENCH_SERVER_CPU, blast to BENCH_CLIENT_CPU; every process is
 # stopped by its pid; every run is bounded by timeout(1). Prints one line per figure.
+# The same round trips beside a peer (Artillery's ws engine): bench/ws_peers.sh.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BLAST=${BLAST:-$ROOT/blast}
