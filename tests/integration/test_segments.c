@@ -356,7 +356,7 @@ Test(segments, websocket_sessions_merge, .init = setup, .fini = cleanup, .timeou
     char seg[2][128], total[128];
     double sent = 0, lo = 1e18, hi = 0;
     for (int i = 0; i < 2; i++) {
-        char s[8], out[300];
+        char s[16], out[300];
         snprintf(s, sizeof s, "%d/2", i + 1);
         snprintf(seg[i], sizeof seg[i], "%s/ws-%d.json", dir, i);
         snprintf(out, sizeof out, "json=%s", seg[i]);
