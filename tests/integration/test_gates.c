@@ -319,6 +319,13 @@ Test(gates, a_busy_machine_is_named_as_the_limit)
                                 "offered_load");
     cr_expect(json_is_true(json_object_get(o, "generator_limited")));
     const char *advice = json_string_value(json_object_get(o, "advice"));
+#ifdef __SANITIZE_ADDRESS__
+    /* under ASan blast's own start and teardown take most of a CPU-second outside the load
+     * window, so its CPU alone may already pass the bound: either reason is right there */
+    cr_expect(advice && (strstr(advice, "less busy machine") || strstr(advice, "raise workers")),
+              "%s", advice);
+#else
     cr_expect(advice && strstr(advice, "less busy machine"), "%s", advice);
+#endif
     blast_run_free(&r);
 }
