@@ -15,7 +15,6 @@
  * A step's verdict: the thresholds that judge the scenario, each on the window alone; then
  * whether blast could offer the rate (its CPU over the window, send lateness without a queue,
  * drops without every VU busy): a failure blast may have caused is no verdict on the server. */
-#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -32,6 +31,7 @@
 #include "metrics.h"
 #include "plan.h"
 #include "report.h"
+#include "schedstat.h"
 #include "strbuf.h"
 #include "threshold.h"
 
@@ -72,33 +72,6 @@ static double cpu_now(void)
         return 0;
     return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-/* The time this process's live threads have spent ready to run but waiting for a CPU that
- * another thread or program held: the second field of each /proc/self/task/TID/schedstat, in
- * ns (0 where the kernel does not keep it). Read on the main thread at a step's edges, while
- * the workers run. */
-static double wait_now(void)
-{
-    DIR *d = opendir("/proc/self/task");
-    if (!d)
-        return 0;
-    double sum = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        char path[64];
-        snprintf(path, sizeof path, "/proc/self/task/%.20s/schedstat", e->d_name);
-        FILE *f = fopen(path, "re");
-        unsigned long long run_ns, wait_ns;
-        if (f && fscanf(f, "%llu %llu", &run_ns, &wait_ns) == 2)
-            sum += (double)wait_ns / 1e9;
-        if (f)
-            fclose(f);
-    }
-    closedir(d);
-    return sum;
 }
 
 static int rec_like(metrics_rec *r, const plan *p, const plan_scenario *s, bool whole)
@@ -227,7 +200,7 @@ void ceiling_run_begin(ceiling_run *cr)
             metrics_rec_reset(&cr->snap[i]);
         cr->a_grid = 0;
         cr->cpu_a = cpu_now();
-        cr->wait_a = wait_now();
+        cr->wait_a = (double)schedstat_process_wait_ns() / 1e9;
         cr->phase = MEASURING;
     }
 }
@@ -464,7 +437,7 @@ bool ceiling_run_tick(void *ctx, const report_run *cum, const report_run *win, d
                 metrics_copy(&cr->snap[i], cum->sc[i].m);
             cr->a_grid = k;
             cr->cpu_a = cpu_now();
-            cr->wait_a = wait_now();
+            cr->wait_a = (double)schedstat_process_wait_ns() / 1e9;
             cr->phase = MEASURING;
         }
         if (cr->phase == MEASURING && !cr->e_taken && k >= cr->grid + step) {
@@ -491,7 +464,8 @@ bool ceiling_run_tick(void *ctx, const report_run *cum, const report_run *win, d
         ceiling_step *st = &cr->res.steps[cr->res.nsteps];
         st->rate = cr->res.search.rate;
         st->start_s = (double)cr->grid + (cr->res.nsteps ? (double)LEAD_NS / 1e9 : 0);
-        st->verdict = judge(cr, st, span, cpu_now() - cr->cpu_a, wait_now() - cr->wait_a);
+        double waited = (double)schedstat_process_wait_ns() / 1e9 - cr->wait_a;
+        st->verdict = judge(cr, st, span, cpu_now() - cr->cpu_a, waited);
         double espan = (double)(cr->e_grid - cr->a_grid) -
                        (span < (double)(end - cr->a_grid) ? (double)LEAD_NS / 1e9 : 0);
         st->achieved = espan > 0 ? (double)cr->e_done / espan : st->achieved;

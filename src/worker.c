@@ -20,6 +20,7 @@
 
 #include "clock.h"
 #include "mem.h"
+#include "schedstat.h"
 #include "tls.h"
 #include "worker_int.h"
 
@@ -589,17 +590,6 @@ static void stop_all(worker *w, uint64_t now)
     }
 }
 
-/* The calling thread's run delay: the second field of /proc/thread-self/schedstat (ns). */
-static uint64_t thread_run_delay_ns(void)
-{
-    FILE *f = fopen("/proc/thread-self/schedstat", "re");
-    unsigned long long run_ns, wait_ns;
-    uint64_t r = f && fscanf(f, "%llu %llu", &run_ns, &wait_ns) == 2 ? (uint64_t)wait_ns : 0;
-    if (f)
-        fclose(f);
-    return r;
-}
-
 void worker_snapshot(worker *w, uint64_t now)
 {
     unsigned b = w->snap_x.back;
@@ -716,7 +706,7 @@ static void run(worker *w)
     for (size_t i = 0; i < w->nsc; i++)
         metrics_publish(&w->sc[i].m);
     w->finished = clock_ns();
-    w->run_delay_ns = thread_run_delay_ns();
+    w->run_delay_ns = schedstat_thread_wait_ns();
     if (w->snap[0]) /* the final totals, for the main thread's last look */
         worker_snapshot(w, w->finished);
 }
