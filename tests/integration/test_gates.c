@@ -255,18 +255,23 @@ Test(gates, sigint_writes_every_output_with_the_totals_adding_up)
     blast_run_free(&r);
 }
 
-Test(gates, a_worker_that_cannot_send_its_rate_says_blast_was_the_limit)
+/* One worker asked for a million requests a second for 2 s: no loopback box sends that. */
+static void flood(blast_run *r)
 {
-    target_start(&srv);
     char ini[1024];
-    /* one worker asked for a million requests a second: no loopback box sends that */
     snprintf(ini, sizeof ini,
              "[global]\nbase_url = http://127.0.0.1:%d\nworkers = 1\n"
              "[scenario flood]\nexecutor = constant-arrival-rate\nrate = 1000000/s\n"
              "duration = 2s\nmax_vus = 64\npath = /\n",
              srv.port);
+    blast_exec(r, ini, NULL, 0, 30);
+}
+
+Test(gates, a_worker_that_cannot_send_its_rate_says_blast_was_the_limit)
+{
+    target_start(&srv);
     blast_run r;
-    blast_exec(&r, ini, NULL, 0, 30);
+    flood(&r);
     cr_assert_eq(r.exit_code, 0, "exit %d: %s", r.exit_code, r.stderr_text);
     json_t *o = json_object_get(json_object_get(json_object_get(r.json, "scenarios"), "flood"),
                                 "offered_load");
@@ -298,14 +303,8 @@ Test(gates, a_busy_machine_is_named_as_the_limit)
             ;
     }
     cr_assert_gt(spin, 0);
-    char ini[1024];
-    snprintf(ini, sizeof ini,
-             "[global]\nbase_url = http://127.0.0.1:%d\nworkers = 1\n"
-             "[scenario flood]\nexecutor = constant-arrival-rate\nrate = 1000000/s\n"
-             "duration = 2s\nmax_vus = 64\npath = /\n",
-             srv.port);
     blast_run r;
-    blast_exec(&r, ini, NULL, 0, 30);
+    flood(&r);
     kill(spin, SIGKILL);
     waitpid(spin, NULL, 0);
     sched_setaffinity(0, sizeof was, &was);
